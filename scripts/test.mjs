@@ -1,0 +1,49 @@
+// The test command: type-check, build, then run the suites with Node's test runner.
+//   npm test                 every suite
+//   npm test -- unit server  only those suites (folders under test/)
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ALL_SUITES = ['unit', 'integration', 'security', 'reliability', 'e2e'];
+const asked = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const suites = asked.length ? asked : ALL_SUITES;
+for (const s of suites) {
+  if (!ALL_SUITES.includes(s)) {
+    console.error(`unknown suite "${s}" (known: ${ALL_SUITES.join(', ')})`);
+    process.exit(2);
+  }
+}
+
+function run(cmd, args, opts = {}) {
+  execFileSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
+}
+
+function testFiles(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .flatMap((name) => {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) return testFiles(p);
+      return name.endsWith('.test.ts') ? [p] : [];
+    })
+    .sort();
+}
+
+run(process.execPath, [join(root, 'scripts', 'build.mjs')]);
+run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.']);
+
+const files = suites.flatMap((s) => testFiles(join(root, 'test', s)));
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+console.log(`running ${files.length} test files: ${suites.join(', ')}`);
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files.map((f) => relative(root, f))],
+  { cwd: root, stdio: 'inherit' },
+);
+process.exit(result.status ?? 1);

@@ -1,0 +1,2 @@
+console.error('server: not implemented yet');
+process.exit(1);

@@ -1,0 +1,78 @@
+/** The five permission presets of the AgentFense SDK, and how to build on them. */
+import { normalizeRules, type NormalizedRule, type PermissionRule } from './permissions';
+
+export const BUILTIN_PRESET_NAMES = ['agent-safe', 'read-only', 'development', 'full-access', 'view-only'] as const;
+export type BuiltinPresetName = (typeof BUILTIN_PRESET_NAMES)[number];
+
+const SECRETS_HIDDEN: PermissionRule[] = [
+  { pattern: '**/.env*', permission: 'none', priority: 100 },
+  { pattern: '**/secrets/**', permission: 'none', priority: 100 },
+  { pattern: '**/*.key', permission: 'none', priority: 100 },
+  { pattern: '**/*.pem', permission: 'none', priority: 100 },
+];
+
+const PRESETS: Record<BuiltinPresetName, { description: string; rules: PermissionRule[] }> = {
+  'agent-safe': {
+    description: 'Read everything except secrets and .git; write only /output and /tmp.',
+    rules: [
+      { pattern: '**/*', permission: 'read', priority: 0 },
+      { pattern: '/output/**', permission: 'write', priority: 10 },
+      { pattern: '/tmp/**', permission: 'write', priority: 10 },
+      ...SECRETS_HIDDEN,
+      { pattern: '**/credentials*', permission: 'none', priority: 100 },
+      { pattern: '**/.git/**', permission: 'none', priority: 50 },
+    ],
+  },
+  'read-only': {
+    description: 'Read every file; write nothing.',
+    rules: [{ pattern: '**/*', permission: 'read', priority: 0 }],
+  },
+  development: {
+    description: 'Write everything except secrets, which are hidden.',
+    rules: [{ pattern: '**/*', permission: 'write', priority: 0 }, ...SECRETS_HIDDEN],
+  },
+  'full-access': {
+    description: 'Read and write every file, secrets included.',
+    rules: [{ pattern: '**/*', permission: 'write', priority: 0 }],
+  },
+  'view-only': {
+    description: 'List every file; read none.',
+    rules: [{ pattern: '**/*', permission: 'view', priority: 0 }],
+  },
+};
+
+export function isBuiltinPreset(name: string): name is BuiltinPresetName {
+  return (BUILTIN_PRESET_NAMES as readonly string[]).includes(name);
+}
+
+export function presetDescription(name: BuiltinPresetName): string {
+  return PRESETS[name].description;
+}
+
+/** The rules of a built-in preset (a fresh copy), or an error listing the known names. */
+export function getPreset(name: string): NormalizedRule[] {
+  if (!isBuiltinPreset(name)) {
+    throw new Error(`unknown preset ${JSON.stringify(name)} (known: ${BUILTIN_PRESET_NAMES.join(', ')})`);
+  }
+  return normalizeRules(PRESETS[name].rules);
+}
+
+export interface PresetExtension {
+  /** Appended as given. */
+  additions?: readonly PermissionRule[];
+  /** Raised above the highest priority of the base, so they always win. */
+  overrides?: readonly PermissionRule[];
+}
+
+/** As the SDK's `extend_preset(base, additions, overrides)`. */
+export function extendPreset(base: string | readonly PermissionRule[], ext: PresetExtension = {}): NormalizedRule[] {
+  const baseRules = typeof base === 'string' ? getPreset(base) : normalizeRules(base);
+  const additions = normalizeRules(ext.additions ?? []);
+  const overrides = normalizeRules(ext.overrides ?? []);
+  const top = Math.max(0, ...baseRules.map((r) => r.priority), ...additions.map((r) => r.priority));
+  return [
+    ...baseRules,
+    ...additions,
+    ...overrides.map((r) => ({ ...r, priority: top + 1 + r.priority })),
+  ];
+}
