@@ -1,0 +1,514 @@
+/**
+ * The low-level client: one method per RPC of `CodebaseService` and `SandboxService`, plain
+ * TypeScript types in and out, typed errors, milliseconds for every duration.
+ *
+ * Deadlines: unary control calls get `deadlineMs` (default 30 s) unless a call passes its
+ * own. `exec`/`sessionExec` get the command's `timeoutMs` plus a grace period (so the
+ * server's own timeout answers first) and no deadline without a timeout. Streams and
+ * uploads have no deadline; cancel them with an AbortSignal.
+ *
+ * Retries (UNAVAILABLE only, exponential backoff with full jitter): only the idempotent
+ * reads `getCodebase`, `listCodebases`, `listFiles`, `downloadFile` (only before the first
+ * chunk arrived; `readFile` uses it), `getSandbox`, `listSandboxes`, `getSession`,
+ * `listSessions`. Never retried, because a repeat after a request that did reach the
+ * server would act twice or fail confusingly: create*, delete/destroy*, start/stop
+ * (a second start fails with "already running"), upload, exec and sessions.
+ */
+import { credentials, Metadata, status, type ChannelOptions } from '@grpc/grpc-js';
+import { CodebaseServiceClient, type UploadChunk, type UploadResult as UploadResultMessage } from '../generated/codebase';
+import {
+  SandboxServiceClient,
+  type ExecOutput,
+  type ExecRequest,
+  type Sandbox as SandboxMessage,
+  type SessionExecRequest,
+} from '../generated/sandbox';
+import { InvalidRuleError, type NormalizedRule, type PermissionRule } from '../shared/permissions';
+import { InvalidPathError, normalizeCodebasePath } from '../shared/codebasePath';
+import {
+  clientStreamCall,
+  serverStreamCall,
+  unaryCall,
+  type ServerStreamMethod,
+  type UnaryMethod,
+} from './callAdapters';
+import {
+  codebaseFromProto,
+  execOutputFromProto,
+  execResultFromProto,
+  fileInfoFromProto,
+  msToDuration,
+  resourcesToProto,
+  rulesToProto,
+  runtimeToProto,
+  sandboxFromProto,
+  sessionFromProto,
+  uploadResultFromProto,
+} from './convert';
+import {
+  AgentFenseError,
+  InvalidConfigurationError,
+  UploadError,
+  isServiceError,
+  toAgentFenseError,
+  type CallContext,
+} from './errors';
+import { DEFAULT_RETRY_POLICY, abortableSleep, backoffDelayMs, isRetryableStatus, withRetry, type RetryPolicy } from './retry';
+import type {
+  CodebaseInfo,
+  ExecOutputChunk,
+  ExecResult,
+  FileInfo,
+  Page,
+  ResourceLimits,
+  RuntimeType,
+  SandboxInfo,
+  SessionInfo,
+  UploadResult,
+} from './types';
+import { UploadSizeMismatchError, knownSize, uploadChunks, type UploadContent } from './uploadChunks';
+
+export const DEFAULT_ENDPOINT = 'localhost:9000';
+export const DEFAULT_DEADLINE_MS = 30_000;
+/** Extra time the client waits beyond a command's timeout before giving up itself. */
+export const EXEC_DEADLINE_GRACE_MS = 5_000;
+
+export interface SandboxClientOptions {
+  /** `unix:/path/to.sock` or `host:port`; default `localhost:9000`. */
+  endpoint?: string;
+  /** TLS with the system's root certificates. */
+  secure?: boolean;
+  /** Sent as `authorization: Bearer <token>` on every call. */
+  token?: string;
+  /** Default deadline of unary control calls; default 30 s. */
+  deadlineMs?: number;
+  /** HTTP/2 keepalive ping interval; off by default. */
+  keepAliveMs?: number;
+  retry?: RetryPolicy;
+  /** Largest response accepted (a command's whole output); default 64 MiB. */
+  maxMessageBytes?: number;
+}
+
+/** Per-call overrides accepted by every method. */
+export interface CallOverrides {
+  signal?: AbortSignal;
+  /** Deadline of this call; replaces the client's default. */
+  deadlineMs?: number;
+}
+
+export interface CreateSandboxOptions extends CallOverrides {
+  /** Validated locally (errors name the bad rule); combined with `preset` by `Sandbox`. */
+  permissions?: readonly (PermissionRule | NormalizedRule)[];
+  expiresInMs?: number;
+  labels?: Record<string, string>;
+  runtime?: RuntimeType;
+  image?: string;
+  resources?: ResourceLimits;
+}
+
+export interface ExecOptions {
+  stdin?: string;
+  env?: Record<string, string>;
+  /** Working directory inside the sandbox; default `/workspace`. */
+  workdir?: string;
+  /** Command timeout enforced by the server. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface SessionExecOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface UploadFileOptions {
+  /** Required when content is a stream. */
+  size?: number;
+  signal?: AbortSignal;
+  /** Called as data chunks are handed to gRPC, with each chunk's length. */
+  onBytes?: (n: number) => void;
+}
+
+export class SandboxClient implements AsyncDisposable {
+  readonly endpoint: string;
+  private readonly codebaseStub: CodebaseServiceClient;
+  private readonly sandboxStub: SandboxServiceClient;
+  private readonly token: string | undefined;
+  private readonly deadlineMs: number;
+  private readonly retryPolicy: RetryPolicy;
+  private closed = false;
+
+  constructor(options: SandboxClientOptions = {}) {
+    this.endpoint = options.endpoint ?? DEFAULT_ENDPOINT;
+    if (this.endpoint.trim() === '') throw new InvalidConfigurationError('endpoint must not be empty');
+    this.token = options.token;
+    this.deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
+    this.retryPolicy = options.retry ?? DEFAULT_RETRY_POLICY;
+    const channelOptions: ChannelOptions = {
+      'grpc.max_receive_message_length': options.maxMessageBytes ?? 64 * 1024 * 1024,
+      'grpc.max_send_message_length': options.maxMessageBytes ?? 64 * 1024 * 1024,
+    };
+    if (options.keepAliveMs !== undefined) {
+      channelOptions['grpc.keepalive_time_ms'] = options.keepAliveMs;
+      channelOptions['grpc.keepalive_permit_without_calls'] = 1;
+    }
+    const creds = options.secure ? credentials.createSsl() : credentials.createInsecure();
+    this.codebaseStub = new CodebaseServiceClient(this.endpoint, creds, channelOptions);
+    // Both services share one channel (one connection).
+    this.sandboxStub = new SandboxServiceClient(this.endpoint, creds, {
+      ...channelOptions,
+      channelOverride: this.codebaseStub.getChannel(),
+    });
+  }
+
+  /** Closes the connection; calls in flight are cancelled. Safe to call twice. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sandboxStub.close();
+    this.codebaseStub.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Codebases
+
+  async createCodebase(name: string, ownerId = '', opts: CallOverrides = {}): Promise<CodebaseInfo> {
+    const res = await this.unary({ call: 'createCodebase' }, this.codebaseStub.createCodebase.bind(this.codebaseStub), { name, ownerId }, opts, false);
+    return codebaseFromProto(res);
+  }
+
+  async getCodebase(codebaseId: string, opts: CallOverrides = {}): Promise<CodebaseInfo> {
+    requireId('codebaseId', codebaseId);
+    const res = await this.unary({ call: 'getCodebase', codebaseId }, this.codebaseStub.getCodebase.bind(this.codebaseStub), { codebaseId }, opts, true);
+    return codebaseFromProto(res);
+  }
+
+  async listCodebases(
+    query: { ownerId?: string } & Page = {},
+    opts: CallOverrides = {},
+  ): Promise<{ codebases: CodebaseInfo[]; nextPageToken: string }> {
+    const req = { ownerId: query.ownerId ?? '', pageSize: query.pageSize ?? 0, pageToken: query.pageToken ?? '' };
+    const res = await this.unary({ call: 'listCodebases' }, this.codebaseStub.listCodebases.bind(this.codebaseStub), req, opts, true);
+    return { codebases: res.codebases.map(codebaseFromProto), nextPageToken: res.nextPageToken };
+  }
+
+  async deleteCodebase(codebaseId: string, opts: CallOverrides = {}): Promise<void> {
+    requireId('codebaseId', codebaseId);
+    await this.unary({ call: 'deleteCodebase', codebaseId }, this.codebaseStub.deleteCodebase.bind(this.codebaseStub), { codebaseId }, opts, false);
+  }
+
+  /**
+   * Uploads one file (one `UploadFiles` call): metadata first, then ≤ 64 KiB chunks read
+   * from `content` as they are sent. For streams `opts.size` is required and must match.
+   */
+  async uploadFile(codebaseId: string, path: string, content: UploadContent, opts: UploadFileOptions = {}): Promise<UploadResult> {
+    this.assertOpen();
+    requireId('codebaseId', codebaseId);
+    const filePath = codebasePath(path, false);
+    const inMemory = knownSize(content);
+    if (inMemory !== undefined && opts.size !== undefined && opts.size !== inMemory) {
+      throw new InvalidConfigurationError(`size ${opts.size} given for ${JSON.stringify(filePath)}, but the content has ${inMemory} bytes`);
+    }
+    const totalSize = inMemory ?? opts.size;
+    if (totalSize === undefined || !Number.isSafeInteger(totalSize) || totalSize < 0) {
+      throw new InvalidConfigurationError(`uploading a stream to ${JSON.stringify(filePath)} needs its size (options.size)`);
+    }
+    const ctx: CallContext = { call: 'uploadFile', endpoint: this.endpoint, codebaseId, filePath };
+    try {
+      const res = await clientStreamCall<UploadChunk, UploadResultMessage>(
+        this.codebaseStub.uploadFiles.bind(this.codebaseStub),
+        uploadChunks({ codebaseId, filePath, totalSize }, content, opts.onBytes),
+        { metadata: this.metadata(), signal: opts.signal },
+      );
+      return uploadResultFromProto(res);
+    } catch (err) {
+      if (opts.signal?.aborted && err === opts.signal.reason) throw err;
+      if (isServiceError(err)) throw toAgentFenseError(err, ctx);
+      if (err instanceof AgentFenseError) throw err;
+      const reason = err instanceof UploadSizeMismatchError ? err.message : `reading the content failed: ${(err as Error)?.message ?? err}`;
+      throw new UploadError(codebaseId, filePath, { code: status.UNKNOWN, call: 'uploadFile', reason, cause: err });
+    }
+  }
+
+  /**
+   * The file's content as it arrives. The call starts when iteration starts; breaking out
+   * of the loop or aborting `signal` cancels it. Retried on UNAVAILABLE before the first chunk.
+   */
+  async *downloadFile(codebaseId: string, path: string, opts: { signal?: AbortSignal } = {}): AsyncGenerator<Buffer, void, undefined> {
+    this.assertOpen();
+    requireId('codebaseId', codebaseId);
+    const filePath = codebasePath(path, false);
+    const ctx: CallContext = { call: 'downloadFile', endpoint: this.endpoint, codebaseId, filePath };
+    const method: ServerStreamMethod<{ codebaseId: string; filePath: string }, { data: Buffer }> = this.codebaseStub.downloadFile.bind(this.codebaseStub);
+    for (let attempt = 1; ; attempt++) {
+      let received = false;
+      try {
+        for await (const chunk of serverStreamCall(method, { codebaseId, filePath }, { metadata: this.metadata(), signal: opts.signal })) {
+          received = true;
+          yield chunk.data;
+        }
+        return;
+      } catch (err) {
+        const retry = !received && attempt < this.retryPolicy.maxAttempts && isRetryableStatus(err) && !opts.signal?.aborted;
+        if (!retry) throw toAgentFenseError(err, ctx);
+      }
+      await abortableSleep(backoffDelayMs(attempt, this.retryPolicy), opts.signal);
+    }
+  }
+
+  /** The whole file in memory; use `downloadFile` for big files. */
+  async readFile(codebaseId: string, path: string, opts: { signal?: AbortSignal } = {}): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    for await (const part of this.downloadFile(codebaseId, path, opts)) parts.push(part);
+    return Buffer.concat(parts);
+  }
+
+  async listFiles(codebaseId: string, query: { path?: string; recursive?: boolean } = {}, opts: CallOverrides = {}): Promise<FileInfo[]> {
+    requireId('codebaseId', codebaseId);
+    const path = codebasePath(query.path ?? '', true);
+    const res = await this.unary(
+      { call: 'listFiles', codebaseId, filePath: path },
+      this.codebaseStub.listFiles.bind(this.codebaseStub),
+      { codebaseId, path, recursive: query.recursive ?? false },
+      opts,
+      true,
+    );
+    return res.files.map(fileInfoFromProto);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Sandboxes
+
+  async createSandbox(codebaseId: string, options: CreateSandboxOptions = {}): Promise<SandboxInfo> {
+    requireId('codebaseId', codebaseId);
+    let permissions;
+    try {
+      permissions = rulesToProto(options.permissions ?? []);
+    } catch (err) {
+      if (err instanceof InvalidRuleError) throw new InvalidConfigurationError(err.message, { call: 'createSandbox', cause: err });
+      throw err;
+    }
+    if (options.runtime === 'docker' && !options.image) {
+      throw new InvalidConfigurationError('the docker runtime needs an image', { call: 'createSandbox' });
+    }
+    const req = {
+      codebaseId,
+      permissions,
+      expiresIn: options.expiresInMs === undefined ? undefined : msToDuration(options.expiresInMs),
+      labels: { ...(options.labels ?? {}) },
+      runtime: runtimeToProto(options.runtime),
+      image: options.image ?? '',
+      resources: resourcesToProto(options.resources),
+    };
+    const res = await this.unary({ call: 'createSandbox', codebaseId }, this.sandboxStub.createSandbox.bind(this.sandboxStub), req, options, false);
+    return sandboxFromProto(res);
+  }
+
+  async getSandbox(sandboxId: string, opts: CallOverrides = {}): Promise<SandboxInfo> {
+    return this.sandboxCall('getSandbox', sandboxId, this.sandboxStub.getSandbox.bind(this.sandboxStub), opts, true);
+  }
+
+  async listSandboxes(
+    query: { codebaseId?: string } & Page = {},
+    opts: CallOverrides = {},
+  ): Promise<{ sandboxes: SandboxInfo[]; nextPageToken: string }> {
+    const req = { codebaseId: query.codebaseId ?? '', pageSize: query.pageSize ?? 0, pageToken: query.pageToken ?? '' };
+    const res = await this.unary(
+      { call: 'listSandboxes', codebaseId: query.codebaseId },
+      this.sandboxStub.listSandboxes.bind(this.sandboxStub),
+      req,
+      opts,
+      true,
+    );
+    return { sandboxes: res.sandboxes.map(sandboxFromProto), nextPageToken: res.nextPageToken };
+  }
+
+  async startSandbox(sandboxId: string, opts: CallOverrides = {}): Promise<SandboxInfo> {
+    return this.sandboxCall('startSandbox', sandboxId, this.sandboxStub.startSandbox.bind(this.sandboxStub), opts, false);
+  }
+
+  async stopSandbox(sandboxId: string, opts: CallOverrides = {}): Promise<SandboxInfo> {
+    return this.sandboxCall('stopSandbox', sandboxId, this.sandboxStub.stopSandbox.bind(this.sandboxStub), opts, false);
+  }
+
+  async destroySandbox(sandboxId: string, opts: CallOverrides = {}): Promise<void> {
+    requireId('sandboxId', sandboxId);
+    await this.unary({ call: 'destroySandbox', sandboxId }, this.sandboxStub.destroySandbox.bind(this.sandboxStub), { sandboxId }, opts, false);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Commands
+
+  /** Runs `command` with `/bin/sh -c` in the sandbox (at /workspace unless `workdir`). */
+  async exec(sandboxId: string, command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    requireId('sandboxId', sandboxId);
+    const res = await this.unary(
+      { call: 'exec', sandboxId, command, timeoutMs: opts.timeoutMs },
+      this.sandboxStub.exec.bind(this.sandboxStub),
+      execRequest(sandboxId, command, opts),
+      { signal: opts.signal, deadlineMs: execDeadline(opts.timeoutMs) },
+      false,
+      { noDefaultDeadline: true },
+    );
+    return execResultFromProto(res);
+  }
+
+  /**
+   * The command's output as it is produced. Starts when iteration starts; cancel with
+   * `signal` or by leaving the `for await` loop (the server sees the call cancelled).
+   */
+  execStream(sandboxId: string, command: string, opts: ExecOptions = {}): AsyncIterable<ExecOutputChunk> {
+    requireId('sandboxId', sandboxId);
+    return this.outputStream(
+      { call: 'execStream', sandboxId, command, timeoutMs: opts.timeoutMs },
+      this.sandboxStub.execStream.bind(this.sandboxStub),
+      execRequest(sandboxId, command, opts),
+      opts.signal,
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Sessions
+
+  /** A persistent shell; `shell` defaults to the server's default (`/bin/bash`). */
+  async createSession(sandboxId: string, options: { shell?: string; env?: Record<string, string> } & CallOverrides = {}): Promise<SessionInfo> {
+    requireId('sandboxId', sandboxId);
+    const req = { sandboxId, shell: options.shell ?? '', env: { ...(options.env ?? {}) } };
+    const res = await this.unary({ call: 'createSession', sandboxId }, this.sandboxStub.createSession.bind(this.sandboxStub), req, options, false);
+    return sessionFromProto(res);
+  }
+
+  async getSession(sessionId: string, opts: CallOverrides = {}): Promise<SessionInfo> {
+    requireId('sessionId', sessionId);
+    const res = await this.unary({ call: 'getSession', sessionId }, this.sandboxStub.getSession.bind(this.sandboxStub), { sessionId }, opts, true);
+    return sessionFromProto(res);
+  }
+
+  async listSessions(sandboxId: string, opts: CallOverrides = {}): Promise<SessionInfo[]> {
+    requireId('sandboxId', sandboxId);
+    const res = await this.unary({ call: 'listSessions', sandboxId }, this.sandboxStub.listSessions.bind(this.sandboxStub), { sandboxId }, opts, true);
+    return res.sessions.map(sessionFromProto);
+  }
+
+  async destroySession(sessionId: string, opts: CallOverrides = {}): Promise<void> {
+    requireId('sessionId', sessionId);
+    await this.unary({ call: 'destroySession', sessionId }, this.sandboxStub.destroySession.bind(this.sandboxStub), { sessionId }, opts, false);
+  }
+
+  async sessionExec(sessionId: string, command: string, opts: SessionExecOptions = {}): Promise<ExecResult> {
+    requireId('sessionId', sessionId);
+    const res = await this.unary(
+      { call: 'sessionExec', sessionId, command, timeoutMs: opts.timeoutMs },
+      this.sandboxStub.sessionExec.bind(this.sandboxStub),
+      sessionExecRequest(sessionId, command, opts),
+      { signal: opts.signal, deadlineMs: execDeadline(opts.timeoutMs) },
+      false,
+      { noDefaultDeadline: true },
+    );
+    return execResultFromProto(res);
+  }
+
+  sessionExecStream(sessionId: string, command: string, opts: SessionExecOptions = {}): AsyncIterable<ExecOutputChunk> {
+    requireId('sessionId', sessionId);
+    return this.outputStream(
+      { call: 'sessionExecStream', sessionId, command, timeoutMs: opts.timeoutMs },
+      this.sandboxStub.sessionExecStream.bind(this.sandboxStub),
+      sessionExecRequest(sessionId, command, opts),
+      opts.signal,
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------
+
+  private metadata(): Metadata {
+    const md = new Metadata();
+    if (this.token) md.set('authorization', `Bearer ${this.token}`);
+    return md;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new AgentFenseError('the client is closed', { code: status.CANCELLED });
+  }
+
+  private async unary<Req, Res>(
+    ctx: Omit<CallContext, 'endpoint'>,
+    method: UnaryMethod<Req, Res>,
+    req: Req,
+    overrides: CallOverrides,
+    idempotent: boolean,
+    { noDefaultDeadline = false } = {},
+  ): Promise<Res> {
+    this.assertOpen();
+    const deadlineMs = overrides.deadlineMs ?? (noDefaultDeadline ? undefined : this.deadlineMs);
+    const attempt = () => unaryCall(method, req, { metadata: this.metadata(), deadlineMs, signal: overrides.signal });
+    try {
+      return idempotent ? await withRetry(attempt, { policy: this.retryPolicy, signal: overrides.signal }) : await attempt();
+    } catch (err) {
+      throw toAgentFenseError(err, { ...ctx, endpoint: this.endpoint });
+    }
+  }
+
+  private async sandboxCall(
+    call: 'getSandbox' | 'startSandbox' | 'stopSandbox',
+    sandboxId: string,
+    method: UnaryMethod<{ sandboxId: string }, SandboxMessage>,
+    opts: CallOverrides,
+    idempotent: boolean,
+  ): Promise<SandboxInfo> {
+    requireId('sandboxId', sandboxId);
+    return sandboxFromProto(await this.unary({ call, sandboxId }, method, { sandboxId }, opts, idempotent));
+  }
+
+  private async *outputStream<Req>(
+    ctx: Omit<CallContext, 'endpoint'>,
+    method: ServerStreamMethod<Req, ExecOutput>,
+    req: Req,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<ExecOutputChunk, void, undefined> {
+    this.assertOpen();
+    try {
+      for await (const out of serverStreamCall(method, req, { metadata: this.metadata(), signal })) {
+        yield execOutputFromProto(out);
+      }
+    } catch (err) {
+      throw toAgentFenseError(err, { ...ctx, endpoint: this.endpoint });
+    }
+  }
+}
+
+function execDeadline(timeoutMs: number | undefined): number | undefined {
+  return timeoutMs === undefined ? undefined : timeoutMs + EXEC_DEADLINE_GRACE_MS;
+}
+
+function execRequest(sandboxId: string, command: string, opts: ExecOptions): ExecRequest {
+  return {
+    sandboxId,
+    command,
+    stdin: opts.stdin ?? '',
+    env: { ...(opts.env ?? {}) },
+    workdir: opts.workdir ?? '',
+    timeout: opts.timeoutMs === undefined ? undefined : msToDuration(opts.timeoutMs),
+  };
+}
+
+function sessionExecRequest(sessionId: string, command: string, opts: SessionExecOptions): SessionExecRequest {
+  return { sessionId, command, timeout: opts.timeoutMs === undefined ? undefined : msToDuration(opts.timeoutMs) };
+}
+
+function requireId(name: string, value: string): void {
+  if (typeof value !== 'string' || value === '') throw new InvalidConfigurationError(`${name} must be a non-empty string`);
+}
+
+/** Validates a codebase path locally, so a bad one never reaches the server. */
+function codebasePath(path: string, allowRoot: boolean): string {
+  try {
+    return normalizeCodebasePath(path, { allowRoot });
+  } catch (err) {
+    if (err instanceof InvalidPathError) throw new InvalidConfigurationError(err.message, { cause: err });
+    throw err;
+  }
+}

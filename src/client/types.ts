@@ -1,0 +1,90 @@
+/**
+ * The client's public data types: plain TypeScript, milliseconds for durations, `Date` for
+ * instants, string unions for enums. `convert.ts` is the only place that maps them to and
+ * from the generated protobuf messages.
+ */
+import type { NormalizedRule } from '../shared/permissions';
+
+export type SandboxStatus = 'pending' | 'running' | 'stopped' | 'error';
+export type RuntimeType = 'bwrap' | 'docker';
+export type SessionStatus = 'active' | 'closed' | 'unknown';
+
+export interface ResourceLimits {
+  memoryBytes?: number;
+  /** Microseconds of CPU per 100 ms period (100000 = one CPU). */
+  cpuQuota?: number;
+  cpuShares?: number;
+  pidsLimit?: number;
+}
+
+export interface CodebaseInfo {
+  id: string;
+  name: string;
+  ownerId: string;
+  /** Total bytes of all files. */
+  size: number;
+  fileCount: number;
+  createdAt?: Date;
+  updatedAt?: Date;
+}
+
+export interface FileInfo {
+  /** Codebase path, relative to the root (`src/a.py`). */
+  path: string;
+  name: string;
+  isDir: boolean;
+  size: number;
+  modifiedAt?: Date;
+}
+
+export interface UploadResult {
+  codebaseId: string;
+  filePath: string;
+  size: number;
+  /** Hex sha256 of the content, as computed by the server. */
+  checksum: string;
+}
+
+export interface SandboxInfo {
+  id: string;
+  codebaseId: string;
+  /** The rules as the server stored them. */
+  permissions: NormalizedRule[];
+  status: SandboxStatus;
+  labels: Record<string, string>;
+  runtime: RuntimeType;
+  /** Docker image; undefined for bwrap. */
+  image?: string;
+  resources?: ResourceLimits;
+  createdAt?: Date;
+  startedAt?: Date;
+  stoppedAt?: Date;
+  expiresAt?: Date;
+}
+
+export interface SessionInfo {
+  id: string;
+  sandboxId: string;
+  status: SessionStatus;
+  shell: string;
+  createdAt?: Date;
+  closedAt?: Date;
+}
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  durationMs: number;
+}
+
+/** One piece of a streamed command's output. */
+export interface ExecOutputChunk {
+  stream: 'stdout' | 'stderr';
+  data: Buffer;
+}
+
+export interface Page {
+  pageSize?: number;
+  pageToken?: string;
+}
