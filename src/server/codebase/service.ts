@@ -1,0 +1,70 @@
+/** The gRPC CodebaseService (protocol: sandbox.v1) over a CodebaseStore. */
+import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import type { Codebase, CodebaseServiceServer, FileInfo } from '../../generated/codebase';
+import { invalidArgument, toRpcError } from '../rpcError';
+import { sendFile } from './downloadHandler';
+import type { FileListing } from './fileListing';
+import type { CodebaseInfo, CodebaseStore } from './store';
+import { receiveUpload } from './uploadHandler';
+
+export function createCodebaseService(store: CodebaseStore): CodebaseServiceServer {
+  return {
+    createCodebase: unary(async ({ name, ownerId }) => {
+      if (!name) throw invalidArgument('name is required');
+      if (!ownerId) throw invalidArgument('owner_id is required');
+      return toCodebase(await store.createCodebase(name, ownerId));
+    }),
+
+    getCodebase: unary(async ({ codebaseId }) => toCodebase(store.getCodebase(requireId(codebaseId)))),
+
+    listCodebases: unary(async ({ ownerId, pageSize, pageToken }) => {
+      const page = store.listCodebases({ ownerId, pageSize, pageToken });
+      return { codebases: page.codebases.map(toCodebase), nextPageToken: page.nextPageToken };
+    }),
+
+    deleteCodebase: unary(async ({ codebaseId }) => {
+      await store.deleteCodebase(requireId(codebaseId));
+      return {};
+    }),
+
+    uploadFiles: (call, callback) => {
+      receiveUpload(store, call).then(
+        (result) => callback(null, result),
+        (err) => callback(toRpcError(err).toServiceError()),
+      );
+    },
+
+    downloadFile: (call) => {
+      sendFile(store, call).catch((err) => {
+        if (!call.cancelled && !call.destroyed) call.emit('error', toRpcError(err).toServiceError());
+      });
+    },
+
+    listFiles: unary(async ({ codebaseId, path, recursive }) => ({
+      files: store.listFiles(requireId(codebaseId), path, recursive).map(toFileInfo),
+    })),
+  };
+}
+
+/** Adapts an async handler; every failure becomes a status, never an exception in grpc-js. */
+function unary<Req, Res>(handler: (request: Req) => Promise<Res>) {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
+    handler(call.request).then(
+      (response) => callback(null, response),
+      (err) => callback(toRpcError(err).toServiceError()),
+    );
+  };
+}
+
+function requireId(codebaseId: string): string {
+  if (!codebaseId) throw invalidArgument('codebase_id is required');
+  return codebaseId;
+}
+
+function toCodebase(info: CodebaseInfo): Codebase {
+  return { ...info };
+}
+
+function toFileInfo(f: FileListing): FileInfo {
+  return { path: f.path, name: f.name, isDir: f.isDir, size: f.size, modifiedAt: new Date(f.modifiedAtMs) };
+}
