@@ -1,0 +1,60 @@
+/**
+ * Finding and ending the processes one e2e session started. code-server runs in its own process
+ * group; the extension's embedded AgentFense server is started detached (its own session), so
+ * it is found by its command line, which contains the session's private temp folder.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+export interface ProcessInfo {
+  pid: number;
+  cmdline: string;
+}
+
+/** Every live process whose command line contains `needle` (never this process). */
+export function processesMatching(needle: string): ProcessInfo[] {
+  const found: ProcessInfo[] = [];
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+    } catch {
+      continue; // exited while we looked
+    }
+    if (cmdline.includes(needle)) found.push({ pid, cmdline });
+  }
+  return found;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+/** SIGTERM a process group, give it `graceMs`, then SIGKILL whatever is left of it. */
+export async function killProcessGroup(pgid: number, graceMs = 3000): Promise<void> {
+  signal(-pgid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && isAlive(-pgid)) await new Promise((r) => setTimeout(r, 100));
+  signal(-pgid, 'SIGKILL');
+}
+
+/** SIGKILL every process whose command line mentions `needle`; returns what it killed. */
+export function killMatching(needle: string): ProcessInfo[] {
+  const victims = processesMatching(needle);
+  for (const p of victims) signal(p.pid, 'SIGKILL');
+  return victims;
+}

@@ -1,0 +1,71 @@
+/**
+ * The extension as a user gets it: a .vsix made by vsce from the built bundles.
+ *
+ * The package is content-addressed (a hash of what goes into it) and kept in the e2e cache, so
+ * the e2e test files that start at the same time package it once, and a rerun with unchanged
+ * bundles packages nothing. It packages the dist/ that `npm test` has just built (scripts/test.mjs
+ * builds before running any suite) instead of rebuilding dist/ itself: other suites run beside
+ * the e2e files and use dist/server.js, which must not be rewritten under them.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from './environment';
+import { withFileLock } from './fileLock';
+
+const BUNDLES = ['dist/extension.js', 'dist/server.js'];
+const PACKAGED_INPUTS = [...BUNDLES, 'package.json', 'README.md', 'LICENSE', '.vscodeignore'];
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const name of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, name.name);
+    newest = Math.max(newest, name.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds dist/ when it is missing or older than src/ (a test file run on its own, without npm test). */
+function ensureBuilt(): void {
+  const built = BUNDLES.map((b) => join(REPO_ROOT, b));
+  const oldest = built.every(existsSync) ? Math.min(...built.map((b) => statSync(b).mtimeMs)) : 0;
+  if (oldest > newestMtime(join(REPO_ROOT, 'src'))) return;
+  console.log('[e2e] dist/ is missing or stale: building');
+  execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build.mjs')], { cwd: REPO_ROOT, stdio: 'inherit' });
+}
+
+function inputsHash(): string {
+  const h = createHash('sha256');
+  for (const f of PACKAGED_INPUTS) {
+    const p = join(REPO_ROOT, f);
+    h.update(f).update('\0').update(existsSync(p) ? readFileSync(p) : '').update('\0');
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+/** Path of a .vsix of the current build; packages it with vsce when there is none yet. */
+export async function packagedExtension(cache: string): Promise<string> {
+  if (process.env.AGENTFENSE_E2E_VSIX) return process.env.AGENTFENSE_E2E_VSIX;
+  const dir = join(cache, 'vsix');
+  mkdirSync(dir, { recursive: true });
+  return withFileLock(join(dir, 'package.lock'), () => {
+    ensureBuilt();
+    const vsix = join(dir, `agentfense-${inputsHash()}.vsix`);
+    if (existsSync(vsix)) return vsix;
+    console.log(`[e2e] packaging the extension with vsce → ${vsix}`);
+    const partial = `${vsix}.partial.vsix`;
+    try {
+      execFileSync(
+        join(REPO_ROOT, 'node_modules', '.bin', 'vsce'),
+        ['package', '--no-dependencies', '--out', partial],
+        { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' },
+      );
+    } catch (e) {
+      const err = e as { stdout?: string; stderr?: string };
+      throw new Error(`vsce package failed:\n${err.stdout ?? ''}${err.stderr ?? ''}`);
+    }
+    renameSync(partial, vsix);
+    return vsix;
+  });
+}

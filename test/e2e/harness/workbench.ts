@@ -1,0 +1,284 @@
+/**
+ * Person-like actions on the VS Code workbench and what a person would read off the screen.
+ * Selectors are VS Code's own DOM (1.139); every wait has a timeout and says what it waited for.
+ */
+import type { Locator, Page } from 'playwright-core';
+
+export const DEFAULT_TIMEOUT = 30_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `read` until `accept` holds; fails with the last value seen so a failure says what was there. */
+export async function waitFor<T>(
+  what: string,
+  read: () => Promise<T>,
+  accept: (value: T) => boolean,
+  timeoutMs = DEFAULT_TIMEOUT,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      last = await read();
+      if (accept(last)) return last;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() > deadline) {
+      const seen = last === undefined ? `error: ${String(lastError)}` : JSON.stringify(last, null, 1).slice(-2000);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${seen}`);
+    }
+    await sleep(250);
+  }
+}
+
+export function textMatches(text: string, expected: string | RegExp): boolean {
+  return typeof expected === 'string' ? text.includes(expected) : expected.test(text);
+}
+
+export class Workbench {
+  constructor(readonly page: Page) {}
+
+  // ------------------------------------------------------------------ the window
+  /** Waits for the workbench to be laid out with the folder open in the Explorer. */
+  async waitUntilReady(folderName: string, timeoutMs = 90_000): Promise<void> {
+    await this.page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: timeoutMs });
+    await this.page.locator('.part.activitybar, .activitybar').first().waitFor({ state: 'visible', timeout: timeoutMs });
+    // The Explorer shows the folder's files once the remote file system answers.
+    await waitFor(
+      `the Explorer to show the folder ${folderName}`,
+      () => this.page.locator('.explorer-folders-view .monaco-list-row').allInnerTexts(),
+      (rows) => rows.length > 1,
+      timeoutMs,
+    );
+    await this.dismissNotifications();
+  }
+
+  /** Clears toasts that would cover what the tests look at (e.g. "git not found", recommendations). */
+  async dismissNotifications(): Promise<void> {
+    const toasts = this.page.locator('.notification-toast .codicon-notifications-clear, .notification-toast .codicon-close');
+    for (const b of await toasts.all()) await b.click({ timeout: 2000 }).catch(() => undefined);
+  }
+
+  // ------------------------------------------------------------------ command palette and quick input
+  get quickInput(): Locator {
+    return this.page.locator('.quick-input-widget');
+  }
+
+  /** F1, type the command's title, wait until it is the highlighted entry, Enter. */
+  async runCommand(title: string, timeoutMs = DEFAULT_TIMEOUT): Promise<void> {
+    await this.closeQuickInput();
+    await this.page.keyboard.press('F1');
+    const input = this.quickInput.locator('.quick-input-box input');
+    await input.waitFor({ state: 'visible', timeout: timeoutMs });
+    await input.fill(`>${title}`);
+    await waitFor(
+      `the command palette to offer "${title}"`,
+      () => this.quickInput.locator('.monaco-list-row.focused').first().innerText(),
+      // The palette highlights matches; the focused row is the best match for the typed title.
+      (text) => text.split('\n').some((line) => line.trim() === title),
+      timeoutMs,
+    );
+    await this.page.keyboard.press('Enter');
+  }
+
+  /** Answers an input box (vscode.window.showInputBox): types the value and presses Enter. */
+  async answerInputBox(value: string, timeoutMs = DEFAULT_TIMEOUT): Promise<void> {
+    const input = this.quickInput.locator('.quick-input-box input');
+    await input.waitFor({ state: 'visible', timeout: timeoutMs });
+    await input.fill(value);
+    await this.page.keyboard.press('Enter');
+  }
+
+  /** Picks an entry of a quick pick by (part of) its label. */
+  async pickQuickItem(label: string | RegExp, timeoutMs = DEFAULT_TIMEOUT): Promise<void> {
+    const row = this.quickInput.locator('.monaco-list-row').filter({ hasText: label }).first();
+    await row.waitFor({ state: 'visible', timeout: timeoutMs });
+    await row.click();
+  }
+
+  async quickInputRows(): Promise<string[]> {
+    if (!(await this.quickInput.isVisible())) return [];
+    return this.quickInput.locator('.monaco-list-row').allInnerTexts();
+  }
+
+  async closeQuickInput(): Promise<void> {
+    if (await this.quickInput.isVisible()) {
+      await this.page.keyboard.press('Escape');
+      await this.quickInput.waitFor({ state: 'hidden', timeout: 5000 }).catch(() => undefined);
+    }
+  }
+
+  // ------------------------------------------------------------------ views
+  /** Clicks a view container's icon in the activity bar (e.g. "AgentFense", "Explorer"). */
+  async openViewContainer(title: string, timeoutMs = DEFAULT_TIMEOUT): Promise<void> {
+    const item = this.page.locator(`.activitybar .action-item a[aria-label^="${title}"], .activitybar .action-item[aria-label^="${title}"]`).first();
+    await item.waitFor({ state: 'visible', timeout: timeoutMs });
+    const checked = await item.getAttribute('aria-checked').catch(() => null);
+    const expanded = await item.getAttribute('aria-expanded').catch(() => null);
+    if (checked !== 'true' && expanded !== 'true') await item.click();
+  }
+
+  /** The pane (section) of the side bar whose header says `viewTitle`; expanded if collapsed. */
+  async view(viewTitle: string, timeoutMs = DEFAULT_TIMEOUT): Promise<Locator> {
+    const pane = this.page
+      .locator('.sidebar .pane, .auxiliarybar .pane, .panel .pane')
+      .filter({ has: this.page.locator('.pane-header', { hasText: new RegExp(`^\\s*${escapeRegExp(viewTitle)}`, 'i') }) })
+      .first();
+    await pane.waitFor({ state: 'visible', timeout: timeoutMs });
+    const header = pane.locator('.pane-header').first();
+    if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+    return pane;
+  }
+
+  /** The visible labels of a tree view's rows, top to bottom. */
+  async treeLabels(viewTitle: string): Promise<string[]> {
+    const pane = await this.view(viewTitle);
+    return pane.locator('.monaco-list-row .label-name, .monaco-list-row .monaco-highlighted-label').allInnerTexts();
+  }
+
+  /** A tree row whose label is exactly `label` (or matches the RegExp). */
+  async treeItem(viewTitle: string, label: string | RegExp, timeoutMs = DEFAULT_TIMEOUT): Promise<Locator> {
+    const pane = await this.view(viewTitle, timeoutMs);
+    const exact = typeof label === 'string' ? new RegExp(`^\\s*${escapeRegExp(label)}\\s*$`) : label;
+    const row = pane
+      .locator('.monaco-list-row')
+      .filter({ has: this.page.locator('.label-name, .monaco-highlighted-label').filter({ hasText: exact }) })
+      .first();
+    await row.waitFor({ state: 'visible', timeout: timeoutMs });
+    return row;
+  }
+
+  async clickTreeItem(viewTitle: string, label: string | RegExp, timeoutMs = DEFAULT_TIMEOUT): Promise<void> {
+    await (await this.treeItem(viewTitle, label, timeoutMs)).click();
+  }
+
+  /** Expands a collapsed tree row (a click on a collapsed row toggles it). */
+  async expandTreeItem(viewTitle: string, label: string | RegExp, timeoutMs = DEFAULT_TIMEOUT): Promise<void> {
+    const row = await this.treeItem(viewTitle, label, timeoutMs);
+    if ((await row.getAttribute('aria-expanded')) !== 'true') {
+      await row.click();
+      await waitFor(`"${label}" to expand`, () => row.getAttribute('aria-expanded'), (v) => v === 'true', timeoutMs);
+    }
+  }
+
+  /** Opens the row's context menu and clicks an entry, or an inline action with that title. */
+  async treeItemAction(viewTitle: string, label: string | RegExp, action: string, timeoutMs = DEFAULT_TIMEOUT): Promise<void> {
+    const row = await this.treeItem(viewTitle, label, timeoutMs);
+    await row.hover();
+    const inline = row.locator(`.actions .action-label[aria-label="${action}"], .actions .action-label[title="${action}"]`).first();
+    if (await inline.isVisible().catch(() => false)) {
+      await inline.click();
+      return;
+    }
+    await row.click({ button: 'right' });
+    await this.clickContextMenuItem(action, timeoutMs);
+  }
+
+  async clickContextMenuItem(action: string, timeoutMs = DEFAULT_TIMEOUT): Promise<void> {
+    const item = this.page.locator('.context-view .monaco-menu .action-item .action-label', { hasText: action }).first();
+    await item.waitFor({ state: 'visible', timeout: timeoutMs });
+    await item.click();
+  }
+
+  // ------------------------------------------------------------------ Explorer
+  /** An Explorer row by its file name (top-level or already-expanded folders). */
+  explorerRow(name: string): Locator {
+    return this.page
+      .locator('.explorer-folders-view .monaco-list-row')
+      .filter({ has: this.page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(name)}$`) }) })
+      .first();
+  }
+
+  /**
+   * What the Explorer shows about a file's decoration: the badge letter (drawn by CSS ::after, so
+   * read from computed styles), the row's aria-label, and the hover text a person sees on hover.
+   */
+  async explorerDecoration(name: string, opts: { hover?: boolean } = {}): Promise<{ badge: string; ariaLabel: string; hover: string }> {
+    const row = this.explorerRow(name);
+    await row.waitFor({ state: 'visible', timeout: DEFAULT_TIMEOUT });
+    const { badge, ariaLabel } = await row.evaluate((el) => {
+      // Runs in the page; the repository's tsconfig has no DOM typings, hence the cast.
+      const { getComputedStyle } = globalThis as any;
+      const badges: string[] = [];
+      for (const node of [el, ...Array.from(el.querySelectorAll('*'))]) {
+        for (const pseudo of ['::after', '::before']) {
+          const c = getComputedStyle(node, pseudo).content;
+          if (c && c !== 'none' && c !== 'normal' && c !== '""') badges.push(c.replace(/^"|"$/g, ''));
+        }
+      }
+      return { badge: badges.filter((b) => !/^[\uE000-\uF8FF]$/.test(b)).join(' '), ariaLabel: el.getAttribute('aria-label') ?? '' };
+    });
+    let hover = '';
+    if (opts.hover) {
+      await row.locator('.label-name').hover();
+      hover = await waitFor(
+        `a hover over ${name}`,
+        () => this.page.locator('.workbench-hover, .monaco-hover').filter({ visible: true }).allInnerTexts(),
+        (t) => t.join('').trim().length > 0,
+        10_000,
+      ).then((t) => t.join('\n'));
+      await this.page.mouse.move(5, 5);
+    }
+    return { badge, ariaLabel, hover };
+  }
+
+  // ------------------------------------------------------------------ terminal
+  /** The text of the visible terminal (DOM renderer rows; needs gpuAcceleration off). */
+  async terminalText(): Promise<string> {
+    const rows = this.page.locator('.terminal-wrapper.active .xterm-rows, .terminal .xterm-rows').filter({ visible: true });
+    const texts = await rows.allInnerTexts();
+    return texts.join('\n').replace(/\u00a0/g, ' ');
+  }
+
+  async waitForTerminalText(expected: string | RegExp, timeoutMs = DEFAULT_TIMEOUT): Promise<string> {
+    return waitFor(`the terminal to show ${String(expected)}`, () => this.terminalText(), (t) => textMatches(t, expected), timeoutMs);
+  }
+
+  /** The labels of the terminal tabs / dropdown entries (e.g. "AgentFense: …"). */
+  async terminalNames(): Promise<string[]> {
+    return this.page.locator('.terminal-tabs-entry .label-name, .panel .monaco-select-box option, .terminal-tabs-entry').allInnerTexts();
+  }
+
+  /** Focuses the visible terminal, types a line and presses Enter, as a person would. */
+  async typeInTerminal(line: string): Promise<void> {
+    const term = this.page.locator('.terminal-wrapper.active .xterm, .terminal .xterm').filter({ visible: true }).first();
+    await term.click();
+    await waitFor(
+      'the terminal to have keyboard focus',
+      () => this.page.evaluate(() => (globalThis as any).document.activeElement?.classList.contains('xterm-helper-textarea') ?? false),
+      (focused) => focused,
+      10_000,
+    );
+    await this.page.keyboard.type(line, { delay: 10 });
+    await this.page.keyboard.press('Enter');
+  }
+
+  // ------------------------------------------------------------------ editors
+  async activeEditorTitle(): Promise<string> {
+    return (await this.page.locator('.tabs-container .tab.active').first().innerText().catch(() => '')).trim();
+  }
+
+  async isDiffEditorVisible(): Promise<boolean> {
+    return this.page.locator('.editor-instance .monaco-diff-editor').filter({ visible: true }).count().then((n) => n > 0);
+  }
+
+  /** The text of the visible editor lines (for the diff editor: both sides, left then right). */
+  async editorText(): Promise<string> {
+    return (await this.page.locator('.editor-instance .view-lines').filter({ visible: true }).allInnerTexts()).join('\n').replace(/\u00a0/g, ' ');
+  }
+
+  // ------------------------------------------------------------------ notifications and status bar
+  async notifications(): Promise<string[]> {
+    return this.page.locator('.notification-toast .notification-list-item-message').allInnerTexts();
+  }
+
+  async statusBarText(): Promise<string> {
+    return (await this.page.locator('.part.statusbar').innerText().catch(() => '')).replace(/\s+/g, ' ');
+  }
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
