@@ -1,0 +1,36 @@
+/**
+ * What the server's figures are compared with, measured in the same run on the same
+ * machine: spawning the sandbox tool directly from Node (no gRPC, no server bookkeeping)
+ * and spawning a plain shell. The spawn mirrors how a server spawns a command: pipes for
+ * stdout/stderr, collected until the process closes them.
+ */
+import { spawn } from 'node:child_process';
+
+export interface SpawnResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Spawns `argv` with piped output and resolves when it has exited and closed its pipes. */
+export function spawnCollect(argv: readonly string[], opts: { cwd?: string; input?: string } = {}): Promise<SpawnResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
+  });
+}
+
+/** As spawnCollect, but rejects on a non-zero exit, so a broken baseline cannot look fast. */
+export async function spawnChecked(argv: readonly string[], opts: { cwd?: string; input?: string } = {}): Promise<SpawnResult> {
+  const r = await spawnCollect(argv, opts);
+  if (r.code !== 0) throw new Error(`${argv.slice(0, 3).join(' ')}… exited ${r.code}: ${r.stderr.slice(0, 500)}`);
+  return r;
+}
+
+export const PLAIN_SHELL_TRUE = ['/bin/sh', '-c', 'true'] as const;

@@ -1,0 +1,64 @@
+/**
+ * Memory of a process tree from /proc: the server plus every descendant (bwrap, the
+ * sandboxed shells, their children). PSS (proportional set size, smaps_rollup) divides
+ * shared pages among the processes that map them, so summing it does not count the same
+ * libc page 120 times; RSS is reported too because that is what `top` shows.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+export interface TreeMemory {
+  processes: number;
+  rssKiB: number;
+  pssKiB: number;
+  /** Command names seen, with counts (e.g. { bwrap: 240, sh: 120, sleep: 120 }). */
+  byName: Record<string, number>;
+}
+
+function readParents(): Map<number, number[]> {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited while we looked
+    }
+    // Field 4 (ppid) follows the ")" that closes the command name (which may contain spaces).
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ppid = Number(rest[1]);
+    const list = children.get(ppid) ?? [];
+    list.push(Number(entry));
+    children.set(ppid, list);
+  }
+  return children;
+}
+
+export function descendantsOf(root: number): number[] {
+  const children = readParents();
+  const out: number[] = [root];
+  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]!) ?? []));
+  return out;
+}
+
+function kib(text: string, field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+export function treeMemory(root: number): TreeMemory {
+  const result: TreeMemory = { processes: 0, rssKiB: 0, pssKiB: 0, byName: {} };
+  for (const pid of descendantsOf(root)) {
+    try {
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+      const name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      result.rssKiB += kib(rollup, 'Rss');
+      result.pssKiB += kib(rollup, 'Pss');
+      result.processes++;
+      result.byName[name] = (result.byName[name] ?? 0) + 1;
+    } catch {
+      // exited while we looked, or a kernel thread without smaps
+    }
+  }
+  return result;
+}

@@ -1,0 +1,65 @@
+/**
+ * 1. Exec latency: `true` over gRPC on a running sandbox, sequentially, against the same
+ * bwrap command line spawned directly and a plain `sh -c true`. The three are interleaved
+ * in blocks so a burst of machine noise hits all of them alike.
+ */
+import type { Scenario } from '../scenario';
+import { spawnChecked, PLAIN_SHELL_TRUE } from '../baselines';
+import { goals, ratioRow, row } from '../report';
+import { PUBLISHED } from '../published';
+import { nowMs, summarize } from '../stats';
+import { startedSandbox } from './sandboxFixture';
+
+const BLOCK = 50;
+
+export const execLatency: Scenario = {
+  name: 'exec-latency',
+  title: '1 exec latency',
+  async run(ctx) {
+    const { rpc } = await ctx.server();
+    const fixture = await startedSandbox(ctx);
+    try {
+      const bare = fixture.bareArgv('true');
+      for (let i = 0; i < ctx.sizes.execWarmupCalls; i++) {
+        await rpc.exec(fixture.sandboxId, 'true');
+        await spawnChecked(bare);
+        await spawnChecked(PLAIN_SHELL_TRUE);
+      }
+      const grpc: number[] = [];
+      const bwrap: number[] = [];
+      const shell: number[] = [];
+      const time = async (into: number[], fn: () => Promise<unknown>) => {
+        const start = nowMs();
+        await fn();
+        into.push(nowMs() - start);
+      };
+      for (let done = 0; done < ctx.sizes.execLatencyCalls; done += BLOCK) {
+        const n = Math.min(BLOCK, ctx.sizes.execLatencyCalls - done);
+        for (let i = 0; i < n; i++) {
+          await time(grpc, async () => {
+            const r = await rpc.exec(fixture.sandboxId, 'true');
+            if (r.exitCode !== 0) throw new Error(`exec true exited ${r.exitCode}: ${r.stderr}`);
+          });
+        }
+        for (let i = 0; i < n; i++) await time(bwrap, () => spawnChecked(bare));
+        for (let i = 0; i < n; i++) await time(shell, () => spawnChecked(PLAIN_SHELL_TRUE));
+      }
+      const g = summarize(grpc);
+      const b = summarize(bwrap);
+      const s = summarize(shell);
+      const bareName = `bare bwrap${fixture.bareArgvSource === 'mirror' ? ' (mirrored argv)' : ''}`;
+      return {
+        rows: [
+          ratioRow({ scenario: 'exec-latency', metric: 'exec `true` p50', value: g.p50, unit: 'ms', baseline: { name: bareName, value: b.p50 }, published: PUBLISHED.execP50 }, goals.ratioAtMost(1.5, 'bare bwrap')),
+          row({ scenario: 'exec-latency', metric: 'exec `true` p90', value: g.p90, unit: 'ms', baseline: { name: bareName, value: b.p90 } }),
+          ratioRow({ scenario: 'exec-latency', metric: 'exec `true` p99', value: g.p99, unit: 'ms', baseline: { name: bareName, value: b.p99 }, published: PUBLISHED.execP99 }, goals.ratioAtMost(3, 'bare bwrap')),
+          row({ scenario: 'exec-latency', metric: 'exec `true` p50 vs plain shell', value: g.p50, unit: 'ms', baseline: { name: 'sh -c true', value: s.p50 } }),
+          row({ scenario: 'exec-latency', metric: 'bare bwrap p50 vs plain shell', value: b.p50, unit: 'ms', baseline: { name: 'sh -c true', value: s.p50 }, note: 'cost of the sandbox tool itself' }),
+        ],
+        details: { calls: ctx.sizes.execLatencyCalls, grpc: g, bareBwrap: b, plainShell: s, bareArgv: bare, bareArgvSource: fixture.bareArgvSource },
+      };
+    } finally {
+      await fixture.destroy();
+    }
+  },
+};

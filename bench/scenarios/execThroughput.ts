@@ -1,0 +1,48 @@
+/**
+ * 2. Exec throughput: N concurrent callers issuing `true` over gRPC for a fixed time,
+ * against the same concurrency of bare bwrap spawns (what the machine can do at all).
+ */
+import type { Scenario } from '../scenario';
+import { spawnChecked } from '../baselines';
+import { goals, ratioRow } from '../report';
+import { PUBLISHED } from '../published';
+import { closedLoopThroughput } from '../stats';
+import { startedSandbox } from './sandboxFixture';
+
+export const execThroughput: Scenario = {
+  name: 'exec-throughput',
+  title: '2 exec throughput',
+  async run(ctx) {
+    const { rpc } = await ctx.server();
+    const fixture = await startedSandbox(ctx);
+    try {
+      const bare = fixture.bareArgv('true');
+      const { throughputConcurrency: c, throughputMs: ms } = ctx.sizes;
+      const grpc = await closedLoopThroughput(c, ms, async () => {
+        const r = await rpc.exec(fixture.sandboxId, 'true');
+        if (r.exitCode !== 0) throw new Error(`exit ${r.exitCode}`);
+      });
+      const bwrap = await closedLoopThroughput(c, ms, () => spawnChecked(bare));
+      if (grpc.errors > 0) ctx.log(`${grpc.errors} exec calls failed during the throughput run`);
+      return {
+        rows: [
+          ratioRow(
+            {
+              scenario: 'exec-throughput',
+              metric: `exec \`true\`, ${c} callers, ${ms / 1000} s`,
+              value: grpc.perSecond,
+              unit: '/s',
+              baseline: { name: `${c} concurrent bare bwrap`, value: bwrap.perSecond },
+              published: PUBLISHED.execThroughput,
+              note: grpc.errors ? `${grpc.errors} errors` : undefined,
+            },
+            goals.ratioAtLeast(0.8, 'bare bwrap'),
+          ),
+        ],
+        details: { concurrency: c, durationMs: ms, grpc, bareBwrap: bwrap },
+      };
+    } finally {
+      await fixture.destroy();
+    }
+  },
+};
