@@ -171,7 +171,7 @@ async def ci_pipeline(path, runtime="bwrap", image=None, fail_stage=None):
                 if result.exit_code != 0:
                     return False, done, name
                 done.append(name)
-            return result.stdout == "wheel\n", done, None
+            return result.stdout.strip() == "wheel", done, None
 
 
 async def p4():
@@ -289,7 +289,7 @@ async def parallel_sessions():
             await asyncio.sleep(0)  # let the other workflow cd too
             await step.wait()
             pwd = (await session.exec("pwd")).stdout.strip()
-            out = (await session.exec(f"sh {script}")).stdout
+            out = (await session.exec(f"sh {script}")).stdout.strip()
             return pwd, out
 
     async with await af.AsyncSandbox.from_local(path, endpoint=EP) as sandbox:
@@ -299,8 +299,8 @@ async def parallel_sessions():
         step.set()
         a, b = await asyncio.gather(ta, tb)
         sessions_left = await sandbox._client.list_sessions(sandbox.id)
-    R.equal("parallel sessions: workflow_A keeps its own cwd", a, ("/workspace/backend", "backend-ok\n"))
-    R.equal("parallel sessions: workflow_B keeps its own cwd", b, ("/workspace/frontend", "frontend-ok\n"))
+    R.equal("parallel sessions: workflow_A keeps its own cwd", a, ("/workspace/backend", "backend-ok"))
+    R.equal("parallel sessions: workflow_B keeps its own cwd", b, ("/workspace/frontend", "frontend-ok"))
     active = [s.id for s in sessions_left if s.status == af.common_pb2.SESSION_STATUS_ACTIVE]
     R.check("parallel sessions: both sessions closed by `async with`", not active, f"active: {active}")
 
@@ -343,11 +343,14 @@ async def low_level():
                 "it started" if err is None else af.rpc_desc(err))
         results = await asyncio.gather(
             client.exec(sandbox1.id, command="cat src/mod.py"),
-            client.exec(sandbox1.id, command="echo changed > src/mod.py"),
+            client.exec(sandbox1.id, command="ls src"),
         )
-        R.equal("low-level: exec in the read sandbox reads the shared codebase", results[0].stdout, "VALUE = 42\n")
-        R.check("low-level: the read-only rule denies a write (non-zero exit)", results[1].exit_code != 0,
-                f"exit {results[1].exit_code}")
+        R.check("low-level: two concurrent execs in the read sandbox read the shared codebase",
+                (results[0].stdout, results[1].stdout) == ("VALUE = 42\n", "mod.py\n"),
+                f"got {(results[0].stdout, results[1].stdout)!r}")
+        denied = await client.exec(sandbox1.id, command="echo changed > src/mod.py")
+        R.check("low-level: the read-only rule denies a write (non-zero exit)", denied.exit_code != 0,
+                f"exit {denied.exit_code}")
         content = await client.download_file(codebase.id, "src/mod.py")
         R.equal("low-level: the codebase is unchanged", content, b"VALUE = 42\n")
         destroys = [client.destroy_sandbox(sandbox1.id)] + ([client.destroy_sandbox(sandbox2.id)] if sandbox2 else [])

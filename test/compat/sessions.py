@@ -53,21 +53,26 @@ if sandbox is not None:
             r = s.exec("cd backend")
             R.equal("session: 'cd backend' exit 0", r.exit_code, 0)
             R.equal("session: cd persists to the next SessionExec", s.exec("pwd").stdout.strip(), "/workspace/backend")
-            R.equal("session: relative paths resolve in the new cwd", s.exec("cat app.py").stdout, "print('backend')\n")
+            R.equal("session: relative paths resolve in the new cwd", s.exec("cat app.py").stdout.strip(), "print('backend')")
             s.exec("export STAGE=two")
-            R.equal("session: exported variables persist", s.exec("echo $STAGE").stdout, "two\n")
-            R.equal("session: CreateSession env is visible", s.exec("echo $SESSION_VAR").stdout, "from-create\n")
+            R.equal("session: exported variables persist", s.exec("echo $STAGE").stdout.strip(), "two")
+            R.equal("session: CreateSession env is visible", s.exec("echo $SESSION_VAR").stdout.strip(), "from-create")
             r = s.exec("false")
             R.equal("session: exit code of 'false' is 1", r.exit_code, 1)
             r = s.exec("(exit 7)")
             R.equal("session: exit code 7 reported", r.exit_code, 7)
+            # The original runs sessions on a PTY: stderr arrives merged into stdout and the
+            # output is whitespace-trimmed. Either that or separate streams is compatible.
             r = s.exec("echo to-out; echo to-err >&2")
-            R.check("session: stdout and stderr separate", (r.stdout, r.stderr) == ("to-out\n", "to-err\n"),
-                    f"stdout={r.stdout!r} stderr={r.stderr!r}")
+            separate = (r.stdout.strip(), r.stderr.strip()) == ("to-out", "to-err")
+            merged = r.stderr == "" and r.stdout.split() == ["to-out", "to-err"]
+            R.check("session: stderr output is returned (separate, or merged as the original's PTY does)",
+                    separate or merged, f"stdout={r.stdout!r} stderr={r.stderr!r}")
+            R.info(f"session stderr is {'separate' if separate else 'merged into stdout'}")
             r = s.exec("echo still-here; pwd")
-            R.equal("session: usable after failing commands, state kept", r.stdout, "still-here\n/workspace/backend\n")
+            R.equal("session: usable after failing commands, state kept", r.stdout.split(), ["still-here", "/workspace/backend"])
             r = s.exec("printf 'no-newline'")
-            R.equal("session: output without a trailing newline", r.stdout, "no-newline")
+            R.equal("session: output without a trailing newline", r.stdout.strip(), "no-newline")
             r = s.exec("for i in $(seq 1 2000); do echo line-$i; done")
             lines = r.stdout.splitlines()
             R.check("session: 2000 lines of output arrive complete", len(lines) == 2000 and lines[-1] == "line-2000",
@@ -104,17 +109,27 @@ if sandbox is not None:
         s2.close()
 
     with R.section("timeout"):
-        with client.session(sandbox.id) as s:
-            t0 = time.monotonic()
-            R.expect_status("SessionExec('sleep 30', timeout=1s)", lambda: s.exec("sleep 30", timeout=timedelta(seconds=1)),
-                            grpc.StatusCode.DEADLINE_EXCEEDED)
-            took = time.monotonic() - t0
-            R.check("SessionExec timeout answered within 5 s", took < 5, f"took {took:.2f}s")
-            try:
-                r = s.exec("echo after-timeout")
-                R.info(f"session after a timeout: exit={r.exit_code} stdout={r.stdout!r}")
-            except grpc.RpcError as e:
-                R.info(f"session after a timeout: {af.rpc_desc(e)}")
+        # The original (internal/runtime/bwrap/session.go) answers a SessionExec timeout with an
+        # error and interrupts the command with Ctrl-C: the session stays usable, and the SDK's
+        # `with` exit (DestroySession) must still work.
+        s = client.session(sandbox.id)
+        s.exec("cd backend")
+        t0 = time.monotonic()
+        R.expect_status("SessionExec('sleep 30', timeout=1s)", lambda: s.exec("sleep 30", timeout=timedelta(seconds=1)),
+                        grpc.StatusCode.DEADLINE_EXCEEDED)
+        took = time.monotonic() - t0
+        R.check("SessionExec timeout answered within 5 s", took < 5, f"took {took:.2f}s")
+        try:
+            r = s.exec("echo after-timeout; pwd")
+            R.equal("session still usable after a SessionExec timeout, state kept", r.stdout.split(),
+                    ["after-timeout", "/workspace/backend"])
+        except grpc.RpcError as e:
+            R.fail("session still usable after a SessionExec timeout, state kept", af.rpc_desc(e))
+        try:
+            s.close()
+            R.ok("DestroySession after a SessionExec timeout (the SDK's `with` exit) succeeds")
+        except grpc.RpcError as e:
+            R.fail("DestroySession after a SessionExec timeout (the SDK's `with` exit) succeeds", af.rpc_desc(e))
 
     with R.section("destroy"):
         s = client.session(sandbox.id)

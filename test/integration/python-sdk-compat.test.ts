@@ -54,10 +54,11 @@ const EXPECTED: Record<string, string[]> = {
     'session: cd persists to the next SessionExec',
     'session: exported variables persist',
     'session: exit code 7 reported',
-    'session: stdout and stderr separate',
+    'session: stderr output is returned',
     "Sandbox.session(): CreateSession(shell='/bin/sh') echoed",
     'two sessions keep separate cwd',
     "SessionExec('sleep 30', timeout=1s) -> DEADLINE_EXCEEDED",
+    "DestroySession after a SessionExec timeout (the SDK's `with` exit) succeeds",
     "DestroySession killed the session's background job",
   ],
   'errors.py': [
