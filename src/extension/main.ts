@@ -1,5 +1,37 @@
-import type * as vscode from 'vscode';
+/**
+ * Entry point: builds the shared context and hands it to each feature. Nothing connects to a
+ * server here; the embedded server starts on first use.
+ */
+import * as vscode from 'vscode';
+import { registerServerCommands } from './commands';
+import { Ctx } from './context';
+import { registerPresetCommands } from './presetCommands';
+import { registerRunCommands } from './runCommand';
+import { registerStatusBar } from './statusBar';
+import { registerTaskProvider } from './taskProvider';
+import { registerViews } from './views';
 
-export function activate(_context: vscode.ExtensionContext): void {}
+let ctx: Ctx | undefined;
 
-export function deactivate(): void {}
+/** What activate returns: used by the in-editor tests. */
+export interface AgentFenseApi {
+  readonly ctx: Ctx;
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<AgentFenseApi> {
+  ctx = new Ctx(context);
+  context.subscriptions.push(ctx);
+  registerServerCommands(ctx);
+  registerPresetCommands(ctx);
+  registerRunCommands(ctx);
+  registerTaskProvider(ctx);
+  registerViews(ctx);
+  registerStatusBar(ctx);
+  await ctx.presets.reload();
+  return { ctx };
+}
+
+export function deactivate(): void {
+  // The embedded server is shared with other windows and keeps running.
+  ctx = undefined;
+}

@@ -1,0 +1,78 @@
+/** Typed access to the `agentfense.*` settings, read fresh each time (they change at runtime). */
+import * as vscode from 'vscode';
+import type { UserPresetMap } from './presetCatalog';
+
+export const SECTION = 'agentfense';
+export const DEFAULT_PRESET = 'agent-safe';
+export const DEFAULT_MAX_DIFF_BYTES = 2 * 1024 * 1024;
+
+export class Config {
+  private get cfg(): vscode.WorkspaceConfiguration {
+    return vscode.workspace.getConfiguration(SECTION);
+  }
+
+  /** Empty: start and use the embedded server. */
+  get endpoint(): string {
+    return (this.cfg.get<string>('endpoint') ?? '').trim();
+  }
+
+  get tls(): boolean {
+    return this.cfg.get<boolean>('tls') ?? false;
+  }
+
+  get activePreset(): string {
+    return this.cfg.get<string>('activePreset') || DEFAULT_PRESET;
+  }
+
+  setActivePreset(name: string): Thenable<void> {
+    // Workspace scope when a folder is open: the preset belongs to the project.
+    const target = vscode.workspace.workspaceFolders?.length
+      ? vscode.ConfigurationTarget.Workspace
+      : vscode.ConfigurationTarget.Global;
+    return this.cfg.update('activePreset', name, target);
+  }
+
+  get presets(): UserPresetMap {
+    return this.cfg.get<UserPresetMap>('presets') ?? {};
+  }
+
+  get ignore(): string[] {
+    return (this.cfg.get<string[]>('ignore') ?? []).filter((s) => typeof s === 'string' && s.trim() !== '');
+  }
+
+  get permissionPreview(): boolean {
+    return this.cfg.get<boolean>('permissionPreview') ?? true;
+  }
+
+  setPermissionPreview(on: boolean): Thenable<void> {
+    return this.cfg.update('permissionPreview', on, vscode.ConfigurationTarget.Global);
+  }
+
+  get showIgnoredChanges(): boolean {
+    return this.cfg.get<boolean>('review.showIgnored') ?? false;
+  }
+
+  get maxDiffBytes(): number {
+    const n = this.cfg.get<number>('review.maxDiffBytes') ?? DEFAULT_MAX_DIFF_BYTES;
+    return n > 0 ? n : DEFAULT_MAX_DIFF_BYTES;
+  }
+
+  /** Override for dist/server.js (development of the server). */
+  get serverPath(): string {
+    return (this.cfg.get<string>('server.path') ?? '').trim();
+  }
+
+  /** Seconds; 0 means no timeout. */
+  get defaultTimeoutMs(): number | undefined {
+    const s = this.cfg.get<number>('defaultTimeout') ?? 0;
+    return s > 0 ? s * 1000 : undefined;
+  }
+
+  get network(): boolean {
+    return this.cfg.get<boolean>('network') ?? false;
+  }
+}
+
+export function affects(e: vscode.ConfigurationChangeEvent, key: string): boolean {
+  return e.affectsConfiguration(`${SECTION}.${key}`);
+}

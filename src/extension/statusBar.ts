@@ -1,0 +1,41 @@
+/** The status bar item: connection state and the active preset; a click picks the preset. */
+import * as vscode from 'vscode';
+import type { Ctx } from './context';
+
+export function registerStatusBar(ctx: Ctx): void {
+  const item = vscode.window.createStatusBarItem('agentfense.status', vscode.StatusBarAlignment.Left, 50);
+  item.name = 'AgentFense';
+  item.command = 'agentfense.selectPreset';
+  const update = () => {
+    const preset = ctx.presets.activeName;
+    const invalid = !ctx.presets.catalog.get(preset)?.rules;
+    const state = ctx.connection.state;
+    const icon = { idle: '$(shield)', connecting: '$(sync~spin)', connected: '$(shield)', failed: '$(warning)', unsupported: '$(warning)' }[state];
+    const what = { idle: '', connecting: 'starting', connected: 'connected', failed: 'not connected', unsupported: 'unsupported' }[state];
+    item.text = `${icon} AgentFense${what ? ': ' + what : ''} · ${preset}${invalid ? ' $(error)' : ''}`;
+    const tip = new vscode.MarkdownString(undefined, true);
+    tip.appendMarkdown(`**AgentFense** — active preset \`${preset}\``);
+    if (invalid) tip.appendMarkdown(`\n\n$(error) This preset is unknown or invalid; runs will fail until you pick another.`);
+    if (ctx.connection.lastError) tip.appendMarkdown(`\n\n$(warning) ${ctx.connection.lastError}`);
+    tip.appendMarkdown('\n\nClick to choose the preset.');
+    item.tooltip = tip;
+    item.backgroundColor =
+      state === 'failed' || state === 'unsupported' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    item.show();
+  };
+  update();
+  ctx.push(item, ctx.connection.onDidChangeState(update), ctx.presets.onDidChange(update));
+}
+
+/** Quick pick of every preset, the active one first and marked. */
+export async function pickPreset(ctx: Ctx, placeHolder = 'Preset for new sandboxes'): Promise<string | undefined> {
+  const active = ctx.presets.activeName;
+  const items = ctx.presets.catalog.entries.map((e) => ({
+    label: `${e.name === active ? '$(check)' : e.rules ? '$(shield)' : '$(error)'} ${e.name}`,
+    name: e.name,
+    description: e.source === 'builtin' ? 'built-in' : e.source === 'settings' ? 'settings' : '.agentfense/presets.json',
+    detail: e.rules ? e.description : `Invalid: ${e.error}`,
+  }));
+  const picked = await vscode.window.showQuickPick(items, { placeHolder, matchOnDescription: true, matchOnDetail: true });
+  return picked?.name;
+}
