@@ -1,0 +1,67 @@
+/**
+ * The bubblewrap command line of a sandbox. Isolation comes from namespaces and mounts: a
+ * user namespace (uid 1000, no capabilities), private pid/ipc/uts (and net unless allowed),
+ * the host's system dirs read-only, the view read-only at /workspace, writable layers bound
+ * over their roots, and read-only binds of the view over non-writable paths inside them.
+ */
+import { join, posix } from 'node:path';
+import type { LayerMount } from './writableLayer';
+import { invalidArgument } from '../rpcError';
+
+export interface SandboxMounts {
+  viewDir: string;
+  tmpDir: string;
+  layers: readonly LayerMount[];
+  readOnlyBinds: readonly string[];
+  network: boolean;
+}
+
+const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib64', '/lib32', '/libx32', '/etc'];
+
+export const BASE_ENV: Readonly<Record<string, string>> = {
+  PATH: '/usr/local/bin:/usr/bin:/bin',
+  HOME: '/tmp',
+  LANG: 'C.UTF-8',
+  TERM: 'xterm-256color',
+};
+
+/** Arguments up to (not including) env, chdir and the command; built once per sandbox state. */
+export function bwrapMountArgs(m: SandboxMounts): string[] {
+  const args = ['--unshare-user', '--uid', '1000', '--gid', '1000', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--hostname', 'sandbox'];
+  if (!m.network) args.push('--unshare-net');
+  args.push('--unshare-cgroup-try', '--die-with-parent', '--new-session');
+  for (const d of SYSTEM_DIRS) args.push('--ro-bind-try', d, d);
+  args.push('--proc', '/proc', '--dev', '/dev', '--bind', m.tmpDir, '/tmp');
+  const rootLayer = m.layers.find((l) => l.root === '');
+  if (rootLayer) args.push('--bind', rootLayer.hostPath, '/workspace');
+  else args.push('--ro-bind', m.viewDir, '/workspace');
+  for (const l of m.layers) if (l.root !== '') args.push('--bind', l.hostPath, `/workspace/${l.root}`);
+  for (const p of m.readOnlyBinds) args.push('--ro-bind', join(m.viewDir, p), `/workspace/${p}`);
+  return args;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** `--setenv` pairs for the base environment plus the request's; bad names are INVALID_ARGUMENT. */
+export function envArgs(requestEnv: Readonly<Record<string, string>>): string[] {
+  const env: Record<string, string> = { ...BASE_ENV };
+  for (const [name, value] of Object.entries(requestEnv)) {
+    if (!ENV_NAME.test(name)) throw invalidArgument(`invalid environment variable name ${JSON.stringify(name)}`);
+    if (value.includes('\0')) throw invalidArgument(`environment variable ${name} contains a NUL byte`);
+    env[name] = value;
+  }
+  const args = ['--clearenv'];
+  for (const [name, value] of Object.entries(env)) args.push('--setenv', name, value);
+  return args;
+}
+
+/** The working directory inside the sandbox: relative to /workspace or absolute under it. */
+export function sandboxWorkdir(workdir: string): string {
+  if (!workdir) return '/workspace';
+  if (workdir.includes('\0')) throw invalidArgument('workdir contains a NUL byte');
+  const resolved = posix.resolve('/workspace', workdir);
+  if (resolved !== '/workspace' && !resolved.startsWith('/workspace/')) {
+    throw invalidArgument(`workdir ${JSON.stringify(workdir)} is outside /workspace`);
+  }
+  return resolved;
+}

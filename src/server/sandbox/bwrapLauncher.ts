@@ -1,0 +1,64 @@
+/**
+ * Starts bwrap as the sandbox user. With cgroup limits, a tiny /bin/sh first writes its own
+ * pid into the sandbox's cgroups and then execs bwrap, so every sandbox process is limited
+ * from its first instruction.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import type { SandboxIdentity } from './sandboxIdentity';
+import { failedPrecondition } from '../rpcError';
+import { descendantsOf, killQuietly } from './processTree';
+
+export interface Launch {
+  bwrapArgs: string[];
+  identity: SandboxIdentity;
+  /** cgroup.procs files to join before bwrap runs. */
+  cgroupProcs: readonly string[];
+}
+
+const JOIN_CGROUPS_THEN_EXEC =
+  'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; exec "$@"';
+
+let bwrapPath: string | undefined;
+
+/** The bwrap binary, or FAILED_PRECONDITION saying how to get it. */
+export function findBwrap(): string {
+  if (bwrapPath) return bwrapPath;
+  for (const dir of (process.env.PATH || '/usr/bin:/bin').split(':').concat('/usr/bin', '/usr/local/bin')) {
+    const p = `${dir}/bwrap`;
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return (bwrapPath = p);
+    } catch {
+      // keep looking
+    }
+  }
+  throw failedPrecondition('bubblewrap (bwrap) is not installed on the server host; install bubblewrap: apt-get install bubblewrap');
+}
+
+export function launchBwrap(l: Launch): ChildProcess {
+  const bwrap = findBwrap();
+  const [file, args] =
+    l.cgroupProcs.length > 0
+      ? ['/bin/sh', ['-c', JOIN_CGROUPS_THEN_EXEC, 'sh', String(l.cgroupProcs.length), ...l.cgroupProcs, bwrap, ...l.bwrapArgs]]
+      : [bwrap, l.bwrapArgs];
+  const asOtherUser = l.identity.serverIsRoot;
+  return spawn(file, args as string[], {
+    cwd: '/',
+    env: {},
+    stdio: ['pipe', 'pipe', 'pipe'],
+    ...(asOtherUser ? { uid: l.identity.uid, gid: l.identity.gid } : {}),
+  });
+}
+
+/**
+ * Kills bwrap and everything below it. bwrap's pid-namespace init dies with it
+ * (--die-with-parent), which takes every process in the namespace along, setsid'd and
+ * double-forked ones included; the explicit kills only make that immediate.
+ */
+export function killSandboxTree(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  const below = descendantsOf(child.pid);
+  killQuietly(child.pid);
+  for (const pid of below) killQuietly(pid);
+}

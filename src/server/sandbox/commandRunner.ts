@@ -1,0 +1,124 @@
+/**
+ * Runs one command in a fresh bwrap and either collects its output (Exec) or streams it to a
+ * sink that may push back (ExecStream). A timeout or cancellation kills the whole tree.
+ */
+import { constants } from 'node:os';
+import { launchBwrap, killSandboxTree, type Launch } from './bwrapLauncher';
+
+/** ExecResult keeps at most this much of each stream. */
+export const OUTPUT_CAP_BYTES = 8 * 1024 * 1024;
+
+export type StreamName = 'stdout' | 'stderr';
+
+/** Where streamed output goes; `write` returning false asks for a pause until `onDrain`. */
+export interface OutputSink {
+  write(stream: StreamName, data: Buffer): boolean;
+  onceDrain(resume: () => void): void;
+}
+
+export interface RunRequest {
+  launch: Launch;
+  stdin: string;
+  timeoutMs?: number;
+  sink?: OutputSink;
+  /** Aborting kills the command (a cancelled call). */
+  abort?: AbortSignal;
+}
+
+export interface RunOutcome {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  aborted: boolean;
+  durationMs: number;
+}
+
+/** Collects up to a cap, then counts what it dropped. */
+export class CappedOutput {
+  private chunks: Buffer[] = [];
+  private kept = 0;
+  dropped = 0;
+
+  constructor(private readonly cap = OUTPUT_CAP_BYTES) {}
+
+  push(data: Buffer): void {
+    const room = this.cap - this.kept;
+    if (room >= data.length) {
+      this.chunks.push(data);
+      this.kept += data.length;
+    } else {
+      if (room > 0) this.chunks.push(data.subarray(0, room));
+      this.kept += Math.max(0, room);
+      this.dropped += data.length - Math.max(0, room);
+    }
+  }
+
+  text(): string {
+    // toString('utf8') replaces invalid sequences with U+FFFD.
+    const s = Buffer.concat(this.chunks).toString('utf8');
+    return this.dropped > 0 ? `${s}\n[agentfense: output truncated, ${this.dropped} bytes dropped]` : s;
+  }
+}
+
+export function runCommand(req: RunRequest): Promise<RunOutcome> {
+  const started = performance.now();
+  const child = launchBwrap(req.launch);
+  const out = { stdout: new CappedOutput(), stderr: new CappedOutput() };
+  let timedOut = false;
+  let aborted = false;
+
+  const streams = { stdout: child.stdout!, stderr: child.stderr! };
+  for (const name of ['stdout', 'stderr'] as const) {
+    streams[name].on('data', (data: Buffer) => {
+      if (!req.sink) return out[name].push(data);
+      if (!req.sink.write(name, data)) {
+        streams.stdout.pause();
+        streams.stderr.pause();
+        req.sink.onceDrain(() => {
+          streams.stdout.resume();
+          streams.stderr.resume();
+        });
+      }
+    });
+  }
+  child.stdin!.on('error', () => {}); // the command may exit without reading its stdin
+  child.stdin!.end(req.stdin);
+
+  const timer =
+    req.timeoutMs && req.timeoutMs > 0
+      ? setTimeout(() => {
+          timedOut = true;
+          killSandboxTree(child);
+        }, req.timeoutMs)
+      : undefined;
+  const onAbort = () => {
+    aborted = true;
+    killSandboxTree(child);
+  };
+  if (req.abort?.aborted) onAbort();
+  else req.abort?.addEventListener('abort', onAbort, { once: true });
+
+  return new Promise((resolve, reject) => {
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      req.abort?.removeEventListener('abort', onAbort);
+      resolve({
+        exitCode: code ?? 128 + signalNumber(signal),
+        stdout: out.stdout.text(),
+        stderr: out.stderr.text(),
+        timedOut,
+        aborted,
+        durationMs: performance.now() - started,
+      });
+    });
+  });
+}
+
+function signalNumber(signal: NodeJS.Signals | null): number {
+  return signal ? ((constants.signals as Record<string, number>)[signal] ?? 0) : 0;
+}

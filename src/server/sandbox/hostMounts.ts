@@ -1,0 +1,39 @@
+/** Overlay mounts made by the server (root only), and finding the ones a crash left behind. */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Characters the overlay option string cannot carry in a path. */
+export function overlaySafePath(p: string): boolean {
+  return !/[,:\\\n]/.test(p);
+}
+
+export async function mountOverlay(lower: string, upper: string, work: string, target: string): Promise<void> {
+  await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, target]);
+}
+
+/** Lazy unmount: a process still holding the mount cannot keep us from cleaning up. */
+export async function unmount(target: string): Promise<void> {
+  try {
+    await run('umount', ['-l', target]);
+  } catch (err) {
+    const text = String((err as { stderr?: string }).stderr ?? err);
+    if (!/not mounted|no mount point|not found/i.test(text)) throw err;
+  }
+}
+
+/** Mount points at or below `dir` in this mount namespace, deepest first. */
+export function mountsUnder(dir: string): string[] {
+  const prefix = dir.endsWith('/') ? dir : dir + '/';
+  const out: string[] = [];
+  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const mountPoint = line.split(' ')[4];
+    if (!mountPoint) continue;
+    // mountinfo escapes space, tab, newline and backslash as octal.
+    const decoded = mountPoint.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
+    if (decoded === dir || decoded.startsWith(prefix)) out.push(decoded);
+  }
+  return out.sort((a, b) => b.length - a.length);
+}

@@ -1,0 +1,250 @@
+/**
+ * Sandbox lifecycle: PENDING → RUNNING → STOPPED, destroy from any state, expiry, persistence
+ * in `<data>/sandboxes/<id>/sandbox.json`, and recovery after a crash or restart.
+ */
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import type { CodebaseAccess } from '../codebase/contract';
+import type { NormalizedRule } from '../../shared/permissions';
+import { failedPrecondition, invalidArgument, notFound } from '../rpcError';
+import { newSandboxId, isSandboxId } from './ids';
+import { loadRecord, saveRecord, type SandboxRecord } from './sandboxRecord';
+import { LiveSandbox, type RuntimeContext } from './liveSandbox';
+import { mountsUnder, unmount } from './hostMounts';
+import { cmdlineOf, killQuietly } from './processTree';
+import type { ShellSession } from './shellSession';
+import type { ResourceLimitValues } from './cgroupLimits';
+
+export interface CreateSpec {
+  codebaseId: string;
+  rules: NormalizedRule[];
+  labels: Record<string, string>;
+  expiresInMs?: number;
+  resources?: ResourceLimitValues;
+}
+
+/** Label that gives a sandbox network access; all others get a private network namespace. */
+export const NETWORK_LABEL = 'agentfense.network';
+
+/** setTimeout's limit; longer expiries re-arm. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class SandboxManager {
+  private readonly records = new Map<string, SandboxRecord>();
+  private readonly live = new Map<string, LiveSandbox>();
+  private readonly transitions = new Map<string, Promise<unknown>>();
+  private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
+  private readonly sessionIndex = new Map<string, string>();
+  private readonly root: string;
+
+  constructor(private readonly ctx: RuntimeContext) {
+    this.root = join(ctx.dataDir, 'sandboxes');
+  }
+
+  get store(): CodebaseAccess {
+    return this.ctx.store;
+  }
+
+  /**
+   * After a crash: processes left by the previous server are killed, mounts under the data dir
+   * unmounted, stale cgroups removed; RUNNING sandboxes come back STOPPED; expired ones go.
+   */
+  async recover(): Promise<void> {
+    fs.mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    fs.chmodSync(this.root, 0o711);
+    this.killLeftoverProcesses();
+    for (const m of mountsUnder(this.ctx.dataDir)) await unmount(m);
+    this.ctx.cgroups.removeStale();
+    for (const id of fs.readdirSync(this.root)) {
+      const dir = join(this.root, id);
+      if (!isSandboxId(id)) continue;
+      let r: SandboxRecord;
+      try {
+        r = loadRecord(dir);
+      } catch (err) {
+        this.ctx.log.warn('dropping unreadable sandbox state', { sandbox: id, error: String(err) });
+        fs.rmSync(dir, { recursive: true, force: true });
+        continue;
+      }
+      for (const d of ['layer', 'mnt', 'copy', 'staging']) fs.rmSync(join(dir, d), { recursive: true, force: true });
+      if (r.state === 'running') {
+        r.state = 'stopped';
+        r.stoppedAt = new Date().toISOString();
+        saveRecord(dir, r);
+      }
+      this.records.set(id, r);
+      this.armExpiry(r);
+    }
+    this.ctx.log.info('recovered sandboxes', { count: this.records.size });
+  }
+
+  create(spec: CreateSpec): SandboxRecord {
+    const id = newSandboxId();
+    const now = new Date();
+    const r: SandboxRecord = {
+      id,
+      codebaseId: spec.codebaseId,
+      rules: spec.rules,
+      state: 'pending',
+      labels: spec.labels,
+      createdAt: now.toISOString(),
+      expiresAt: spec.expiresInMs ? new Date(now.getTime() + spec.expiresInMs).toISOString() : undefined,
+      resources: spec.resources,
+    };
+    const dir = join(this.root, id);
+    fs.mkdirSync(dir, { mode: 0o711 });
+    fs.chmodSync(dir, 0o711);
+    saveRecord(dir, r);
+    this.records.set(id, r);
+    this.armExpiry(r);
+    return r;
+  }
+
+  get(id: string): SandboxRecord {
+    if (!id) throw invalidArgument('sandbox_id is required');
+    const r = this.records.get(id);
+    if (!r) throw notFound(`sandbox ${id} not found`);
+    return r;
+  }
+
+  list(codebaseId: string): SandboxRecord[] {
+    return [...this.records.values()]
+      .filter((r) => !codebaseId || r.codebaseId === codebaseId)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+  }
+
+  /** A RUNNING sandbox using the codebase, if any (the store refuses to delete it then). */
+  sandboxUsing(codebaseId: string): string | undefined {
+    for (const r of this.records.values()) if (r.codebaseId === codebaseId && r.state === 'running') return r.id;
+    return undefined;
+  }
+
+  start(id: string): Promise<SandboxRecord> {
+    return this.transition(id, async () => {
+      const r = this.get(id);
+      if (r.state === 'running') throw failedPrecondition(`sandbox ${id} is already running`);
+      const sb = await LiveSandbox.start(this.ctx, {
+        id,
+        codebaseId: r.codebaseId,
+        rules: r.rules,
+        network: r.labels[NETWORK_LABEL] === 'on',
+        resources: r.resources,
+      });
+      this.live.set(id, sb);
+      r.state = 'running';
+      r.startedAt = new Date().toISOString();
+      r.stoppedAt = undefined;
+      this.save(r);
+      return r;
+    });
+  }
+
+  stop(id: string): Promise<SandboxRecord> {
+    return this.transition(id, async () => {
+      const r = this.get(id);
+      if (r.state !== 'running') return r;
+      await this.stopLive(id);
+      r.state = 'stopped';
+      r.stoppedAt = new Date().toISOString();
+      this.save(r);
+      return r;
+    });
+  }
+
+  destroy(id: string): Promise<void> {
+    return this.transition(id, async () => {
+      this.get(id);
+      await this.stopLive(id);
+      clearTimeout(this.expiryTimers.get(id));
+      this.expiryTimers.delete(id);
+      this.records.delete(id);
+      fs.rmSync(join(this.root, id), { recursive: true, force: true });
+    });
+  }
+
+  /** The running sandbox, or FAILED_PRECONDITION. */
+  running(id: string): LiveSandbox {
+    const r = this.get(id);
+    const sb = this.live.get(id);
+    if (r.state !== 'running' || !sb) throw failedPrecondition(`sandbox ${id} is not running`);
+    return sb;
+  }
+
+  registerSession(session: ShellSession): void {
+    this.sessionIndex.set(session.id, session.sandboxId);
+  }
+
+  session(sessionId: string): { sandbox: LiveSandbox | undefined; session: ShellSession } {
+    if (!sessionId) throw invalidArgument('session_id is required');
+    const sandboxId = this.sessionIndex.get(sessionId);
+    const sandbox = sandboxId ? this.live.get(sandboxId) : undefined;
+    const session = sandbox?.sessions.get(sessionId);
+    if (!session) throw notFound(`session ${sessionId} not found`);
+    return { sandbox, session };
+  }
+
+  sessionsOf(sandboxId: string): ShellSession[] {
+    this.get(sandboxId);
+    return [...(this.live.get(sandboxId)?.sessions.values() ?? [])];
+  }
+
+  /** SIGTERM: stop every sandbox (their state says RUNNING → STOPPED on disk). */
+  async shutdown(): Promise<void> {
+    for (const t of this.expiryTimers.values()) clearTimeout(t);
+    await Promise.allSettled([...this.live.keys()].map((id) => this.stop(id)));
+  }
+
+  private async stopLive(id: string): Promise<void> {
+    const sb = this.live.get(id);
+    if (!sb) return;
+    this.live.delete(id);
+    for (const s of sb.sessions.keys()) this.sessionIndex.delete(s);
+    await sb.stop();
+  }
+
+  private save(r: SandboxRecord): void {
+    saveRecord(join(this.root, r.id), r);
+  }
+
+  /** One lifecycle change at a time per sandbox. */
+  private transition<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.transitions.get(id) ?? Promise.resolve();
+    const run = prev.then(fn);
+    const settled = run.catch(() => {});
+    this.transitions.set(id, settled);
+    void settled.then(() => {
+      if (this.transitions.get(id) === settled) this.transitions.delete(id);
+    });
+    return run;
+  }
+
+  private armExpiry(r: SandboxRecord): void {
+    if (!r.expiresAt) return;
+    const arm = () => {
+      const left = new Date(r.expiresAt!).getTime() - Date.now();
+      if (left <= 0) {
+        this.ctx.log.info('sandbox expired', { sandbox: r.id });
+        this.destroy(r.id).catch((err) => this.ctx.log.error('destroying expired sandbox failed', { sandbox: r.id, error: String(err) }));
+        return;
+      }
+      const t = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+      t.unref();
+      this.expiryTimers.set(r.id, t);
+    };
+    arm();
+  }
+
+  /**
+   * bwrap processes of an earlier server die with it (--die-with-parent); any that did not
+   * (e.g. the server was in another pid namespace) are found by our data dir in their
+   * command line.
+   */
+  private killLeftoverProcesses(): void {
+    const marker = join(this.ctx.dataDir, 'sandboxes') + '/';
+    for (const name of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+      const argv = cmdlineOf(Number(name));
+      if (argv.some((a) => /(^|\/)bwrap$/.test(a)) && argv.some((a) => a.startsWith(marker))) killQuietly(Number(name));
+    }
+  }
+}

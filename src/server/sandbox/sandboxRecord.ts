@@ -1,0 +1,60 @@
+/** What the server remembers about a sandbox across restarts: `<data>/sandboxes/<id>/sandbox.json`. */
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { SandboxStatus } from '../../generated/common';
+import { RuntimeType, type Sandbox } from '../../generated/sandbox';
+import type { NormalizedRule } from '../../shared/permissions';
+import { rulesToWire } from './wireRules';
+import type { ResourceLimitValues } from './cgroupLimits';
+
+export type SandboxState = 'pending' | 'running' | 'stopped' | 'error';
+
+export interface SandboxRecord {
+  id: string;
+  codebaseId: string;
+  rules: NormalizedRule[];
+  state: SandboxState;
+  labels: Record<string, string>;
+  createdAt: string;
+  startedAt?: string;
+  stoppedAt?: string;
+  expiresAt?: string;
+  resources?: ResourceLimitValues;
+}
+
+const WIRE_STATUS: Record<SandboxState, SandboxStatus> = {
+  pending: SandboxStatus.SANDBOX_STATUS_PENDING,
+  running: SandboxStatus.SANDBOX_STATUS_RUNNING,
+  stopped: SandboxStatus.SANDBOX_STATUS_STOPPED,
+  error: SandboxStatus.SANDBOX_STATUS_ERROR,
+};
+
+const date = (s: string | undefined) => (s ? new Date(s) : undefined);
+
+export function recordToWire(r: SandboxRecord): Sandbox {
+  return {
+    id: r.id,
+    codebaseId: r.codebaseId,
+    permissions: rulesToWire(r.rules),
+    status: WIRE_STATUS[r.state],
+    labels: { ...r.labels },
+    createdAt: date(r.createdAt),
+    startedAt: date(r.startedAt),
+    stoppedAt: date(r.stoppedAt),
+    expiresAt: date(r.expiresAt),
+    runtime: RuntimeType.RUNTIME_TYPE_BWRAP,
+    image: '',
+    resources: r.resources ? { ...r.resources } : undefined,
+  };
+}
+
+/** Written to a temp file and renamed: a crash leaves the old or the new record, never half. */
+export function saveRecord(sandboxDir: string, r: SandboxRecord): void {
+  const tmp = join(sandboxDir, 'sandbox.json.tmp');
+  fs.writeFileSync(tmp, JSON.stringify(r, null, 2));
+  fs.renameSync(tmp, join(sandboxDir, 'sandbox.json'));
+}
+
+export function loadRecord(sandboxDir: string): SandboxRecord {
+  return JSON.parse(fs.readFileSync(join(sandboxDir, 'sandbox.json'), 'utf8')) as SandboxRecord;
+}

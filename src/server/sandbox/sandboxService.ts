@@ -1,0 +1,240 @@
+/** The gRPC SandboxService: request validation and wire conversion around SandboxManager. */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import { Metadata, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
+import {
+  ExecOutput_OutputType,
+  RuntimeType,
+  type ExecOutput,
+  type ExecRequest,
+  type ExecResult,
+  type SandboxServiceServer,
+  type Session,
+  type SessionExecRequest,
+} from '../../generated/sandbox';
+import { SessionStatus } from '../../generated/common';
+import type { Duration } from '../../generated/google/protobuf/duration';
+import { deadlineExceeded, failedPrecondition, invalidArgument, toRpcError, unimplemented } from '../rpcError';
+import type { SandboxManager } from './sandboxManager';
+import { recordToWire } from './sandboxRecord';
+import { rulesFromWire } from './wireRules';
+import { findBwrap } from './bwrapLauncher';
+import { hasLimits, validateLimits, type CgroupLimits } from './cgroupLimits';
+import type { OutputSink } from './commandRunner';
+import { newSessionId } from './ids';
+import type { ShellSession } from './shellSession';
+
+const DOCKER_SOCKET = '/var/run/docker.sock';
+const DEFAULT_SHELL = '/bin/bash';
+/** Host directories bound into every sandbox: a session shell must live in one. */
+const SHELL_DIRS = ['/usr/', '/bin/', '/sbin/'];
+/** Streams carry the command's exit code in this trailing metadata key (ExecOutput has no field). */
+export const EXIT_CODE_TRAILER = 'x-agentfense-exit-code';
+
+const durationMs = (d: Duration | undefined, field: string): number | undefined => {
+  if (!d) return undefined;
+  const ms = d.seconds * 1000 + d.nanos / 1e6;
+  if (!Number.isFinite(ms) || ms < 0) throw invalidArgument(`${field} must not be negative`);
+  return ms > 0 ? ms : undefined;
+};
+const toDuration = (ms: number): Duration => ({ seconds: Math.floor(ms / 1000), nanos: Math.round((ms % 1000) * 1e6) });
+const secondsText = (ms: number) => `${Number((ms / 1000).toFixed(3))}s`;
+
+function unary<Req, Res>(fn: (req: Req) => Promise<Res> | Res) {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    Promise.resolve()
+      .then(() => fn(call.request))
+      .then(
+        (res) => callback(null, res),
+        (err) => callback(toRpcError(err).toServiceError()),
+      );
+  };
+}
+
+/** Adapts a gRPC writable stream to OutputSink, honouring its backpressure. */
+function streamSink(call: ServerWritableStream<unknown, ExecOutput>): OutputSink {
+  return {
+    write: (stream, data) =>
+      call.write({ type: stream === 'stdout' ? ExecOutput_OutputType.OUTPUT_TYPE_STDOUT : ExecOutput_OutputType.OUTPUT_TYPE_STDERR, data }),
+    onceDrain: (resume) => call.once('drain', resume),
+  };
+}
+
+function endStream(call: ServerWritableStream<unknown, ExecOutput>, exitCode: number): void {
+  const trailer = new Metadata();
+  trailer.set(EXIT_CODE_TRAILER, String(exitCode));
+  call.end(trailer);
+}
+
+function failStream(call: ServerWritableStream<unknown, ExecOutput>, err: unknown): void {
+  call.emit('error', toRpcError(err).toServiceError());
+}
+
+function sessionToWire(s: ShellSession): Session {
+  return {
+    id: s.id,
+    sandboxId: s.sandboxId,
+    status: s.closed ? SessionStatus.SESSION_STATUS_CLOSED : SessionStatus.SESSION_STATUS_ACTIVE,
+    shell: s.shell,
+    createdAt: s.createdAt,
+    closedAt: s.closedAt,
+  };
+}
+
+function dockerReachable(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect(DOCKER_SOCKET);
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+  });
+}
+
+function validShell(shell: string): string {
+  const s = shell || DEFAULT_SHELL;
+  if (!s.startsWith('/') || s.includes('\0') || s.split('/').includes('..') || !SHELL_DIRS.some((d) => s.startsWith(d))) {
+    throw invalidArgument(`shell ${JSON.stringify(shell)} must be an absolute path under /usr, /bin or /sbin`);
+  }
+  try {
+    fs.accessSync(s, fs.constants.X_OK);
+    if (!fs.statSync(s).isFile()) throw new Error('not a file');
+  } catch {
+    throw invalidArgument(`shell ${s} does not exist in the sandbox`);
+  }
+  return s;
+}
+
+export function createSandboxService(manager: SandboxManager, cgroups: CgroupLimits): SandboxServiceServer {
+  const execValidated = (req: ExecRequest) => {
+    if (!req.sandboxId) throw invalidArgument('sandbox_id is required');
+    if (!req.command.trim()) throw invalidArgument('command is required');
+    const sb = manager.running(req.sandboxId);
+    return { sb, timeoutMs: durationMs(req.timeout, 'timeout') };
+  };
+  const sessionValidated = (req: SessionExecRequest) => {
+    if (!req.command.trim()) throw invalidArgument('command is required');
+    const { sandbox, session } = manager.session(req.sessionId);
+    if (session.closed || !sandbox) throw failedPrecondition(`session ${req.sessionId} is closed`);
+    return { sandbox, session, timeoutMs: durationMs(req.timeout, 'timeout') };
+  };
+  const timedOut = (ms: number | undefined) => deadlineExceeded(`command timed out after ${secondsText(ms ?? 0)}`);
+
+  return {
+    createSandbox: unary(async (req) => {
+      if (!req.codebaseId) throw invalidArgument('codebase_id is required');
+      if (req.runtime === RuntimeType.RUNTIME_TYPE_DOCKER) {
+        if (!(await dockerReachable())) {
+          throw failedPrecondition(`the Docker runtime needs a Docker engine, and none is reachable at ${DOCKER_SOCKET}`);
+        }
+        throw unimplemented('this embedded server runs sandboxes with bubblewrap only');
+      }
+      if (req.runtime !== RuntimeType.RUNTIME_TYPE_BWRAP && req.runtime !== RuntimeType.RUNTIME_TYPE_UNSPECIFIED) {
+        throw invalidArgument(`unknown runtime ${req.runtime}`);
+      }
+      if (req.image) throw invalidArgument('image applies to the Docker runtime only; bubblewrap sandboxes use the host system read-only');
+      const rules = rulesFromWire(req.permissions);
+      const expiresInMs = durationMs(req.expiresIn, 'expires_in');
+      const resources = req.resources && hasLimits(req.resources) ? { ...req.resources } : undefined;
+      if (resources) {
+        validateLimits(resources);
+        cgroups.checkEnforceable(resources);
+      }
+      findBwrap();
+      manager.store.snapshot(req.codebaseId); // NOT_FOUND for an unknown codebase
+      return recordToWire(manager.create({ codebaseId: req.codebaseId, rules, labels: { ...req.labels }, expiresInMs, resources }));
+    }),
+
+    getSandbox: unary((req) => recordToWire(manager.get(req.sandboxId))),
+
+    listSandboxes: unary((req) => {
+      if (req.pageSize < 0) throw invalidArgument('page_size must not be negative');
+      const all = manager.list(req.codebaseId);
+      const pageSize = Math.min(req.pageSize || 100, 1000);
+      let start = 0;
+      if (req.pageToken) {
+        const after = Buffer.from(req.pageToken, 'base64url').toString('utf8');
+        const i = all.findIndex((r) => r.id === after);
+        if (!/^sb_[0-9a-f]{16}$/.test(after)) throw invalidArgument('invalid page_token');
+        // The sandbox the token names may have gone meanwhile: continue after its position.
+        start = i >= 0 ? i + 1 : all.findIndex((r) => r.id > after);
+        if (start < 0) start = all.length;
+      }
+      const page = all.slice(start, start + pageSize);
+      const more = start + pageSize < all.length;
+      return {
+        sandboxes: page.map(recordToWire),
+        nextPageToken: more ? Buffer.from(page[page.length - 1].id).toString('base64url') : '',
+      };
+    }),
+
+    startSandbox: unary(async (req) => recordToWire(await manager.start(req.sandboxId))),
+    stopSandbox: unary(async (req) => recordToWire(await manager.stop(req.sandboxId))),
+    destroySandbox: unary(async (req) => {
+      await manager.destroy(req.sandboxId);
+      return {};
+    }),
+
+    exec: unary(async (req): Promise<ExecResult> => {
+      const { sb, timeoutMs } = execValidated(req);
+      const r = await sb.exec({ command: req.command, stdin: req.stdin, env: req.env, workdir: req.workdir, timeoutMs });
+      if (r.timedOut) throw timedOut(timeoutMs);
+      return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode, duration: toDuration(r.durationMs) };
+    }),
+
+    execStream: (call) => {
+      const abort = new AbortController();
+      call.on('cancelled', () => abort.abort());
+      (async () => {
+        const { sb, timeoutMs } = execValidated(call.request);
+        const r = await sb.exec({
+          command: call.request.command,
+          stdin: call.request.stdin,
+          env: call.request.env,
+          workdir: call.request.workdir,
+          timeoutMs,
+          sink: streamSink(call),
+          abort: abort.signal,
+        });
+        if (r.aborted) return;
+        if (r.timedOut) throw timedOut(timeoutMs);
+        endStream(call, r.exitCode);
+      })().catch((err) => failStream(call, err));
+    },
+
+    createSession: unary(async (req) => {
+      const sb = manager.running(req.sandboxId);
+      const shell = validShell(req.shell);
+      const session = await sb.openSession(newSessionId(), shell, { ...req.env });
+      manager.registerSession(session);
+      return sessionToWire(session);
+    }),
+
+    getSession: unary((req) => sessionToWire(manager.session(req.sessionId).session)),
+
+    listSessions: unary((req) => ({ sessions: manager.sessionsOf(req.sandboxId).map(sessionToWire) })),
+
+    destroySession: unary((req) => {
+      manager.session(req.sessionId).session.close();
+      return {};
+    }),
+
+    sessionExec: unary(async (req): Promise<ExecResult> => {
+      const { sandbox, session, timeoutMs } = sessionValidated(req);
+      const r = await sandbox.sessionExec(session, req.command, timeoutMs);
+      if (r.timedOut) throw timedOut(timeoutMs);
+      return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode, duration: toDuration(r.durationMs) };
+    }),
+
+    sessionExecStream: (call) => {
+      (async () => {
+        const { sandbox, session, timeoutMs } = sessionValidated(call.request);
+        call.on('cancelled', () => session.close());
+        const r = await sandbox.sessionExec(session, call.request.command, timeoutMs, streamSink(call));
+        if (r.timedOut) throw timedOut(timeoutMs);
+        endStream(call, r.exitCode);
+      })().catch((err) => failStream(call, err));
+    },
+  };
+}
