@@ -11,7 +11,7 @@
  *
  * Exit code: 1 if a scenario failed to run; a missed goal is reported, not an error.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -65,6 +65,8 @@ async function main(): Promise<number> {
 
   // Short path: the server's unix socket lives here and socket paths max out at ~107 bytes.
   const workDir = mkdtempSync(join(tmpdir(), 'af-bench-'));
+  // The server runs sandboxes as an unprivileged uid that must be able to reach its data dir.
+  chmodSync(workDir, 0o755);
   const ctx = new BenchContext(repoRoot, workDir, quick ? QUICK : FULL, quick, seed);
   const report: RunReport = {
     date: new Date().toISOString(),
