@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -70,6 +70,8 @@ export class ServerHandle {
 
   constructor(readonly opts: StartOptions = {}) {
     this.workDir = mkdtempSync(join(tmpdir(), 'af-sec-'));
+    // The server refuses a data dir the sandbox uid cannot traverse to (it needs o+x on the path).
+    chmodSync(this.workDir, 0o711);
     this.ownsDataDir = !opts.dataDir;
     this.dataDir = opts.dataDir ?? join(this.workDir, 'data');
   }
@@ -424,6 +426,22 @@ export function processesOfUid(uid: number): { pid: number; cmd: string }[] {
     }
   }
   return out;
+}
+
+/**
+ * Sandbox processes of one server: running as the sandbox uid and living in a mount
+ * namespace built from that server's data dir (other servers on this machine — other test
+ * suites — run sandboxes as the same uid, so the uid alone is not enough).
+ */
+export function sandboxProcessesOf(dataDir: string, uid = SANDBOX_HOST_UID): { pid: number; cmd: string }[] {
+  return processesOfUid(uid).filter((p) => {
+    if (p.cmd.includes(dataDir)) return true;
+    try {
+      return readFileSync(`/proc/${p.pid}/mountinfo`, 'utf8').includes(dataDir);
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Processes whose command line contains `needle`. */
