@@ -72,7 +72,11 @@ with R.section("state"):
     R.expect_status("run on a STOPPED sandbox", lambda: sandbox.run("echo hi"), FP, "not running")
     R.expect_status("exec_stream on a STOPPED sandbox", lambda: list(sandbox.exec_stream("echo hi")), FP)
     R.expect_status("create_session on a STOPPED sandbox", lambda: sandbox.session(), FP)
-    R.expect_status("StopSandbox on a stopped sandbox", lambda: c.stop_sandbox(sandbox.id), FP)
+    # The original (internal/runtime/bwrap/bwrap.go Stop) answers ErrNotRunning -> FAILED_PRECONDITION
+    # "sandbox is not running". The SDK's Sandbox.stop() skips the call when not RUNNING,
+    # SandboxClient.stop_sandbox does not.
+    R.expect_status("StopSandbox on a stopped sandbox (original: 'sandbox is not running')",
+                    lambda: c.stop_sandbox(sandbox.id), FP)
     R.check("read_file still works on a stopped sandbox (codebase service)",
             sandbox.read_file("/workspace/README.md") == "errors demo\n", "content differs")
     R.expect_status("read_file of a missing file", lambda: sandbox.read_file("/workspace/nope.txt"), NF)

@@ -14,6 +14,8 @@ Blocks and the SDK code they mirror (AjaxZhan/AgentFense):
 - [timeout]     SessionWrapper.exec(cmd, timeout=timedelta(seconds=1)) -> DEADLINE_EXCEEDED.
 - [destroy]     SessionWrapper.close -> DestroySession kills the session's process tree (a background
                 job that would write a file later never does); SessionExec afterwards fails.
+- [stop]        Sandbox.stop() -> StopSandbox closes the sandbox's sessions; start() again.
+- [stop]        Sandbox.stop() -> StopSandbox closes the sandbox's sessions; start() -> a new session works.
 - [sync]        a file written in a session, seen by the next Exec and by read_file (DownloadFile).
 - teardown:     Sandbox.destroy() -> DestroySandbox, DeleteCodebase.
 """
@@ -153,6 +155,20 @@ if sandbox is not None:
                     sandbox.run("cat output/session.txt").stdout, "from-session\n")
         R.equal("read_file sees a file written in a session (after an Exec)",
                 sandbox.read_file("/workspace/output/session.txt"), "from-session\n")
+
+    with R.section("stop"):
+        # The original's Stop (bwrap.go) closes every session of the sandbox (cleanupSessions).
+        s = client.session(sandbox.id)
+        sandbox.stop()
+        try:
+            s.exec("echo hi")
+            R.fail("SessionExec after Sandbox.stop() fails (stop closes the sandbox's sessions)", "it succeeded")
+        except grpc.RpcError as e:
+            R.check(f"SessionExec after Sandbox.stop() fails (stop closes the sandbox's sessions) ({af.rpc_desc(e)})",
+                    e.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION), af.rpc_desc(e))
+        sandbox.start()
+        R.equal("Sandbox.start() after stop(): a new session works",
+                client.session(sandbox.id).exec("echo back").stdout.strip(), "back")
 
     with R.section("teardown"):
         sandbox.destroy()

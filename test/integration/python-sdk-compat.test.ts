@@ -10,7 +10,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -187,6 +187,8 @@ async function stopServer(child: ChildProcess): Promise<void> {
 
 describe('AgentFense Python SDK wire compatibility (test/compat/*.py against dist/server.js)', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'af-pycompat-'));
+  // mkdtemp makes it 0700; a root server runs sandboxes as another uid that must reach --data-dir.
+  chmodSync(tmp, 0o711);
   const genDir = join(tmp, 'pb2');
   let server: { child: ChildProcess; socket: string; log: () => string } | undefined;
   let serverError: Error | undefined;
