@@ -11,7 +11,7 @@ import { CodebaseServiceService } from '../generated/codebase';
 import { SandboxServiceService } from '../generated/sandbox';
 import { CodebaseStore } from './codebase/store';
 import { createCodebaseService } from './codebase/service';
-import { createLogger, type Logger } from './logger';
+import { createLogger } from './logger';
 import { UsageError, type ServerOptions } from './serverOptions';
 import { authInterceptor, loggingInterceptor } from './rpcInterceptors';
 import { sandboxIdentity, type SandboxIdentity } from './sandbox/sandboxIdentity';

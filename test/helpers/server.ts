@@ -14,8 +14,8 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { CodebaseServiceClient, type FileInfo, type UploadChunk } from '../../src/generated/codebase';
-import { SandboxServiceClient, type CreateSandboxRequest, type ExecOutput, type ExecRequest, type ExecResult } from '../../src/generated/sandbox';
+import { CodebaseServiceClient, type Codebase, type FileInfo, type ListFilesResponse, type UploadChunk } from '../../src/generated/codebase';
+import { SandboxServiceClient, type CreateSandboxRequest, type Sandbox, type ExecOutput, type ExecRequest, type ExecResult } from '../../src/generated/sandbox';
 import { PatternType, Permission, type PermissionRule } from '../../src/generated/common';
 import type { NormalizedRule } from '../../src/shared/permissions';
 
@@ -30,11 +30,13 @@ export interface StartOptions {
   listen?: string;
 }
 
-type Unary<Req, Res> = (req: Req, metadata: Metadata, cb: (err: ServiceError | null, res: Res) => void) => unknown;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- overloaded generated methods
+type AnyUnary = (...args: any[]) => unknown;
 
-/** Calls a unary method of a generated client as a promise. */
-export function call<Req, Res>(client: object, method: Unary<Req, Res>, req: Req, metadata = new Metadata()): Promise<Res> {
-  return new Promise((resolve, reject) => method.call(client, req, metadata, (err, res) => (err ? reject(err) : resolve(res))));
+/** Calls a unary method of a generated client as a promise: `call<Sandbox>(c, c.getSandbox, req)`. */
+export function call<Res>(client: object, method: AnyUnary, req: unknown, metadata = new Metadata()): Promise<Res> {
+  const m = method as unknown as (req: unknown, md: Metadata, cb: (err: ServiceError | null, res: Res) => void) => unknown;
+  return new Promise((resolve, reject) => m.call(client, req, metadata, (err, res) => (err ? reject(err) : resolve(res))));
 }
 
 const LEVEL: Record<string, Permission> = {
@@ -73,7 +75,7 @@ export class TestServer {
   }
 
   async createCodebase(files: Record<string, string | Buffer>): Promise<string> {
-    const cb = await call(this.codebases, this.codebases.createCodebase, { name: 'fixture', ownerId: 'tests' });
+    const cb = await call<Codebase>(this.codebases, this.codebases.createCodebase, { name: 'fixture', ownerId: 'tests' });
     for (const [path, content] of Object.entries(files)) await this.upload(cb.id, path, content);
     return cb.id;
   }
@@ -101,13 +103,13 @@ export class TestServer {
   }
 
   async listFiles(codebaseId: string): Promise<string[]> {
-    const r = await call(this.codebases, this.codebases.listFiles, { codebaseId, path: '', recursive: true });
+    const r = await call<ListFilesResponse>(this.codebases, this.codebases.listFiles, { codebaseId, path: '', recursive: true });
     return r.files.filter((f: FileInfo) => !f.isDir).map((f: FileInfo) => f.path).sort();
   }
 
   /** CreateSandbox + StartSandbox; returns the id. */
   async startSandbox(codebaseId: string, permissions: PermissionRule[], extra: Partial<CreateSandboxRequest> = {}): Promise<string> {
-    const sb = await call(this.sandboxes, this.sandboxes.createSandbox, {
+    const sb = await call<Sandbox>(this.sandboxes, this.sandboxes.createSandbox, {
       codebaseId,
       permissions,
       expiresIn: undefined,
@@ -122,7 +124,7 @@ export class TestServer {
   }
 
   exec(sandboxId: string, command: string, extra: Partial<ExecRequest> = {}): Promise<ExecResult> {
-    return call(this.sandboxes, this.sandboxes.exec, { sandboxId, command, stdin: '', env: {}, workdir: '', timeout: undefined, ...extra });
+    return call<ExecResult>(this.sandboxes, this.sandboxes.exec, { sandboxId, command, stdin: '', env: {}, workdir: '', timeout: undefined, ...extra });
   }
 
   /** ExecStream collected: chunks in order, and the exit code from the trailer. */

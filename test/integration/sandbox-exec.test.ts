@@ -2,6 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
+import type { Sandbox } from '../../src/generated/sandbox';
 import { getPreset } from '../../src/shared/presets';
 import { call, startServer, wireRules, type TestServer } from '../helpers/server';
 
@@ -52,7 +53,7 @@ describe('Exec', () => {
     await assert.rejects(server.exec(sandboxId, 'true', { env: { 'A=B': 'x' } }), (e: { code: number }) => e.code === status.INVALID_ARGUMENT);
     await assert.rejects(server.exec(sandboxId, '  '), (e: { code: number }) => e.code === status.INVALID_ARGUMENT);
     await assert.rejects(server.exec('sb_0000000000000000', 'true'), (e: { code: number }) => e.code === status.NOT_FOUND);
-    const pending = await call(server.sandboxes, server.sandboxes.createSandbox, {
+    const pending = await call<Sandbox>(server.sandboxes, server.sandboxes.createSandbox, {
       codebaseId, permissions: wireRules(getPreset('read-only')), expiresIn: undefined, labels: {}, runtime: 0, image: '', resources: undefined,
     });
     await assert.rejects(server.exec(pending.id, 'true'), (e: { code: number; details: string }) =>
