@@ -42,7 +42,8 @@ export class BlobWriter {
     }
   }
 
-  async write(chunk: Buffer): Promise<void> {
+  /** Returns a promise only when the chunk had to go to disk; await it before the next write. */
+  write(chunk: Buffer): Promise<void> | void {
     if (this.state !== 'open') throw new Error(`blob writer is ${this.state}`);
     this.hash.update(chunk);
     this.received += chunk.length;
@@ -50,6 +51,10 @@ export class BlobWriter {
       this.chunks.push(chunk);
       return;
     }
+    return this.writeToDisk(chunk);
+  }
+
+  private async writeToDisk(chunk: Buffer): Promise<void> {
     if (!this.file) {
       this.file = await open(this.tempPath, 'wx', 0o600);
       const buffered = this.chunks;

@@ -25,12 +25,13 @@ export class FileUpload {
     return this.writer.bytesReceived;
   }
 
-  async write(chunk: Buffer): Promise<void> {
+  /** Returns a promise only when the chunk had to go to disk; await it before the next write. */
+  write(chunk: Buffer): Promise<void> | void {
     const total = this.writer.bytesReceived + chunk.length;
     if (total > this.expectedSize) {
       throw invalidArgument(`${this.path}: total_size says ${this.expectedSize} bytes, but at least ${total} were sent`);
     }
-    await this.writer.write(chunk);
+    return this.writer.write(chunk);
   }
 
   async commit(): Promise<UploadedFile> {
