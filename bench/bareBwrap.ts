@@ -3,10 +3,14 @@
  * sandboxed command, spawned directly from Node. The difference between it and an Exec
  * over gRPC is what the server adds (RPC, bookkeeping, merge) — the part we can improve.
  *
- * Best source of the command line: the server's own debug log line, if it prints one
- * (see `argvFromServerLog`), with its workspace paths kept as they are. Fallback: a mirror
- * of the server's flags written from reading src/server/sandbox (keep it in step).
+ * Best source of the command line: the server's own, read from /proc while it runs a
+ * command (`captureServerBwrapArgv`) — same flags, same view and layer mounts. Fallback: a
+ * mirror of the server's flags written from reading src/server/sandbox (keep it in step).
  */
+import { readFileSync } from 'node:fs';
+import type { SpawnOptions } from './baselines';
+import { descendantsOf } from './processMemory';
+import { nowMs } from './stats';
 
 export interface BareBwrapPaths {
   /** Host folder mounted read-only at /workspace (the shared workspace's host copy). */
@@ -16,6 +20,20 @@ export interface BareBwrapPaths {
   /** Host folder bound at /tmp. */
   tmpDir: string;
 }
+
+/**
+ * How src/server/sandbox/bwrapLauncher.ts spawns bwrap: as the unprivileged sandbox uid
+ * (61000) when the server is root, with an empty environment, cwd /, all three stdio piped
+ * (stdin written and closed). Unprivileged bwrap with --unshare-user costs more than root's,
+ * so the baseline must run the same way.
+ */
+export function serverLikeSpawnOptions(): SpawnOptions {
+  const root = process.getuid?.() === 0;
+  return { cwd: '/', env: {}, input: '', ...(root ? { uid: SANDBOX_UID, gid: SANDBOX_UID } : {}) };
+}
+
+/** src/server/sandbox/sandboxIdentity.ts DEFAULT_SANDBOX_UID. */
+const SANDBOX_UID = 61000;
 
 /** What src/server/sandbox/bwrapArgs.ts lists (ro-bind-try of each). */
 const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib64', '/lib32', '/libx32', '/etc'];
@@ -40,24 +58,36 @@ export function mirroredBwrapArgv(paths: BareBwrapPaths, command: string): strin
 }
 
 /**
- * Finds the last bwrap argv the server logged, as a JSON array whose first element ends
- * in "bwrap", and swaps its final `sh -c COMMAND` for ours. Undefined if none was logged.
+ * The argv of a bwrap the server is running right now, read from /proc while a slow command
+ * runs in the sandbox: the exact flags, view dir and layer mounts of that sandbox. Its final
+ * `sh -c COMMAND` is replaced by the caller's command. Undefined if none was seen in time.
  */
-export function argvFromServerLog(log: string, command: string): string[] | undefined {
-  const lines = log.split('\n').reverse();
-  for (const line of lines) {
-    const start = line.indexOf('["');
-    if (start < 0 || !line.includes('bwrap')) continue;
-    try {
-      const argv = JSON.parse(line.slice(start, line.lastIndexOf(']') + 1)) as unknown;
-      if (!Array.isArray(argv) || !argv.every((a) => typeof a === 'string')) continue;
-      if (!String(argv[0]).endsWith('bwrap')) continue;
-      const dashC = argv.lastIndexOf('-c');
-      if (dashC < 0 || dashC !== argv.length - 2) continue;
-      return [...argv.slice(0, dashC + 1), command];
-    } catch {
-      continue;
+export async function captureServerBwrapArgv(serverPid: number, runSlowCommand: () => Promise<unknown>, marker: string): Promise<string[] | undefined> {
+  let found: string[] | undefined;
+  const running = runSlowCommand();
+  const deadline = nowMs() + 5000;
+  let settled = false;
+  void running.finally(() => (settled = true)).catch(() => {});
+  while (!found && !settled && nowMs() < deadline) {
+    for (const pid of descendantsOf(serverPid)) {
+      let argv: string[];
+      try {
+        argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
+      } catch {
+        continue;
+      }
+      if (argv[0]?.endsWith('bwrap') && argv[argv.length - 1] === marker && argv[argv.length - 2] === '-c') {
+        found = ['bwrap', ...argv.slice(1)];
+        break;
+      }
     }
+    if (!found) await new Promise((r) => setTimeout(r, 5));
   }
-  return undefined;
+  await running;
+  return found;
+}
+
+/** Replaces the final command of a `... sh -c COMMAND` argv. */
+export function withCommand(argv: readonly string[], command: string): string[] {
+  return [...argv.slice(0, -1), command];
 }

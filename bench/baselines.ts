@@ -12,10 +12,26 @@ export interface SpawnResult {
   stderr: string;
 }
 
+export interface SpawnOptions {
+  cwd?: string;
+  /** Written to stdin, which is then closed; without it stdin is /dev/null. */
+  input?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Run as this user (the server runs sandboxes as an unprivileged uid when it is root). */
+  uid?: number;
+  gid?: number;
+}
+
 /** Spawns `argv` with piped output and resolves when it has exited and closed its pipes. */
-export function spawnCollect(argv: readonly string[], opts: { cwd?: string; input?: string } = {}): Promise<SpawnResult> {
+export function spawnCollect(argv: readonly string[], opts: SpawnOptions = {}): Promise<SpawnResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), {
+      cwd: opts.cwd,
+      env: opts.env,
+      uid: opts.uid,
+      gid: opts.gid,
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout!.on('data', (b: Buffer) => out.push(b));
@@ -27,7 +43,7 @@ export function spawnCollect(argv: readonly string[], opts: { cwd?: string; inpu
 }
 
 /** As spawnCollect, but rejects on a non-zero exit, so a broken baseline cannot look fast. */
-export async function spawnChecked(argv: readonly string[], opts: { cwd?: string; input?: string } = {}): Promise<SpawnResult> {
+export async function spawnChecked(argv: readonly string[], opts: SpawnOptions = {}): Promise<SpawnResult> {
   const r = await spawnCollect(argv, opts);
   if (r.code !== 0) throw new Error(`${argv.slice(0, 3).join(' ')}… exited ${r.code}: ${r.stderr.slice(0, 500)}`);
   return r;

@@ -1,7 +1,6 @@
 /** What machine a run was on, recorded with every result (figures mean nothing without it). */
 import { execFileSync } from 'node:child_process';
-import { cpus, release, totalmem } from 'node:os';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 
 export interface MachineInfo {
   nproc: number;
@@ -10,6 +9,8 @@ export interface MachineInfo {
   kernel: string;
   node: string;
   bwrap: string;
+  /** 1-minute load average when the run started: other work on the machine skews every figure. */
+  loadAverageAtStart: number;
 }
 
 export function describeMachine(): MachineInfo {
@@ -26,5 +27,6 @@ export function describeMachine(): MachineInfo {
     kernel: release(),
     node: process.version,
     bwrap,
+    loadAverageAtStart: loadavg()[0]!,
   };
 }

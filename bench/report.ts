@@ -43,6 +43,7 @@ export interface RunReport {
   mode: 'full' | 'quick';
   machine: MachineInfo;
   seed: number;
+  loadAverageAtEnd?: number;
   scenarios: ScenarioOutcome[];
 }
 
@@ -125,6 +126,9 @@ export function formatHeader(report: RunReport): string {
     `AgentFense bench — ${report.mode} run, ${report.date}`,
     `machine: ${m.cpuModel}, ${m.nproc} cores, ${m.memTotalGiB.toFixed(1)} GiB RAM, kernel ${m.kernel}, node ${m.node}, ${m.bwrap}`,
     `seed ${report.seed}; every ratio is ours ÷ baseline measured in this same run`,
+    `load average at start ${m.loadAverageAtStart.toFixed(2)}` +
+      (report.loadAverageAtEnd !== undefined ? `, at end ${report.loadAverageAtEnd.toFixed(2)}` : '') +
+      (m.loadAverageAtStart > m.nproc / 2 ? ' — WARNING: the machine was busy; absolute figures are inflated (ratios less so)' : ''),
   ].join('\n');
 }
 

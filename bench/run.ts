@@ -12,7 +12,7 @@
  * Exit code: 1 if a scenario failed to run; a missed goal is reported, not an error.
  */
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BenchContext } from './context';
@@ -103,6 +103,7 @@ async function main(): Promise<number> {
     else rmSync(workDir, { recursive: true, force: true });
   }
 
+  report.loadAverageAtEnd = loadavg()[0];
   console.log(formatHeader(report));
   console.log('');
   console.log(formatTable(report));

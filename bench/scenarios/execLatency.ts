@@ -19,10 +19,9 @@ export const execLatency: Scenario = {
     const { rpc } = await ctx.server();
     const fixture = await startedSandbox(ctx);
     try {
-      const bare = fixture.bareArgv('true');
       for (let i = 0; i < ctx.sizes.execWarmupCalls; i++) {
         await rpc.exec(fixture.sandboxId, 'true');
-        await spawnChecked(bare);
+        await fixture.runBare('true');
         await spawnChecked(PLAIN_SHELL_TRUE);
       }
       const grpc: number[] = [];
@@ -41,7 +40,7 @@ export const execLatency: Scenario = {
             if (r.exitCode !== 0) throw new Error(`exec true exited ${r.exitCode}: ${r.stderr}`);
           });
         }
-        for (let i = 0; i < n; i++) await time(bwrap, () => spawnChecked(bare));
+        for (let i = 0; i < n; i++) await time(bwrap, () => fixture.runBare('true'));
         for (let i = 0; i < n; i++) await time(shell, () => spawnChecked(PLAIN_SHELL_TRUE));
       }
       const g = summarize(grpc);
@@ -56,7 +55,7 @@ export const execLatency: Scenario = {
           row({ scenario: 'exec-latency', metric: 'exec `true` p50 vs plain shell', value: g.p50, unit: 'ms', baseline: { name: 'sh -c true', value: s.p50 } }),
           row({ scenario: 'exec-latency', metric: 'bare bwrap p50 vs plain shell', value: b.p50, unit: 'ms', baseline: { name: 'sh -c true', value: s.p50 }, note: 'cost of the sandbox tool itself' }),
         ],
-        details: { calls: ctx.sizes.execLatencyCalls, grpc: g, bareBwrap: b, plainShell: s, bareArgv: bare, bareArgvSource: fixture.bareArgvSource },
+        details: { calls: ctx.sizes.execLatencyCalls, grpc: g, bareBwrap: b, plainShell: s, bareArgv: fixture.bareArgv('true'), bareArgvSource: fixture.bareArgvSource },
       };
     } finally {
       await fixture.destroy();

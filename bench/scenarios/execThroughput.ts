@@ -3,7 +3,6 @@
  * against the same concurrency of bare bwrap spawns (what the machine can do at all).
  */
 import type { Scenario } from '../scenario';
-import { spawnChecked } from '../baselines';
 import { goals, ratioRow } from '../report';
 import { PUBLISHED } from '../published';
 import { closedLoopThroughput } from '../stats';
@@ -16,13 +15,12 @@ export const execThroughput: Scenario = {
     const { rpc } = await ctx.server();
     const fixture = await startedSandbox(ctx);
     try {
-      const bare = fixture.bareArgv('true');
       const { throughputConcurrency: c, throughputMs: ms } = ctx.sizes;
       const grpc = await closedLoopThroughput(c, ms, async () => {
         const r = await rpc.exec(fixture.sandboxId, 'true');
         if (r.exitCode !== 0) throw new Error(`exit ${r.exitCode}`);
       });
-      const bwrap = await closedLoopThroughput(c, ms, () => spawnChecked(bare));
+      const bwrap = await closedLoopThroughput(c, ms, () => fixture.runBare('true'));
       if (grpc.errors > 0) ctx.log(`${grpc.errors} exec calls failed during the throughput run`);
       return {
         rows: [

@@ -5,15 +5,17 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchContext } from '../context';
-import { argvFromServerLog, mirroredBwrapArgv } from '../bareBwrap';
+import { captureServerBwrapArgv, mirroredBwrapArgv, serverLikeSpawnOptions, withCommand } from '../bareBwrap';
 import { spawnChecked } from '../baselines';
 
 export interface SandboxFixture {
   sandboxId: string;
   /** argv of the bare-bwrap baseline for `command`. */
   bareArgv(command: string): string[];
-  /** Where the baseline's argv came from: the server's log, or our mirror of its flags. */
-  bareArgvSource: 'server-log' | 'mirror';
+  /** Runs the bare-bwrap baseline for `command` as the server would spawn it; rejects on failure. */
+  runBare(command: string): Promise<unknown>;
+  /** Where the baseline's argv came from: the server's running bwrap (/proc), or our mirror of its flags. */
+  bareArgvSource: 'server-process' | 'mirror';
   destroy(): Promise<void>;
 }
 
@@ -22,26 +24,32 @@ export async function startedSandbox(ctx: BenchContext, preset = 'agent-safe'): 
   const shared = await ctx.sharedCodebase();
   const sb = await server.rpc.createSandbox(shared.codebaseId, preset);
   await server.rpc.startSandbox(sb.id);
-  // One exec so the server has run (and, if it logs it, printed) a real bwrap command line.
-  await server.rpc.exec(sb.id, 'true');
-  const logged = argvFromServerLog(server.log(), 'true');
-  // agent-safe's writable roots are output/ and tmp/; bwrap needs the mount points to exist.
-  const bare = { workspaceDir: shared.workspace.root, tmpDir: ctx.path('bare-bwrap', 'tmp'), writableDirs: {} as Record<string, string> };
-  for (const root of ['output', 'tmp']) {
-    bare.writableDirs[root] = ctx.path('bare-bwrap', root);
-    mkdirSync(bare.writableDirs[root]!, { recursive: true });
-    mkdirSync(join(shared.workspace.root, root), { recursive: true });
+  const marker = 'sleep 0.5';
+  const captured = await captureServerBwrapArgv(server.pid, () => server.rpc.exec(sb.id, marker), marker);
+  let bareArgv: (command: string) => string[];
+  if (captured) {
+    bareArgv = (command) => withCommand(captured, command);
+  } else {
+    ctx.log('could not see the server\'s bwrap argv in /proc; using the mirrored flags');
+    // agent-safe's writable roots are output/ and tmp/; bwrap needs the mount points to exist.
+    const bare = { workspaceDir: shared.workspace.root, tmpDir: ctx.path('bare-bwrap', 'tmp'), writableDirs: {} as Record<string, string> };
+    for (const root of ['output', 'tmp']) {
+      bare.writableDirs[root] = ctx.path('bare-bwrap', root);
+      mkdirSync(bare.writableDirs[root]!, { recursive: true });
+      mkdirSync(join(shared.workspace.root, root), { recursive: true });
+    }
+    mkdirSync(bare.tmpDir, { recursive: true });
+    bareArgv = (command) => mirroredBwrapArgv(bare, command);
   }
-  mkdirSync(bare.tmpDir, { recursive: true });
-  const bareArgv = logged
-    ? (command: string) => argvFromServerLog(server.log(), command)!
-    : (command: string) => mirroredBwrapArgv(bare, command);
   // A baseline that fails would look fast: check it runs before timing it.
-  await spawnChecked(bareArgv('true'));
+  const spawnOptions = serverLikeSpawnOptions();
+  const runBare = (command: string) => spawnChecked(bareArgv(command), spawnOptions);
+  await runBare('true');
   return {
     sandboxId: sb.id,
     bareArgv,
-    bareArgvSource: logged ? 'server-log' : 'mirror',
+    runBare,
+    bareArgvSource: captured ? 'server-process' : 'mirror',
     destroy: () => server.rpc.destroySandbox(sb.id),
   };
 }
