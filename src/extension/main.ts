@@ -7,6 +7,7 @@ import { registerServerCommands } from './commands';
 import { Ctx } from './context';
 import { registerPresetCommands } from './presetCommands';
 import { registerRunCommands } from './runCommand';
+import { registerSessionTerminal } from './sessionTerminal';
 import { registerStatusBar } from './statusBar';
 import { registerTaskProvider } from './taskProvider';
 import { registerViews } from './views';
@@ -16,6 +17,7 @@ let ctx: Ctx | undefined;
 /** What activate returns: used by the in-editor tests. */
 export interface AgentFenseApi {
   readonly ctx: Ctx;
+  readonly views: ReturnType<typeof registerViews>;
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<AgentFenseApi> {
@@ -25,10 +27,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<AgentF
   registerPresetCommands(ctx);
   registerRunCommands(ctx);
   registerTaskProvider(ctx);
-  registerViews(ctx);
+  registerSessionTerminal(ctx);
+  const views = registerViews(ctx);
   registerStatusBar(ctx);
   await ctx.presets.reload();
-  return { ctx };
+  return { ctx, views };
 }
 
 export function deactivate(): void {

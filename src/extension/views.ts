@@ -1,9 +1,21 @@
-/** Registers the views of the AgentFense container. */
+/** Registers the views of the AgentFense container, the Explorer preview and the change review. */
 import * as vscode from 'vscode';
+import { registerPermissionDecorations } from '../views/permissionDecorations';
 import { PresetsTreeProvider } from '../views/presetsView';
+import { registerSandboxCommands, SandboxesTreeProvider } from '../views/sandboxesView';
+import { registerReviewCommands } from './changeReview/reviewCommands';
+import { ReviewController } from './changeReview/reviewController';
 import type { Ctx } from './context';
 
-export function registerViews(ctx: Ctx): void {
+export function registerViews(ctx: Ctx): { presets: PresetsTreeProvider; sandboxes: SandboxesTreeProvider; review: ReviewController } {
   const presets = new PresetsTreeProvider(ctx);
   ctx.push(vscode.window.createTreeView('agentfense.presets', { treeDataProvider: presets, showCollapseAll: true }));
+  const sandboxes = new SandboxesTreeProvider(ctx);
+  ctx.push(vscode.window.createTreeView('agentfense.sandboxes', { treeDataProvider: sandboxes, showCollapseAll: true }));
+  registerSandboxCommands(ctx, sandboxes);
+  registerPermissionDecorations(ctx);
+  const review = new ReviewController(ctx);
+  ctx.push(review);
+  registerReviewCommands(ctx, review);
+  return { presets, sandboxes, review };
 }
