@@ -1,0 +1,93 @@
+/**
+ * Copy-on-write: sandboxes write to private layers; after each command their `write`-level
+ * changes are merged into the codebase; other sandboxes see them once refreshed. The same
+ * tests run with `--cow overlay` and `--cow copy`.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Codebase } from '../../src/generated/codebase';
+import { getPreset } from '../../src/shared/presets';
+import { call, rules, startServer, wireRules, type TestServer } from '../helpers/server';
+
+const FULL = wireRules(getPreset('full-access'));
+
+for (const mode of ['overlay', 'copy']) {
+  describe(`copy-on-write (--cow ${mode})`, () => {
+    let server: TestServer;
+    before(async () => {
+      server = await startServer({ args: ['--cow', mode] });
+    });
+    after(async () => {
+      await server.stop();
+    });
+
+    it('a write is private to its sandbox until merged, then others see it after refresh', async () => {
+      const cb = await server.createCodebase({ 'README.md': 'v1\n' });
+      const a = await server.startSandbox(cb, FULL);
+      const b = await server.startSandbox(cb, FULL);
+      const writer = server.exec(a, 'echo from-a > a.txt; echo v2 > README.md; sleep 1.5');
+      await new Promise((r) => setTimeout(r, 600));
+      const during = await server.exec(b, 'cat a.txt 2>&1; cat README.md');
+      assert.match(during.stdout, /a\.txt: No such file or directory\nv1\n/);
+      assert.equal(await server.download(cb, 'a.txt'), undefined, 'not merged while the command runs');
+      await writer;
+      assert.equal(await server.download(cb, 'a.txt'), 'from-a\n');
+      assert.equal(await server.download(cb, 'README.md'), 'v2\n');
+      const afterMerge = await server.exec(b, 'cat a.txt README.md');
+      assert.equal(afterMerge.stdout, 'from-a\nv2\n');
+    });
+
+    it('merged files appear in ListFiles and DownloadFile; deletions and renames propagate', async () => {
+      const cb = await server.createCodebase({ 'src/app.py': 'app\n', 'src/util.py': 'util\n', 'keep.txt': 'k\n', 'old/x.txt': 'x\n', 'old/deep/y.txt': 'y\n' });
+      const sb = await server.startSandbox(cb, FULL);
+      await server.exec(sb, 'mkdir -p out/nested && echo made > out/nested/new.txt && rm keep.txt');
+      assert.deepEqual(await server.listFiles(cb), ['old/deep/y.txt', 'old/x.txt', 'out/nested/new.txt', 'src/app.py', 'src/util.py']);
+      await server.exec(sb, 'mv src lib && rm -rf old && mkdir old && echo fresh > old/z.txt');
+      assert.deepEqual(await server.listFiles(cb), ['lib/app.py', 'lib/util.py', 'old/z.txt', 'out/nested/new.txt']);
+      assert.equal(await server.download(cb, 'lib/app.py'), 'app\n');
+      // A file created and merged, then removed, is removed from the codebase too.
+      await server.exec(sb, 'rm out/nested/new.txt');
+      assert.deepEqual(await server.listFiles(cb), ['lib/app.py', 'lib/util.py', 'old/z.txt']);
+    });
+
+    it('a command that changes nothing merges nothing', async () => {
+      const cb = await server.createCodebase({ 'a.txt': 'a\n' });
+      const sb = await server.startSandbox(cb, FULL);
+      await server.exec(sb, 'echo b > b.txt');
+      const before = await call<Codebase>(server.codebases, server.codebases.getCodebase, { codebaseId: cb });
+      await new Promise((r) => setTimeout(r, 20));
+      await server.exec(sb, 'cat a.txt b.txt >/dev/null');
+      const after = await call<Codebase>(server.codebases, server.codebases.getCodebase, { codebaseId: cb });
+      assert.deepEqual(after.updatedAt, before.updatedAt);
+    });
+
+    it('writes to non-write paths never reach the codebase', async () => {
+      const cb = await server.createCodebase({ 'src/app.py': 'app\n', '.env': 'SECRET=1\n', 'docs/a.md': 'a\n' });
+      const sb = await server.startSandbox(cb, rules(['**/*', 'write'], ['**/.env*', 'none', 100], ['/docs/**', 'read', 50]));
+      const r = await server.exec(sb, 'echo fake > .env; echo x > docs/a.md 2>&1; echo y > docs/b.md 2>&1; echo ok > src/app.py; cat .env');
+      assert.equal(r.stdout, 'fake\n', 'the sandbox may create a file where a hidden one is; it only sees its own');
+      assert.equal(await server.download(cb, '.env'), 'SECRET=1\n');
+      assert.equal(await server.download(cb, 'docs/a.md'), 'a\n');
+      assert.equal(await server.download(cb, 'docs/b.md'), undefined);
+      assert.equal(await server.download(cb, 'src/app.py'), 'ok\n');
+    });
+
+    it('an upload reaches an idle sandbox at its next command', async () => {
+      const cb = await server.createCodebase({ 'a.txt': 'a\n' });
+      const sb = await server.startSandbox(cb, rules(['**/*', 'read']));
+      assert.equal((await server.exec(sb, 'ls')).stdout, 'a.txt\n');
+      await server.upload(cb, 'b.txt', 'b\n');
+      assert.equal((await server.exec(sb, 'ls; cat b.txt')).stdout, 'a.txt\nb.txt\nb\n');
+    });
+
+    it('only /output is writable with agent-safe, and its files merge', async () => {
+      const cb = await server.createCodebase({ 'src/app.py': 'app\n' });
+      const sb = await server.startSandbox(cb, wireRules(getPreset('agent-safe')));
+      const r = await server.exec(sb, 'echo report > output/report.txt; echo t > tmp/t.txt; { echo x > src/app.py; } 2>&1; true');
+      assert.match(r.stdout, /Read-only file system/);
+      assert.equal(await server.download(cb, 'output/report.txt'), 'report\n');
+      assert.equal(await server.download(cb, 'tmp/t.txt'), 't\n');
+      assert.equal(await server.download(cb, 'src/app.py'), 'app\n');
+    });
+  });
+}
