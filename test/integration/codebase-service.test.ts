@@ -14,9 +14,12 @@ import {
   CodebaseServiceService,
   type Codebase,
   type FileInfo,
+  type ListCodebasesResponse,
+  type ListFilesResponse,
   type UploadChunk,
   type UploadResult,
 } from '../../src/generated/codebase';
+import type { Empty } from '../../src/generated/common';
 import { CodebaseStore } from '../../src/server/codebase/store';
 import { createCodebaseService } from '../../src/server/codebase/service';
 
@@ -44,14 +47,16 @@ after(async () => {
 
 // ---- client helpers ----
 
-type Unary<Req, Res> = (req: Req, cb: (err: ServiceError | null, res: Res) => void) => unknown;
-function call<Req, Res>(method: Unary<Req, Res>, req: Req): Promise<Res> {
-  return new Promise((resolve, reject) => method.call(client, req, (err, res) => (err ? reject(err) : resolve(res))));
+function unary<Res>(invoke: (callback: (err: ServiceError | null, res: Res) => void) => unknown): Promise<Res> {
+  return new Promise((resolve, reject) => invoke((err, res) => (err ? reject(err) : resolve(res))));
 }
-const createCodebase = (name = 'cb', ownerId = 'owner') => call<{ name: string; ownerId: string }, Codebase>(client.createCodebase, { name, ownerId });
-const getCodebase = (codebaseId: string) => call(client.getCodebase, { codebaseId });
+const createCodebase = (name = 'cb', ownerId = 'owner') => unary<Codebase>((cb) => client.createCodebase({ name, ownerId }, cb));
+const getCodebase = (codebaseId: string) => unary<Codebase>((cb) => client.getCodebase({ codebaseId }, cb));
+const deleteCodebase = (codebaseId: string) => unary<Empty>((cb) => client.deleteCodebase({ codebaseId }, cb));
+const listCodebases = (ownerId: string, pageSize: number, pageToken = '') =>
+  unary<ListCodebasesResponse>((cb) => client.listCodebases({ ownerId, pageSize, pageToken }, cb));
 const listFiles = (codebaseId: string, path = '', recursive = false) =>
-  call(client.listFiles, { codebaseId, path, recursive }).then((r) => r.files);
+  unary<ListFilesResponse>((cb) => client.listFiles({ codebaseId, path, recursive }, cb)).then((r) => r.files);
 
 /** Sends the chunks as given (raw protocol access for the error cases). */
 function sendChunks(chunks: UploadChunk[]): Promise<UploadResult> {
@@ -115,14 +120,14 @@ describe('codebases', () => {
     const got = await getCodebase(created.id);
     assert.deepEqual(got, created);
 
-    await call(client.deleteCodebase, { codebaseId: created.id });
+    await deleteCodebase(created.id);
     await expectCode(getCodebase(created.id), status.NOT_FOUND, `codebase ${created.id} not found`);
-    await expectCode(call(client.deleteCodebase, { codebaseId: created.id }), status.NOT_FOUND);
+    await expectCode(deleteCodebase(created.id), status.NOT_FOUND);
   });
 
   it('validates ids and names', async () => {
     await expectCode(getCodebase(''), status.INVALID_ARGUMENT, 'codebase_id is required');
-    await expectCode(call(client.deleteCodebase, { codebaseId: '' }), status.INVALID_ARGUMENT, 'codebase_id is required');
+    await expectCode(deleteCodebase(''), status.INVALID_ARGUMENT, 'codebase_id is required');
     await expectCode(listFiles(''), status.INVALID_ARGUMENT, 'codebase_id is required');
     await expectCode(getCodebase('cb_x'), status.NOT_FOUND, 'codebase cb_x not found');
     await expectCode(getCodebase('../../etc'), status.NOT_FOUND);
@@ -140,7 +145,7 @@ describe('codebases', () => {
     let pageToken = '';
     let pages = 0;
     do {
-      const page = await call(client.listCodebases, { ownerId: owner, pageSize: 2, pageToken });
+      const page = await listCodebases(owner, 2, pageToken);
       assert.ok(page.codebases.length <= 2);
       seen.push(...page.codebases.map((c) => c.id));
       pageToken = page.nextPageToken;
@@ -149,12 +154,12 @@ describe('codebases', () => {
     assert.deepEqual(seen, ids, 'every codebase of the owner once, in creation order');
     assert.equal(pages, 3);
 
-    const all = await call(client.listCodebases, { ownerId: owner, pageSize: 0, pageToken: '' });
+    const all = await listCodebases(owner, 0, '');
     assert.equal(all.codebases.length, 5, 'page_size 0 means the default page size');
     assert.equal(all.nextPageToken, '');
 
-    await expectCode(call(client.listCodebases, { ownerId: owner, pageSize: -1, pageToken: '' }), status.INVALID_ARGUMENT, 'page_size');
-    await expectCode(call(client.listCodebases, { ownerId: owner, pageSize: 2, pageToken: 'garbage!' }), status.INVALID_ARGUMENT, 'page_token');
+    await expectCode(listCodebases(owner, -1, ''), status.INVALID_ARGUMENT, 'page_size');
+    await expectCode(listCodebases(owner, 2, 'garbage!'), status.INVALID_ARGUMENT, 'page_token');
   });
 });
 
@@ -404,12 +409,12 @@ describe('delete', () => {
     const { id } = await createCodebase();
     store.setInUseCheck((codebaseId) => (codebaseId === id ? 'sb_0123456789abcdef' : undefined));
     try {
-      await expectCode(call(client.deleteCodebase, { codebaseId: id }), status.FAILED_PRECONDITION, 'sb_0123456789abcdef');
+      await expectCode(deleteCodebase(id), status.FAILED_PRECONDITION, 'sb_0123456789abcdef');
       await getCodebase(id);
     } finally {
       store.setInUseCheck(() => undefined);
     }
-    await call(client.deleteCodebase, { codebaseId: id });
+    await deleteCodebase(id);
     await expectCode(getCodebase(id), status.NOT_FOUND);
   });
 });

@@ -84,6 +84,18 @@ export class Manifest {
     this.cached = undefined;
   }
 
+  /**
+   * For validation by trial (apply, then undo): returns a function that, once the trial's
+   * changes are undone, puts back the snapshot cached before, keeping snapshot() O(1).
+   */
+  keepSnapshotAcrossTrial(): () => void {
+    const cached = this.cached;
+    const seq = this.seq;
+    return () => {
+      if (this.seq === seq) this.cached = cached;
+    };
+  }
+
   snapshot(): CodebaseSnapshot {
     this.cached ??= Object.freeze({
       codebaseId: this.codebaseId,

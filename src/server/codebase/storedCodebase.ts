@@ -175,6 +175,7 @@ export class StoredCodebase {
    * reader sees the tentative state).
    */
   private validate(group: PendingBatch[]): PendingBatch[] {
+    const restoreSnapshot = this.manifest.keepSnapshotAcrossTrial();
     const accepted: PendingBatch[] = [];
     const undo: Array<[path: string, previous: ManifestEntry | undefined]> = [];
     for (const batch of group) {
@@ -200,6 +201,7 @@ export class StoredCodebase {
       const [path, previous] = undo.pop()!;
       this.manifest.set(path, previous);
     }
+    restoreSnapshot();
     return accepted;
   }
 
