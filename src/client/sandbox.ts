@@ -12,10 +12,10 @@ import { promises as fs } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { sandboxPathToCodebasePath, InvalidPathError } from '../shared/codebasePath';
-import { InvalidRuleError, normalizeRules, type NormalizedRule, type PermissionRule } from '../shared/permissions';
-import { getPreset } from '../shared/presets';
+import type { NormalizedRule, PermissionRule } from '../shared/permissions';
 import { CommandExecutionError, InvalidConfigurationError, SandboxNotFoundError } from './errors';
 import { SandboxClient, type ExecOptions, type SandboxClientOptions } from './sandboxClient';
+import { sandboxRules } from './sandboxRules';
 import { Session } from './session';
 import type { ExecOutputChunk, ExecResult, FileInfo, ResourceLimits, RuntimeType, SandboxInfo, SandboxStatus } from './types';
 import { uploadFiles, type UploadProgress } from './uploader';
@@ -224,15 +224,9 @@ function clientFor(options: ConnectOptions): { client: SandboxClient; ownsClient
   return { client: new SandboxClient({ ...options.clientOptions, endpoint: options.endpoint }), ownsClient: true };
 }
 
-/** The preset's rules followed by the caller's, validated before anything is created. */
+/** Validated before anything is created; `preset: undefined` means the default preset. */
 function composeRules(options: CreateOptions): NormalizedRule[] {
-  const preset = options.preset === undefined ? DEFAULT_PRESET : options.preset;
-  try {
-    return [...(preset === null ? [] : getPreset(preset)), ...normalizeRules(options.permissions ?? [])];
-  } catch (err) {
-    const message = err instanceof InvalidRuleError ? err.message : (err as Error).message;
-    throw new InvalidConfigurationError(message, { cause: err });
-  }
+  return sandboxRules(options.preset === undefined ? DEFAULT_PRESET : options.preset, options.permissions);
 }
 
 async function createAndStart(

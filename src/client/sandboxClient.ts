@@ -23,7 +23,7 @@ import {
   type Sandbox as SandboxMessage,
   type SessionExecRequest,
 } from '../generated/sandbox';
-import { InvalidRuleError, type NormalizedRule, type PermissionRule } from '../shared/permissions';
+import type { NormalizedRule, PermissionRule } from '../shared/permissions';
 import { InvalidPathError, normalizeCodebasePath } from '../shared/codebasePath';
 import {
   clientStreamCall,
@@ -53,6 +53,7 @@ import {
   toAgentFenseError,
   type CallContext,
 } from './errors';
+import { sandboxRules } from './sandboxRules';
 import { DEFAULT_RETRY_POLICY, abortableSleep, backoffDelayMs, isRetryableStatus, withRetry, type RetryPolicy } from './retry';
 import type {
   CodebaseInfo,
@@ -97,7 +98,9 @@ export interface CallOverrides {
 }
 
 export interface CreateSandboxOptions extends CallOverrides {
-  /** Validated locally (errors name the bad rule); combined with `preset` by `Sandbox`. */
+  /** A built-in preset whose rules come first; none by default at this level. */
+  preset?: string;
+  /** Appended to the preset's rules; validated locally (errors name the bad rule). */
   permissions?: readonly (PermissionRule | NormalizedRule)[];
   expiresInMs?: number;
   labels?: Record<string, string>;
@@ -285,13 +288,7 @@ export class SandboxClient implements AsyncDisposable {
 
   async createSandbox(codebaseId: string, options: CreateSandboxOptions = {}): Promise<SandboxInfo> {
     requireId('codebaseId', codebaseId);
-    let permissions;
-    try {
-      permissions = rulesToProto(options.permissions ?? []);
-    } catch (err) {
-      if (err instanceof InvalidRuleError) throw new InvalidConfigurationError(err.message, { call: 'createSandbox', cause: err });
-      throw err;
-    }
+    const permissions = rulesToProto(sandboxRules(options.preset, options.permissions));
     if (options.runtime === 'docker' && !options.image) {
       throw new InvalidConfigurationError('the docker runtime needs an image', { call: 'createSandbox' });
     }

@@ -23,11 +23,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CodebaseServiceService, type CodebaseServiceServer, type FileInfo } from '../../src/generated/codebase';
-import { PermissionRule, SandboxStatus, SessionStatus } from '../../src/generated/common';
+import { SandboxStatus, SessionStatus, type PermissionRule } from '../../src/generated/common';
 import {
   ExecOutput_OutputType,
   SandboxServiceService,
+  type CreateSandboxRequest,
   type ExecOutput,
+  type ExecRequest,
+  type SessionExecRequest,
   type ExecResult,
   type ResourceLimits,
   type RuntimeType,
@@ -451,7 +454,7 @@ export class FakeServer {
     const durationMs = (d: { seconds: number; nanos: number } | undefined) => (d ? d.seconds * 1000 + d.nanos / 1e6 : undefined);
 
     return {
-      createSandbox: unary('createSandbox', (req: import('../../src/generated/sandbox').CreateSandboxRequest) => {
+      createSandbox: unary('createSandbox', (req: CreateSandboxRequest) => {
         this.codebase(req.codebaseId);
         const sb: FakeSandbox = {
           id: this.id('sb'),
@@ -490,7 +493,7 @@ export class FakeServer {
         for (const s of this.sessions.values()) if (s.sandboxId === req.sandboxId) s.status = SessionStatus.SESSION_STATUS_CLOSED;
         return {};
       }),
-      exec: unary('exec', async (req: import('../../src/generated/sandbox').ExecRequest, cancelled) => {
+      exec: unary('exec', async (req: ExecRequest, cancelled) => {
         const started = Date.now();
         const sb = this.runningSandbox(req.sandboxId);
         const out = await this.runCommand(sb, req.command, { timeoutMs: durationMs(req.timeout), env: req.env, isCancelled: cancelled });
@@ -542,7 +545,7 @@ export class FakeServer {
         this.sessions.delete(req.sessionId);
         return {};
       }),
-      sessionExec: unary('sessionExec', async (req: import('../../src/generated/sandbox').SessionExecRequest, cancelled) => {
+      sessionExec: unary('sessionExec', async (req: SessionExecRequest, cancelled) => {
         const started = Date.now();
         const s = this.openSession(req.sessionId);
         const out = await this.runCommand(this.runningSandbox(s.sandboxId), req.command, {

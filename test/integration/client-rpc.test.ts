@@ -184,6 +184,15 @@ describe('create and upload', () => {
     assert.deepEqual(sb.permissions, [{ pattern: '/secrets/', permission: 'none', type: 'directory', priority: 9 }]);
   });
 
+  test('createSandbox puts the preset rules before the given ones; an unknown preset is refused locally', async () => {
+    const cb = server.seedCodebase();
+    const sb = await client.createSandbox(cb.id, { preset: 'read-only', permissions: [{ pattern: '/out/**', permission: 'write' }] });
+    assert.deepEqual(sb.permissions.map((r) => [r.pattern, r.permission]), [['**/*', 'read'], ['/out/**', 'write']]);
+    const calls = server.calls.length;
+    await assert.rejects(client.createSandbox(cb.id, { preset: 'yolo' }), (err: Error) => err instanceof InvalidConfigurationError && /unknown preset "yolo"/.test(err.message));
+    assert.equal(server.calls.length, calls);
+  });
+
   test('uploads from a string, a Buffer, an async iterable and a Readable', async () => {
     const cb = server.seedCodebase();
     await client.uploadFile(cb.id, 'a.txt', 'text');
