@@ -6,7 +6,8 @@
  * Everything here is deliberately low level (raw generated clients, raw bytes when needed)
  * so that the tests exercise the wire, not a friendly client that would validate first.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { startServer as startSharedServer, type TestServer } from '../../helpers/server';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,7 +62,7 @@ export class ServerHandle {
   token?: string;
   codebase!: CodebaseServiceClient;
   sandbox!: SandboxServiceClient;
-  private logTail = '';
+  private shared?: TestServer;
   private exited: Promise<number | null> = Promise.resolve(null);
   readonly ownsDataDir: boolean;
   readonly dataDir: string;
@@ -81,37 +82,45 @@ export class ServerHandle {
   }
 
   get log(): string {
-    return this.logTail;
+    return (this.shared?.logs ?? []).slice(-200).join('\n');
   }
 
+  /** Starts the server through the team's shared harness (test/helpers/server.ts). */
   async start(): Promise<this> {
     if (!existsSync(SERVER_JS)) throw new Error(`${SERVER_JS} is missing: run \`node scripts/build.mjs\` first`);
-    const args = [SERVER_JS];
+    const args: string[] = [...(this.opts.extraArgs ?? [])];
+    let listen: string;
     if (this.opts.tcp) {
       const port = await freePort();
       this.token ??= randomBytes(24).toString('hex');
       const tokenFile = join(this.workDir, 'token');
       writeFileSync(tokenFile, this.token + '\n', { mode: 0o600 });
-      args.push('--listen', `127.0.0.1:${port}`, '--token-file', tokenFile);
-      this.address = `127.0.0.1:${port}`;
+      args.push('--token-file', tokenFile);
+      listen = `127.0.0.1:${port}`;
     } else {
       this.socketPath ??= join(this.workDir, 'sock');
-      args.push('--listen', `unix:${this.socketPath}`);
-      this.address = `unix:${this.socketPath}`;
+      listen = `unix:${this.socketPath}`;
     }
-    args.push('--data-dir', this.dataDir, ...(this.opts.extraArgs ?? []));
-    this.proc = spawn(process.execPath, args, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...this.opts.env },
-    });
-    const keep = (b: Buffer) => {
-      this.logTail = (this.logTail + b.toString()).slice(-32_000);
-    };
-    this.proc.stdout!.on('data', keep);
-    this.proc.stderr!.on('data', keep);
-    this.exited = new Promise((resolve) => this.proc.once('exit', (code, sig) => resolve(code ?? (sig ? -1 : null))));
+    this.address = listen;
+    this.shared = await startSharedServer({ dataDir: this.dataDir, listen, args });
+    this.proc = this.shared.proc;
+    this.exited = this.shared.exited!;
     this.connect();
     await this.waitReady();
+    return this;
+  }
+
+  /**
+   * Starts the server again on the same data dir and address. The existing client objects
+   * are kept, so their channels have to reconnect by themselves (as a real client's would).
+   */
+  async restart(): Promise<this> {
+    if (this.alive()) throw new Error('restart() needs the server to be down');
+    const args: string[] = [...(this.opts.extraArgs ?? [])];
+    if (this.opts.tcp) args.push('--token-file', join(this.workDir, 'token'));
+    this.shared = await startSharedServer({ dataDir: this.dataDir, listen: this.address, args });
+    this.proc = this.shared.proc;
+    this.exited = this.shared.exited!;
     return this;
   }
 
@@ -135,7 +144,7 @@ export class ServerHandle {
     let last: unknown;
     while (Date.now() < end) {
       if (this.proc.exitCode !== null || this.proc.signalCode !== null) {
-        throw new Error(`server exited (${this.proc.exitCode ?? this.proc.signalCode}) during start:\n${this.logTail}`);
+        throw new Error(`server exited (${this.proc.exitCode ?? this.proc.signalCode}) during start:\n${this.log}`);
       }
       try {
         await this.unary('codebase', 'listCodebases', { ownerId: '', pageSize: 1, pageToken: '' }, { deadline: Date.now() + 1000 });
@@ -145,7 +154,7 @@ export class ServerHandle {
         await sleep(100);
       }
     }
-    throw new Error(`server not ready after ${timeoutMs} ms: ${String(last)}\n${this.logTail}`);
+    throw new Error(`server not ready after ${timeoutMs} ms: ${String(last)}\n${this.log}`);
   }
 
   alive(): boolean {
