@@ -43,12 +43,14 @@ export function normalizeCodebasePath(path: string, { allowRoot = false } = {}):
 }
 
 /**
- * Turns what a user or SDK passes for a sandbox file (`/workspace/out/a.txt`, `out/a.txt`)
- * into a codebase path, as the SDKs do.
+ * Turns what a user or SDK passes for a sandbox file (`/workspace/out/a.txt`, `/out/a.txt`,
+ * `out/a.txt`) into a codebase path, as the Python SDK does: the `/workspace` prefix and then
+ * any leading `/` are dropped.
  */
 export function sandboxPathToCodebasePath(path: string): string {
   let p = path;
   if (p === '/workspace') return '';
   if (p.startsWith('/workspace/')) p = p.slice('/workspace/'.length);
+  p = p.replace(/^\/+/, '');
   return normalizeCodebasePath(p, { allowRoot: true });
 }
