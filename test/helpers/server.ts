@@ -70,8 +70,10 @@ export class TestServer {
     readonly dataDir: string,
     private readonly ownsDir: string | undefined,
   ) {
-    this.codebases = new CodebaseServiceClient(address, credentials.createInsecure());
-    this.sandboxes = new SandboxServiceClient(address, credentials.createInsecure());
+    // ExecResult may carry 8 MiB per stream, above grpc's 4 MiB default.
+    const options = { 'grpc.max_receive_message_length': 64 * 1024 * 1024 };
+    this.codebases = new CodebaseServiceClient(address, credentials.createInsecure(), options);
+    this.sandboxes = new SandboxServiceClient(address, credentials.createInsecure(), options);
   }
 
   async createCodebase(files: Record<string, string | Buffer>): Promise<string> {
