@@ -69,7 +69,7 @@ export class LineEditor {
       switch (ch) {
         case '\r':
         case '\n': {
-          if (ch === '\n' && i >= 2 && data[i - 2] === '\r') break; // \r\n counts once
+          if (ch === '\r' && data[i] === '\n') i += 1; // \r\n counts once
           const line = this.line;
           if (line.trim() !== '' && this.history[this.history.length - 1] !== line) {
             this.history.push(line);
