@@ -2,9 +2,11 @@
  * What the server's figures are compared with, measured in the same run on the same
  * machine: spawning the sandbox tool directly from Node (no gRPC, no server bookkeeping)
  * and spawning a plain shell. The spawn mirrors how a server spawns a command: pipes for
- * stdout/stderr, collected until the process closes them.
+ * stdout/stderr, collected until the process closes them. Timed baselines are spawned from
+ * a lean Node process (bareSpawnRunner.cjs), not from the bench process itself.
  */
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 
 export interface SpawnResult {
   code: number | null;
@@ -38,7 +40,10 @@ export function spawnCollect(argv: readonly string[], opts: SpawnOptions = {}): 
     child.stderr!.on('data', (b: Buffer) => err.push(b));
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
-    if (opts.input !== undefined) child.stdin!.end(opts.input);
+    if (opts.input !== undefined) {
+      child.stdin!.on('error', () => {}); // the command may exit without reading it (EPIPE)
+      child.stdin!.end(opts.input);
+    }
   });
 }
 
@@ -50,3 +55,22 @@ export async function spawnChecked(argv: readonly string[], opts: SpawnOptions =
 }
 
 export const PLAIN_SHELL_TRUE = ['/bin/sh', '-c', 'true'] as const;
+
+const RUNNER = join(__dirname, 'bareSpawnRunner.cjs');
+
+/** `n` sequential spawns of `argv` from a small, fresh Node process (see bareSpawnRunner.cjs); ms each. */
+export async function spawnSamplesFromLeanNode(argv: readonly string[], options: SpawnOptions, n: number): Promise<number[]> {
+  const r = await spawnChecked([process.execPath, RUNNER, JSON.stringify({ argv, options, mode: 'sequential', n })]);
+  return (JSON.parse(r.stdout) as { samples: number[] }).samples;
+}
+
+/** `concurrency` back-to-back spawners for `durationMs`, from a small, fresh Node process. */
+export async function spawnThroughputFromLeanNode(
+  argv: readonly string[],
+  options: SpawnOptions,
+  concurrency: number,
+  durationMs: number,
+): Promise<{ calls: number; elapsedMs: number; perSecond: number; errors: number }> {
+  const r = await spawnChecked([process.execPath, RUNNER, JSON.stringify({ argv, options, mode: 'throughput', concurrency, durationMs })]);
+  return JSON.parse(r.stdout);
+}

@@ -62,3 +62,13 @@ export function treeMemory(root: number): TreeMemory {
   }
   return result;
 }
+
+/** Resident set size of one process in MiB (VmRSS), NaN if it is gone. */
+export function processRssMiB(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}

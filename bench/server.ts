@@ -20,7 +20,13 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(repoRoot: string, workDir: string, extraEnv: Record<string, string> = {}): Promise<BenchServer> {
+export interface StartOptions {
+  /** Node flags for the server process (e.g. --cpu-prof to see where its time goes). */
+  nodeArgs?: string[];
+  env?: Record<string, string>;
+}
+
+export async function startServer(repoRoot: string, workDir: string, opts: StartOptions = {}): Promise<BenchServer> {
   const dataDir = join(workDir, 'server-data');
   mkdirSync(dataDir, { recursive: true });
   // Unix socket paths are limited to ~107 bytes; the temp dir is short enough.
@@ -30,9 +36,9 @@ export async function startServer(repoRoot: string, workDir: string, extraEnv: R
   if (!existsSync(serverJs)) throw new Error(`${serverJs} is missing: run "node scripts/build.mjs" first`);
 
   const logStream = createWriteStream(logPath);
-  const child: ChildProcess = spawn(process.execPath, [serverJs, '--listen', `unix:${socketPath}`, '--data-dir', dataDir], {
+  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), serverJs, '--listen', `unix:${socketPath}`, '--data-dir', dataDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...extraEnv },
+    env: { ...process.env, ...opts.env },
   });
   child.stdout!.pipe(logStream, { end: false });
   child.stderr!.pipe(logStream, { end: false });

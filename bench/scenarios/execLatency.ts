@@ -1,13 +1,15 @@
 /**
  * 1. Exec latency: `true` over gRPC on a running sandbox, sequentially, against the same
- * bwrap command line spawned directly and a plain `sh -c true`. The three are interleaved
- * in blocks so a burst of machine noise hits all of them alike.
+ * bwrap command line spawned directly (from a lean Node process, as the server would spawn
+ * it) and a plain `sh -c true`. The three are interleaved in blocks so a burst of machine
+ * noise hits all of them alike.
  */
 import type { Scenario } from '../scenario';
-import { spawnChecked, PLAIN_SHELL_TRUE } from '../baselines';
+import { spawnSamplesFromLeanNode, PLAIN_SHELL_TRUE } from '../baselines';
 import { goals, ratioRow, row } from '../report';
 import { PUBLISHED } from '../published';
 import { nowMs, summarize } from '../stats';
+import { processRssMiB } from '../processMemory';
 import { startedSandbox } from './sandboxFixture';
 
 const BLOCK = 50;
@@ -16,14 +18,15 @@ export const execLatency: Scenario = {
   name: 'exec-latency',
   title: '1 exec latency',
   async run(ctx) {
-    const { rpc } = await ctx.server();
+    const server = await ctx.server();
+    const { rpc } = server;
     const fixture = await startedSandbox(ctx);
     try {
-      for (let i = 0; i < ctx.sizes.execWarmupCalls; i++) {
-        await rpc.exec(fixture.sandboxId, 'true');
-        await fixture.runBare('true');
-        await spawnChecked(PLAIN_SHELL_TRUE);
-      }
+      const bare = fixture.bareArgv('true');
+      const warm = ctx.sizes.execWarmupCalls;
+      for (let i = 0; i < warm; i++) await rpc.exec(fixture.sandboxId, 'true');
+      await spawnSamplesFromLeanNode(bare, fixture.bareSpawnOptions, warm);
+      await spawnSamplesFromLeanNode(PLAIN_SHELL_TRUE, {}, warm);
       const grpc: number[] = [];
       const bwrap: number[] = [];
       const shell: number[] = [];
@@ -40,8 +43,8 @@ export const execLatency: Scenario = {
             if (r.exitCode !== 0) throw new Error(`exec true exited ${r.exitCode}: ${r.stderr}`);
           });
         }
-        for (let i = 0; i < n; i++) await time(bwrap, () => fixture.runBare('true'));
-        for (let i = 0; i < n; i++) await time(shell, () => spawnChecked(PLAIN_SHELL_TRUE));
+        bwrap.push(...(await spawnSamplesFromLeanNode(bare, fixture.bareSpawnOptions, n)));
+        shell.push(...(await spawnSamplesFromLeanNode(PLAIN_SHELL_TRUE, {}, n)));
       }
       const g = summarize(grpc);
       const b = summarize(bwrap);
@@ -55,7 +58,8 @@ export const execLatency: Scenario = {
           row({ scenario: 'exec-latency', metric: 'exec `true` p50 vs plain shell', value: g.p50, unit: 'ms', baseline: { name: 'sh -c true', value: s.p50 } }),
           row({ scenario: 'exec-latency', metric: 'bare bwrap p50 vs plain shell', value: b.p50, unit: 'ms', baseline: { name: 'sh -c true', value: s.p50 }, note: 'cost of the sandbox tool itself' }),
         ],
-        details: { calls: ctx.sizes.execLatencyCalls, grpc: g, bareBwrap: b, plainShell: s, bareArgv: fixture.bareArgv('true'), bareArgvSource: fixture.bareArgvSource },
+        // fork() cost grows with the parent's memory: the server's size is part of the story.
+        details: { serverRssMiB: processRssMiB(server.pid), benchRssMiB: process.memoryUsage().rss / 2 ** 20, calls: ctx.sizes.execLatencyCalls, grpc: g, bareBwrap: b, plainShell: s, bareArgv: bare, bareArgvSource: fixture.bareArgvSource },
       };
     } finally {
       await fixture.destroy();

@@ -6,6 +6,7 @@ import type { Scenario } from '../scenario';
 import { goals, ratioRow } from '../report';
 import { PUBLISHED } from '../published';
 import { closedLoopThroughput } from '../stats';
+import { spawnThroughputFromLeanNode } from '../baselines';
 import { startedSandbox } from './sandboxFixture';
 
 export const execThroughput: Scenario = {
@@ -20,7 +21,7 @@ export const execThroughput: Scenario = {
         const r = await rpc.exec(fixture.sandboxId, 'true');
         if (r.exitCode !== 0) throw new Error(`exit ${r.exitCode}`);
       });
-      const bwrap = await closedLoopThroughput(c, ms, () => fixture.runBare('true'));
+      const bwrap = await spawnThroughputFromLeanNode(fixture.bareArgv('true'), fixture.bareSpawnOptions, c, ms);
       if (grpc.errors > 0) ctx.log(`${grpc.errors} exec calls failed during the throughput run`);
       return {
         rows: [

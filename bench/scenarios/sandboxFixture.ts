@@ -6,14 +6,14 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchContext } from '../context';
 import { captureServerBwrapArgv, mirroredBwrapArgv, serverLikeSpawnOptions, withCommand } from '../bareBwrap';
-import { spawnChecked } from '../baselines';
+import { spawnChecked, type SpawnOptions } from '../baselines';
 
 export interface SandboxFixture {
   sandboxId: string;
   /** argv of the bare-bwrap baseline for `command`. */
   bareArgv(command: string): string[];
-  /** Runs the bare-bwrap baseline for `command` as the server would spawn it; rejects on failure. */
-  runBare(command: string): Promise<unknown>;
+  /** How the server spawns bwrap (uid, env, cwd, stdin): the baseline spawns the same way. */
+  bareSpawnOptions: SpawnOptions;
   /** Where the baseline's argv came from: the server's running bwrap (/proc), or our mirror of its flags. */
   bareArgvSource: 'server-process' | 'mirror';
   destroy(): Promise<void>;
@@ -43,12 +43,11 @@ export async function startedSandbox(ctx: BenchContext, preset = 'agent-safe'): 
   }
   // A baseline that fails would look fast: check it runs before timing it.
   const spawnOptions = serverLikeSpawnOptions();
-  const runBare = (command: string) => spawnChecked(bareArgv(command), spawnOptions);
-  await runBare('true');
+  await spawnChecked(bareArgv('true'), spawnOptions);
   return {
     sandboxId: sb.id,
     bareArgv,
-    runBare,
+    bareSpawnOptions: spawnOptions,
     bareArgvSource: captured ? 'server-process' : 'mirror',
     destroy: () => server.rpc.destroySandbox(sb.id),
   };
