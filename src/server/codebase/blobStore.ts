@@ -7,6 +7,7 @@
  * references it; it is removed only on codebase delete and on open, never while a writer
  * that is about to publish it holds a pin.
  */
+import { chownSync, renameSync } from 'node:fs';
 import { chmod, chown, mkdir, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BlobWriter } from './blobWriter';
@@ -24,6 +25,8 @@ export interface StoredBlob {
   release(): void;
 }
 
+/** Blobs up to this size are written with synchronous calls (see install). */
+const SYNC_WRITE_LIMIT = 64 * 1024;
 const BLOB_NAME = /^[0-9a-f]{64}(\.x)?$/;
 
 /** Blobs carry exactly one of two modes; anything with an execute bit becomes 0755. */
@@ -138,6 +141,12 @@ export class BlobStore {
       if (this.refs.has(name)) {
         // Already stored and referenced (so it exists): identical content is kept once.
         if (!data) await unlink(tempPath);
+      } else if (data && data.length <= SYNC_WRITE_LIMIT) {
+        // Small files are most of a typical upload. Done synchronously they cost a few tens of
+        // microseconds of event-loop time; through the thread pool several times that in total.
+        BlobWriter.writeNewFileSync(tempPath, data, finalMode);
+        if (this.owner) chownSync(tempPath, this.owner.uid, this.owner.gid);
+        renameSync(tempPath, this.pathOfName(name));
       } else {
         if (data) await BlobWriter.writeNewFile(tempPath, data, finalMode);
         else await chmod(tempPath, finalMode);

@@ -4,6 +4,7 @@
  * way `finish` hands it to the blob store, which makes it appear atomically.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, fchmodSync, openSync, writeSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoredBlob } from './blobStore';
@@ -39,6 +40,17 @@ export class BlobWriter {
       await file.chmod(mode); // the umask may have narrowed the mode given to open
     } finally {
       await file.close();
+    }
+  }
+
+  static writeNewFileSync(path: string, data: Buffer, mode: number): void {
+    const fd = openSync(path, 'wx', mode);
+    try {
+      let offset = 0;
+      while (offset < data.length) offset += writeSync(fd, data, offset, data.length - offset);
+      fchmodSync(fd, mode);
+    } finally {
+      closeSync(fd);
     }
   }
 
