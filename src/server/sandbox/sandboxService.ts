@@ -136,11 +136,9 @@ export function createSandboxService(manager: SandboxManager, cgroups: CgroupLim
       if (req.image) throw invalidArgument('image applies to the Docker runtime only; bubblewrap sandboxes use the host system read-only');
       const rules = rulesFromWire(req.permissions);
       const expiresInMs = durationMs(req.expiresIn, 'expires_in');
+      if (req.resources) validateLimits(req.resources);
       const resources = req.resources && hasLimits(req.resources) ? { ...req.resources } : undefined;
-      if (resources) {
-        validateLimits(resources);
-        cgroups.checkEnforceable(resources);
-      }
+      if (resources) cgroups.checkEnforceable(resources);
       findBwrap();
       manager.store.snapshot(req.codebaseId); // NOT_FOUND for an unknown codebase
       return recordToWire(manager.create({ codebaseId: req.codebaseId, rules, labels: { ...req.labels }, expiresInMs, resources }));
