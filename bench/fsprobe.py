@@ -6,6 +6,7 @@ is not part of any figure. Prints one JSON object.
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -68,6 +69,8 @@ def main():
             f.write(payload)
     result['write_ms'] = ms_since(t0)
     result['write_files'] = write_n
+    # Untimed clean-up: in the sandbox this keeps 1 000 probe files out of the codebase merge.
+    shutil.rmtree(write_dir)
 
     print(json.dumps(result))
 
