@@ -6,11 +6,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, openSync, closeSync, statSync, renameSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, renameSync, statSync } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { acquireLock } from './serverLock';
 import { checkEmbeddedServerSupport } from './platformSupport';
 
@@ -65,6 +65,33 @@ export function socketPathFor(storageDir: string): string {
   return join(dir, 'server.sock');
 }
 
+/**
+ * The server drops to an unprivileged sandbox user that must reach the data dir, so every
+ * folder above it needs o+x. A home directory is often 0700: then the data lives in a
+ * private-but-searchable (0711) folder under the system temp dir instead.
+ */
+export function dataDirFor(storageDir: string): string {
+  const ancestorsSearchable = (dir: string): boolean => {
+    for (let d = dirname(dir); ; d = dirname(d)) {
+      try {
+        if ((statSync(d).mode & 0o001) === 0) return false;
+      } catch {
+        return false;
+      }
+      if (d === dirname(d)) return true;
+    }
+  };
+  let base = storageDir;
+  if (!ancestorsSearchable(storageDir)) {
+    const uid = process.getuid?.() ?? 0;
+    const tag = createHash('sha256').update(storageDir).digest('hex').slice(0, 10);
+    base = join(tmpdir(), `agentfense-data-${uid}-${tag}`);
+  }
+  mkdirSync(base, { recursive: true, mode: 0o711 });
+  chmodSync(base, 0o711);
+  return join(base, 'data');
+}
+
 export function canConnect(socketPath: string, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = connect({ path: socketPath });
@@ -94,7 +121,7 @@ export class EmbeddedServer {
 
   constructor(private readonly options: EmbeddedServerOptions) {
     mkdirSync(options.storageDir, { recursive: true, mode: 0o700 });
-    this.dataDir = join(options.storageDir, 'data');
+    this.dataDir = dataDirFor(options.storageDir);
     this.logFile = join(options.storageDir, 'server.log');
     this.lockFile = join(options.storageDir, 'server.lock');
     this.socketPath = socketPathFor(options.storageDir);
@@ -151,7 +178,7 @@ export class EmbeddedServer {
   }
 
   private async spawnServer(): Promise<void> {
-    mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
+    mkdirSync(this.dataDir, { recursive: true, mode: 0o711 });
     // A socket file nobody answers on is left from a crash; the server cannot bind over it.
     await unlink(this.socketPath).catch(() => undefined);
     rotateLog(this.logFile);
@@ -297,7 +324,7 @@ export function describeLogLine(line: string): { level: string; message: string 
   try {
     const o = JSON.parse(line) as Record<string, unknown>;
     if (o && typeof o === 'object') {
-      const level = typeof o.level === 'string' ? o.level : 'info';
+      const level = typeof o.level === 'string' ? o.level : o.event === 'fatal' || o.event === 'error' ? 'error' : 'info';
       const msg = typeof o.msg === 'string' ? o.msg : typeof o.message === 'string' ? o.message : typeof o.event === 'string' ? o.event : '';
       const rest = Object.entries(o)
         .filter(([k]) => !['level', 'msg', 'message', 'time', 'ts', 'event'].includes(k) || (k === 'event' && msg !== o.event))

@@ -6,12 +6,24 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import * as vscode from 'vscode';
 import { uploadFiles, walkWorkspace, CodebaseNotFoundError, type LocalFile } from '../client';
 import type { Config } from './config';
 import type { Connection } from './connection';
 import { formatBytes } from './terminalText';
 import { emptyIndex, parseIndex, planUpload, type UploadIndex } from './uploadIndex';
+
+/** The server requires an owner; ours says which client and user made the codebase. */
+export function codebaseOwner(): string {
+  let user = 'user';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry (containers)
+  }
+  return `vscode:${user}`;
+}
 
 export function sha256File(absPath: string, signal?: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -184,7 +196,7 @@ export class WorkspaceSync implements vscode.Disposable {
     if (previous) {
       index = previous;
     } else {
-      const codebase = await this.connection.call((c) => c.createCodebase(`vscode:${folder.name}`), { idempotent: false });
+      const codebase = await this.connection.call((c) => c.createCodebase(`vscode:${folder.name}`, codebaseOwner()), { idempotent: false });
       index = emptyIndex(codebase.id, folder.uri.fsPath);
     }
     const totalBytes = toUpload.reduce((n, f) => n + f.size, 0);
