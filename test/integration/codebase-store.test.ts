@@ -138,6 +138,26 @@ describe('restart recovery', () => {
     assert.deepEqual(store.listCodebases({}).codebases.map((c) => c.id), [a.id]);
   });
 
+  it('skips a codebase it cannot read, keeps serving the others, and keeps its blobs', async () => {
+    const broken = await store.createCodebase('broken', 'alice');
+    const fine = await store.createCodebase('fine', 'bob');
+    await put(broken.id, 'only-here', 'precious');
+    await put(fine.id, 'f', 'fine');
+    await store.close();
+    await writeFile(join(root(), broken.id, 'meta.json'), '{ not json');
+    const errors: string[] = [];
+    const originalError = console.error;
+    console.error = (msg: string) => errors.push(msg);
+    try {
+      store = await CodebaseStore.open(dataDir);
+    } finally {
+      console.error = originalError;
+    }
+    assert.deepEqual(store.listCodebases({}).codebases.map((c) => c.id), [fine.id]);
+    assert.ok(errors.some((e) => e.includes(broken.id)));
+    assert.ok((await allBlobNames()).includes(sha256('precious')), 'blobs of the unreadable codebase are not collected');
+  });
+
   it('an unfinished upload leaves nothing behind', async () => {
     const a = await store.createCodebase('a', 'alice');
     await put(a.id, 'f', 'old');

@@ -74,10 +74,20 @@ export class CodebaseStore implements CodebaseAccess {
     await blobs.prepare();
 
     const store = new CodebaseStore(root, tmpDir, blobs);
+    let unreadable = 0;
     for (const name of await readdir(root)) {
       if (!isCodebaseId(name)) continue;
       const dir = join(root, name);
-      const codebase = await StoredCodebase.load(dir, store.hooksFor(name));
+      let codebase: StoredCodebase | undefined;
+      try {
+        codebase = await StoredCodebase.load(dir, store.hooksFor(name));
+      } catch (err) {
+        // Only outside interference corrupts these files; keep serving the other codebases
+        // and leave this one on disk for a person to look at.
+        console.error(`codebase ${name} could not be loaded and is skipped: ${(err as Error).message}`);
+        unreadable++;
+        continue;
+      }
       if (!codebase) {
         await rm(dir, { recursive: true, force: true }); // a create that never finished
         continue;
@@ -85,8 +95,9 @@ export class CodebaseStore implements CodebaseAccess {
       store.codebases.set(name, codebase);
       for (const entry of codebase.manifest.entries()) blobs.addReference(entry.digest, entry.mode);
     }
-    // No sandbox can be using blobs yet, so everything unreferenced can go.
-    await blobs.sweep();
+    // No sandbox can be using blobs yet, so everything unreferenced can go, unless a
+    // codebase we could not read may still reference some.
+    if (unreadable === 0) await blobs.sweep();
     return store;
   }
 

@@ -119,52 +119,62 @@ export class StoredCodebase {
     while (this.queue.length > 0) {
       const group = this.queue;
       this.queue = [];
-      if (this.deleted) {
-        for (const b of group) b.reject(this.notFound());
-        continue;
-      }
-      const accepted = this.validate(group);
-      if (accepted.length === 0) continue;
-
-      const now = Date.now();
-      const first = this.manifest.sequence + 1;
-      const numbered = accepted.map((b, i) => ({ seq: first + i, publishedAtMs: now, ops: b.ops }));
       try {
-        await this.journal.append(numbered);
+        await this.commitGroup(group);
       } catch (err) {
-        const rpcErr = toRpcError(err);
-        for (const b of accepted) b.reject(rpcErr);
-        continue;
+        // Unexpected (a bug): fail the group's callers rather than leave them waiting.
+        // Promises ignore a second settle, so already-settled batches are unaffected.
+        for (const b of group) b.reject(toRpcError(err));
       }
-      if (this.deleted) {
-        for (const b of accepted) b.reject(this.notFound());
-        continue;
-      }
+    }
+  }
 
-      const added: ManifestEntry[] = [];
-      const removed: ManifestEntry[] = [];
-      for (const b of accepted) {
-        for (const op of b.ops) {
-          const previous = this.manifest.apply(op);
-          if (previous) removed.push(previous);
-          if ('put' in op) added.push(op.put);
-        }
-      }
-      this.manifest.advanceTo(first + accepted.length - 1);
-      this.updatedAt = now;
-      this.hooks.onApplied(added, removed);
-      // Copying the manifest is O(files), so only for callers that asked for it.
-      const snapshot = accepted.some((b) => b.wantSnapshot) ? this.manifest.snapshot() : undefined;
-      for (const b of accepted) b.resolve(b.wantSnapshot ? snapshot : undefined);
+  private async commitGroup(group: PendingBatch[]): Promise<void> {
+    if (this.deleted) {
+      for (const b of group) b.reject(this.notFound());
+      return;
+    }
+    const accepted = this.validate(group);
+    if (accepted.length === 0) return;
 
-      if (this.journal.shouldCompact(this.manifest)) {
-        try {
-          await this.journal.compact(this.manifest, this.updatedAt);
-          await writeMeta(this.dir, this.meta, this.updatedAt);
-        } catch (err) {
-          // The journal still holds everything; compaction is retried after the next group.
-          console.error(`codebase ${this.meta.id}: compaction failed: ${(err as Error).message}`);
-        }
+    const now = Date.now();
+    const first = this.manifest.sequence + 1;
+    const numbered = accepted.map((b, i) => ({ seq: first + i, publishedAtMs: now, ops: b.ops }));
+    try {
+      await this.journal.append(numbered);
+    } catch (err) {
+      const rpcErr = toRpcError(err);
+      for (const b of accepted) b.reject(rpcErr);
+      return;
+    }
+    if (this.deleted) {
+      for (const b of accepted) b.reject(this.notFound());
+      return;
+    }
+
+    const added: ManifestEntry[] = [];
+    const removed: ManifestEntry[] = [];
+    for (const b of accepted) {
+      for (const op of b.ops) {
+        const previous = this.manifest.apply(op);
+        if (previous) removed.push(previous);
+        if ('put' in op) added.push(op.put);
+      }
+    }
+    this.manifest.advanceTo(first + accepted.length - 1);
+    this.updatedAt = now;
+    this.hooks.onApplied(added, removed);
+    // Copying the manifest is O(files), so only for callers that asked for it.
+    const snapshot = accepted.some((b) => b.wantSnapshot) ? this.manifest.snapshot() : undefined;
+    for (const b of accepted) b.resolve(b.wantSnapshot ? snapshot : undefined);
+
+    if (this.journal.shouldCompact(this.manifest)) {
+      try {
+        await this.journal.compact(this.manifest, this.updatedAt);
+        await writeMeta(this.dir, this.meta, this.updatedAt);
+      } catch (err) {
+        // The journal still holds everything; compaction is retried after the next group.
+        console.error(`codebase ${this.meta.id}: compaction failed: ${(err as Error).message}`);
       }
     }
   }

@@ -24,7 +24,7 @@ export function receiveUpload(store: CodebaseStore, call: ServerReadableStream<U
       finished = true;
       call.removeListener('data', onChunk);
       const reason = call.cancelled ? cancelled() : err;
-      void (upload?.abort() ?? Promise.resolve()).finally(() => reject(reason));
+      void (upload?.abort() ?? Promise.resolve()).catch(() => undefined).then(() => reject(reason));
     };
 
     /** Returns a promise only when the chunk needs I/O; the call is paused meanwhile (backpressure). */
