@@ -1,7 +1,7 @@
 /** CodebaseStore on real files: persistence, recovery, sandbox changes, blob sharing and GC. */
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFile, chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -158,6 +158,41 @@ describe('restart recovery', () => {
     assert.ok((await allBlobNames()).includes(sha256('precious')), 'blobs of the unreadable codebase are not collected');
   });
 
+  it('a server killed mid-upload leaves the previous content and no partial file', async () => {
+    await store.close();
+    const storeModule = join(__dirname, '..', '..', 'src', 'server', 'codebase', 'store.ts');
+    const childCode = `
+      const { CodebaseStore } = require(${JSON.stringify(storeModule)});
+      (async () => {
+        const store = await CodebaseStore.open(${JSON.stringify(dataDir)});
+        const cb = await store.createCodebase('a', 'alice');
+        const first = store.beginUpload(cb.id, 'f', 3);
+        await first.write(Buffer.from('old'));
+        await first.commit();
+        const second = store.beginUpload(cb.id, 'f', 8 * 1024 * 1024);
+        await second.write(Buffer.alloc(3 * 1024 * 1024, 1));
+        process.stdout.write(cb.id + '\\n');
+        setInterval(() => {}, 1000);
+      })();`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', childCode], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const id = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('\n')) resolve(out.trim());
+      });
+      child.on('exit', (code) => reject(new Error(`child exited early with ${code}`)));
+    });
+    assert.equal((await readdir(join(root(), 'tmp'))).length, 1, 'the partial upload is on disk when the server dies');
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+
+    store = await CodebaseStore.open(dataDir);
+    assert.equal(await read(store, id, 'f'), 'old');
+    assert.deepEqual(await readdir(join(root(), 'tmp')), []);
+    assert.deepEqual(await allBlobNames(), [sha256('old')]);
+  });
+
   it('an unfinished upload leaves nothing behind', async () => {
     const a = await store.createCodebase('a', 'alice');
     await put(a.id, 'f', 'old');
@@ -215,6 +250,10 @@ describe('snapshots and applyChanges', () => {
     assert.equal((await stat(scriptBlob)).mode & 0o777, 0o755);
     const result = snapshot.entries.get('out/result.txt')!;
     assert.equal((await stat(store.blobPath(result.digest))).mode & 0o777, 0o644);
+
+    // An upload carries no mode: re-uploading the script keeps it executable.
+    await put(a.id, 'run.sh', '#!/bin/sh\necho bye\n');
+    assert.equal(store.snapshot(a.id).entries.get('run.sh')!.mode, 0o755);
   });
 
   it('copies the source: later changes to it do not reach the blob', async () => {
