@@ -4,7 +4,7 @@
  * XDG_RUNTIME_DIR so that the extension's per-user server socket and state are the session's own.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { E2eEnvironment } from './environment';
@@ -63,7 +63,11 @@ export function makeDirs(root: string): CodeServerDirs {
     home: join(root, 'home'),
     logFile: join(root, 'code-server.log'),
   };
-  for (const p of [d.userData, d.extensions, d.home, join(d.home, '.runtime')]) mkdirSync(p, { recursive: true, mode: 0o700 });
+  // Searchable by others (like a usual /home/<user>): the embedded server, when it runs as root,
+  // hands its data dir under user-data to an unprivileged sandbox user who must be able to reach it.
+  chmodSync(root, 0o711);
+  for (const p of [d.userData, d.extensions, d.home]) mkdirSync(p, { recursive: true, mode: 0o711 });
+  mkdirSync(join(d.home, '.runtime'), { recursive: true, mode: 0o700 });
   mkdirSync(join(d.userData, 'User'), { recursive: true });
   writeFileSync(join(d.userData, 'User', 'settings.json'), JSON.stringify(E2E_USER_SETTINGS, null, 2));
   return d;

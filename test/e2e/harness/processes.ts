@@ -27,10 +27,18 @@ export function processesMatching(needle: string): ProcessInfo[] {
   return found;
 }
 
+/** Whether a process (or, for a negative number, a process group) is still running; a zombie is not. */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  if (pid < 0) return true;
+  try {
+    // "pid (comm) S …": the state letter follows the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }

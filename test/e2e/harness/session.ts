@@ -59,6 +59,7 @@ export class Session extends Workbench {
     const file = join(RESULTS_DIR, `${this.name}-${slug(t.name)}.png`);
     await this.page.screenshot({ path: file }).catch(() => undefined);
     console.log(`[e2e] screenshot of the failure: ${file}`);
+    await this.calmDown();
   }
 
   /** A screenshot for the README (media/screenshots/<name>.png), only when AGENTFENSE_SCREENSHOTS=1. */
@@ -94,8 +95,9 @@ export interface SessionOptions {
 export async function startSession(name: string, opts: SessionOptions = {}): Promise<Session> {
   const env = await e2eEnvironment();
   const vsix = await packagedExtension(env.cache);
-  // realpath: /tmp may be a symlink, and the workbench shows real paths.
-  const root = realpathSync(mkdtempSync(join(tmpdir(), `agentfense-e2e-${slug(name)}-`)));
+  // realpath: /tmp may be a symlink, and the workbench shows real paths. Short, because the
+  // extension's server socket lives under user-data/…/globalStorage and Linux caps socket paths.
+  const root = realpathSync(mkdtempSync(join(tmpdir(), 'afe2e-')));
   const dirs = makeDirs(root);
   const workspace = copySampleWorkspace(join(root, 'sample-workspace'));
   opts.prepareWorkspace?.(workspace);

@@ -66,21 +66,35 @@ export class Workbench {
     return this.page.locator('.quick-input-widget');
   }
 
-  /** F1, type the command's title, wait until it is the highlighted entry, Enter. */
+  /** F1, type the command's title, click the entry whose label is exactly that title. */
   async runCommand(title: string, timeoutMs = DEFAULT_TIMEOUT): Promise<void> {
     await this.closeQuickInput();
     await this.page.keyboard.press('F1');
     const input = this.quickInput.locator('.quick-input-box input');
     await input.waitFor({ state: 'visible', timeout: timeoutMs });
     await input.fill(`>${title}`);
-    await waitFor(
-      `the command palette to offer "${title}"`,
-      () => this.quickInput.locator('.monaco-list-row.focused').first().innerText(),
-      // The palette highlights matches; the focused row is the best match for the typed title.
-      (text) => text.split('\n').some((line) => line.trim() === title),
-      timeoutMs,
-    );
-    await this.page.keyboard.press('Enter');
+    // Fuzzy matching may rank other commands first ("Tasks: Rerun All Running Tasks" above
+    // "Tasks: Run Task"), so pick the row by its exact label, as a person reads before clicking.
+    const row = this.quickInput
+      .locator('.monaco-list-row')
+      .filter({ has: this.page.locator('.label-name').filter({ hasText: new RegExp(`^\\s*${escapeRegExp(title)}\\s*$`) }) })
+      .first();
+    try {
+      await row.waitFor({ state: 'visible', timeout: timeoutMs });
+    } catch {
+      const offered = await this.quickInputRows();
+      throw new Error(`the command palette does not offer "${title}"; it offers: ${JSON.stringify(offered.slice(0, 10))}`);
+    }
+    await row.click();
+  }
+
+  /** After a failed step: close dialogs, menus and pickers so the next test starts from a calm window. */
+  async calmDown(): Promise<void> {
+    for (let i = 0; i < 3; i++) await this.page.keyboard.press('Escape').catch(() => undefined);
+    for (const b of await this.page.locator('.monaco-dialog-box .dialog-buttons a, .monaco-dialog-box .monaco-button').all()) {
+      await b.click({ timeout: 1000 }).catch(() => undefined);
+    }
+    await this.dismissNotifications();
   }
 
   /** Answers an input box (vscode.window.showInputBox): types the value and presses Enter. */
@@ -111,13 +125,24 @@ export class Workbench {
   }
 
   // ------------------------------------------------------------------ views
-  /** Clicks a view container's icon in the activity bar (e.g. "AgentFense", "Explorer"). */
+  /** The title the side bar shows for its open view container ("" when the side bar is hidden). */
+  async sideBarTitle(): Promise<string> {
+    const title = this.page.locator('.part.sidebar .composite.title .title-label').first();
+    if (!(await title.isVisible().catch(() => false))) return '';
+    return (await title.innerText()).trim();
+  }
+
+  /**
+   * Shows a view container (e.g. "AgentFense", "Explorer", "Source Control") by clicking its
+   * activity-bar icon, unless the side bar already shows it (a second click would hide it).
+   */
   async openViewContainer(title: string, timeoutMs = DEFAULT_TIMEOUT): Promise<void> {
+    const shows = (t: string) => t.toLowerCase().startsWith(title.toLowerCase());
+    if (shows(await this.sideBarTitle())) return;
     const item = this.page.locator(`.activitybar .action-item a[aria-label^="${title}"], .activitybar .action-item[aria-label^="${title}"]`).first();
     await item.waitFor({ state: 'visible', timeout: timeoutMs });
-    const checked = await item.getAttribute('aria-checked').catch(() => null);
-    const expanded = await item.getAttribute('aria-expanded').catch(() => null);
-    if (checked !== 'true' && expanded !== 'true') await item.click();
+    await item.click();
+    await waitFor(`the side bar to show ${title}`, () => this.sideBarTitle(), shows, timeoutMs);
   }
 
   /** The pane (section) of the side bar whose header says `viewTitle`; expanded if collapsed. */
@@ -135,7 +160,10 @@ export class Workbench {
   /** The visible labels of a tree view's rows, top to bottom. */
   async treeLabels(viewTitle: string): Promise<string[]> {
     const pane = await this.view(viewTitle);
-    return pane.locator('.monaco-list-row .label-name, .monaco-list-row .monaco-highlighted-label').allInnerTexts();
+    // One label per row: the row's first .label-name (which nests a highlighted-label span).
+    return pane
+      .locator('.monaco-list-row')
+      .evaluateAll((rows) => rows.map((r) => (r.querySelector('.label-name') as { innerText?: string } | null)?.innerText?.trim() ?? ''));
   }
 
   /** A tree row whose label is exactly `label` (or matches the RegExp). */
@@ -144,7 +172,7 @@ export class Workbench {
     const exact = typeof label === 'string' ? new RegExp(`^\\s*${escapeRegExp(label)}\\s*$`) : label;
     const row = pane
       .locator('.monaco-list-row')
-      .filter({ has: this.page.locator('.label-name, .monaco-highlighted-label').filter({ hasText: exact }) })
+      .filter({ has: this.page.locator('.label-name').filter({ hasText: exact }) })
       .first();
     await row.waitFor({ state: 'visible', timeout: timeoutMs });
     return row;
@@ -182,6 +210,39 @@ export class Workbench {
     await item.click();
   }
 
+  // ------------------------------------------------------------------ Source Control
+  /** A resource row (a changed file) in the Source Control view, by file name. */
+  scmResource(name: string): Locator {
+    return this.page
+      .locator('.scm-view .monaco-list-row')
+      .filter({ has: this.page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(name)}$`) }) })
+      .first();
+  }
+
+  /** The texts of the Source Control view's rows (provider headers, groups, resources). */
+  async scmRows(): Promise<string[]> {
+    return (await this.page.locator('.scm-view .monaco-list-row').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+  }
+
+  /** Clicks an inline action (by title, e.g. "Accept") on a Source Control resource, or its context-menu entry. */
+  async scmResourceAction(name: string, action: string | RegExp, timeoutMs = DEFAULT_TIMEOUT): Promise<void> {
+    const row = this.scmResource(name);
+    await row.waitFor({ state: 'visible', timeout: timeoutMs });
+    await row.hover();
+    const pattern = typeof action === 'string' ? new RegExp(`^${escapeRegExp(action)}`, 'i') : action;
+    for (const a of await row.locator('.actions .action-label').all()) {
+      const label = (await a.getAttribute('aria-label')) ?? (await a.getAttribute('title')) ?? '';
+      if (pattern.test(label)) {
+        await a.click();
+        return;
+      }
+    }
+    await row.click({ button: 'right' });
+    const item = this.page.locator('.context-view .monaco-menu .action-item .action-label', { hasText: pattern }).first();
+    await item.waitFor({ state: 'visible', timeout: timeoutMs });
+    await item.click();
+  }
+
   // ------------------------------------------------------------------ Explorer
   /** An Explorer row by its file name (top-level or already-expanded folders). */
   explorerRow(name: string): Locator {
@@ -208,18 +269,24 @@ export class Workbench {
           if (c && c !== 'none' && c !== 'normal' && c !== '""') badges.push(c.replace(/^"|"$/g, ''));
         }
       }
-      return { badge: badges.filter((b) => !/^[\uE000-\uF8FF]$/.test(b)).join(' '), ariaLabel: el.getAttribute('aria-label') ?? '' };
+      // The decoration's tooltip is appended to the inner icon label's aria-label ("path • tooltip").
+      const labels = [el, ...Array.from(el.querySelectorAll('[aria-label]'))].map((n) => n.getAttribute('aria-label') ?? '');
+      return { badge: badges.filter((b) => !/^[\uE000-\uF8FF]$/.test(b)).join(' '), ariaLabel: labels.join(' | ') };
     });
     let hover = '';
     if (opts.hover) {
+      const hovers = this.page.locator('.workbench-hover').filter({ visible: true });
       await row.locator('.label-name').hover();
+      // The hover of this row (it starts with the file's path), not a stale one from the row before.
       hover = await waitFor(
         `a hover over ${name}`,
-        () => this.page.locator('.workbench-hover, .monaco-hover').filter({ visible: true }).allInnerTexts(),
-        (t) => t.join('').trim().length > 0,
+        async () => (await hovers.allInnerTexts()).join('\n'),
+        (t) => t.includes(`/${name}`),
         10_000,
-      ).then((t) => t.join('\n'));
+      );
       await this.page.mouse.move(5, 5);
+      await this.page.keyboard.press('Escape');
+      await waitFor('the hover to close', () => hovers.count(), (n) => n === 0, 5000).catch(() => undefined);
     }
     return { badge, ariaLabel, hover };
   }
@@ -256,6 +323,18 @@ export class Workbench {
   }
 
   // ------------------------------------------------------------------ editors
+  /** Quick Open (F1, then a file name instead of a command), as a person opens a file by name. */
+  async openFile(name: string, timeoutMs = DEFAULT_TIMEOUT): Promise<void> {
+    await this.closeQuickInput();
+    await this.page.keyboard.press('F1');
+    const input = this.quickInput.locator('.quick-input-box input');
+    await input.waitFor({ state: 'visible', timeout: timeoutMs });
+    await input.fill(name);
+    await this.quickInput.locator('.monaco-list-row', { hasText: name }).first().waitFor({ state: 'visible', timeout: timeoutMs });
+    await this.page.keyboard.press('Enter');
+    await waitFor(`an editor tab for ${name}`, () => this.activeEditorTitle(), (t) => t.includes(name), timeoutMs);
+  }
+
   async activeEditorTitle(): Promise<string> {
     return (await this.page.locator('.tabs-container .tab.active').first().innerText().catch(() => '')).trim();
   }

@@ -1,0 +1,69 @@
+/**
+ * The extension as a person first meets it: installed from its .vsix, an "AgentFense" view
+ * container with the five built-in presets, and the active preset's rules shown on the files in
+ * the Explorer.
+ */
+import assert from 'node:assert/strict';
+import { after, afterEach, before, test } from 'node:test';
+import { useAsActivePreset } from './harness/agentfense';
+import { startSession, type Session } from './harness/session';
+import { waitFor } from './harness/workbench';
+
+const PRESETS = ['agent-safe', 'read-only', 'development', 'full-access', 'view-only'];
+
+let vs: Session;
+before(async () => {
+  vs = await startSession('presets');
+});
+after(() => vs?.stop());
+afterEach((t) => vs?.screenshotIfFailed(t));
+
+test('the packaged extension is installed and activated (Developer: Show Running Extensions)', async () => {
+  await vs.runCommand('Developer: Show Running Extensions');
+  const row = vs.page.locator('.monaco-list-row').filter({ has: vs.page.locator('.name', { hasText: /^AgentFense$/ }) });
+  const text = await waitFor('AgentFense among the running extensions', () => row.first().innerText(), (t) => /Activation/.test(t), 60_000);
+  assert.match(text, /0\.1\.0/, 'the version from package.json');
+  await vs.page.keyboard.press('Escape');
+});
+
+test('the AgentFense view lists the five built-in presets, and agent-safe shows its rules', async () => {
+  await vs.openViewContainer('AgentFense');
+  const labels = await waitFor(
+    'the Presets view to list the five built-in presets',
+    () => vs.treeLabels('Presets'),
+    (l) => PRESETS.every((p) => l.includes(p)),
+    60_000,
+  );
+  assert.deepEqual(
+    labels.filter((l) => PRESETS.includes(l)),
+    PRESETS,
+    'presets in the SDK order',
+  );
+  await vs.expandTreeItem('Presets', 'agent-safe');
+  const rules = await waitFor(
+    'agent-safe to show its rules',
+    async () => (await (await vs.view('Presets')).innerText()).replace(/\s+/g, ' '),
+    (text) => text.includes('**/.env*'),
+  );
+  assert.match(rules, /\*\*\/\.env\*/, 'the secret-hiding rule');
+  assert.match(rules, /\*\*\/secrets\/\*\*/, 'the secrets folder rule');
+  await vs.saveScreenshot('presets-view');
+});
+
+test('with agent-safe active, the Explorer marks .env hidden and src/ read-only', async () => {
+  await useAsActivePreset(vs, 'agent-safe');
+  await vs.openViewContainer('Explorer');
+  const env = await waitFor(
+    'a decoration on .env',
+    () => vs.explorerDecoration('.env', { hover: true }),
+    (d) => /hidden|none/i.test(`${d.badge} ${d.ariaLabel} ${d.hover}`),
+  );
+  assert.match(`${env.ariaLabel} ${env.hover}`, /hidden/i, `.env should be described as hidden (badge "${env.badge}")`);
+  const src = await waitFor(
+    'a decoration on src',
+    () => vs.explorerDecoration('src', { hover: true }),
+    (d) => /read/i.test(`${d.ariaLabel} ${d.hover}`),
+  );
+  assert.doesNotMatch(`${src.ariaLabel} ${src.hover}`, /hidden|write/i, `src/ is read-only under agent-safe: ${src.hover}`);
+  await vs.saveScreenshot('explorer-decorations');
+});

@@ -1,0 +1,54 @@
+/**
+ * Reviewing what a sandboxed run changed: the changes appear in the AgentFense source-control
+ * view, open as a diff, reach the workspace only when accepted, and Undo takes an accepted change back.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, afterEach, before, test } from 'node:test';
+import { useAsActivePreset, runInSandbox, exitLine } from './harness/agentfense';
+import { startSession, type Session } from './harness/session';
+import { waitFor } from './harness/workbench';
+
+let vs: Session;
+before(async () => {
+  vs = await startSession('review');
+});
+after(() => vs?.stop());
+afterEach((t) => vs?.screenshotIfFailed(t));
+
+test('a run under development lists its changes for review; accept applies one, Undo reverts it', async () => {
+  const mathOnDisk = () => readFileSync(join(vs.workspace, 'src', 'math.js'), 'utf8');
+  const original = mathOnDisk();
+
+  await useAsActivePreset(vs, 'development');
+  await runInSandbox(vs, "echo hi > new.txt; echo '// edited' >> src/math.js");
+  await vs.waitForTerminalText(exitLine(0), 120_000);
+
+  // Nothing reaches the workspace before review.
+  assert.equal(mathOnDisk(), original, 'src/math.js is untouched until accepted');
+  assert.ok(!existsSync(join(vs.workspace, 'new.txt')), 'new.txt is not created until accepted');
+
+  await vs.openViewContainer('Source Control');
+  await waitFor(
+    'new.txt and math.js in the AgentFense source-control view',
+    () => vs.scmRows(),
+    (rows) => rows.some((r) => r.startsWith('new.txt')) && rows.some((r) => r.startsWith('math.js')),
+    60_000,
+  );
+  assert.ok((await vs.scmRows()).some((r) => /AgentFense/i.test(r)), 'the changes are under the AgentFense provider');
+
+  await vs.scmResource('math.js').click();
+  await waitFor('a diff editor', () => vs.isDiffEditorVisible(), (v) => v, 30_000);
+  assert.match(await vs.editorText(), /\/\/ edited/, 'the diff shows the added line');
+  await vs.saveScreenshot('review-diff');
+
+  await vs.scmResourceAction('math.js', /^Accept/i);
+  await vs.openFile('math.js');
+  await waitFor('math.js to contain the accepted line', () => vs.editorText(), (t) => t.includes('// edited'), 30_000);
+
+  await vs.page.keyboard.press('Control+Z');
+  await waitFor('Undo to take the line back', () => vs.editorText(), (t) => !t.includes('// edited'), 30_000);
+  await vs.page.keyboard.press('Control+S');
+  await waitFor('the file on disk to be as before', async () => mathOnDisk(), (t) => t === original, 10_000);
+});

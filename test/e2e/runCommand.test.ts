@@ -1,0 +1,54 @@
+/**
+ * Running things in the sandbox the ways a person would: a one-off command from the command
+ * palette, the workspace's `agentfense` task, and the interactive sandbox terminal.
+ */
+import assert from 'node:assert/strict';
+import { after, afterEach, before, test } from 'node:test';
+import { useAsActivePreset, runInSandbox, exitLine } from './harness/agentfense';
+import { startSession, type Session } from './harness/session';
+
+let vs: Session;
+before(async () => {
+  vs = await startSession('run-command');
+});
+after(() => vs?.stop());
+afterEach((t) => vs?.screenshotIfFailed(t));
+
+
+test('Run Command in Sandbox under agent-safe: the listing lacks .env, cat .env fails, exit code shown', async () => {
+  await useAsActivePreset(vs, 'agent-safe');
+  await runInSandbox(vs, 'ls -a; cat .env');
+  const text = await vs.waitForTerminalText(exitLine(1), 120_000);
+  assert.match(text, /cat: \.?\/?(workspace\/)?\.env: No such file or directory/, 'cat .env fails because .env is not there');
+  // The listing: every terminal word except the echoed command line and cat's error.
+  const listing = text
+    .split('\n')
+    .filter((line) => !line.includes('cat .env') && !line.includes('cat: '))
+    .flatMap((line) => line.trim().split(/\s+/));
+  for (const name of ['.gitignore', 'package.json', 'src', 'test']) assert.ok(listing.includes(name), `ls -a shows ${name}: ${text}`);
+  assert.ok(!listing.includes('.env'), `ls -a must not show .env: ${text}`);
+  assert.doesNotMatch(text, /fake-secret-for-tests/);
+  await vs.saveScreenshot('run-command');
+});
+
+test('the agentfense task from tasks.json runs through Tasks: Run Task and reports its exit code', async () => {
+  await vs.runCommand('Tasks: Run Task');
+  await vs.pickQuickItem('AgentFense: test', 60_000);
+  // npm test in the sample workspace has one passing and one failing test, so npm exits 1.
+  const text = await vs.waitForTerminalText(exitLine(1), 180_000);
+  assert.match(text, /# pass 1/);
+  assert.match(text, /# fail 1/);
+  await vs.saveScreenshot('task-run');
+});
+
+test('the interactive sandbox terminal keeps cd between commands', async () => {
+  await vs.runCommand('AgentFense: Open Sandbox Terminal');
+  await vs.typeInTerminal('cd src');
+  // A computed marker, so the echo of what was typed cannot satisfy the wait.
+  await vs.typeInTerminal('echo "cwd=$(pwd) n=$((20+22))"');
+  const text = await vs.waitForTerminalText(/cwd=\S*\/src n=42/, 60_000);
+  assert.match(text, /cwd=\S*\/src n=42/);
+  await vs.typeInTerminal('ls');
+  await vs.waitForTerminalText(/math\.js/, 30_000);
+  await vs.saveScreenshot('sandbox-terminal');
+});
