@@ -31,10 +31,11 @@ export interface CodebaseAccess {
   /** Throws RpcError NOT_FOUND for an unknown id. */
   snapshot(codebaseId: string): CodebaseSnapshot;
   /**
-   * Absolute host path of a blob in the content-addressed store. Blobs are immutable:
-   * hard-link or read them, never write to them.
+   * Absolute host path of a blob in the content-addressed store, for content with this
+   * digest and mode (the executable bit is part of a blob's identity so that hard links carry
+   * the right mode). Blobs are immutable: hard-link or read them, never write to them.
    */
-  blobPath(digest: string): string;
+  blobPath(digest: string, mode?: number): string;
   /**
    * Applies changes (content is copied into the store first) and publishes them in one
    * atomic step. Returns the new snapshot. Deleting a missing path is not an error.
