@@ -72,6 +72,13 @@ for (const mode of ['overlay', 'copy']) {
       assert.equal(await server.download(cb, 'src/app.py'), 'ok\n');
     });
 
+    it('symlinks and other non-regular files in a layer are never merged or followed', async () => {
+      const cb = await server.createCodebase({ 'a.txt': 'a\n' });
+      const sb = await server.startSandbox(cb, FULL);
+      await server.exec(sb, 'ln -s /etc etcdir; ln -s /etc/hostname host; mkfifo fifo; mkdir real; echo r > real/r.txt');
+      assert.deepEqual(await server.listFiles(cb), ['a.txt', 'real/r.txt']);
+    });
+
     it('an upload reaches an idle sandbox at its next command', async () => {
       const cb = await server.createCodebase({ 'a.txt': 'a\n' });
       const sb = await server.startSandbox(cb, rules(['**/*', 'read']));

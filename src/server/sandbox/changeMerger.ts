@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { CodebaseAccess, CodebaseChange, CodebaseSnapshot } from '../codebase/contract';
 import { normalizeCodebasePath } from '../../shared/codebasePath';
 import type { WritableLayer } from './writableLayer';
+import { openFileBeneath } from './pathBeneath';
 
 const DELETED = 'deleted';
 
@@ -46,7 +47,7 @@ export class ChangeMerger {
       for (const [path, file] of writes) {
         if (this.merged.get(path) === file.fingerprint) continue;
         if (!validPath(path) || engine.permissionOf(path) !== 'write') continue;
-        const staged = stageCopy(file.hostPath, this.stagingDir);
+        const staged = stageCopy(file.base, file.rel, this.stagingDir);
         if (!staged) continue;
         changes.push({ kind: 'write', path, source: staged.path, mode: staged.mode });
         newMemo.push([path, file.fingerprint]);
@@ -80,20 +81,16 @@ function validPath(path: string): boolean {
 }
 
 /**
- * Copies a file the sandbox wrote into a server-only staging dir. O_NOFOLLOW and the fstat
- * check make sure a symlink or fifo swapped in by a still-running process is never followed
- * on the host; the store then reads a file the sandbox can no longer change.
+ * Copies a file the sandbox wrote into a server-only staging dir. The file is opened
+ * component by component without following symlinks (a still-running process may swap a
+ * directory for a symlink to a host directory), and must be a regular file; the store then
+ * reads a copy the sandbox can no longer change.
  */
-function stageCopy(hostPath: string, stagingDir: string): { path: string; mode: number } | undefined {
-  let fd: number;
-  try {
-    fd = fs.openSync(hostPath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
-  } catch {
-    return undefined;
-  }
+function stageCopy(base: string, rel: string, stagingDir: string): { path: string; mode: number } | undefined {
+  const fd = openFileBeneath(base, rel);
+  if (fd === undefined) return undefined;
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile()) return undefined;
     const target = join(stagingDir, randomBytes(8).toString('hex'));
     const out = fs.openSync(target, 'wx', 0o600);
     try {

@@ -12,6 +12,7 @@ import type { SandboxIdentity } from './sandboxIdentity';
 import type { ViewLease } from './viewCache';
 import { isUnder } from './viewPlan';
 import { mountOverlay, unmount } from './hostMounts';
+import { readDirBeneath } from './pathBeneath';
 
 export type CowMode = 'overlay' | 'copy';
 
@@ -22,8 +23,9 @@ export interface LayerMount {
 }
 
 export interface ChangedFile {
-  /** Where the new content is on the host. */
-  hostPath: string;
+  /** Where the new content is on the host: `rel` inside the trusted dir `base`. */
+  base: string;
+  rel: string;
   /** ino:size:mtimeNs — tells a later merge whether the file changed again. */
   fingerprint: string;
 }
@@ -128,12 +130,11 @@ export class WritableLayer {
           this.addDeletion(codebasePath, changes);
         }
       }
-      for (const entry of fs.readdirSync(join(upper, rel))) {
-        const r = joinRel(rel, entry);
-        const st = lstatOrUndefined(join(upper, r));
-        if (!st) continue;
+      // The sandbox may still be running and swapping directories for symlinks: never follow one.
+      for (const { name, stat: st } of readDirBeneath(upper, rel)) {
+        const r = joinRel(rel, name);
         if (st.isDirectory()) walk(r);
-        else if (st.isFile()) changes.writes.set(joinRel(m.root, r), { hostPath: join(upper, r), fingerprint: fingerprintOf(st) });
+        else if (st.isFile()) changes.writes.set(joinRel(m.root, r), { base: upper, rel: r, fingerprint: fingerprintOf(st) });
         // whiteouts (0:0 char devices) were handled by the listing comparison; other types
         // (symlinks, fifos) have no place in a codebase and are not merged.
       }
@@ -144,16 +145,14 @@ export class WritableLayer {
   private detectInCopy(m: LayerMount, changes: DetectedChanges): void {
     const seen = new Set<string>();
     const walk = (rel: string) => {
-      for (const entry of fs.readdirSync(join(m.hostPath, rel))) {
-        const r = joinRel(rel, entry);
-        const st = lstatOrUndefined(join(m.hostPath, r));
-        if (!st) continue;
+      for (const { name, stat: st } of readDirBeneath(m.hostPath, rel)) {
+        const r = joinRel(rel, name);
         if (st.isDirectory()) walk(r);
         else if (st.isFile()) {
           const path = joinRel(m.root, r);
           seen.add(path);
           const fp = fingerprintOf(st);
-          if (this.copied.get(path) !== fp) changes.writes.set(path, { hostPath: join(m.hostPath, r), fingerprint: fp });
+          if (this.copied.get(path) !== fp) changes.writes.set(path, { base: m.hostPath, rel: r, fingerprint: fp });
         }
       }
     };
