@@ -35,26 +35,37 @@ function runOnce() {
 
 (async () => {
   if (job.mode === 'sequential') {
+    // A failed run is counted, not timed (the caller decides how many failures are too many).
     const samples = [];
+    const errors = [];
     for (let i = 0; i < job.n; i++) {
       const t0 = now();
-      await runOnce();
-      samples.push(now() - t0);
+      try {
+        await runOnce();
+        samples.push(now() - t0);
+      } catch (err) {
+        errors.push(String(err.message));
+      }
     }
-    process.stdout.write(JSON.stringify({ samples, rssMiB: process.memoryUsage().rss / 2 ** 20 }) + '\n');
+    process.stdout.write(JSON.stringify({ samples, errors, rssMiB: process.memoryUsage().rss / 2 ** 20 }) + '\n');
   } else {
     const start = now();
     const deadline = start + job.durationMs;
     let calls = 0;
+    let errors = 0;
     const worker = async () => {
       while (now() < deadline) {
-        await runOnce();
-        calls++;
+        try {
+          await runOnce();
+          calls++;
+        } catch {
+          errors++;
+        }
       }
     };
     await Promise.all(Array.from({ length: job.concurrency }, worker));
     const elapsedMs = now() - start;
-    process.stdout.write(JSON.stringify({ calls, elapsedMs, perSecond: (calls / elapsedMs) * 1000, errors: 0 }) + '\n');
+    process.stdout.write(JSON.stringify({ calls, elapsedMs, perSecond: (calls / elapsedMs) * 1000, errors }) + '\n');
   }
 })().catch((err) => {
   process.stderr.write(String(err && err.stack ? err.stack : err) + '\n');

@@ -58,10 +58,17 @@ export const PLAIN_SHELL_TRUE = ['/bin/sh', '-c', 'true'] as const;
 
 const RUNNER = join(__dirname, 'bareSpawnRunner.cjs');
 
-/** `n` sequential spawns of `argv` from a small, fresh Node process (see bareSpawnRunner.cjs); ms each. */
-export async function spawnSamplesFromLeanNode(argv: readonly string[], options: SpawnOptions, n: number): Promise<number[]> {
+/**
+ * `n` sequential spawns of `argv` from a small, fresh Node process (see bareSpawnRunner.cjs):
+ * ms of each successful one, and the error of each failed one.
+ */
+export async function spawnSamplesFromLeanNode(
+  argv: readonly string[],
+  options: SpawnOptions,
+  n: number,
+): Promise<{ samples: number[]; errors: string[] }> {
   const r = await spawnChecked([process.execPath, RUNNER, JSON.stringify({ argv, options, mode: 'sequential', n })]);
-  return (JSON.parse(r.stdout) as { samples: number[] }).samples;
+  return JSON.parse(r.stdout) as { samples: number[]; errors: string[] };
 }
 
 /** `concurrency` back-to-back spawners for `durationMs`, from a small, fresh Node process. */
