@@ -100,6 +100,16 @@ async function scanOutputFolder(a: Attempt): Promise<void> {
   }
 }
 
+/** After a session or sandbox was destroyed nothing of this server may run (nothing else is running then). */
+async function nothingRunsAfter(a: Attempt, what: string): Promise<void> {
+  const left = await waitFor(
+    () => sandboxProcessesOf(srv.dataDir),
+    (v) => v.length === 0,
+    5000,
+  );
+  if (left.length) a.leak(`sandbox processes still run ${what}`, JSON.stringify(left.map((p) => `${p.pid}: …${p.cmd.slice(-40)}`)));
+}
+
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 before(async () => {
@@ -274,6 +284,7 @@ while time.time() < end:
         merges++;
       }
       await srv.destroySession(s.id);
+      await nothingRunsAfter(a, 'after DestroySession of the TOCTOU session (a python process was still running in it)');
       console.log(`merge TOCTOU: ${merges} merges raced against the swapper`);
       await scanOutputFolder(a);
       await a.sh(A, `cat /workspace/output/race*/* /workspace/output/real*/* 2>/dev/null; true`);
@@ -504,9 +515,10 @@ describe('read-only stays read-only', () => {
       );
       const still = processesMatching(`sleep ${marker}.5`).filter((p) => p.cmd.startsWith('sleep '));
       if (still.length === 0) a.leak("another sandbox's process was killed from this sandbox", pids);
+      await srv.destroySession(sess.id);
+      await srv.destroySandbox(B);
+      await nothingRunsAfter(a, "after DestroySession + DestroySandbox of the victim's session");
     });
-    await srv.destroySession(sess.id);
-    await srv.destroySandbox(B);
   });
 });
 
@@ -547,6 +559,7 @@ describe('no process outlives its command, session or sandbox', () => {
       await srv.destroySession(s.id);
       const left = await survivors(base);
       if (left.length) a.leak('processes outlived the session', JSON.stringify(left));
+      await nothingRunsAfter(a, 'after DestroySession (session that spawned double forks)');
     });
   });
 
@@ -559,6 +572,7 @@ describe('no process outlives its command, session or sandbox', () => {
       await srv.destroySandbox(S);
       const left = await survivors(base);
       if (left.length) a.leak('processes outlived the sandbox', JSON.stringify(left));
+      await nothingRunsAfter(a, 'after DestroySandbox with a live session');
     });
   });
 
@@ -569,7 +583,7 @@ describe('no process outlives its command, session or sandbox', () => {
         (v) => v.length === 0,
         5000,
       );
-      if (left.length) a.leak(`processes still run as host uid ${SANDBOX_HOST_UID}`, JSON.stringify(left));
+      if (left.length) a.leak(`processes still run as host uid ${SANDBOX_HOST_UID}`, JSON.stringify(left.map((p) => `${p.pid}: …${p.cmd.slice(-160)}`)));
     });
   });
 });
@@ -775,7 +789,7 @@ print('forked', n)"`,
         (v) => v.length === 0,
         10_000,
       );
-      if (left.length) a.leak('fork bomb processes left behind after the Exec returned', `${left.length} processes`);
+      if (left.length) a.leak('fork bomb processes left behind after the Exec returned', `${left.length} processes: ${JSON.stringify(left.slice(0, 5).map((p) => `${p.pid}: …${p.cmd.slice(-120)}`))}`);
       assert.ok(await srv.healthy());
       await srv.destroySandbox(S);
     });
@@ -835,7 +849,7 @@ print('forked', n)"`,
         (v) => v.length === 0,
         10_000,
       );
-      if (left.length) a.leak('flood processes left behind', JSON.stringify(left.slice(0, 5)));
+      if (left.length) a.leak('flood processes left behind', JSON.stringify(left.slice(0, 5).map((p) => `${p.pid}: …${p.cmd.slice(-160)}`)));
     });
   });
 });

@@ -443,10 +443,25 @@ export function processesOfUid(uid: number): { pid: number; cmd: string }[] {
  * suites — run sandboxes as the same uid, so the uid alone is not enough).
  */
 export function sandboxProcessesOf(dataDir: string, uid = SANDBOX_HOST_UID): { pid: number; cmd: string }[] {
+  // The outer bwrap process stays in the host's mount namespace, whose table lists every
+  // server's mounts: for processes there, only the command line (bwrap's bind sources) counts.
+  let hostNs = '';
+  try {
+    hostNs = readlinkSync('/proc/self/ns/mnt');
+  } catch {
+    /* no /proc */
+  }
   return processesOfUid(uid).filter((p) => {
     if (p.cmd.includes(dataDir)) return true;
     try {
-      return readFileSync(`/proc/${p.pid}/mountinfo`, 'utf8').includes(dataDir);
+      if (readlinkSync(`/proc/${p.pid}/ns/mnt`) === hostNs) return false;
+      // A sandbox's /workspace is a mount whose source lies under the data dir.
+      return readFileSync(`/proc/${p.pid}/mountinfo`, 'utf8')
+        .split('\n')
+        .some((l) => {
+          const f = l.split(' ');
+          return (f[4] === '/workspace' || f[4]?.startsWith('/workspace/')) && (f[3] ?? '').startsWith(dataDir + '/');
+        });
     } catch {
       return false;
     }
