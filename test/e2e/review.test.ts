@@ -40,7 +40,7 @@ test('a run under development lists its changes for review; accept applies one, 
 
   await vs.scmResource('math.js').click();
   await waitFor('a diff editor', () => vs.isDiffEditorVisible(), (v) => v, 30_000);
-  assert.match(await vs.editorText(), /\/\/ edited/, 'the diff shows the added line');
+  await waitFor('the diff to show the added line', () => vs.editorText(), (t) => t.includes('// edited'), 30_000);
   await vs.saveScreenshot('review-diff');
 
   await vs.scmResourceAction('math.js', /^Accept/i);

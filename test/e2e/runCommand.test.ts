@@ -35,9 +35,9 @@ test('the agentfense task from tasks.json runs through Tasks: Run Task and repor
   await vs.runCommand('Tasks: Run Task');
   await vs.pickQuickItem('AgentFense: test', 60_000);
   // npm test in the sample workspace has one passing and one failing test, so npm exits 1.
-  const text = await vs.waitForTerminalText(exitLine(1), 180_000);
+  // (Waiting for the test summary too: the previous test's terminal also ended with [exit 1].)
+  const text = await vs.waitForTerminalText(new RegExp(`# fail 1[\\s\\S]*${exitLine(1).source}`), 180_000);
   assert.match(text, /# pass 1/);
-  assert.match(text, /# fail 1/);
   await vs.saveScreenshot('task-run');
 });
 

@@ -39,7 +39,6 @@ export const E2E_USER_SETTINGS = {
   'files.autoSave': 'off',
   'terminal.integrated.enablePersistentSessions': false,
   'terminal.integrated.showExitAlert': false,
-  'task.quickOpen.skip': true,
   'task.problemMatchers.neverPrompt': true,
   'task.autoDetect': 'off',
   'npm.autoDetect': 'off',

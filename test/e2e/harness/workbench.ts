@@ -66,26 +66,36 @@ export class Workbench {
     return this.page.locator('.quick-input-widget');
   }
 
-  /** F1, type the command's title, click the entry whose label is exactly that title. */
+  /**
+   * F1, type the command's title, click the entry whose label is exactly that title. The palette
+   * lists what is registered when it opens, so while extensions are still starting it is closed
+   * and opened again, as a person would.
+   */
   async runCommand(title: string, timeoutMs = DEFAULT_TIMEOUT): Promise<void> {
-    await this.closeQuickInput();
-    await this.page.keyboard.press('F1');
-    const input = this.quickInput.locator('.quick-input-box input');
-    await input.waitFor({ state: 'visible', timeout: timeoutMs });
-    await input.fill(`>${title}`);
+    const deadline = Date.now() + timeoutMs;
     // Fuzzy matching may rank other commands first ("Tasks: Rerun All Running Tasks" above
     // "Tasks: Run Task"), so pick the row by its exact label, as a person reads before clicking.
     const row = this.quickInput
       .locator('.monaco-list-row')
       .filter({ has: this.page.locator('.label-name').filter({ hasText: new RegExp(`^\\s*${escapeRegExp(title)}\\s*$`) }) })
       .first();
-    try {
-      await row.waitFor({ state: 'visible', timeout: timeoutMs });
-    } catch {
-      const offered = await this.quickInputRows();
-      throw new Error(`the command palette does not offer "${title}"; it offers: ${JSON.stringify(offered.slice(0, 10))}`);
+    for (;;) {
+      await this.closeQuickInput();
+      await this.page.keyboard.press('F1');
+      const input = this.quickInput.locator('.quick-input-box input');
+      await input.waitFor({ state: 'visible', timeout: timeoutMs });
+      await input.fill(`>${title}`);
+      try {
+        await row.waitFor({ state: 'visible', timeout: Math.min(5000, Math.max(1, deadline - Date.now())) });
+        await row.click();
+        return;
+      } catch {
+        if (Date.now() >= deadline) {
+          const offered = await this.quickInputRows();
+          throw new Error(`the command palette does not offer "${title}"; it offers: ${JSON.stringify(offered.slice(0, 10))}`);
+        }
+      }
     }
-    await row.click();
   }
 
   /** After a failed step: close dialogs, menus and pickers so the next test starts from a calm window. */
@@ -308,16 +318,12 @@ export class Workbench {
     return this.page.locator('.terminal-tabs-entry .label-name, .panel .monaco-select-box option, .terminal-tabs-entry').allInnerTexts();
   }
 
-  /** Focuses the visible terminal, types a line and presses Enter, as a person would. */
+  /** Types a line into the terminal that has keyboard focus (focusing the active one first) and presses Enter. */
   async typeInTerminal(line: string): Promise<void> {
-    const term = this.page.locator('.terminal-wrapper.active .xterm, .terminal .xterm').filter({ visible: true }).first();
-    await term.click();
-    await waitFor(
-      'the terminal to have keyboard focus',
-      () => this.page.evaluate(() => (globalThis as any).document.activeElement?.classList.contains('xterm-helper-textarea') ?? false),
-      (focused) => focused,
-      10_000,
-    );
+    const focused = () =>
+      this.page.evaluate(() => (globalThis as any).document.activeElement?.classList.contains('xterm-helper-textarea') ?? false);
+    if (!(await focused())) await this.runCommand('Terminal: Focus Terminal');
+    await waitFor('the terminal to have keyboard focus', focused, (f) => f, 10_000);
     await this.page.keyboard.type(line, { delay: 10 });
     await this.page.keyboard.press('Enter');
   }
@@ -336,7 +342,9 @@ export class Workbench {
   }
 
   async activeEditorTitle(): Promise<string> {
-    return (await this.page.locator('.tabs-container .tab.active').first().innerText().catch(() => '')).trim();
+    // The tab's label is split into spans ("math" + ".js") that innerText joins with newlines.
+    const text = await this.page.locator('.tabs-container .tab.active .label-name').first().innerText().catch(() => '');
+    return text.replace(/\n/g, '').trim();
   }
 
   async isDiffEditorVisible(): Promise<boolean> {
