@@ -209,6 +209,33 @@ describe('SIGKILL and restart on the same data dir', () => {
   });
 });
 
+describe('graceful shutdown', () => {
+  it('SIGTERM with a live sandbox leaves no mount and no process behind', async () => {
+    const srv = await startServer();
+    try {
+      const cb = (await srv.createCodebase('sigterm')).id;
+      await srv.upload(cb, 'README.md', 'x\n');
+      const sb = (await srv.createSandbox(cb, agentSafeRules())).id;
+      await srv.exec(sb, 'echo y > /workspace/output/y');
+      const s = await srv.createSession(sb);
+      await srv.sessionExec(s.id, 'echo session');
+      const before = mountsUnder(srv.dataDir).length;
+      srv.closeClients();
+      srv.proc.kill('SIGTERM');
+      await waitFor(() => srv.alive(), (a) => !a, 15_000);
+      assert.ok(!srv.alive(), 'the server exits on SIGTERM');
+      const procs = await waitFor(() => sandboxProcessesOf(srv.dataDir), (v) => v.length === 0, 5000);
+      const mounts = mountsUnder(srv.dataDir);
+      console.log(`SIGTERM with a live sandbox: mounts ${before} before, ${mounts.length} after exit; sandbox processes after ${procs.length}`);
+      assert.deepEqual(procs.map((p) => p.cmd.slice(-60)), [], 'no sandbox process after SIGTERM');
+      assert.deepEqual(mounts, [], 'no mount under the data dir after SIGTERM');
+    } finally {
+      for (const m of mountsUnder(srv.dataDir).reverse()) spawnQuiet('umount', ['-l', m]);
+      await srv.stop();
+    }
+  });
+});
+
 describe('a full disk (8 MiB tmpfs as the data dir)', () => {
   it('fails uploads and merges cleanly and keeps the previous content', async () => {
     const mnt = mkdtempSync(join(tmpdir(), 'af-fulldisk-'));

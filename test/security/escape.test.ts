@@ -134,6 +134,7 @@ before(async () => {
 
 after(async () => {
   for (const p of hostFiles) rmSync(p, { force: true });
+  if (A) await srv.destroySandbox(A).catch(() => undefined);
   console.log(`\n${tally?.summary()}`);
   for (const l of tally?.leaks ?? []) console.log(`LEAK [${l.attempt}] ${l.what}\n    ${l.evidence.replace(/\n/g, '\n    ')}`);
   await srv?.stop();
