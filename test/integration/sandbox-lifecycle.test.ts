@@ -47,6 +47,7 @@ describe('lifecycle', () => {
     const stopped = await stop(sb.id);
     assert.equal(stopped.status, SandboxStatus.SANDBOX_STATUS_STOPPED);
     await assert.rejects(server.exec(sb.id, 'true'), isCode(status.FAILED_PRECONDITION, /is not running/));
+    await assert.rejects(stop(sb.id), isCode(status.FAILED_PRECONDITION, /is not running/));
     await start(sb.id);
     assert.equal((await server.exec(sb.id, 'cat a.txt')).stdout, 'a\n');
     await destroy(sb.id);

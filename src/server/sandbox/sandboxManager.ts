@@ -142,7 +142,8 @@ export class SandboxManager {
   stop(id: string): Promise<SandboxRecord> {
     return this.transition(id, async () => {
       const r = this.get(id);
-      if (r.state !== 'running') return r;
+      // As the original server: stopping what does not run is a state error.
+      if (r.state !== 'running') throw failedPrecondition(`sandbox ${id} is not running`);
       await this.stopLive(id);
       r.state = 'stopped';
       r.stoppedAt = new Date().toISOString();
@@ -192,6 +193,7 @@ export class SandboxManager {
   async shutdown(): Promise<void> {
     for (const t of this.expiryTimers.values()) clearTimeout(t);
     await Promise.allSettled([...this.live.keys()].map((id) => this.stop(id)));
+    // (stop() refuses sandboxes that are not running; those have nothing to stop.)
   }
 
   private async stopLive(id: string): Promise<void> {
