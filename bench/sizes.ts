@@ -15,6 +15,8 @@ export interface Sizes {
   fsRead1kLoops: number;
   fsRead1mLoops: number;
   fsWriteFiles: number;
+  /** Passes of the stat and find loops inside one probe run (median kept). */
+  fsPasses: number;
   /** Repetitions of each in-process file-system measurement; the median is reported. */
   fsRepeats: number;
   uploadFiles: number;
@@ -37,9 +39,10 @@ export const FULL: Sizes = {
   throughputConcurrency: 8,
   throughputMs: 10_000,
   createStartRepeats: 50,
-  fsRead1kLoops: 2000,
-  fsRead1mLoops: 100,
+  fsRead1kLoops: 20_000,
+  fsRead1mLoops: 1000,
   fsWriteFiles: 1000,
+  fsPasses: 5,
   fsRepeats: 5,
   uploadFiles: 10_000,
   uploadBytes: 100 * 1024 * 1024,
@@ -62,6 +65,7 @@ export const QUICK: Sizes = {
   createStartRepeats: 5,
   fsRead1kLoops: 50,
   fsRead1mLoops: 5,
+  fsPasses: 1,
   fsWriteFiles: 20,
   fsRepeats: 1,
   uploadFiles: 200,

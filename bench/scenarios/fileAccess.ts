@@ -26,7 +26,7 @@ interface ProbeResult {
   write_files: number;
 }
 
-function probeArgs(loops1k: number, loops1m: number, writeDir: string, writeN: number): string[] {
+function probeArgs(loops1k: number, loops1m: number, passes: number, writeDir: string, writeN: number): string[] {
   return [
     FIXTURES.probe,
     '--read1k', FIXTURES.read1k,
@@ -35,6 +35,7 @@ function probeArgs(loops1k: number, loops1m: number, writeDir: string, writeN: n
     '--loops1m', String(loops1m),
     '--write-dir', writeDir,
     '--write-n', String(writeN),
+    '--passes', String(passes),
   ];
 }
 
@@ -47,17 +48,17 @@ export const fileAccess: Scenario = {
     const { rpc } = await ctx.server();
     const shared = await ctx.sharedCodebase();
     const fixture = await startedSandbox(ctx);
-    const { fsRead1kLoops, fsRead1mLoops, fsWriteFiles, fsRepeats } = ctx.sizes;
+    const { fsRead1kLoops, fsRead1mLoops, fsPasses, fsWriteFiles, fsRepeats } = ctx.sizes;
     try {
       const inSandbox = async (rep: number): Promise<ProbeResult> => {
         // agent-safe makes /workspace/output writable: the probe writes there.
-        const args = probeArgs(fsRead1kLoops, fsRead1mLoops, `output/bench-writes-${rep}`, fsWriteFiles);
+        const args = probeArgs(fsRead1kLoops, fsRead1mLoops, fsPasses, `output/bench-writes-${rep}`, fsWriteFiles);
         const r = await rpc.exec(fixture.sandboxId, [PYTHON, ...args].map(shellQuote).join(' '), 300);
         if (r.exitCode !== 0) throw new Error(`probe in sandbox exited ${r.exitCode}: ${r.stderr.slice(0, 800)}`);
         return JSON.parse(r.stdout) as ProbeResult;
       };
       const natively = async (rep: number): Promise<ProbeResult> => {
-        const args = probeArgs(fsRead1kLoops, fsRead1mLoops, ctx.path('native-writes', String(rep)), fsWriteFiles);
+        const args = probeArgs(fsRead1kLoops, fsRead1mLoops, fsPasses, ctx.path('native-writes', String(rep)), fsWriteFiles);
         const r = await spawnChecked([PYTHON, ...args], { cwd: shared.workspace.root });
         return JSON.parse(r.stdout) as ProbeResult;
       };
