@@ -46,6 +46,8 @@ test('a run under development lists its changes for review; accept applies one, 
   await vs.scmResourceAction('math.js', /^Accept/i);
   await vs.openFile('math.js');
   await waitFor('math.js to contain the accepted line', () => vs.editorText(), (t) => t.includes('// edited'), 30_000);
+  await waitFor('the accepted line on disk', async () => mathOnDisk(), (t) => t.includes('// edited'), 10_000);
+  assert.ok(!existsSync(join(vs.workspace, 'new.txt')), 'accepting math.js does not accept new.txt');
 
   await vs.page.keyboard.press('Control+Z');
   await waitFor('Undo to take the line back', () => vs.editorText(), (t) => !t.includes('// edited'), 30_000);

@@ -342,9 +342,8 @@ export class Workbench {
   }
 
   async activeEditorTitle(): Promise<string> {
-    // The tab's label is split into spans ("math" + ".js") that innerText joins with newlines.
-    const text = await this.page.locator('.tabs-container .tab.active .label-name').first().innerText().catch(() => '');
-    return text.replace(/\n/g, '').trim();
+    // The tab's aria-label is its whole title; its visible label is split into spans ("math" + ".js").
+    return ((await this.page.locator('.tabs-container .tab.active').first().getAttribute('aria-label').catch(() => '')) ?? '').trim();
   }
 
   async isDiffEditorVisible(): Promise<boolean> {
