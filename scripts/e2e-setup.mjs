@@ -26,6 +26,11 @@ const APT_PACKAGES = [
   'libsecret-1-dev',
   'pkg-config',
   'bubblewrap',
+  // The Python SDK wire-compatibility test (test/integration/python-sdk-compat.test.ts) runs
+  // Debian's grpcio with /usr/bin/python3, since PyPI is not reachable.
+  'python3-grpcio',
+  'python3-grpc-tools',
+  'python3-protobuf',
 ];
 
 export function cacheDir() {

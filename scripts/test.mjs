@@ -32,6 +32,9 @@ function testFiles(dir) {
     .sort();
 }
 
+// Everything but the unit tests needs host packages (bubblewrap, grpcio, Chromium, code-server):
+// install what is missing first, so `npm test` alone works on a fresh machine.
+if (suites.some((s) => s !== 'unit')) run(process.execPath, [join(root, 'scripts', 'e2e-setup.mjs')]);
 run(process.execPath, [join(root, 'scripts', 'build.mjs')]);
 run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.']);
 
