@@ -3,6 +3,7 @@
  * services on a unix socket (0600) or on TCP with a bearer token, and shuts down cleanly on
  * SIGTERM/SIGINT (sandboxes stopped, mounts removed, state flushed).
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { dirname, resolve } from 'node:path';
@@ -31,7 +32,7 @@ export async function runServer(options: ServerOptions): Promise<void> {
   const token = options.tokenFile ? readToken(options.tokenFile) : undefined;
 
   const store = await CodebaseStore.open(dataDir, identity.serverIsRoot ? { blobOwner: { uid: identity.uid, gid: identity.gid } } : {});
-  const cgroups = new CgroupLimits(identity);
+  const cgroups = new CgroupLimits(identity, createHash('sha256').update(dataDir).digest('hex').slice(0, 12));
   const views = new ViewCache(dataDir, store, identity);
   const manager = new SandboxManager({ dataDir, store, views, identity, cowMode, cgroups, log });
   await manager.recover();

@@ -1,7 +1,8 @@
 /**
  * Resource limits through cgroups: one cgroup per sandbox and controller, below the server's
  * own cgroup (so the host's limits on the server still bound its sandboxes), in
- * `<controller>/<server cgroup>/agentfense/<sandbox-id>/`. cgroup v1 (this host's hybrid
+ * `<controller>/<server cgroup>/agentfense/<data-dir hash>/<sandbox-id>/`: several servers
+ * (other data dirs) may share a cgroup, and each cleans up only its own. cgroup v1 (this host's hybrid
  * layout) and v2 (when the server's cgroup is delegated to it). A limit that cannot be
  * enforced is refused, never silently dropped.
  */
@@ -48,8 +49,12 @@ interface Layout {
 export class CgroupLimits {
   private readonly layout: Layout;
 
-  constructor(private readonly identity: SandboxIdentity) {
-    this.layout = detectLayout(identity);
+  /** `scope` names this server's subtree (a hash of its data dir). */
+  constructor(
+    private readonly identity: SandboxIdentity,
+    scope: string,
+  ) {
+    this.layout = detectLayout(identity, scope);
   }
 
   /** FAILED_PRECONDITION naming the first requested limit this host cannot enforce. */
@@ -153,7 +158,7 @@ function ownCgroupPaths(): Map<string, string> {
   return out;
 }
 
-function detectLayout(identity: SandboxIdentity): Layout {
+function detectLayout(identity: SandboxIdentity, scope: string): Layout {
   const layout: Layout = { version: 1, parents: {}, problems: {} };
   const own = ownCgroupPaths();
   const isV2 = fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
@@ -161,6 +166,7 @@ function detectLayout(identity: SandboxIdentity): Layout {
     layout.version = 2;
     const base = join('/sys/fs/cgroup', own.get('') ?? '/');
     const parent = join(base, 'agentfense');
+    const scoped = join(parent, scope);
     let available: string[] = [];
     try {
       available = fs.readFileSync(join(base, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
@@ -177,7 +183,9 @@ function detectLayout(identity: SandboxIdentity): Layout {
       try {
         fs.mkdirSync(parent, { recursive: true });
         fs.writeFileSync(join(parent, 'cgroup.subtree_control'), `+${c}`);
-        layout.parents[c] = parent;
+        fs.mkdirSync(scoped, { recursive: true });
+        fs.writeFileSync(join(scoped, 'cgroup.subtree_control'), `+${c}`);
+        layout.parents[c] = scoped;
       } catch (err) {
         layout.problems[c] = `cannot enable the ${c} controller below ${base}: ${(err as Error).message}`;
       }
@@ -194,7 +202,7 @@ function detectLayout(identity: SandboxIdentity): Layout {
       layout.problems[c] = 'the server does not run as root and has no delegated cgroup';
       continue;
     }
-    const parent = join(mount, own.get(c) ?? '/', 'agentfense');
+    const parent = join(mount, own.get(c) ?? '/', 'agentfense', scope);
     try {
       fs.mkdirSync(parent, { recursive: true });
       layout.parents[c] = parent;

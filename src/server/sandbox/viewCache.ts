@@ -16,9 +16,6 @@ import { sortRules } from '../../shared/permissions';
 import { planView, type ViewPlan } from './viewPlan';
 import type { SandboxIdentity } from './sandboxIdentity';
 
-/** The store takes the file's mode too (executable and plain copies are distinct blobs). */
-type BlobPathWithMode = { blobPath(digest: string, mode?: number): string };
-
 export interface ViewLease {
   key: string;
   dir: string;
@@ -136,7 +133,7 @@ export class ViewCache {
   /** Hard link when the blob already has the file's mode; otherwise a private copy. */
   private placeContent(target: string, digest: string, mode: number): void {
     // The store keeps one blob per (content, mode), so a link usually carries the right mode.
-    const blob = (this.store as BlobPathWithMode).blobPath(digest, mode & 0o7777);
+    const blob = this.store.blobPath(digest, mode & 0o7777);
     const st = fs.statSync(blob);
     if ((st.mode & 0o7777) === (mode & 0o7777)) {
       try {
