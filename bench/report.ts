@@ -86,6 +86,11 @@ export function formatValue(value: number, unit: Unit): string {
   return unit === 'count' ? (Number.isInteger(value) ? String(value) : value.toFixed(1)) : unit === 'x' ? `${n}×` : `${n} ${unit}`;
 }
 
+/** Three decimals below 2×, so a ratio just over a 1.05× goal does not print as 1.05×. */
+function formatRatio(ratio: number): string {
+  return `${ratio.toFixed(ratio < 2 ? 3 : 2)}×`;
+}
+
 function status(r: ResultRow): string {
   if (!r.goal) return '';
   return r.goal.met ? 'met' : 'MISSED';
@@ -110,7 +115,7 @@ export function formatTable(report: RunReport): string {
         r.metric + (r.note ? ` (${r.note})` : ''),
         formatValue(r.value, r.unit),
         r.baseline ? `${r.baseline.name} ${formatValue(r.baseline.value, r.unit)}` : '',
-        r.ratio !== undefined ? `${r.ratio.toFixed(2)}×` : '',
+        r.ratio !== undefined ? formatRatio(r.ratio) : '',
         r.goal?.text ?? '',
         status(r),
         r.published ?? '',

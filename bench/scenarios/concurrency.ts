@@ -71,7 +71,7 @@ export const concurrency: Scenario = {
           row({ scenario: 'concurrency', metric: `sandboxes running \`sleep ${sleepS}\` at once, succeeded`, value: ok, unit: 'count', goal: { text: `all ${n}`, met: ok === n }, published: PUBLISHED.concurrency, note: firstError ? String(firstError).slice(0, 80) : undefined }),
           row({ scenario: 'concurrency', metric: 'wall time of the concurrent exec', value: wallMs, unit: 'ms', baseline: { name: 'the sleep itself', value: sleepS * 1000 } }),
           row({ scenario: 'concurrency', metric: 'memory per running sandbox (PSS above idle)', value: perSandboxRunning, unit: 'MB', goal: goals.atMost(5, 'MB', perSandboxRunning), published: PUBLISHED.perSandboxMemory }),
-          row({ scenario: 'concurrency', metric: 'memory per started, idle sandbox (PSS above idle)', value: perSandboxIdle, unit: 'MB' }),
+          row({ scenario: 'concurrency', metric: 'memory per started, idle sandbox (PSS above idle)', value: perSandboxIdle, unit: 'MB', note: 'no process while idle: bwrap runs per command' }),
           row({ scenario: 'concurrency', metric: 'processes per running sandbox', value: procsPerSandbox, unit: 'count' }),
           row({ scenario: 'concurrency', metric: `create+start of ${n} sandboxes, one after another`, value: startedMs, unit: 'ms' }),
         ],
