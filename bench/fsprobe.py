@@ -23,13 +23,18 @@ def ms_since(t0):
     return (time.perf_counter() - t0) * 1000.0
 
 
-def read_loop(path, loops):
-    # Open, read all, close: what a tool reading a source file does.
-    t0 = time.perf_counter()
-    for _ in range(loops):
-        with open(path, 'rb') as f:
-            f.read()
-    return ms_since(t0) / loops
+def read_loop(path, loops, passes):
+    # Open, read all, close: what a tool reading a source file does. Split into passes and
+    # keep the median pass, so a burst of other work on the machine does not decide it.
+    per_pass = max(1, loops // passes)
+    times = []
+    for _ in range(passes):
+        t0 = time.perf_counter()
+        for _ in range(per_pass):
+            with open(path, 'rb') as f:
+                f.read()
+        times.append(ms_since(t0) / per_pass)
+    return statistics.median(times)
 
 
 def walk_files(root):
@@ -44,12 +49,11 @@ def walk_files(root):
 
 def main():
     result = {}
-    result['read1k_ms'] = read_loop(arg('--read1k'), int(arg('--loops1k')))
-    result['read1m_ms'] = read_loop(arg('--read1m'), int(arg('--loops1m')))
-
-    # Metadata passes are short (tens of ms): repeat them and keep the median, so one
-    # scheduler hiccup does not decide the figure.
+    # Every figure is the median of several passes: one scheduler hiccup must not decide it.
     passes = int(arg('--passes', '5'))
+    result['read1k_ms'] = read_loop(arg('--read1k'), int(arg('--loops1k')), passes)
+    result['read1m_ms'] = read_loop(arg('--read1m'), int(arg('--loops1m')), passes)
+
     files = walk_files('.')
     stat_times = []
     for _ in range(passes):

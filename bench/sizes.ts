@@ -15,7 +15,7 @@ export interface Sizes {
   fsRead1kLoops: number;
   fsRead1mLoops: number;
   fsWriteFiles: number;
-  /** Passes of the stat and find loops inside one probe run (median kept). */
+  /** Passes of each loop inside one probe run (median kept). */
   fsPasses: number;
   /** Repetitions of each in-process file-system measurement; the median is reported. */
   fsRepeats: number;
@@ -42,8 +42,8 @@ export const FULL: Sizes = {
   fsRead1kLoops: 20_000,
   fsRead1mLoops: 1000,
   fsWriteFiles: 1000,
-  fsPasses: 5,
-  fsRepeats: 5,
+  fsPasses: 9,
+  fsRepeats: 7,
   uploadFiles: 10_000,
   uploadBytes: 100 * 1024 * 1024,
   uploadConcurrency: 16,
