@@ -139,10 +139,16 @@ export class LiveSandbox {
     });
   }
 
-  async sessionExec(session: ShellSession, command: string, timeoutMs: number | undefined, sink?: OutputSink): Promise<SessionCommandOutcome> {
+  async sessionExec(
+    session: ShellSession,
+    command: string,
+    timeoutMs: number | undefined,
+    sink?: OutputSink,
+    abort?: AbortSignal,
+  ): Promise<SessionCommandOutcome> {
     const work = (async () => {
       try {
-        return await session.exec(command, timeoutMs, sink);
+        return await session.exec(command, timeoutMs, sink, abort);
       } finally {
         await this.locked(() => this.mergeNow());
       }

@@ -226,10 +226,15 @@ export function createSandboxService(manager: SandboxManager, cgroups: CgroupLim
     }),
 
     sessionExecStream: (call) => {
+      // A client cancel (Ctrl+C in a terminal) interrupts this command only, like a timeout:
+      // the session and its shell state stay. grpc-js may also emit 'cancelled' around a
+      // normal end; by then the command has finished and the abort does nothing.
+      const abort = new AbortController();
+      call.on('cancelled', () => abort.abort());
       (async () => {
         const { sandbox, session, timeoutMs } = sessionValidated(call.request);
-        call.on('cancelled', () => session.close());
-        const r = await sandbox.sessionExec(session, call.request.command, timeoutMs, streamSink(call));
+        const r = await sandbox.sessionExec(session, call.request.command, timeoutMs, streamSink(call), abort.signal);
+        if (r.aborted) return;
         if (r.timedOut) throw timedOut(timeoutMs);
         endStream(call, r.exitCode);
       })().catch((err) => failStream(call, err));

@@ -3,7 +3,8 @@
  * command is wrapped so that, when it ends, the shell prints an end marker with a random
  * nonce on stdout (with the exit code) and on stderr; output up to the markers is the
  * command's. Commands are serialized; `cd` and `export` persist because the same shell runs
- * them all. A timeout kills the command's processes but not the shell.
+ * them all. A timeout, or an abort (a cancelled stream), kills the command's processes but
+ * not the shell.
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -16,6 +17,8 @@ export interface SessionCommandOutcome {
   stdout: string;
   stderr: string;
   timedOut: boolean;
+  /** The abort signal fired while the command was queued or running. */
+  aborted: boolean;
   durationMs: number;
 }
 
@@ -65,9 +68,12 @@ export class ShellSession {
     this.closeListeners.push(listener);
   }
 
-  /** Runs `command` after the ones queued before it. */
-  exec(command: string, timeoutMs: number | undefined, sink?: OutputSink): Promise<SessionCommandOutcome> {
-    const run = this.queue.then(() => this.runNow(command, timeoutMs, sink));
+  /**
+   * Runs `command` after the ones queued before it. Aborting interrupts this command only
+   * (a queued one never starts); once it has finished, aborting does nothing.
+   */
+  exec(command: string, timeoutMs: number | undefined, sink?: OutputSink, abort?: AbortSignal): Promise<SessionCommandOutcome> {
+    const run = this.queue.then(() => this.runNow(command, timeoutMs, sink, abort));
     this.queue = run.catch(() => {});
     return run;
   }
@@ -78,15 +84,38 @@ export class ShellSession {
     this.markClosed();
   }
 
-  private runNow(command: string, timeoutMs: number | undefined, sink?: OutputSink): Promise<SessionCommandOutcome> {
+  private runNow(command: string, timeoutMs: number | undefined, sink?: OutputSink, abort?: AbortSignal): Promise<SessionCommandOutcome> {
     const started = performance.now();
+    if (abort?.aborted) {
+      return Promise.resolve({ exitCode: 130, stdout: '', stderr: '', timedOut: false, aborted: true, durationMs: 0 });
+    }
     return new Promise((resolve) => {
       let timedOut = false;
+      let aborted = false;
       let timer: NodeJS.Timeout | undefined;
       let grace: NodeJS.Timeout | undefined;
+      /**
+       * Kills the command's processes. A command that runs inside the shell itself (a builtin
+       * loop) cannot be killed apart from the shell: if no end marker comes, the session ends.
+       */
+      const interrupt = () => {
+        this.killCommandProcesses();
+        grace ??= setTimeout(() => this.close(), MARKER_GRACE_MS);
+      };
+      const onAbort = () => {
+        if (this.pending?.nonce !== nonce) return; // already finished
+        aborted = true;
+        // Nobody reads a cancelled stream: its 'drain' never comes, so stop writing to it and
+        // un-pause the shell's pipes, or the end marker would never be read.
+        this.pending.sink = undefined;
+        this.child.stdout!.resume();
+        this.child.stderr!.resume();
+        interrupt();
+      };
       const finish = () => {
         clearTimeout(timer);
         clearTimeout(grace);
+        abort?.removeEventListener('abort', onAbort);
         const p = this.pending!;
         this.pending = undefined;
         this.flushHeld(p);
@@ -95,6 +124,7 @@ export class ShellSession {
           stdout: p.collected.stdout.text(),
           stderr: p.collected.stderr.text(),
           timedOut,
+          aborted,
           durationMs: performance.now() - started,
         });
       };
@@ -113,12 +143,10 @@ export class ShellSession {
       if (timeoutMs && timeoutMs > 0) {
         timer = setTimeout(() => {
           timedOut = true;
-          this.killCommandProcesses();
-          // A command that runs inside the shell itself (a builtin loop) cannot be killed
-          // apart from the shell: then the session ends.
-          grace = setTimeout(() => this.close(), MARKER_GRACE_MS);
+          interrupt();
         }, timeoutMs);
       }
+      abort?.addEventListener('abort', onAbort, { once: true });
       this.child.stdin!.write(
         `{ ${command}\n} </dev/null; __af=$?; printf '${RS}AFEND-${nonce}-%d${RS}' $__af; printf '${RS}AFEND-${nonce}${RS}' >&2\n`,
       );
