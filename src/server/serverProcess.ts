@@ -15,6 +15,7 @@ import { createCodebaseService } from './codebase/service';
 import { createLogger } from './logger';
 import { UsageError, type ServerOptions } from './serverOptions';
 import { authInterceptor, loggingInterceptor } from './rpcInterceptors';
+import { addStrictService } from './strictDecoding';
 import { sandboxIdentity, type SandboxIdentity } from './sandbox/sandboxIdentity';
 import { ViewCache } from './sandbox/viewCache';
 import { CgroupLimits } from './sandbox/cgroupLimits';
@@ -41,8 +42,10 @@ export async function runServer(options: ServerOptions): Promise<void> {
   const interceptors: ServerInterceptor[] = [loggingInterceptor(log)];
   if (token) interceptors.push(authInterceptor(token));
   const server = new Server({ interceptors, 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
-  server.addService(CodebaseServiceService, createCodebaseService(store));
-  server.addService(SandboxServiceService, createSandboxService(manager, cgroups));
+  // Strict decoding: invalid UTF-8 or an out-of-range int64 is INVALID_ARGUMENT, never a
+  // silently altered request or an INTERNAL from grpc-js.
+  addStrictService(server, CodebaseServiceService, createCodebaseService(store));
+  addStrictService(server, SandboxServiceService, createSandboxService(manager, cgroups));
 
   const address = await listen(server, options.listen);
   log.info('server ready', { dataDir, cow: cowMode, sandboxUid: identity.uid, auth: token ? 'bearer' : 'unix socket' });
