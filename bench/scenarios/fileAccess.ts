@@ -1,7 +1,8 @@
 /**
  * 4. File access inside the sandbox vs natively: the same probe (bench/fsprobe.py, same
  * /usr/bin/python3) on the same files, once through Exec in an agent-safe sandbox and once
- * as a plain process in the host copy of the workspace. The probe times its own loops, so
+ * as a plain process on the host, in the server's view folder (the same inodes the sandbox
+ * sees at /workspace; the workspace's host copy if the view could not be found). The probe times its own loops, so
  * sandbox and interpreter start-up are not in the figures.
  */
 import { join } from 'node:path';
@@ -49,6 +50,7 @@ export const fileAccess: Scenario = {
     const shared = await ctx.sharedCodebase();
     const fixture = await startedSandbox(ctx);
     const { fsRead1kLoops, fsRead1mLoops, fsPasses, fsWriteFiles, fsRepeats } = ctx.sizes;
+    const nativeDir = fixture.viewDir ?? shared.workspace.root;
     try {
       const inSandbox = async (rep: number): Promise<ProbeResult> => {
         // agent-safe makes /workspace/output writable: the probe writes there.
@@ -59,7 +61,7 @@ export const fileAccess: Scenario = {
       };
       const natively = async (rep: number): Promise<ProbeResult> => {
         const args = probeArgs(fsRead1kLoops, fsRead1mLoops, fsPasses, ctx.path('native-writes', String(rep)), fsWriteFiles);
-        const r = await spawnChecked([PYTHON, ...args], { cwd: shared.workspace.root });
+        const r = await spawnChecked([PYTHON, ...args], { cwd: nativeDir });
         return JSON.parse(r.stdout) as ProbeResult;
       };
       // One unrecorded round each warms the page cache and the view, so both read warm files.
@@ -96,9 +98,10 @@ export const fileAccess: Scenario = {
         details: {
           repeats: fsRepeats,
           loops: { read1k: fsRead1kLoops, read1m: fsRead1mLoops, writes: fsWriteFiles },
-          filesSeen: { native: files, sandbox: sandboxFiles, note: 'agent-safe hides .env*, secrets/, *.key, *.pem, credentials*, .git/' },
+          filesSeen: { native: files, sandbox: sandboxFiles },
           sandboxRuns,
           nativeRuns,
+          nativeDir,
           nativeWriteDir: join(ctx.workDir, 'native-writes'),
         },
       };

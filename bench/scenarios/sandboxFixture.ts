@@ -12,6 +12,12 @@ export interface SandboxFixture {
   sandboxId: string;
   /** argv of the bare-bwrap baseline for `command`. */
   bareArgv(command: string): string[];
+  /**
+   * The host folder the server mounts read-only at /workspace (its view: hard links to the
+   * codebase's blobs), when its bwrap argv was seen. Native baselines read the very same
+   * inodes from here, so sandbox and native compare the same page-cache pages.
+   */
+  viewDir?: string;
   /** How the server spawns bwrap (uid, env, cwd, stdin): the baseline spawns the same way. */
   bareSpawnOptions: SpawnOptions;
   /** Where the baseline's argv came from: the server's running bwrap (/proc), or our mirror of its flags. */
@@ -48,7 +54,16 @@ export async function startedSandbox(ctx: BenchContext, preset = 'agent-safe'): 
     sandboxId: sb.id,
     bareArgv,
     bareSpawnOptions: spawnOptions,
+    viewDir: captured ? viewDirOf(captured) : undefined,
     bareArgvSource: captured ? 'server-process' : 'mirror',
     destroy: () => server.rpc.destroySandbox(sb.id),
   };
+}
+
+/** The source of `--ro-bind SRC /workspace` in a bwrap argv. */
+function viewDirOf(argv: readonly string[]): string | undefined {
+  for (let i = 0; i + 2 < argv.length; i++) {
+    if (argv[i] === '--ro-bind' && argv[i + 2] === '/workspace') return argv[i + 1];
+  }
+  return undefined;
 }
