@@ -42,12 +42,21 @@ export function bwrapMountArgs(m: SandboxMounts): string[] {
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/**
+ * Linux's MAX_ARG_STRLEN less the terminating NUL: the longest single argument or
+ * environment string execve accepts; above it the spawn fails with E2BIG.
+ */
+export const MAX_ARG_BYTES = 131072 - 1;
+
 /** `--setenv` pairs for the base environment plus the request's; bad names are INVALID_ARGUMENT. */
 export function envArgs(requestEnv: Readonly<Record<string, string>>): string[] {
   const env: Record<string, string> = { ...BASE_ENV };
   for (const [name, value] of Object.entries(requestEnv)) {
     if (!ENV_NAME.test(name)) throw invalidArgument(`invalid environment variable name ${JSON.stringify(name)}`);
     if (value.includes('\0')) throw invalidArgument(`environment variable ${name} contains a NUL byte`);
+    // The command sees it as one `NAME=value` string (and bwrap gets the value as an argument).
+    const bytes = Buffer.byteLength(name) + 1 + Buffer.byteLength(value);
+    if (bytes > MAX_ARG_BYTES) throw invalidArgument(`environment variable ${name} is ${bytes} bytes as NAME=value; the limit is ${MAX_ARG_BYTES} bytes`);
     env[name] = value;
   }
   const args = ['--clearenv'];

@@ -19,6 +19,7 @@ import type { SandboxManager } from './sandboxManager';
 import { recordToWire } from './sandboxRecord';
 import { rulesFromWire } from './wireRules';
 import { findBwrap } from './bwrapLauncher';
+import { MAX_ARG_BYTES } from './bwrapArgs';
 import { hasLimits, validateLimits, type CgroupLimits } from './cgroupLimits';
 import type { OutputSink } from './commandRunner';
 import { newSessionId } from './ids';
@@ -31,12 +32,39 @@ const SHELL_DIRS = ['/usr/', '/bin/', '/sbin/'];
 /** Streams carry the command's exit code in this trailing metadata key (ExecOutput has no field). */
 export const EXIT_CODE_TRAILER = 'x-agentfense-exit-code';
 
-const durationMs = (d: Duration | undefined, field: string): number | undefined => {
+/**
+ * The longest command timeout: Node's setTimeout treats a longer delay as 1 ms, which would
+ * time the command out at once. (expires_in has no such limit: the manager re-arms.)
+ */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+const durationMs = (d: Duration | undefined, field: string, maxMs = Infinity): number | undefined => {
   if (!d) return undefined;
   const ms = d.seconds * 1000 + d.nanos / 1e6;
-  if (!Number.isFinite(ms) || ms < 0) throw invalidArgument(`${field} must not be negative`);
+  if (!Number.isFinite(ms) || ms < 0 || d.seconds < 0 || d.nanos < 0) throw invalidArgument(`${field} must not be negative`);
+  if (ms > maxMs) throw invalidArgument(`${field} must be at most ${maxMs / 1000}s (about ${Math.floor(maxMs / 86_400_000)} days); got ${d.seconds}s`);
   return ms > 0 ? ms : undefined;
 };
+const timeoutMsOf = (d: Duration | undefined) => durationMs(d, 'timeout', MAX_TIMEOUT_MS);
+
+/**
+ * Exec and ExecStream pass the command to `/bin/sh -c` as one argument, so it is bounded by
+ * MAX_ARG_BYTES; a session command is written to its shell's stdin and is bounded only by
+ * the gRPC message size. A NUL byte cannot be part of either (argv strings and the shell's
+ * input both end at it), so it is refused rather than cut.
+ */
+function validCommand(command: string, asArgument: boolean): void {
+  if (!command.trim()) throw invalidArgument('command is required');
+  if (command.includes('\0')) throw invalidArgument('command contains a NUL byte');
+  if (!asArgument) return;
+  const bytes = Buffer.byteLength(command);
+  if (bytes > MAX_ARG_BYTES) {
+    throw invalidArgument(
+      `command is ${bytes} bytes; the limit is ${MAX_ARG_BYTES} bytes (Linux's limit on one argument). ` +
+        'Send a longer script as stdin with the command "sh -s", or use a session.',
+    );
+  }
+}
 const toDuration = (ms: number): Duration => ({ seconds: Math.floor(ms / 1000), nanos: Math.round((ms % 1000) * 1e6) });
 const secondsText = (ms: number) => `${Number((ms / 1000).toFixed(3))}s`;
 
@@ -109,15 +137,17 @@ function validShell(shell: string): string {
 export function createSandboxService(manager: SandboxManager, cgroups: CgroupLimits): SandboxServiceServer {
   const execValidated = (req: ExecRequest) => {
     if (!req.sandboxId) throw invalidArgument('sandbox_id is required');
-    if (!req.command.trim()) throw invalidArgument('command is required');
+    validCommand(req.command, true);
+    const timeoutMs = timeoutMsOf(req.timeout);
     const sb = manager.running(req.sandboxId);
-    return { sb, timeoutMs: durationMs(req.timeout, 'timeout') };
+    return { sb, timeoutMs };
   };
   const sessionValidated = (req: SessionExecRequest) => {
-    if (!req.command.trim()) throw invalidArgument('command is required');
+    validCommand(req.command, false);
+    const timeoutMs = timeoutMsOf(req.timeout);
     const { sandbox, session } = manager.session(req.sessionId);
     if (session.closed || !sandbox) throw failedPrecondition(`session ${req.sessionId} is closed`);
-    return { sandbox, session, timeoutMs: durationMs(req.timeout, 'timeout') };
+    return { sandbox, session, timeoutMs };
   };
   const timedOut = (ms: number | undefined) => deadlineExceeded(`command timed out after ${secondsText(ms ?? 0)}`);
 
