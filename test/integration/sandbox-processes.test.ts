@@ -66,12 +66,23 @@ describe('timeouts and cancellation', () => {
     assert.deepEqual(processesWith('sleep 201'), []);
   });
 
-  it('caps collected output at 8 MiB per stream and says how much was dropped', async () => {
+  it('caps collected output at 1 MiB per stream and says how much was dropped', async () => {
+    // 1 MiB per stream keeps an ExecResult under gRPC's default 4 MiB receive limit.
     const r = await server.exec(sandboxId, 'head -c 9437184 /dev/zero | tr "\\0" x; echo small >&2');
-    const cap = 8 * 1024 * 1024;
+    const cap = 1024 * 1024;
     assert.equal(r.stdout.length, cap + `\n[agentfense: output truncated, ${9437184 - cap} bytes dropped]`.length);
     assert.ok(r.stdout.endsWith(`\n[agentfense: output truncated, ${9437184 - cap} bytes dropped]`));
     assert.equal(r.stderr, 'small\n');
+  });
+
+  it('binary output on both streams still fits a 4 MiB gRPC message (invalid UTF-8 grows when replaced)', async () => {
+    const r = await server.exec(sandboxId, 'head -c 3000000 /dev/zero | tr "\\0" "\\377"; head -c 3000000 /dev/zero | tr "\\0" "\\377" >&2');
+    for (const s of [r.stdout, r.stderr]) {
+      assert.ok(Buffer.byteLength(s) <= 1024 * 1024 + 100, `${Buffer.byteLength(s)} bytes`);
+      assert.match(s, /\n\[agentfense: output truncated, \d+ bytes dropped\]$/);
+    }
+    const kept = Buffer.byteLength(r.stdout.replace(/\n\[agentfense.*$/, '')) / 3;
+    assert.ok(r.stdout.endsWith(`${3000000 - kept} bytes dropped]`), 'the dropped count is in output bytes');
   });
 
   it('ExecStream delivers large output completely (backpressure, no cap)', async () => {

@@ -5,8 +5,12 @@
 import { constants } from 'node:os';
 import { launchBwrap, killSandboxTree, type Launch } from './bwrapLauncher';
 
-/** ExecResult keeps at most this much of each stream. */
-export const OUTPUT_CAP_BYTES = 8 * 1024 * 1024;
+/**
+ * ExecResult keeps at most this much of each stream (as UTF-8 on the wire). Most gRPC
+ * clients, the Python SDK among them, accept 4 MiB per message by default: stdout and
+ * stderr at 1 MiB each plus the rest stay well under it. ExecStream has no cap.
+ */
+export const OUTPUT_CAP_BYTES = 1024 * 1024;
 
 export type StreamName = 'stdout' | 'stderr';
 
@@ -55,9 +59,23 @@ export class CappedOutput {
   }
 
   text(): string {
-    // toString('utf8') replaces invalid sequences with U+FFFD.
-    const s = Buffer.concat(this.chunks).toString('utf8');
-    return this.dropped > 0 ? `${s}\n[agentfense: output truncated, ${this.dropped} bytes dropped]` : s;
+    const raw = Buffer.concat(this.chunks);
+    // toString('utf8') replaces invalid sequences with U+FFFD (3 bytes each), so binary
+    // output can grow up to threefold: then keep the longest prefix that still fits the cap.
+    let s = raw.toString('utf8');
+    let dropped = this.dropped;
+    if (Buffer.byteLength(s) > this.cap) {
+      let lo = 0;
+      let hi = raw.length;
+      while (lo < hi) {
+        const mid = Math.ceil((lo + hi) / 2);
+        if (Buffer.byteLength(raw.subarray(0, mid).toString('utf8')) <= this.cap) lo = mid;
+        else hi = mid - 1;
+      }
+      s = raw.subarray(0, lo).toString('utf8');
+      dropped += raw.length - lo;
+    }
+    return dropped > 0 ? `${s}\n[agentfense: output truncated, ${dropped} bytes dropped]` : s;
   }
 }
 
