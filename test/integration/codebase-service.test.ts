@@ -132,7 +132,13 @@ describe('codebases', () => {
     await expectCode(getCodebase('cb_x'), status.NOT_FOUND, 'codebase cb_x not found');
     await expectCode(getCodebase('../../etc'), status.NOT_FOUND);
     await expectCode(createCodebase('', 'o'), status.INVALID_ARGUMENT, 'name is required');
-    await expectCode(createCodebase('n', ''), status.INVALID_ARGUMENT, 'owner_id is required');
+  });
+
+  it('accepts a codebase without owner_id (stored with owner "")', async () => {
+    const created = await createCodebase('unowned', '');
+    assert.equal(created.ownerId, '');
+    assert.equal(created.name, 'unowned');
+    assert.equal((await getCodebase(created.id)).ownerId, '');
   });
 
   it('lists by owner in pages', async () => {

@@ -11,7 +11,8 @@ export function createCodebaseService(store: CodebaseStore): CodebaseServiceServ
   return {
     createCodebase: unary(async ({ name, ownerId }) => {
       if (!name) throw invalidArgument('name is required');
-      if (!ownerId) throw invalidArgument('owner_id is required');
+      // owner_id is optional: the TypeScript client's createCodebase(name) sends none, and
+      // an unowned codebase is stored with owner "" (listed when no owner filter is given).
       return toCodebase(await store.createCodebase(name, ownerId));
     }),
 
