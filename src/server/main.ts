@@ -1,14 +1,24 @@
 /** Entry point of dist/server.js: parse flags, run the server, explain failures plainly. */
-import { parseServerOptions, UsageError } from './serverOptions';
+import { HelpRequested, parseServerOptions, UsageError } from './serverOptions';
 import { runServer } from './serverProcess';
 
 async function main(): Promise<void> {
   try {
     await runServer(parseServerOptions(process.argv.slice(2)));
   } catch (err) {
-    const message = err instanceof UsageError ? err.message : `server failed to start: ${(err as Error)?.stack ?? String(err)}`;
+    // Help and flag mistakes are for a person at a terminal: plain text. A failure to start
+    // stays a JSON line like the rest of the server's log (the extension shows either).
+    if (err instanceof HelpRequested) {
+      process.stdout.write(err.message + '\n', () => process.exit(0));
+      return;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`agentfense server: ${err.message}\n`, () => process.exit(2));
+      return;
+    }
+    const message = `server failed to start: ${(err as Error)?.stack ?? String(err)}`;
     process.stderr.write(JSON.stringify({ event: 'fatal', message }) + '\n');
-    process.exit(err instanceof UsageError ? 2 : 1);
+    process.exit(1);
   }
 }
 

@@ -13,7 +13,11 @@ export interface ServerOptions {
   logLevel: LogLevel;
 }
 
+/** A wrong flag or a setting that cannot work: told plainly on stderr, exit code 2. */
 export class UsageError extends Error {}
+
+/** `--help`/`-h`: the usage goes to stdout and the process exits 0. */
+export class HelpRequested extends Error {}
 
 export const USAGE = `usage: node dist/server.js --listen unix:PATH|HOST:PORT --data-dir DIR
   [--token-file FILE]        required for TCP; clients send "authorization: Bearer <token>"
@@ -25,7 +29,7 @@ export function parseServerOptions(argv: readonly string[]): ServerOptions {
   const values = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === '--help' || arg === '-h') throw new UsageError(USAGE);
+    if (arg === '--help' || arg === '-h') throw new HelpRequested(USAGE);
     const eq = arg.indexOf('=');
     const [name, inline] = eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
     if (!['--listen', '--data-dir', '--token-file', '--cow', '--sandbox-uid', '--log-level'].includes(name)) {
