@@ -24,6 +24,7 @@ import { runCommand, type OutputSink, type RunOutcome } from './commandRunner';
 import { ShellSession, type SessionCommandOutcome } from './shellSession';
 import type { Launch } from './bwrapLauncher';
 import type { Logger } from '../logger';
+import { failedPrecondition } from '../rpcError';
 
 export interface RuntimeContext {
   dataDir: string;
@@ -62,6 +63,8 @@ export class LiveSandbox {
   private cgroupProcs: string[] = [];
   private knownVersion = '';
   private activeCommands = 0;
+  /** Set when stop() begins: nothing new may start, whatever was queued before it. */
+  private stopping = false;
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly aborts = new Set<AbortController>();
   private chain: Promise<unknown> = Promise.resolve();
@@ -104,6 +107,7 @@ export class LiveSandbox {
     this.aborts.add(abort);
     const work = (async () => {
       await this.locked(async () => {
+        this.refuseIfStopping();
         await this.refreshIfStale();
         this.activeCommands++;
       });
@@ -131,7 +135,11 @@ export class LiveSandbox {
 
   async openSession(sessionId: string, shell: string, env: Record<string, string>): Promise<ShellSession> {
     const envList = envArgs(env);
+    this.refuseIfStopping();
     return this.locked(async () => {
+      // Checked again under the lock: a stop that began while this waited has already closed
+      // the sessions it knew of, so a shell started now would outlive the sandbox.
+      this.refuseIfStopping();
       await this.refreshIfStale();
       const session = new ShellSession(sessionId, this.spec.id, shell, this.launch([...envList, '--chdir', '/workspace', shell]));
       this.sessions.set(sessionId, session);
@@ -163,10 +171,19 @@ export class LiveSandbox {
 
   /** Kills everything, waits for in-flight merges, unmounts and removes the layer and cgroups. */
   async stop(): Promise<void> {
+    this.stopping = true;
     for (const a of this.aborts) a.abort();
     for (const s of this.sessions.values()) s.close();
     await Promise.allSettled([...this.inFlight]);
-    await this.locked(() => this.tearDown());
+    await this.locked(async () => {
+      // Belt and braces: no session may survive the teardown of its mounts.
+      for (const s of this.sessions.values()) s.close();
+      await this.tearDown();
+    });
+  }
+
+  private refuseIfStopping(): void {
+    if (this.stopping) throw failedPrecondition(`sandbox ${this.spec.id} is not running (it is stopping)`);
   }
 
   private launch(tail: string[]): Launch {

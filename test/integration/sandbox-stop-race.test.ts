@@ -1,0 +1,67 @@
+/**
+ * CreateSession racing StopSandbox / DestroySandbox: each session is either refused
+ * (FAILED_PRECONDITION / NOT_FOUND) or closed by the stop; no shell outlives its sandbox.
+ *
+ *   node scripts/build.mjs && node --import tsx --test test/integration/sandbox-stop-race.test.ts
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import type { Session } from '../../src/generated/sandbox';
+import { getPreset } from '../../src/shared/presets';
+import { call, startServer, wireRules, type TestServer } from '../helpers/server';
+
+let server: TestServer;
+let codebaseId: string;
+
+before(async () => {
+  server = await startServer();
+  codebaseId = await server.createCodebase({ 'a.txt': 'a\n' });
+});
+after(async () => {
+  await server.stop();
+});
+
+/** Host processes whose command line mentions the sandbox (its mounts live under its dir). */
+function processesOf(sandboxId: string): string[] {
+  const out: string[] = [];
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      if (cmd.includes(sandboxId)) out.push(`${p}: ${cmd.split('\0').join(' ').slice(0, 120)}`);
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+describe('sessions racing a stop', () => {
+  for (const op of ['stopSandbox', 'destroySandbox'] as const) {
+    it(`CreateSession concurrent with ${op} leaves no shell behind`, async () => {
+      for (let round = 0; round < 6; round++) {
+        const sandboxId = await server.startSandbox(codebaseId, wireRules(getPreset('full-access')));
+        // A codebase change makes the first session remount the sandbox first: that keeps
+        // CreateSession busy long enough for the stop to begin meanwhile.
+        await server.upload(codebaseId, 'a.txt', `round ${round} of ${op}\n`);
+        const sessions = Array.from({ length: 4 }, () =>
+          call<Session>(server.sandboxes, server.sandboxes.createSession, { sandboxId, shell: '', env: {} }),
+        );
+        const stopped = call(server.sandboxes, server.sandboxes[op], { sandboxId });
+        const results = await Promise.allSettled([...sessions, stopped]);
+        assert.equal(results[4]!.status, 'fulfilled', `${op} succeeded`);
+        for (const r of results.slice(0, 4)) {
+          if (r.status === 'rejected') {
+            const e = r.reason as ServiceError;
+            assert.ok([status.FAILED_PRECONDITION, status.NOT_FOUND].includes(e.code), `refused session: ${e.code} ${e.details}`);
+          }
+        }
+        for (let i = 0; i < 40 && processesOf(sandboxId).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+        assert.deepEqual(processesOf(sandboxId), [], `round ${round}: processes of ${sandboxId} survived ${op}`);
+        if (op === 'stopSandbox') await call(server.sandboxes, server.sandboxes.destroySandbox, { sandboxId });
+      }
+    });
+  }
+});
