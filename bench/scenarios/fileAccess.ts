@@ -69,9 +69,15 @@ export const fileAccess: Scenario = {
       await natively(-1);
       const sandboxRuns: ProbeResult[] = [];
       const nativeRuns: ProbeResult[] = [];
+      // Alternate which side goes first, so neither always runs right after the other.
       for (let rep = 0; rep < fsRepeats; rep++) {
-        sandboxRuns.push(await inSandbox(rep));
-        nativeRuns.push(await natively(rep));
+        if (rep % 2 === 0) {
+          sandboxRuns.push(await inSandbox(rep));
+          nativeRuns.push(await natively(rep));
+        } else {
+          nativeRuns.push(await natively(rep));
+          sandboxRuns.push(await inSandbox(rep));
+        }
       }
       const med = (runs: ProbeResult[], k: keyof ProbeResult) => median(runs.map((r) => r[k]));
       const files = nativeRuns[0]!.stat_files;
