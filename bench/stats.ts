@@ -5,13 +5,6 @@ export function nowMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
-/** Runs `fn` once and returns how long it took in milliseconds, with its result. */
-export async function timed<T>(fn: () => Promise<T> | T): Promise<{ ms: number; value: T }> {
-  const start = nowMs();
-  const value = await fn();
-  return { ms: nowMs() - start, value };
-}
-
 /** Nearest-rank percentile (p in 0..100) of unsorted samples; NaN for no samples. */
 export function percentile(samples: readonly number[], p: number): number {
   if (samples.length === 0) return NaN;
@@ -49,17 +42,6 @@ export function summarize(samples: readonly number[]): LatencySummary {
     max: samples.length ? Math.max(...samples) : NaN,
     mean: mean(samples),
   };
-}
-
-/** Runs `fn` `n` times one after another and returns each duration in ms. */
-export async function sampleSequential(n: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const start = nowMs();
-    await fn(i);
-    out.push(nowMs() - start);
-  }
-  return out;
 }
 
 /**
