@@ -42,11 +42,16 @@ export class ChangeMerger {
     }
     const changes: CodebaseChange[] = [];
     const newMemo: [string, string][] = [];
-    fs.mkdirSync(this.stagingDir, { recursive: true, mode: 0o700 });
+    // The staging dir exists only while something is staged: most commands change nothing.
+    let staging = false;
     try {
       for (const [path, file] of writes) {
         if (this.merged.get(path) === file.fingerprint) continue;
         if (!validPath(path) || engine.permissionOf(path) !== 'write') continue;
+        if (!staging) {
+          fs.mkdirSync(this.stagingDir, { recursive: true, mode: 0o700 });
+          staging = true;
+        }
         const staged = stageCopy(file.base, file.rel, this.stagingDir);
         if (!staged) continue;
         changes.push({ kind: 'write', path, source: staged.path, mode: staged.mode });
@@ -67,7 +72,7 @@ export class ChangeMerger {
         snapshot,
       };
     } finally {
-      fs.rmSync(this.stagingDir, { recursive: true, force: true });
+      if (staging) fs.rmSync(this.stagingDir, { recursive: true, force: true });
     }
   }
 }
