@@ -3,7 +3,7 @@
  * git does.
  */
 import ignore, { type Ignore } from 'ignore';
-import { promises as fs, type Dirent } from 'node:fs';
+import { lstatSync, promises as fs, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { normalizeCodebasePath } from '../shared/codebasePath';
 
@@ -77,16 +77,64 @@ export async function walkWorkspace(dir: string, options: WalkOptions = {}): Pro
   if (!rootStat.isDirectory()) throw new Error(`not a directory: ${dir}`);
   const rootRules = ignore();
   if (!options.noDefaultIgnores) rootRules.add([...DEFAULT_IGNORES]);
-  for (const text of await readIgnoreFiles(dir)) rootRules.add(text);
+  // The root's ignore files sit between the defaults and options.ignore, so they are added
+  // here rather than as a scope of their own.
+  const rootEntries = await readDirectory(dir, options);
+  if (rootEntries) for (const text of await readIgnoreFiles(dir, rootEntries)) rootRules.add(text);
   rootRules.add([...(options.ignore ?? [])]);
-  const files: LocalFile[] = [];
-  await walkDirectory(dir, '', [{ base: '', rules: rootRules }], files, options);
+  // Phase 1: list the directories (one readdir each; dirent types say what is a file).
+  const candidates: { path: string; absPath: string }[] = [];
+  if (rootEntries) await walkDirectory(dir, '', rootEntries, [{ base: '', rules: rootRules }], candidates, options, true);
+  // Phase 2: size, mtime and mode of each file.
+  const files = await statFiles(candidates, options.signal);
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-async function readIgnoreFiles(absDir: string): Promise<string[]> {
+/**
+ * Files stat'ed per turn of the event loop. A stat of a listed file is answered from the
+ * kernel's cache in a microsecond or two, while a round trip through libuv's thread pool
+ * costs several times that; so the stats run synchronously, in batches small enough
+ * (a few ms) that the event loop stays responsive between them.
+ */
+const STAT_BATCH = 256;
+
+async function statFiles(candidates: readonly { path: string; absPath: string }[], signal: AbortSignal | undefined): Promise<LocalFile[]> {
+  const found: LocalFile[] = [];
+  for (let start = 0; start < candidates.length; start += STAT_BATCH) {
+    if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    signal?.throwIfAborted();
+    for (const { path, absPath } of candidates.slice(start, start + STAT_BATCH)) {
+      const stat = lstatSync(absPath, { throwIfNoEntry: false });
+      if (!stat) continue; // deleted while walking
+      if (!stat.isFile()) continue; // replaced by a link or special file since the listing
+      found.push({ path, absPath, size: stat.size, mtimeMs: stat.mtimeMs, mode: stat.mode & 0o7777 });
+    }
+  }
+  return found;
+}
+
+/** The directory's entries, or undefined (reported to onSkip) when it cannot be read. */
+async function readDirectory(absDir: string, options: WalkOptions): Promise<Dirent[] | undefined> {
+  options.signal?.throwIfAborted();
+  try {
+    return await fs.readdir(absDir, { withFileTypes: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'ENOENT') {
+      options.onSkip?.(absDir, `cannot read directory (${code})`);
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+/** The directory's ignore files, in IGNORE_FILE_NAMES order; only names its listing holds are opened. */
+async function readIgnoreFiles(absDir: string, entries: readonly Dirent[]): Promise<string[]> {
   const texts: string[] = [];
   for (const name of IGNORE_FILE_NAMES) {
+    const entry = entries.find((e) => e.name === name);
+    // A directory by that name holds no rules; a link is followed, as reading the name would.
+    if (!entry || entry.isDirectory()) continue;
     try {
       texts.push(await fs.readFile(join(absDir, name), 'utf8'));
     } catch (err) {
@@ -111,50 +159,37 @@ function isIgnored(relPath: string, isDir: boolean, scopes: readonly IgnoreScope
 async function walkDirectory(
   absDir: string,
   relDir: string,
+  entries: readonly Dirent[],
   scopes: readonly IgnoreScope[],
-  out: LocalFile[],
+  out: { path: string; absPath: string }[],
   options: WalkOptions,
+  isRoot = false,
 ): Promise<void> {
-  options.signal?.throwIfAborted();
-  let entries: Dirent[];
-  try {
-    entries = await fs.readdir(absDir, { withFileTypes: true });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM' || code === 'ENOENT') {
-      options.onSkip?.(absDir, `cannot read directory (${code})`);
-      return;
-    }
-    throw err;
+  if (!isRoot) {
+    // The root's ignore files are already part of the root scope.
+    const texts = await readIgnoreFiles(absDir, entries);
+    if (texts.length) scopes = [...scopes, { base: relDir, rules: ignore().add(texts.join('\n')) }];
   }
-  await Promise.all(
-    entries.map(async (entry) => {
-      const relPath = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
-      const absPath = join(absDir, entry.name);
-      if (!entry.isFile() && !entry.isDirectory()) return; // symlinks, sockets, FIFOs, devices
-      const isDir = entry.isDirectory();
-      if (isIgnored(relPath, isDir, scopes)) return;
-      try {
-        normalizeCodebasePath(relPath);
-      } catch (err) {
-        options.onSkip?.(absPath, (err as Error).message);
-        return;
-      }
-      if (isDir) {
-        const texts = await readIgnoreFiles(absPath);
-        const nested = texts.length ? [...scopes, { base: relPath, rules: ignore().add(texts.join('\n')) }] : scopes;
-        await walkDirectory(absPath, relPath, nested, out, options);
-        return;
-      }
-      let stat;
-      try {
-        stat = await fs.lstat(absPath);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // deleted while walking
-        throw err;
-      }
-      if (!stat.isFile()) return;
-      out.push({ path: relPath, absPath, size: stat.size, mtimeMs: stat.mtimeMs, mode: stat.mode & 0o7777 });
-    }),
-  );
+  const subdirs: Promise<void>[] = [];
+  for (const entry of entries) {
+    if (!entry.isFile() && !entry.isDirectory()) continue; // symlinks, sockets, FIFOs, devices
+    const relPath = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
+    const absPath = join(absDir, entry.name);
+    const isDir = entry.isDirectory();
+    if (isIgnored(relPath, isDir, scopes)) continue;
+    try {
+      normalizeCodebasePath(relPath);
+    } catch (err) {
+      options.onSkip?.(absPath, (err as Error).message);
+      continue;
+    }
+    if (isDir) {
+      subdirs.push(
+        readDirectory(absPath, options).then((sub) => (sub ? walkDirectory(absPath, relPath, sub, scopes, out, options) : undefined)),
+      );
+    } else {
+      out.push({ path: relPath, absPath });
+    }
+  }
+  await Promise.all(subdirs);
 }
