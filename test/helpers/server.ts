@@ -70,7 +70,7 @@ export class TestServer {
     readonly dataDir: string,
     private readonly ownsDir: string | undefined,
   ) {
-    // ExecResult may carry 8 MiB per stream, above grpc's 4 MiB default.
+    // Room for big ExecStream chunks and ExecResults (1 MiB per stream) with headroom.
     const options = { 'grpc.max_receive_message_length': 64 * 1024 * 1024 };
     this.codebases = new CodebaseServiceClient(address, credentials.createInsecure(), options);
     this.sandboxes = new SandboxServiceClient(address, credentials.createInsecure(), options);
