@@ -70,6 +70,9 @@ export async function* serverStreamCall<Req, Res>(
   }
 }
 
+/** Why a settled call stops writing: a constant, since `abort()` without a reason builds a DOMException (with a stack) per call. */
+const CALL_SETTLED = Object.freeze({ reason: 'call settled' });
+
 /**
  * A client-streaming call: writes `messages` with backpressure, half-closes, resolves with
  * the response. If the server answers early (typically an error), writing stops.
@@ -86,7 +89,7 @@ export function clientStreamCall<Req, Res>(
     const settle = (fn: () => void) => {
       if (settled) return;
       settled = true;
-      stopWriting.abort();
+      stopWriting.abort(CALL_SETTLED);
       s.signal?.removeEventListener('abort', onAbort);
       fn();
     };

@@ -42,9 +42,17 @@ export async function uploadFiles(
 ): Promise<UploadResult[]> {
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY));
   options.signal?.throwIfAborted();
-  // One controller for all uploads: the caller's abort and our own first failure both stop everything.
-  const stop = new AbortController();
-  const onCallerAbort = () => stop.abort(options.signal!.reason);
+  // The caller's abort and our own first failure both stop everything. Each upload has its
+  // own controller (a call listens to its signal), and one listener on the caller's signal
+  // aborts the ones in flight: the caller's signal never has more than one listener of ours.
+  const inFlight = new Set<AbortController>();
+  let stopped = false;
+  const stopAll = (reason: unknown) => {
+    if (stopped) return;
+    stopped = true;
+    for (const call of inFlight) call.abort(reason);
+  };
+  const onCallerAbort = () => stopAll(options.signal!.reason);
   options.signal?.addEventListener('abort', onCallerAbort, { once: true });
 
   const results: UploadResult[] = new Array(files.length);
@@ -55,23 +63,28 @@ export async function uploadFiles(
     bytesTotal: files.reduce((sum, f) => sum + f.size, 0),
     currentFile: '',
   };
+  const report = options.onProgress ? () => options.onProgress!({ ...progress }) : undefined;
   let next = 0;
   let failure: unknown;
 
-  const uploadOne = async (file: LocalFile): Promise<UploadResult> => {
+  const uploadOne = async (file: LocalFile, signal: AbortSignal): Promise<UploadResult> => {
     const handle = await fs.open(file.absPath, 'r');
     try {
       const { size } = await handle.stat();
       // A file that grew or shrank since the walk: keep the totals honest.
       progress.bytesTotal += size - file.size;
-      const content = handle.createReadStream({ highWaterMark: UPLOAD_CHUNK_BYTES, autoClose: false });
-      return await client.uploadFile(codebaseId, file.path, content, {
+      let sent = 0;
+      return await client.uploadFile(codebaseId, file.path, readChunks(handle, size), {
         size,
-        signal: stop.signal,
+        signal,
         onBytes: (n) => {
           progress.bytesDone += n;
-          progress.currentFile = file.path;
-          options.onProgress?.({ ...progress });
+          sent += n;
+          // The file's last chunk is reported with its completion, a moment later.
+          if (report && sent < size) {
+            progress.currentFile = file.path;
+            report();
+          }
         },
       });
     } finally {
@@ -80,20 +93,24 @@ export async function uploadFiles(
   };
 
   const worker = async () => {
-    while (next < files.length && !stop.signal.aborted) {
+    while (next < files.length && !stopped) {
       const index = next++;
       const file = files[index]!;
+      const call = new AbortController();
+      inFlight.add(call);
       try {
-        results[index] = await uploadOne(file);
+        results[index] = await uploadOne(file, call.signal);
       } catch (err) {
-        if (stop.signal.aborted) return; // another worker failed first, or the caller aborted
+        if (stopped) return; // another worker failed first, or the caller aborted
         failure = asUploadError(err, codebaseId, file);
-        stop.abort(failure);
+        stopAll(failure);
         return;
+      } finally {
+        inFlight.delete(call);
       }
       progress.filesDone++;
       progress.currentFile = file.path;
-      options.onProgress?.({ ...progress });
+      report?.();
     }
   };
 
@@ -105,6 +122,28 @@ export async function uploadFiles(
   if (options.signal?.aborted) throw options.signal.reason;
   if (failure) throw failure;
   return results;
+}
+
+/**
+ * The file's bytes in UPLOAD_CHUNK_BYTES pieces, each read into its own buffer (the call may
+ * still hold the previous one). The last read asks for one byte more than `size`, so a file
+ * that grew since it was opened yields too many bytes and uploadChunks reports the mismatch,
+ * as it does for a file that shrank (the reads end early).
+ */
+async function* readChunks(handle: fs.FileHandle, size: number): AsyncGenerator<Buffer> {
+  let position = 0;
+  for (;;) {
+    const remaining = size - position;
+    const want = remaining < UPLOAD_CHUNK_BYTES ? remaining + 1 : UPLOAD_CHUNK_BYTES;
+    const buf = Buffer.allocUnsafe(want);
+    const { bytesRead } = await handle.read(buf, 0, want, position);
+    if (bytesRead === 0) return;
+    position += bytesRead;
+    yield bytesRead === want ? buf : buf.subarray(0, bytesRead);
+    // Done once a read that asked for the extra byte came back (a full chunk ending exactly at
+    // `size` did not ask, so one more read checks for it).
+    if (position > size || (position === size && want > remaining)) return;
+  }
 }
 
 function asUploadError(err: unknown, codebaseId: string, file: LocalFile): Error {
