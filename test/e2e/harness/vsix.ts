@@ -58,7 +58,8 @@ export async function packagedExtension(cache: string): Promise<string> {
     try {
       execFileSync(
         join(REPO_ROOT, 'node_modules', '.bin', 'vsce'),
-        ['package', '--no-dependencies', '--out', partial],
+        // The README's links are relative to this repository, which has no public URL to rewrite them to.
+        ['package', '--no-dependencies', '--no-rewrite-relative-links', '--out', partial],
         { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' },
       );
     } catch (e) {

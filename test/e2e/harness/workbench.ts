@@ -83,9 +83,11 @@ export class Workbench {
       await this.closeQuickInput();
       await this.page.keyboard.press('F1');
       const input = this.quickInput.locator('.quick-input-box input');
-      await input.waitFor({ state: 'visible', timeout: timeoutMs });
-      await input.fill(`>${title}`);
       try {
+        // Something else taking focus (a terminal becoming ready) closes the palette under us:
+        // then it is opened again, as a person would.
+        await input.waitFor({ state: 'visible', timeout: Math.min(10_000, Math.max(1, deadline - Date.now())) });
+        await input.fill(`>${title}`, { timeout: 5000 });
         await row.waitFor({ state: 'visible', timeout: Math.min(5000, Math.max(1, deadline - Date.now())) });
         await row.click();
         return;
@@ -322,8 +324,16 @@ export class Workbench {
   async typeInTerminal(line: string): Promise<void> {
     const focused = () =>
       this.page.evaluate(() => (globalThis as any).document.activeElement?.classList.contains('xterm-helper-textarea') ?? false);
-    if (!(await focused())) await this.runCommand('Terminal: Focus Terminal');
-    await waitFor('the terminal to have keyboard focus', focused, (f) => f, 10_000);
+    // A terminal that was just opened takes focus itself once it is ready; only if it does not
+    // is it focused through the palette.
+    const tookFocus = await waitFor('the terminal to take keyboard focus', focused, (f) => f, 10_000).then(
+      () => true,
+      () => false,
+    );
+    if (!tookFocus) {
+      await this.runCommand('Terminal: Focus Terminal');
+      await waitFor('the terminal to have keyboard focus', focused, (f) => f, 10_000);
+    }
     await this.page.keyboard.type(line, { delay: 10 });
     await this.page.keyboard.press('Enter');
   }
