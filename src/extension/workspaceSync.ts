@@ -130,15 +130,20 @@ export class WorkspaceSync implements vscode.Disposable {
     const plan = planUpload(index, files);
     const byPath = new Map(files.map((f) => [f.path, f]));
 
-    // Hash candidates: a touched-but-identical file (git checkout, formatter) costs no upload.
+    // What to upload. A fresh codebase takes everything, and a new or resized file has surely
+    // changed: neither is hashed here (the server's checksum of what it stored goes into the
+    // index). Only a file with the same size and another mtime is hashed, so that a
+    // touched-but-identical file (git checkout, formatter) costs no upload.
     const toUpload: LocalFile[] = [];
-    const hashes = new Map<string, string>();
     for (const c of plan.candidates) {
-      options.signal?.throwIfAborted();
       const f = byPath.get(c.path)!;
-      const sha = await sha256File(f.absPath, options.signal);
-      hashes.set(f.path, sha);
-      if (plan.fresh || index?.files[f.path]?.sha256 !== sha) toUpload.push(f);
+      const known = plan.fresh ? undefined : index?.files[f.path];
+      if (!known || known.size !== f.size) {
+        toUpload.push(f);
+        continue;
+      }
+      options.signal?.throwIfAborted();
+      if ((await sha256File(f.absPath, options.signal)) !== known.sha256) toUpload.push(f);
     }
 
     if (!plan.fresh && toUpload.length === 0) {
@@ -170,7 +175,7 @@ export class WorkspaceSync implements vscode.Disposable {
         const sub = token.onCancellationRequested(() => abort.abort(new vscode.CancellationError()));
         options.signal?.addEventListener('abort', () => abort.abort(options.signal?.reason), { once: true });
         try {
-          return await this.upload(folder, plan.fresh ? undefined : index, toUpload, hashes, files, progress, abort.signal);
+          return await this.upload(folder, plan.fresh ? undefined : index, toUpload, files, progress, abort.signal);
         } finally {
           sub.dispose();
         }
@@ -187,7 +192,6 @@ export class WorkspaceSync implements vscode.Disposable {
     folder: vscode.WorkspaceFolder,
     previous: UploadIndex | undefined,
     toUpload: LocalFile[],
-    hashes: Map<string, string>,
     allFiles: LocalFile[],
     progress: vscode.Progress<{ message?: string; increment?: number }>,
     signal: AbortSignal,
@@ -201,7 +205,7 @@ export class WorkspaceSync implements vscode.Disposable {
     }
     const totalBytes = toUpload.reduce((n, f) => n + f.size, 0);
     let lastPct = 0;
-    await this.connection.call(
+    const results = await this.connection.call(
       (client) =>
         uploadFiles(client, index.codebaseId, toUpload, {
           signal,
@@ -223,9 +227,10 @@ export class WorkspaceSync implements vscode.Disposable {
         index.files[f.path] = { ...index.files[f.path], size: f.size, mtimeMs: f.mtimeMs };
       }
     }
-    for (const f of toUpload) {
-      index.files[f.path] = { size: f.size, mtimeMs: f.mtimeMs, sha256: hashes.get(f.path)! };
-    }
+    // The server's sha256 of what it stored: exactly the bytes uploaded, hashed once.
+    toUpload.forEach((f, i) => {
+      index.files[f.path] = { size: f.size, mtimeMs: f.mtimeMs, sha256: results[i]!.checksum };
+    });
     await this.recordRemoteTimes(index, uploaded);
     await this.saveIndex(folder, index);
     return { index, uploadedFiles: toUpload.length, uploadedBytes: toUpload.reduce((n, f) => n + f.size, 0), fresh: !previous };
