@@ -4,6 +4,9 @@
  *   overlay: an overlayfs per writable root (lower = the shared view, upper = per sandbox);
  *   copy:    real copies of the writable root's files (never links: a link would let a write
  *            reach a blob), for servers that cannot mount.
+ * A writable root that is empty in the view (e.g. an output folder the codebase does not
+ * have) gets a plain per-sandbox directory in both modes: everything in it is new, so there
+ * is nothing to copy-on-write, and mounting/unmounting an overlay cost about half a start.
  * detectChanges() reports what differs from the view; changeMerger.ts decides what to merge.
  */
 import * as fs from 'node:fs';
@@ -51,6 +54,8 @@ export class WritableLayer {
   /** copy mode: what each copied file looked like right after copying. */
   private readonly copied = new Map<string, string>();
   private readonly mounted: string[] = [];
+  /** Indexes into `mounts` that are overlays (the others are plain directories). */
+  private readonly overlays = new Set<number>();
 
   constructor(
     private readonly sandboxDir: string,
@@ -63,7 +68,7 @@ export class WritableLayer {
     const { plan } = this.view;
     for (const [n, root] of plan.writableRoots.entries()) {
       const lower = join(this.view.dir, root);
-      if (this.mode === 'overlay') {
+      if (this.mode === 'overlay' && fs.readdirSync(lower).length > 0) {
         const upper = join(this.sandboxDir, 'layer', String(n), 'upper');
         const work = join(this.sandboxDir, 'layer', String(n), 'work');
         const target = join(this.sandboxDir, 'mnt', String(n));
@@ -72,6 +77,7 @@ export class WritableLayer {
         this.own(upper, fs.statSync(lower).mode & 0o7777);
         await mountOverlay(lower, upper, work, target);
         this.mounted.push(target);
+        this.overlays.add(this.mounts.length);
         this.mounts.push({ root, hostPath: target });
       } else {
         const target = join(this.sandboxDir, 'copy', String(n));
@@ -87,6 +93,7 @@ export class WritableLayer {
     for (const target of this.mounted.splice(0)) await unmount(target);
     for (const d of ['layer', 'mnt', 'copy']) fs.rmSync(join(this.sandboxDir, d), { recursive: true, force: true });
     this.mounts.length = 0;
+    this.overlays.clear();
     this.copied.clear();
   }
 
@@ -106,7 +113,7 @@ export class WritableLayer {
   detectChanges(): DetectedChanges {
     const changes: DetectedChanges = { writes: new Map(), deletes: new Set() };
     for (const [n, m] of this.mounts.entries()) {
-      if (this.mode === 'overlay') this.detectInOverlay(n, m, changes);
+      if (this.overlays.has(n)) this.detectInOverlay(n, m, changes);
       else this.detectInCopy(m, changes);
     }
     return changes;
