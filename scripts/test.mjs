@@ -46,7 +46,9 @@ if (files.length === 0) {
 console.log(`running ${files.length} test files: ${suites.join(', ')}`);
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files.map((f) => relative(root, f))],
+  // --test-force-exit: a file whose tests have all finished must not hold the run open with a
+  // leftover handle (a hung CI run is worse than a reported leak).
+  ['--import', 'tsx', '--test', '--test-force-exit', '--test-concurrency=2', '--test-reporter=spec', ...files.map((f) => relative(root, f))],
   { cwd: root, stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

@@ -701,7 +701,7 @@ true`,
 describe('resource limits hold and the server keeps serving', () => {
   /** Runs `fn` while a second client keeps calling the server; returns the worst latency. */
   async function whileProbing<T>(fn: () => Promise<T>): Promise<{ value: T; worstMs: number; failures: number }> {
-    const probe = await startServerProbe();
+    const { probe, close } = await startServerProbe();
     let stop = false;
     let worst = 0;
     let failures = 0;
@@ -720,6 +720,8 @@ describe('resource limits hold and the server keeps serving', () => {
     } finally {
       stop = true;
       await loop;
+      // An open channel keeps reconnecting after the server stops, and keeps this file's process alive.
+      close();
     }
   }
   async function startServerProbe() {
@@ -727,10 +729,11 @@ describe('resource limits hold and the server keeps serving', () => {
     const { CodebaseServiceClient } = await import('../../src/generated/codebase');
     const { credentials } = await import('@grpc/grpc-js');
     const c = new CodebaseServiceClient(srv.address, credentials.createInsecure());
-    return () =>
+    const probe = () =>
       new Promise<boolean>((r) =>
         c.listCodebases({ ownerId: '', pageSize: 1, pageToken: '' }, srv.md(), { deadline: Date.now() + 5000 }, (e) => r(!e)),
       );
+    return { probe, close: () => c.close() };
   }
 
   it('fill the disk (bounded at 256 MiB in the writable layer)', async () => {

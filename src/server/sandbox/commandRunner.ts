@@ -87,8 +87,18 @@ export function runCommand(req: RunRequest): Promise<RunOutcome> {
   let aborted = false;
 
   const streams = { stdout: child.stdout!, stderr: child.stderr! };
+  // Once the command is killed its output goes nowhere. The pipes must still be read to their
+  // end: a pipe paused for a cancelled call's drain (which never comes) would never close, and
+  // neither would the child, so stop/destroy waiting for this command would hang.
+  let discarding = false;
+  const discard = () => {
+    discarding = true;
+    streams.stdout.resume();
+    streams.stderr.resume();
+  };
   for (const name of ['stdout', 'stderr'] as const) {
     streams[name].on('data', (data: Buffer) => {
+      if (discarding) return;
       if (!req.sink) return out[name].push(data);
       if (!req.sink.write(name, data)) {
         streams.stdout.pause();
@@ -108,11 +118,13 @@ export function runCommand(req: RunRequest): Promise<RunOutcome> {
       ? setTimeout(() => {
           timedOut = true;
           killSandboxTree(child);
+          if (req.sink) discard();
         }, req.timeoutMs)
       : undefined;
   const onAbort = () => {
     aborted = true;
     killSandboxTree(child);
+    discard();
   };
   if (req.abort?.aborted) onAbort();
   else req.abort?.addEventListener('abort', onAbort, { once: true });
