@@ -9,18 +9,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { launchBwrap, killSandboxTree, type Launch } from './bwrapLauncher';
-import { CappedOutput, type OutputSink, type StreamName } from './commandRunner';
+import { CappedOutput, type OutputSink, type RunOutcome, type StreamName } from './commandRunner';
 import { descendantsOf, killQuietly } from './processTree';
 
-export interface SessionCommandOutcome {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-  /** The abort signal fired while the command was queued or running. */
-  aborted: boolean;
-  durationMs: number;
-}
+/** A session command ends like a one-shot command (`aborted`: cancelled while queued or running). */
+export type SessionCommandOutcome = RunOutcome;
 
 const RS = '\x1e';
 /** After a timeout kill, how long the shell gets to print its end marker. */
