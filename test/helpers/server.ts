@@ -150,9 +150,37 @@ export class TestServer {
     this.sandboxes.close();
     if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill(signal);
     const code = await this.exited!;
+    // Every test run doubles as a leak check: a graceful stop leaves no sandbox process.
+    if (signal === 'SIGTERM') {
+      const left = await sandboxProcessesOutliving(this.dataDir);
+      if (left.length > 0) throw new Error(`sandbox processes outlived the server:\n${left.join('\n')}`);
+    }
     if (this.ownsDir && !keepDir) fs.rmSync(this.ownsDir, { recursive: true, force: true });
     return code;
   }
+}
+
+/** Processes whose command line names a sandbox under `dataDir`, after up to 2 s for them to die; killed if they did not. */
+async function sandboxProcessesOutliving(dataDir: string): Promise<string[]> {
+  const marker = join(dataDir, 'sandboxes') + '/';
+  const find = () =>
+    fs.readdirSync('/proc').filter((p) => {
+      try {
+        return /^\d+$/.test(p) && fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker);
+      } catch {
+        return false;
+      }
+    });
+  for (let i = 0; i < 40 && find().length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+  const left = find();
+  for (const p of left) {
+    try {
+      process.kill(Number(p), 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  return left.map((p) => `pid ${p}`);
 }
 
 /** A temp dir the sandbox user (uid 61000) can traverse, as the server requires. */

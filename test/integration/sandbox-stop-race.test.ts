@@ -30,7 +30,10 @@ function processesOf(sandboxId: string): string[] {
     if (!/^\d+$/.test(p)) continue;
     try {
       const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
-      if (cmd.includes(sandboxId)) out.push(`${p}: ${cmd.split('\0').join(' ').slice(0, 120)}`);
+      if (!cmd.includes(sandboxId)) continue;
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.push(`${p} (state ${state}, parent ${ppid}): ${cmd.split('\0').join(' ').slice(0, 100)}`);
     } catch {
       // gone
     }

@@ -25,6 +25,7 @@ import { ShellSession, type SessionCommandOutcome } from './shellSession';
 import type { Launch } from './bwrapLauncher';
 import type { Logger } from '../logger';
 import { failedPrecondition } from '../rpcError';
+import { killBwrapsMentioning } from './processTree';
 
 export interface RuntimeContext {
   dataDir: string;
@@ -178,6 +179,8 @@ export class LiveSandbox {
     await this.locked(async () => {
       // Belt and braces: no session may survive the teardown of its mounts.
       for (const s of this.sessions.values()) s.close();
+      const orphans = killBwrapsMentioning(this.dir + '/');
+      if (orphans > 0) this.ctx.log.warn('killed orphaned sandbox processes', { sandbox: this.spec.id, count: orphans });
       await this.tearDown();
     });
   }

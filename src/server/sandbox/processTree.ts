@@ -1,4 +1,7 @@
-/** Host processes by parent, read from /proc: to kill a command's tree but not its shell. */
+/**
+ * Host processes read from /proc: by parent, to kill a command's tree but not its shell; by
+ * command line, to find bwraps that lost their parent.
+ */
 import * as fs from 'node:fs';
 
 function parentMap(): Map<number, number[]> {
@@ -50,4 +53,23 @@ export function cmdlineOf(pid: number): string[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * Kills every bwrap (or the cgroup-joining shell about to exec one) with an argument under
+ * `dirPrefix`. A bwrap killed in the instant after it cloned its namespace init but before
+ * that init armed its parent-death signal leaves the init orphaned and alive; only its
+ * command line, which names the sandbox's directory, still ties it to the sandbox.
+ */
+export function killBwrapsMentioning(dirPrefix: string): number {
+  let killed = 0;
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    const argv = cmdlineOf(Number(name));
+    if (argv.some((a) => /(^|\/)bwrap$/.test(a)) && argv.some((a) => a.startsWith(dirPrefix))) {
+      killQuietly(Number(name));
+      killed++;
+    }
+  }
+  return killed;
 }

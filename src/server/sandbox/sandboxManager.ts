@@ -11,7 +11,7 @@ import { newSandboxId, isSandboxId } from './ids';
 import { loadRecord, saveRecord, type SandboxRecord } from './sandboxRecord';
 import { LiveSandbox, type RuntimeContext } from './liveSandbox';
 import { mountsUnder, unmount } from './hostMounts';
-import { cmdlineOf, killQuietly } from './processTree';
+import { killBwrapsMentioning } from './processTree';
 import type { ShellSession } from './shellSession';
 import type { ResourceLimitValues } from './cgroupLimits';
 
@@ -242,11 +242,6 @@ export class SandboxManager {
    * command line.
    */
   private killLeftoverProcesses(): void {
-    const marker = join(this.ctx.dataDir, 'sandboxes') + '/';
-    for (const name of fs.readdirSync('/proc')) {
-      if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-      const argv = cmdlineOf(Number(name));
-      if (argv.some((a) => /(^|\/)bwrap$/.test(a)) && argv.some((a) => a.startsWith(marker))) killQuietly(Number(name));
-    }
+    killBwrapsMentioning(join(this.ctx.dataDir, 'sandboxes') + '/');
   }
 }

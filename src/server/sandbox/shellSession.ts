@@ -74,6 +74,8 @@ export class ShellSession {
   /** Kills the shell and everything it started. */
   close(): void {
     killSandboxTree(this.child);
+    // A shell that outlived the kill (see killBwrapsMentioning) reads EOF and exits.
+    this.child.stdin!.destroy();
     this.markClosed();
   }
 
