@@ -4,7 +4,6 @@
  * delete-file RPC). The index it keeps is also the baseline of the change review.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import * as vscode from 'vscode';
@@ -13,6 +12,7 @@ import type { Config } from './config';
 import type { Connection } from './connection';
 import { formatBytes } from './terminalText';
 import { emptyIndex, parseIndex, planUpload, type UploadIndex } from './uploadIndex';
+import { selectUploads } from './uploadSelection';
 
 /** The server requires an owner; ours says which client and user made the codebase. */
 export function codebaseOwner(): string {
@@ -23,22 +23,6 @@ export function codebaseOwner(): string {
     // no passwd entry (containers)
   }
   return `vscode:${user}`;
-}
-
-export function sha256File(absPath: string, signal?: AbortSignal): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    const stream = createReadStream(absPath, { signal });
-    stream.on('data', (chunk) => hash.update(chunk));
-    stream.on('error', reject);
-    stream.on('end', () => resolve(hash.digest('hex')));
-  });
-}
-
-export async function sha256Stream(chunks: AsyncIterable<Buffer>): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const c of chunks) hash.update(c);
-  return hash.digest('hex');
 }
 
 export interface SyncResult {
@@ -128,23 +112,7 @@ export class WorkspaceSync implements vscode.Disposable {
       }
     }
     const plan = planUpload(index, files);
-    const byPath = new Map(files.map((f) => [f.path, f]));
-
-    // What to upload. A fresh codebase takes everything, and a new or resized file has surely
-    // changed: neither is hashed here (the server's checksum of what it stored goes into the
-    // index). Only a file with the same size and another mtime is hashed, so that a
-    // touched-but-identical file (git checkout, formatter) costs no upload.
-    const toUpload: LocalFile[] = [];
-    for (const c of plan.candidates) {
-      const f = byPath.get(c.path)!;
-      const known = plan.fresh ? undefined : index?.files[f.path];
-      if (!known || known.size !== f.size) {
-        toUpload.push(f);
-        continue;
-      }
-      options.signal?.throwIfAborted();
-      if ((await sha256File(f.absPath, options.signal)) !== known.sha256) toUpload.push(f);
-    }
+    const toUpload = await selectUploads(plan, files, index, options.signal);
 
     if (!plan.fresh && toUpload.length === 0) {
       if (plan.candidates.length > 0) {

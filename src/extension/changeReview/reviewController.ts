@@ -8,7 +8,7 @@ import { CodebaseNotFoundError } from '../../client';
 import type { Ctx } from '../context';
 import { isCancellation } from '../errorReporting';
 import type { UploadIndex } from '../uploadIndex';
-import { sha256Stream } from '../workspaceSync';
+import { sha256Stream } from '../uploadSelection';
 import { confirmChanges, findChangeCandidates, type Change } from './changeComputation';
 import { loadIgnoreMatcher } from './ignoreMatcher';
 import { SandboxFileSystem, SANDBOX_SCHEME, sandboxUri } from './sandboxFileSystem';
