@@ -59,7 +59,8 @@ export function receiveUpload(store: CodebaseStore, call: ServerReadableStream<U
 
     call.on('data', onChunk);
     call.on('error', fail);
-    call.on('cancelled', () => fail(cancelled()));
+    // grpc-js also emits 'cancelled' when the stream closes after a finished call: build no error then.
+    call.on('cancelled', () => finished || fail(cancelled()));
     call.on('end', () => {
       if (finished) return;
       if (!upload) return fail(invalidArgument('the upload sent no metadata chunk'));
