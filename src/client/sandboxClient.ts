@@ -16,6 +16,8 @@
  */
 import { credentials, Metadata, status, type ChannelOptions } from '@grpc/grpc-js';
 import { CodebaseServiceClient, type UploadChunk, type UploadResult as UploadResultMessage } from '../generated/codebase';
+import { BatchUploadServiceClient } from '../generated/batch_upload';
+import { BatchFailure, batchUploadCall, type BatchFile } from './batchUpload';
 import {
   SandboxServiceClient,
   type ExecOutput,
@@ -136,6 +138,9 @@ export class SandboxClient implements AsyncDisposable {
   readonly endpoint: string;
   private readonly codebaseStub: CodebaseServiceClient;
   private readonly sandboxStub: SandboxServiceClient;
+  private readonly batchStub: BatchUploadServiceClient;
+  /** Whether the server serves UploadBatch, once a probe has told. */
+  private batchSupport: Promise<boolean> | undefined;
   private readonly token: string | undefined;
   private readonly deadlineMs: number;
   private readonly retryPolicy: RetryPolicy;
@@ -150,6 +155,9 @@ export class SandboxClient implements AsyncDisposable {
     const channelOptions: ChannelOptions = {
       'grpc.max_receive_message_length': options.maxMessageBytes ?? 64 * 1024 * 1024,
       'grpc.max_send_message_length': options.maxMessageBytes ?? 64 * 1024 * 1024,
+      // Retries are ours (idempotent calls only, see retry.ts). grpc-js's own retry layer
+      // would also buffer every message of every call in case it replays them.
+      'grpc.enable_retries': 0,
     };
     if (options.keepAliveMs !== undefined) {
       channelOptions['grpc.keepalive_time_ms'] = options.keepAliveMs;
@@ -162,6 +170,7 @@ export class SandboxClient implements AsyncDisposable {
       ...channelOptions,
       channelOverride: this.codebaseStub.getChannel(),
     });
+    this.batchStub = new BatchUploadServiceClient(this.endpoint, creds, { ...channelOptions, channelOverride: this.codebaseStub.getChannel() });
   }
 
   /** Closes the connection; calls in flight are cancelled. Safe to call twice. */
@@ -169,6 +178,7 @@ export class SandboxClient implements AsyncDisposable {
     if (this.closed) return;
     this.closed = true;
     this.sandboxStub.close();
+    this.batchStub.close();
     this.codebaseStub.close();
   }
 
@@ -234,6 +244,60 @@ export class SandboxClient implements AsyncDisposable {
       if (err instanceof AgentFenseError) throw err;
       const reason = err instanceof UploadSizeMismatchError ? err.message : `reading the content failed: ${(err as Error)?.message ?? err}`;
       throw new UploadError(codebaseId, filePath, { code: status.UNKNOWN, call: 'uploadFile', reason, cause: err });
+    }
+  }
+
+  /**
+   * Whether the server offers UploadBatch (our extension; the embedded server does,
+   * AgentFense's own does not): an empty call asks, once per client.
+   */
+  supportsBatchUpload(): Promise<boolean> {
+    this.assertOpen();
+    const probe = (this.batchSupport ??= batchUploadCall((md) => this.batchStub.uploadBatch(md), '', [][Symbol.iterator](), { metadata: this.metadata() }).then(
+      () => true,
+      (err: unknown) => {
+        const reason = err instanceof BatchFailure ? err.reason : err;
+        if (isServiceError(reason) && reason.code === status.UNIMPLEMENTED) return false;
+        this.batchSupport = undefined; // not an answer (e.g. unreachable): ask again next time
+        throw toAgentFenseError(reason, { call: 'uploadFile', endpoint: this.endpoint });
+      },
+    ));
+    return probe;
+  }
+
+  /**
+   * Uploads the files `files` yields in one UploadBatch call (see `supportsBatchUpload`);
+   * files are pulled as the call has room, so several calls may share one iterator. Each
+   * file is stored atomically; on failure the files answered so far (`onResult`) are stored.
+   */
+  async uploadBatch(
+    codebaseId: string,
+    files: Iterator<BatchFile>,
+    opts: { signal?: AbortSignal; onBytes?: (path: string, n: number) => void; onResult?: (r: UploadResult) => void } = {},
+  ): Promise<UploadResult[]> {
+    this.assertOpen();
+    requireId('codebaseId', codebaseId);
+    const checked: Iterator<BatchFile> = {
+      next: () => {
+        const n = files.next();
+        return n.done ? n : { value: { ...n.value, path: codebasePath(n.value.path, false) } };
+      },
+    };
+    try {
+      const results = await batchUploadCall((md) => this.batchStub.uploadBatch(md), codebaseId, checked, {
+        metadata: this.metadata(),
+        signal: opts.signal,
+        onBytes: opts.onBytes,
+        onResult: opts.onResult && ((r) => opts.onResult!(uploadResultFromProto(r))),
+      });
+      return results.map(uploadResultFromProto);
+    } catch (err) {
+      if (!(err instanceof BatchFailure)) throw err; // the caller's abort reason
+      const ctx: CallContext = { call: 'uploadFile', endpoint: this.endpoint, codebaseId, filePath: err.filePath };
+      if (isServiceError(err.reason)) throw toAgentFenseError(err.reason, ctx);
+      if (err.reason instanceof AgentFenseError) throw err.reason;
+      const reason = err.reason instanceof UploadSizeMismatchError ? err.reason.message : `reading the content failed: ${(err.reason as Error)?.message ?? err.reason}`;
+      throw new UploadError(codebaseId, err.filePath, { code: status.UNKNOWN, call: 'uploadFile', reason, cause: err.reason });
     }
   }
 

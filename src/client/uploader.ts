@@ -1,12 +1,15 @@
 /**
- * Uploads many local files into a codebase: bounded concurrency, byte-level progress,
- * cancellation, and streaming reads (a file is never held in memory whole).
+ * Uploads many local files into a codebase: byte-level progress, cancellation, and
+ * streaming reads (a file is never held in memory whole). Against a server with UploadBatch
+ * (the embedded one) files go through a few long calls; against any other, one
+ * UploadFiles call per file, a bounded number in flight.
  */
 import { status } from '@grpc/grpc-js';
 import { closeSync, openSync, promises as fs, readSync } from 'node:fs';
 import { AgentFenseError, UploadError } from './errors';
 import type { SandboxClient } from './sandboxClient';
 import type { UploadResult } from './types';
+import type { BatchFile } from './batchUpload';
 import { UPLOAD_CHUNK_BYTES } from './uploadChunks';
 import type { LocalFile } from './workspaceWalker';
 
@@ -20,13 +23,17 @@ export interface UploadProgress {
 }
 
 export interface UploadFilesOptions {
-  /** Files in flight at once; default 16. */
+  /** UploadFiles calls in flight at once (servers without UploadBatch); default 16. */
   concurrency?: number;
+  /** Use UploadBatch when the server has it (default); false: always one call per file. */
+  batch?: boolean;
   onProgress?: (progress: UploadProgress) => void;
   signal?: AbortSignal;
 }
 
 export const DEFAULT_UPLOAD_CONCURRENCY = 16;
+/** UploadBatch calls in flight: enough to keep the server's group commit busy. */
+export const BATCH_CALLS = 4;
 
 /**
  * Uploads `files` (as from `walkWorkspace`) to `codebaseId`. On the first failure the
@@ -40,8 +47,11 @@ export async function uploadFiles(
   files: readonly LocalFile[],
   options: UploadFilesOptions = {},
 ): Promise<UploadResult[]> {
-  const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY));
   options.signal?.throwIfAborted();
+  if (options.batch !== false && files.length > 0 && (await client.supportsBatchUpload())) {
+    return uploadInBatches(client, codebaseId, files, options);
+  }
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY));
   // The caller's abort and our own first failure both stop everything. Each upload has its
   // own controller (a call listens to its signal), and one listener on the caller's signal
   // aborts the ones in flight: the caller's signal never has more than one listener of ours.
@@ -56,13 +66,7 @@ export async function uploadFiles(
   options.signal?.addEventListener('abort', onCallerAbort, { once: true });
 
   const results: UploadResult[] = new Array(files.length);
-  const progress: UploadProgress = {
-    filesDone: 0,
-    filesTotal: files.length,
-    bytesDone: 0,
-    bytesTotal: files.reduce((sum, f) => sum + f.size, 0),
-    currentFile: '',
-  };
+  const progress = initialProgress(files);
   const report = options.onProgress ? () => options.onProgress!({ ...progress }) : undefined;
   let next = 0;
   let failure: unknown;
@@ -131,6 +135,101 @@ export async function uploadFiles(
   if (options.signal?.aborted) throw options.signal.reason;
   if (failure) throw failure;
   return results;
+}
+
+/**
+ * The batch path: BATCH_CALLS calls pull files from one shared queue, so a call slowed by a
+ * big file leaves the small ones to the others. The first failure cancels the rest.
+ */
+async function uploadInBatches(client: SandboxClient, codebaseId: string, files: readonly LocalFile[], options: UploadFilesOptions): Promise<UploadResult[]> {
+  const { signal } = options;
+  const results: UploadResult[] = new Array(files.length);
+  const progress = initialProgress(files);
+  const report = options.onProgress ? () => options.onProgress!({ ...progress }) : undefined;
+  const stop = new AbortController();
+  const onCallerAbort = () => stop.abort(signal!.reason);
+  signal?.addEventListener('abort', onCallerAbort, { once: true });
+  let next = 0;
+  let failure: unknown;
+
+  const lane = async () => {
+    /** Indexes of the files this call took, in order; answers come back in the same order. */
+    const taken: number[] = [];
+    let answered = 0;
+    const queue: Iterator<BatchFile> = {
+      next: () => {
+        if (next >= files.length) return { done: true, value: undefined };
+        const index = next++;
+        taken.push(index);
+        return { value: batchFile(files[index]!, progress) };
+      },
+    };
+    try {
+      await client.uploadBatch(codebaseId, queue, {
+        signal: stop.signal,
+        onBytes: (path, n) => {
+          progress.bytesDone += n;
+          if (report) {
+            progress.currentFile = path;
+            report();
+          }
+        },
+        onResult: (r) => {
+          results[taken[answered++]!] = r;
+          progress.filesDone++;
+          progress.currentFile = r.filePath;
+          report?.();
+        },
+      });
+    } catch (err) {
+      if (stop.signal.aborted) return; // another call failed first, or the caller aborted
+      const file = files[taken[answered] ?? taken[taken.length - 1] ?? 0]!;
+      failure = asUploadError(err, codebaseId, file);
+      stop.abort(failure);
+    }
+  };
+
+  try {
+    await Promise.all(Array.from({ length: Math.min(BATCH_CALLS, files.length) }, lane));
+  } finally {
+    signal?.removeEventListener('abort', onCallerAbort);
+  }
+  if (signal?.aborted) throw signal.reason;
+  if (failure) throw failure;
+  return results;
+}
+
+function initialProgress(files: readonly LocalFile[]): UploadProgress {
+  return { filesDone: 0, filesTotal: files.length, bytesDone: 0, bytesTotal: files.reduce((sum, f) => sum + f.size, 0), currentFile: '' };
+}
+
+/** A file for UploadBatch: sized and read when its turn comes, like the per-file path. */
+function batchFile(file: LocalFile, progress: UploadProgress): BatchFile {
+  return {
+    path: file.path,
+    read: async () => {
+      if (file.size <= UPLOAD_CHUNK_BYTES) {
+        const small = readSmallFile(file.absPath);
+        if (small) {
+          progress.bytesTotal += small.length - file.size;
+          return { size: small.length, content: small };
+        }
+      }
+      const { size } = await fs.stat(file.absPath);
+      progress.bytesTotal += size - file.size;
+      return { size, content: readFileChunks(file.absPath, size) };
+    },
+  };
+}
+
+/** readChunks of a file opened on first use and closed when done. */
+async function* readFileChunks(absPath: string, size: number): AsyncGenerator<Buffer> {
+  const handle = await fs.open(absPath, 'r');
+  try {
+    yield* readChunks(handle, size);
+  } finally {
+    await handle.close();
+  }
 }
 
 /**

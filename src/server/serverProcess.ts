@@ -9,9 +9,10 @@ import * as net from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { Server, ServerCredentials, type ServerInterceptor } from '@grpc/grpc-js';
 import { CodebaseServiceService } from '../generated/codebase';
+import { BatchUploadServiceService } from '../generated/batch_upload';
 import { SandboxServiceService } from '../generated/sandbox';
 import { CodebaseStore } from './codebase/store';
-import { createCodebaseService } from './codebase/service';
+import { createBatchUploadService, createCodebaseService } from './codebase/service';
 import { createLogger } from './logger';
 import { UsageError, type ServerOptions } from './serverOptions';
 import { authInterceptor, loggingInterceptor } from './rpcInterceptors';
@@ -45,6 +46,7 @@ export async function runServer(options: ServerOptions): Promise<void> {
   // Strict decoding: invalid UTF-8 or an out-of-range int64 is INVALID_ARGUMENT, never a
   // silently altered request or an INTERNAL from grpc-js.
   addStrictService(server, CodebaseServiceService, createCodebaseService(store));
+  addStrictService(server, BatchUploadServiceService, createBatchUploadService(store));
   addStrictService(server, SandboxServiceService, createSandboxService(manager, cgroups));
 
   const address = await listen(server, options.listen);

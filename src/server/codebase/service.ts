@@ -1,4 +1,4 @@
-/** The gRPC CodebaseService (protocol: sandbox.v1) over a CodebaseStore. */
+/** The gRPC CodebaseService (protocol: sandbox.v1) and our batch-upload extension over a CodebaseStore. */
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import type { Codebase, CodebaseServiceServer, FileInfo } from '../../generated/codebase';
 import { invalidArgument, toRpcError } from '../rpcError';
@@ -6,6 +6,8 @@ import { sendFile } from './downloadHandler';
 import type { FileListing } from './fileListing';
 import type { CodebaseInfo, CodebaseStore } from './store';
 import { receiveUpload } from './uploadHandler';
+import { receiveBatch } from './batchUploadHandler';
+import type { BatchUploadServiceServer } from '../../generated/batch_upload';
 
 export function createCodebaseService(store: CodebaseStore): CodebaseServiceServer {
   return {
@@ -45,6 +47,11 @@ export function createCodebaseService(store: CodebaseStore): CodebaseServiceServ
       files: store.listFiles(requireId(codebaseId), path, recursive).map(toFileInfo),
     })),
   };
+}
+
+/** Our extension (agentfense.ext.v1): many files per upload call. */
+export function createBatchUploadService(store: CodebaseStore): BatchUploadServiceServer {
+  return { uploadBatch: (call) => receiveBatch(store, call) };
 }
 
 /** Adapts an async handler; every failure becomes a status, never an exception in grpc-js. */
