@@ -15,6 +15,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, existsSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
+import { SandboxClient } from '../../src/client';
 import {
   agentSafeRules,
   bwrapProcesses,
@@ -131,6 +132,47 @@ describe('SIGKILL and restart on the same data dir', () => {
       await srv.upload(cb, 'after.txt', 'after restart');
       assert.equal((await srv.download(cb, 'after.txt')).toString(), 'after restart');
     } finally {
+      await srv.stop();
+    }
+  });
+
+  it('during an UploadBatch: every answered file is stored, every file old or new', async () => {
+    const srv = await startServer();
+    const client = new SandboxClient({ endpoint: srv.address });
+    try {
+      const cb = (await srv.createCodebase('kill-batch')).id;
+      const allowed = new Map<string, Set<string>>();
+      const olds = new Map<string, Buffer>();
+      for (let i = 0; i < 40; i++) {
+        const old = randomBytes(20_000 + i);
+        olds.set(`b${i}.bin`, old);
+        await srv.upload(cb, `b${i}.bin`, old);
+      }
+      const news = new Map<string, Buffer>();
+      for (let i = 0; i < 400; i++) news.set(`b${i}.bin`, randomBytes(i % 50 === 0 ? 2_000_000 : 30_000 + i));
+      for (const [p, n] of news) allowed.set(p, new Set([olds.has(p) ? sha256(olds.get(p)!) : 'absent', sha256(n)]));
+      const answered: { path: string; checksum: string }[] = [];
+      const queue = [...news][Symbol.iterator]();
+      const files = { next: () => {
+        const n = queue.next();
+        return n.done ? n : { value: { path: n.value[0], read: () => ({ size: n.value[1].length, content: n.value[1] }) } };
+      } };
+      const upload = client.uploadBatch(cb, files, { onResult: (r) => answered.push({ path: r.filePath, checksum: r.checksum }) }).then(
+        () => 'ok',
+        (e) => codeName(e.code),
+      );
+      await waitFor(() => answered.length, (n) => n >= 30, 15_000, 2);
+      const r = await killAndRestart(srv, 'UploadBatch');
+      const outcome = await upload;
+      assert.notEqual(outcome, 'ok', 'the killed call did not succeed');
+      const c = await assertConsistent(srv, cb, allowed, 'UploadBatch');
+      // What the server answered before it died was durable.
+      for (const a of answered) assert.equal(sha256(await srv.download(cb, a.path)), a.checksum, `${a.path} was answered, so it is stored`);
+      console.log(`kill during UploadBatch: call ${outcome}; ${answered.length} files answered; files old ${c.old}, new ${c.fresh}, absent ${c.absent}; reconnect after ${r.tries} tries`);
+      const after = await client.uploadBatch(cb, [{ path: 'after.txt', read: () => ({ size: 5, content: 'after' }) }][Symbol.iterator]());
+      assert.equal(after[0]!.size, 5);
+    } finally {
+      client.close();
       await srv.stop();
     }
   });
