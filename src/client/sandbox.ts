@@ -56,7 +56,7 @@ export interface FromLocalOptions extends CreateOptions {
   /** Default: derived from the local user name. */
   ownerId?: string;
   onProgress?: (progress: UploadProgress) => void;
-  /** Files uploaded at once; default 16. */
+  /** UploadFiles calls in flight against a server without UploadBatch; default 16. */
   concurrency?: number;
 }
 
