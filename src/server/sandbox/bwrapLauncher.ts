@@ -7,10 +7,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { SandboxIdentity } from './sandboxIdentity';
 import { failedPrecondition } from '../rpcError';
-import { descendantsOf, killQuietly } from './processTree';
+import { descendantsOf, killBwrapsMentioning, killQuietly } from './processTree';
 
 export interface Launch {
   bwrapArgs: string[];
+  /** The sandbox's directory, which its bwrap command lines name (see killBwrapsMentioning). */
+  sandboxDir: string;
   identity: SandboxIdentity;
   /** cgroup.procs files to join before bwrap runs. */
   cgroupProcs: readonly string[];
@@ -54,11 +56,16 @@ export function launchBwrap(l: Launch): ChildProcess {
 /**
  * Kills bwrap and everything below it. bwrap's pid-namespace init dies with it
  * (--die-with-parent), which takes every process in the namespace along, setsid'd and
- * double-forked ones included; the explicit kills only make that immediate.
+ * double-forked ones included; the explicit kills only make that immediate. An init cloned
+ * in the instant of the kill may not have armed that signal yet: once bwrap is gone, any
+ * orphaned bwrap of the sandbox is killed too.
  */
-export function killSandboxTree(child: ChildProcess): void {
+export function killSandboxTree(child: ChildProcess, sandboxDir: string): void {
   if (child.pid === undefined) return;
   const below = descendantsOf(child.pid);
   killQuietly(child.pid);
   for (const pid of below) killQuietly(pid);
+  const sweep = () => killBwrapsMentioning(sandboxDir + '/', 'orphans');
+  if (child.exitCode !== null || child.signalCode !== null) sweep();
+  else child.once('exit', sweep);
 }

@@ -117,13 +117,13 @@ export function runCommand(req: RunRequest): Promise<RunOutcome> {
     req.timeoutMs && req.timeoutMs > 0
       ? setTimeout(() => {
           timedOut = true;
-          killSandboxTree(child);
+          killSandboxTree(child, req.launch.sandboxDir);
           if (req.sink) discard();
         }, req.timeoutMs)
       : undefined;
   const onAbort = () => {
     aborted = true;
-    killSandboxTree(child);
+    killSandboxTree(child, req.launch.sandboxDir);
     discard();
   };
   if (req.abort?.aborted) onAbort();

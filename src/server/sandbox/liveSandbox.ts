@@ -190,7 +190,7 @@ export class LiveSandbox {
   }
 
   private launch(tail: string[]): Launch {
-    return { bwrapArgs: [...this.mountArgs, ...tail], identity: this.ctx.identity, cgroupProcs: this.cgroupProcs };
+    return { bwrapArgs: [...this.mountArgs, ...tail], sandboxDir: this.dir, identity: this.ctx.identity, cgroupProcs: this.cgroupProcs };
   }
 
   private hasOpenSessions(): boolean {

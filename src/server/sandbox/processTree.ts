@@ -56,20 +56,35 @@ export function cmdlineOf(pid: number): string[] {
 }
 
 /**
- * Kills every bwrap (or the cgroup-joining shell about to exec one) with an argument under
- * `dirPrefix`. A bwrap killed in the instant after it cloned its namespace init but before
- * that init armed its parent-death signal leaves the init orphaned and alive; only its
+ * Kills bwraps (or the cgroup-joining shell about to exec one) with an argument under
+ * `dirPrefix`: all of them, or only orphans. A bwrap killed in the instant after it cloned
+ * its namespace init but before that init armed its parent-death signal leaves the init
+ * alive, reparented away from us, running the command and holding its pipes; only its
  * command line, which names the sandbox's directory, still ties it to the sandbox.
  */
-export function killBwrapsMentioning(dirPrefix: string): number {
-  let killed = 0;
+export function killBwrapsMentioning(dirPrefix: string, which: 'all' | 'orphans' = 'all'): number {
+  const matching = new Map<number, number>(); // pid → parent
   for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    const argv = cmdlineOf(Number(name));
-    if (argv.some((a) => /(^|\/)bwrap$/.test(a)) && argv.some((a) => a.startsWith(dirPrefix))) {
-      killQuietly(Number(name));
-      killed++;
-    }
+    const pid = Number(name);
+    if (!/^\d+$/.test(name) || pid === process.pid) continue;
+    const argv = cmdlineOf(pid);
+    if (argv.some((a) => /(^|\/)bwrap$/.test(a)) && argv.some((a) => a.startsWith(dirPrefix))) matching.set(pid, parentOf(pid));
+  }
+  let killed = 0;
+  for (const [pid, parent] of matching) {
+    // Ours: the server's own children, and a namespace init under its living bwrap.
+    if (which === 'orphans' && (parent === process.pid || matching.has(parent))) continue;
+    killQuietly(pid);
+    killed++;
   }
   return killed;
+}
+
+function parentOf(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return 0;
+  }
 }

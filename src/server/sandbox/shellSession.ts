@@ -35,6 +35,7 @@ export class ShellSession {
   readonly createdAt = new Date();
   closedAt?: Date;
   private readonly child: ChildProcess;
+  private readonly sandboxDir: string;
   private queue: Promise<unknown> = Promise.resolve();
   private pending?: PendingCommand;
   private readonly closeListeners: (() => void)[] = [];
@@ -45,6 +46,7 @@ export class ShellSession {
     readonly shell: string,
     launch: Launch,
   ) {
+    this.sandboxDir = launch.sandboxDir;
     this.child = launchBwrap(launch);
     this.child.stdin!.on('error', () => {});
     this.child.stdout!.on('data', (d: Buffer) => this.onOutput('stdout', d));
@@ -73,7 +75,7 @@ export class ShellSession {
 
   /** Kills the shell and everything it started. */
   close(): void {
-    killSandboxTree(this.child);
+    killSandboxTree(this.child, this.sandboxDir);
     // A shell that outlived the kill (see killBwrapsMentioning) reads EOF and exits.
     this.child.stdin!.destroy();
     this.markClosed();
