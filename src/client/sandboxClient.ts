@@ -253,13 +253,19 @@ export class SandboxClient implements AsyncDisposable {
    */
   supportsBatchUpload(): Promise<boolean> {
     this.assertOpen();
-    const probe = (this.batchSupport ??= batchUploadCall((md) => this.batchStub.uploadBatch(md), '', [][Symbol.iterator](), { metadata: this.metadata() }).then(
+    const ask = (md: Metadata) => this.batchStub.uploadBatch(md, { deadline: Date.now() + this.deadlineMs });
+    const probe = (this.batchSupport ??= batchUploadCall(ask, '', [][Symbol.iterator](), { metadata: this.metadata() }).then(
       () => true,
       (err: unknown) => {
         const reason = err instanceof BatchFailure ? err.reason : err;
-        if (isServiceError(reason) && reason.code === status.UNIMPLEMENTED) return false;
-        this.batchSupport = undefined; // not an answer (e.g. unreachable): ask again next time
-        throw toAgentFenseError(reason, { call: 'uploadFile', endpoint: this.endpoint });
+        // Unreachable or refused credentials: per-file uploads would fail the same way, and
+        // the question stays open. Any other answer (UNIMPLEMENTED from a server without it,
+        // whatever a proxy says of an unknown path) means: use UploadFiles.
+        if (isServiceError(reason) && (reason.code === status.UNAVAILABLE || reason.code === status.UNAUTHENTICATED)) {
+          this.batchSupport = undefined;
+          throw toAgentFenseError(reason, { call: 'uploadFile', endpoint: this.endpoint });
+        }
+        return false;
       },
     ));
     return probe;

@@ -1,6 +1,6 @@
 // The low-level SandboxClient against the FakeServer: retries, error mapping, auth, uploads, deadlines.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -15,6 +15,8 @@ import {
   SessionNotFoundError,
   UnauthenticatedError,
   UploadError,
+  uploadFiles,
+  walkWorkspace,
 } from '../../src/client';
 import { FakeServer } from '../helpers/fakeServer';
 
@@ -223,6 +225,23 @@ describe('create and upload', () => {
     });
     await assert.rejects(client.uploadFile(cb.id, 'x', Readable.from([Buffer.from('ab')]), { size: 3 }), /content has 2 bytes, but 3 were declared/);
     assert.ok(!server.codebases.get(cb.id)!.files.has('x'));
+  });
+
+  test('against a server without UploadBatch (like AgentFense’s own) uploadFiles sends one UploadFiles call per file', async () => {
+    assert.equal(await client.supportsBatchUpload(), false);
+    const cb = server.seedCodebase();
+    const dir = await mkdtemp(join(tmpdir(), 'af-per-file-'));
+    try {
+      await writeFile(join(dir, 'one.txt'), 'one');
+      await writeFile(join(dir, 'two.txt'), 'two');
+      const before = server.uploads.length;
+      const results = await uploadFiles(client, cb.id, await walkWorkspace(dir));
+      assert.deepEqual(results.map((r) => r.filePath), ['one.txt', 'two.txt']);
+      assert.deepEqual(server.uploads.slice(before).map((u) => u.filePath).sort(), ['one.txt', 'two.txt']);
+      assert.equal(server.codebases.get(cb.id)!.files.get('two.txt')!.toString(), 'two');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('uploading to a missing codebase is a CodebaseNotFoundError', async () => {
