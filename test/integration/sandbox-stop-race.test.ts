@@ -1,6 +1,10 @@
 /**
- * CreateSession racing StopSandbox / DestroySandbox: each session is either refused
- * (FAILED_PRECONDITION / NOT_FOUND) or closed by the stop; no shell outlives its sandbox.
+ * Kills racing bwrap's start-up. CreateSession racing StopSandbox / DestroySandbox: each
+ * session is either refused (FAILED_PRECONDITION / NOT_FOUND) or closed by the stop; no shell
+ * outlives its sandbox. ExecStream cancelled as it starts: a kill that lands while bwrap is
+ * still cloning its namespace init must not leave that init (and the command) running as an
+ * orphan, which would also hold the command's pipes open and so hang the call's end and any
+ * stop waiting for it.
  *
  *   node scripts/build.mjs && node --import tsx --test test/integration/sandbox-stop-race.test.ts
  */
@@ -67,4 +71,23 @@ describe('sessions racing a stop', () => {
       }
     });
   }
+});
+
+describe('ExecStream cancelled as it starts', () => {
+  it('no orphan survives, and the sandbox still stops at once', async () => {
+    const sandboxId = await server.startSandbox(codebaseId, wireRules(getPreset('full-access')));
+    for (let round = 0; round < 60; round++) {
+      const stream = server.sandboxes.execStream({ sandboxId, command: 'sleep 300', stdin: '', env: {}, workdir: '', timeout: undefined });
+      stream.on('error', () => {});
+      // Cancel after a varying few milliseconds: somewhere around bwrap's clone.
+      await new Promise((r) => setTimeout(r, round % 6));
+      stream.cancel();
+    }
+    const orphans = () => processesOf(sandboxId).filter((p) => p.includes(', parent 1)'));
+    for (let i = 0; i < 60 && orphans().length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(orphans(), [], 'orphaned sandbox processes');
+    const started = Date.now();
+    await call(server.sandboxes, server.sandboxes.stopSandbox, { sandboxId });
+    assert.ok(Date.now() - started < 5000, `stop took ${Date.now() - started} ms`);
+  });
 });
