@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { SpawnOptions } from './baselines';
-import { descendantsOf } from './processMemory';
+import { descendantsOf } from '../src/server/sandbox/processTree';
 import { nowMs } from './stats';
 
 export interface BareBwrapPaths {

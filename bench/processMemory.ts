@@ -4,7 +4,8 @@
  * shared pages among the processes that map them, so summing it does not count the same
  * libc page 120 times; RSS is reported too because that is what `top` shows.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { descendantsOf } from '../src/server/sandbox/processTree';
 
 export interface TreeMemory {
   processes: number;
@@ -14,33 +15,6 @@ export interface TreeMemory {
   byName: Record<string, number>;
 }
 
-function readParents(): Map<number, number[]> {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // exited while we looked
-    }
-    // Field 4 (ppid) follows the ")" that closes the command name (which may contain spaces).
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ppid = Number(rest[1]);
-    const list = children.get(ppid) ?? [];
-    list.push(Number(entry));
-    children.set(ppid, list);
-  }
-  return children;
-}
-
-export function descendantsOf(root: number): number[] {
-  const children = readParents();
-  const out: number[] = [root];
-  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]!) ?? []));
-  return out;
-}
-
 function kib(text: string, field: string): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
   return m ? Number(m[1]) : 0;
@@ -48,7 +22,7 @@ function kib(text: string, field: string): number {
 
 export function treeMemory(root: number): TreeMemory {
   const result: TreeMemory = { processes: 0, rssKiB: 0, pssKiB: 0, byName: {} };
-  for (const pid of descendantsOf(root)) {
+  for (const pid of [root, ...descendantsOf(root)]) {
     try {
       const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
       const name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
