@@ -175,14 +175,7 @@ class Report:
         try:
             fn()
         except grpc.RpcError as e:
-            if e.code() != code:
-                self.fail(what, f"want {code.name}, got {rpc_desc(e)}")
-                return e
-            if contains and contains not in (e.details() or ""):
-                self.fail(what, f"want message containing {contains!r}, got {rpc_desc(e)}")
-                return e
-            self.ok(f"{what} -> {code.name} ({e.details()})")
-            return e
+            return self._judge_status(what, e, code, contains)
         self.fail(what, f"want {code.name}, the call succeeded")
         return None
 
@@ -191,16 +184,19 @@ class Report:
         try:
             await coro
         except grpc.RpcError as e:
-            if e.code() != code:
-                self.fail(what, f"want {code.name}, got {rpc_desc(e)}")
-                return e
-            if contains and contains not in (e.details() or ""):
-                self.fail(what, f"want message containing {contains!r}, got {rpc_desc(e)}")
-                return e
-            self.ok(f"{what} -> {code.name} ({e.details()})")
-            return e
+            return self._judge_status(what, e, code, contains)
         self.fail(what, f"want {code.name}, the call succeeded")
         return None
+
+    def _judge_status(self, what: str, e: grpc.RpcError, code: "grpc.StatusCode",
+                      contains: Optional[str]) -> grpc.RpcError:
+        if e.code() != code:
+            self.fail(what, f"want {code.name}, got {rpc_desc(e)}")
+        elif contains and contains not in (e.details() or ""):
+            self.fail(what, f"want message containing {contains!r}, got {rpc_desc(e)}")
+        else:
+            self.ok(f"{what} -> {code.name} ({e.details()})")
+        return e
 
     @contextmanager
     def section(self, name: str):
