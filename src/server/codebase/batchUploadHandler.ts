@@ -11,6 +11,7 @@ import { status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { UploadChunk, UploadResult } from '../../generated/codebase';
 import { invalidArgument, RpcError, toRpcError } from '../rpcError';
 import type { FileUpload } from './fileUpload';
+import { ChunkIntake } from './chunkIntake';
 import type { CodebaseStore } from './store';
 
 /** Files received whole but not yet answered before the call stops reading. */
@@ -24,15 +25,6 @@ export function receiveBatch(store: CodebaseStore, call: ServerDuplexStream<Uplo
   let stopped = false;
   /** Queued files are dropped rather than stored (a failed commit, or nobody left to answer). */
   let discard = false;
-  /** Reasons to stop reading: a chunk's disk write in flight, too many unanswered files. */
-  let holds = 0;
-  const hold = () => {
-    if (holds++ === 0) call.pause();
-  };
-  const release = () => {
-    if (--holds === 0 && !stopped) call.resume();
-  };
-
   let failure: RpcError | undefined;
   /** The client is gone or grpc-js already sent a status: nothing more can be said. */
   let callGone = false;
@@ -56,7 +48,7 @@ export function receiveBatch(store: CodebaseStore, call: ServerDuplexStream<Uplo
     }
     if (!stopped) {
       stopped = true;
-      call.removeListener('data', onChunk);
+      intake.stop();
       void current?.upload.abort().catch(() => undefined);
       current = undefined;
     }
@@ -68,14 +60,14 @@ export function receiveBatch(store: CodebaseStore, call: ServerDuplexStream<Uplo
     if (!current) return;
     const { upload, codebaseId } = current;
     current = undefined;
-    if (++unanswered === UNANSWERED_LIMIT) hold();
+    if (++unanswered === UNANSWERED_LIMIT) intake.hold();
     commits = commits.then(async () => {
       if (discard) return void (await upload.abort().catch(() => undefined));
       try {
         const stored = await upload.commit();
         if (discard) return;
         call.write({ codebaseId, filePath: stored.path, size: stored.size, checksum: stored.digest });
-        if (unanswered-- === UNANSWERED_LIMIT) release();
+        if (unanswered-- === UNANSWERED_LIMIT) intake.release();
       } catch (err) {
         discard = true; // the files queued behind a failed one are not stored
         fail(err);
@@ -83,7 +75,7 @@ export function receiveBatch(store: CodebaseStore, call: ServerDuplexStream<Uplo
     });
   };
 
-  /** Returns a promise only when the chunk needs I/O (the call is held meanwhile). */
+  /** Returns a promise only when the chunk needs I/O (reading is held meanwhile). */
   const handle = (chunk: UploadChunk): Promise<void> | void => {
     if (chunk.metadata) {
       finishCurrent();
@@ -97,22 +89,8 @@ export function receiveBatch(store: CodebaseStore, call: ServerDuplexStream<Uplo
     if (chunk.data && chunk.data.length > 0) return current.upload.write(chunk.data);
   };
 
-  const onChunk = (chunk: UploadChunk) => {
-    if (stopped) return;
-    let pending: Promise<void> | void;
-    try {
-      pending = handle(chunk);
-    } catch (err) {
-      fail(err);
-      return;
-    }
-    if (pending) {
-      hold();
-      pending.then(release, (err) => fail(err));
-    }
-  };
-
-  call.on('data', onChunk);
+  // Holds: a chunk's disk write in flight, and too many unanswered files.
+  const intake = new ChunkIntake(call, handle, fail);
   // A chunk that could not be decoded arrives here (strictDecoding), already sent as the status.
   call.on('error', (err) => fail(err, true));
   call.on('cancelled', () => fail(new RpcError(status.CANCELLED, 'upload cancelled by the client'), true));
@@ -120,6 +98,7 @@ export function receiveBatch(store: CodebaseStore, call: ServerDuplexStream<Uplo
     if (stopped) return;
     finishCurrent();
     stopped = true;
+    intake.stop();
     settleAfterCommits();
   });
 }

@@ -7,6 +7,7 @@ import { status, type ServerReadableStream } from '@grpc/grpc-js';
 import type { UploadChunk, UploadResult } from '../../generated/codebase';
 import { invalidArgument, RpcError } from '../rpcError';
 import type { FileUpload } from './fileUpload';
+import { ChunkIntake } from './chunkIntake';
 import type { CodebaseStore } from './store';
 
 /**
@@ -22,7 +23,7 @@ export function receiveUpload(store: CodebaseStore, call: ServerReadableStream<U
     const fail = (err: unknown) => {
       if (finished) return;
       finished = true;
-      call.removeListener('data', onChunk);
+      intake.stop();
       const reason = call.cancelled ? cancelled() : err;
       void (upload?.abort() ?? Promise.resolve()).catch(() => undefined).then(() => reject(reason));
     };
@@ -42,22 +43,7 @@ export function receiveUpload(store: CodebaseStore, call: ServerReadableStream<U
       if (chunk.data && chunk.data.length > 0) return upload.write(chunk.data);
     };
 
-    const onChunk = (chunk: UploadChunk) => {
-      if (finished) return;
-      let pending: Promise<void> | void;
-      try {
-        pending = handle(chunk);
-      } catch (err) {
-        fail(err);
-        return;
-      }
-      if (pending) {
-        call.pause();
-        pending.then(() => finished || call.resume(), fail);
-      }
-    };
-
-    call.on('data', onChunk);
+    const intake = new ChunkIntake(call, handle, fail);
     call.on('error', fail);
     // grpc-js also emits 'cancelled' when the stream closes after a finished call: build no error then.
     call.on('cancelled', () => finished || fail(cancelled()));
