@@ -5,12 +5,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import type { ExecResult, Session } from '../../src/generated/sandbox';
 import { SessionStatus } from '../../src/generated/common';
 import { getPreset } from '../../src/shared/presets';
 import { call, startServer, wireRules, type TestServer } from '../helpers/server';
+import { serverProcessesWith } from '../helpers/hostProcesses';
 
 let server: TestServer;
 let codebaseId: string;
@@ -25,40 +25,8 @@ after(async () => {
   await server.stop();
 });
 
-/** The parent of a host process, or 0 once it is gone. */
-function parentOf(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return 0;
-  }
-}
-
-/** Whether `pid` descends from this file's server (other suites may run the same commands meanwhile). */
-function isOurs(pid: number): boolean {
-  for (let p = parentOf(pid); p > 1; p = parentOf(p)) if (p === server.proc.pid) return true;
-  return false;
-}
-
-/**
- * This file's server's processes whose command line is exactly `cmdline` (arguments joined
- * by spaces), and any orphan (reparented to pid 1) with it: an orphan is what a broken kill
- * leaves, whichever server made it.
- */
-function processesWith(cmdline: string): number[] {
-  const out: number[] = [];
-  for (const p of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ') !== cmdline) continue;
-      if (isOurs(Number(p)) || parentOf(Number(p)) === 1) out.push(Number(p));
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
+/** This file's server's processes running exactly `cmdline` (see serverProcessesWith). */
+const processesWith = (cmdline: string) => serverProcessesWith(server.proc.pid!, cmdline);
 
 const isCode = (code: status) => (e: ServiceError) => e.code === code;
 const seconds = (s: number) => ({ seconds: Math.floor(s), nanos: Math.round((s % 1) * 1e9) });

@@ -7,13 +7,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import type { Metadata, ServiceError } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import type { ExecOutput, ExecResult, Session } from '../../src/generated/sandbox';
 import { SessionStatus } from '../../src/generated/common';
 import { getPreset } from '../../src/shared/presets';
 import { call, startServer, wireRules, type TestServer } from '../helpers/server';
+import { serverProcessesWith } from '../helpers/hostProcesses';
 
 let server: TestServer;
 let sandboxId: string;
@@ -49,19 +49,8 @@ function streamed(sessionId: string, command: string): Promise<{ stdout: string;
   });
 }
 
-function processesWith(cmdline: string): number[] {
-  return fs
-    .readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ') === cmdline;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
+/** This file's server's processes running exactly `cmdline`; other suites run beside it (see serverProcessesWith). */
+const processesWith = (cmdline: string) => serverProcessesWith(server.proc.pid!, cmdline);
 
 const until = async (cond: () => boolean, ms = 5000) => {
   for (const end = Date.now() + ms; !cond() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25));
