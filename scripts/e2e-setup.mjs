@@ -179,6 +179,16 @@ function nodeVersion(node) {
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
+/**
+ * The environment minus every `npm_*` variable. Run under `npm test` or `npm start`, this process
+ * inherits the outer npm's config as `npm_config_*` (and `npm_config_user_agent` naming Node 20):
+ * a nested `npm install` would take them as its own, and code-server's postinstall reads the Node
+ * version from the user agent, refusing Node 24. Nested installs must behave as from a shell.
+ */
+export function cleanNpmEnv(env = process.env) {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !/^npm_/i.test(k)));
+}
+
 function npmInstall(args, env, what) {
   const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...args], {
     stdio: 'inherit',
@@ -199,7 +209,7 @@ function ensureNode24(p) {
   mkdirSync(p.nodePrefix, { recursive: true });
   // A package.json of its own keeps npm from walking up to some other project.
   writeFileSync(join(p.nodePrefix, 'package.json'), '{ "private": true }\n');
-  npmInstall(['--prefix', p.nodePrefix, `node@${NODE_MAJOR}`], process.env, `node@${NODE_MAJOR}`);
+  npmInstall(['--prefix', p.nodePrefix, `node@${NODE_MAJOR}`], cleanNpmEnv(), `node@${NODE_MAJOR}`);
   const got = existsSync(p.node) ? nodeVersion(p.node) : null;
   if (!got?.startsWith(`v${NODE_MAJOR}.`)) throw new SetupError(`node@${NODE_MAJOR} installed but ${p.node} does not run`);
   if (!existsSync(join(p.nodeHeaders, 'include', 'node', 'node.h'))) {
@@ -234,7 +244,7 @@ function ensureCodeServer(p) {
   say(`installing code-server@${CODE_SERVER_VERSION} into ${p.codeServerPrefix} (builds native modules; ~3 minutes)…`);
   rmSync(p.codeServerPrefix, { recursive: true, force: true });
   const env = {
-    ...process.env,
+    ...cleanNpmEnv(),
     // Node 24 first on PATH so that npm, the install scripts and node-gyp all run on it …
     PATH: `${p.nodeBinDir}${delimiter}${process.env.PATH}`,
     // … and its headers, not the machine's `nodedir=/usr` (Node 20), for the native modules.
