@@ -9,28 +9,25 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from './environment';
 import { withFileLock } from './fileLock';
 
 const BUNDLES = ['dist/extension.js', 'dist/server.js'];
 const PACKAGED_INPUTS = [...BUNDLES, 'package.json', 'README.md', 'LICENSE', '.vscodeignore'];
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const name of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, name.name);
-    newest = Math.max(newest, name.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
+interface BuildFreshness {
+  distIsFresh(root: string): boolean;
 }
 
-/** Builds dist/ when it is missing or older than src/ (a test file run on its own, without npm test). */
-function ensureBuilt(): void {
-  const built = BUNDLES.map((b) => join(REPO_ROOT, b));
-  const oldest = built.every(existsSync) ? Math.min(...built.map((b) => statSync(b).mtimeMs)) : 0;
-  if (oldest > newestMtime(join(REPO_ROOT, 'src'))) return;
+/** Builds dist/ when it is missing or older than its sources (a test file run on its own, without npm test). */
+async function ensureBuilt(): Promise<void> {
+  // Plain ESM shared with `npm start`; a computed specifier keeps tsc from wanting declarations.
+  const url = pathToFileURL(join(REPO_ROOT, 'scripts', 'buildFreshness.mjs')).href;
+  const { distIsFresh } = (await import(url)) as BuildFreshness;
+  if (distIsFresh(REPO_ROOT)) return;
   console.log('[e2e] dist/ is missing or stale: building');
   execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build.mjs')], { cwd: REPO_ROOT, stdio: 'inherit' });
 }
@@ -49,8 +46,8 @@ export async function packagedExtension(cache: string): Promise<string> {
   if (process.env.AGENTFENSE_E2E_VSIX) return process.env.AGENTFENSE_E2E_VSIX;
   const dir = join(cache, 'vsix');
   mkdirSync(dir, { recursive: true });
-  return withFileLock(join(dir, 'package.lock'), () => {
-    ensureBuilt();
+  return withFileLock(join(dir, 'package.lock'), async () => {
+    await ensureBuilt();
     const vsix = join(dir, `agentfense-${inputsHash()}.vsix`);
     if (existsSync(vsix)) return vsix;
     console.log(`[e2e] packaging the extension with vsce → ${vsix}`);
