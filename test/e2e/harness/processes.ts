@@ -66,3 +66,13 @@ export function killMatching(needle: string): ProcessInfo[] {
   for (const p of victims) signal(p.pid, 'SIGKILL');
   return victims;
 }
+
+/** The parent pid of a live process (from /proc/<pid>/stat), or undefined once it has exited. */
+export function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
