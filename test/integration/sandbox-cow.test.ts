@@ -7,12 +7,14 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Codebase } from '../../src/generated/codebase';
 import { getPreset } from '../../src/shared/presets';
+import { rootOnly } from '../helpers/privileges';
 import { call, rules, startServer, wireRules, type TestServer } from '../helpers/server';
 
 const FULL = wireRules(getPreset('full-access'));
 
 for (const mode of ['overlay', 'copy']) {
-  describe(`copy-on-write (--cow ${mode})`, () => {
+  // A non-root server has no overlay mounts (it refuses --cow overlay) and copies instead.
+  describe(`copy-on-write (--cow ${mode})`, mode === 'overlay' ? rootOnly('overlay mounts') : {}, () => {
     let server: TestServer;
     before(async () => {
       server = await startServer({ args: ['--cow', mode] });

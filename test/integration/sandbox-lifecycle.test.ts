@@ -6,6 +6,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import type { ListSandboxesResponse, Sandbox } from '../../src/generated/sandbox';
 import { SandboxStatus } from '../../src/generated/common';
 import { getPreset } from '../../src/shared/presets';
+import { nonRootOnly, rootOnly } from '../helpers/privileges';
 import { call, startServer, wireRules, type TestServer } from '../helpers/server';
 
 let server: TestServer;
@@ -104,7 +105,7 @@ describe('resource limits', () => {
     await assert.rejects(create(limits({ cpuShares: 1 })), isCode(status.INVALID_ARGUMENT, /cpu_shares/));
   });
 
-  it('a 64 MiB memory limit stops a 512 MiB allocation', async () => {
+  it('a 64 MiB memory limit stops a 512 MiB allocation', rootOnly('cgroup limits: a non-root server without a delegated cgroup refuses them (tested below)'), async () => {
     const sb = await create(limits({ memoryBytes: 64 << 20 }));
     await start(sb.id);
     const r = await server.exec(sb.id, "python3 -c 'x=bytearray(512<<20); print(\"allocated\")'");
@@ -114,7 +115,7 @@ describe('resource limits', () => {
     await destroy(sb.id);
   });
 
-  it('a pids limit stops a fork loop', async () => {
+  it('a pids limit stops a fork loop', rootOnly('cgroup limits: a non-root server without a delegated cgroup refuses them (tested below)'), async () => {
     const sb = await create(limits({ pidsLimit: 20 }));
     await start(sb.id);
     const r = await server.exec(sb.id, 'n=0; for i in $(seq 60); do sleep 5 & n=$((n+1)); done 2>/dev/null; jobs -p | wc -l; kill $(jobs -p) 2>/dev/null; true', { timeout: { seconds: 20, nanos: 0 } });
@@ -122,7 +123,17 @@ describe('resource limits', () => {
     await destroy(sb.id);
   });
 
-  it('applies cpu limits to the sandbox cgroup and removes the cgroups on destroy', async () => {
+  it('a non-root server refuses each limit it cannot enforce, naming it, instead of ignoring it', nonRootOnly('root servers enforce limits'), async () => {
+    for (const [field, l] of [
+      ['memory_bytes', { memoryBytes: 64 << 20 }],
+      ['pids_limit', { pidsLimit: 20 }],
+      ['cpu_quota', { cpuQuota: 50_000 }],
+    ] as const) {
+      await assert.rejects(create(limits(l)), isCode(status.FAILED_PRECONDITION, new RegExp(`${field}.*cannot be enforced`)), field);
+    }
+  });
+
+  it('applies cpu limits to the sandbox cgroup and removes the cgroups on destroy', rootOnly('cgroup limits: a non-root server without a delegated cgroup refuses them (tested below)'), async () => {
     const sb = await create(limits({ cpuQuota: 50_000, cpuShares: 512, memoryBytes: 128 << 20 }));
     await start(sb.id);
     const r = await server.exec(sb.id, 'cat /proc/self/cgroup');

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { SandboxClient } from '../../src/client';
+import { rootOnly } from '../helpers/privileges';
 import {
   agentSafeRules,
   bwrapProcesses,
@@ -278,7 +279,7 @@ describe('graceful shutdown', () => {
   });
 });
 
-describe('a full disk (8 MiB tmpfs as the data dir)', () => {
+describe('a full disk (8 MiB tmpfs as the data dir)', rootOnly('mounts a tmpfs'), () => {
   it('fails uploads and merges cleanly and keeps the previous content', async () => {
     const mnt = mkdtempSync(join(tmpdir(), 'af-fulldisk-'));
     execFileSync('chmod', ['0755', mnt]);

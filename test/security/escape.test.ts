@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer as createTcpServer, type Server } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
   agentSafeRules,
@@ -29,6 +30,7 @@ import {
   type ServerHandle,
 } from './lib/harness';
 import { Attempt, leakIf, Tally } from './lib/attempts';
+import { AS_ROOT, rootOnly } from '../helpers/privileges';
 import { PatternType, Permission } from '../../src/generated/common';
 
 let srv: ServerHandle;
@@ -38,6 +40,7 @@ let tally: Tally;
 let A: string;
 const hostFiles: string[] = [];
 const RUN = randomBytes(4).toString('hex');
+const HOST_HOME = homedir();
 
 const WS = '/workspace';
 
@@ -118,9 +121,10 @@ before(async () => {
   tally = new Tally(fx.canaries);
   // A hidden name appearing in any listing is a leak (matched on whole path segments).
   tally.hiddenNames.push(/(^|[\s/])\.env\b/m, /key\.pem/, /id_rsa\.key/, /credentials\.json/, /(^|[\s/])\.git\b/m, /(^|[\s/])secrets\b/m);
-  // Canaries the host holds outside the server: in root's home and the host /tmp.
+  // Canaries the host holds outside the server: in the home of the user running the server (root's
+  // or the unprivileged user's) and the host /tmp.
   for (const [dir, what] of [
-    ['/root', 'home'],
+    [HOST_HOME, 'home'],
     ['/tmp', 'hosttmp'],
   ] as const) {
     const secret = `AFCANARY-${what}-${randomBytes(10).toString('hex')}`;
@@ -235,7 +239,7 @@ describe('hidden files stay hidden', () => {
       for (const [i, t] of targets.slice(0, 5).entries()) cmds.push(`ln -s ${q(t.slice(0, t.lastIndexOf('/')))} ${WS}/output/hd${i}`);
       await a.sh(A, cmds.join('; ') + `; cat ${WS}/output/hs* 2>/dev/null; true`);
       await a.sh(A, `cat ${WS}/output/hs* 2>/dev/null; true`);
-      const shadow = existsSync('/etc/shadow') ? readFileSync('/etc/shadow', 'utf8').split('\n')[0]! : '';
+      const shadow = AS_ROOT && existsSync('/etc/shadow') ? readFileSync('/etc/shadow', 'utf8').split('\n')[0]! : '';
       for (let i = 0; i < targets.length; i++) {
         const got = (await srv.download(fx.codebaseId, `output/hs${i}`).catch(() => Buffer.alloc(0))).toString('latin1');
         a.scan(got, `DownloadFile output/hs${i}`);
@@ -404,7 +408,7 @@ describe('the host stays out of reach', () => {
     await attempt('host home and /root', async (a) => {
       const r = await a.sh(
         A,
-        `ls -la /root /home 2>&1; cat /root/.af-sec-canary-${RUN} /tmp/.af-sec-canary-${RUN} ~/.af-sec-canary-${RUN} 2>/dev/null;` +
+        `ls -la /root /home ${HOST_HOME} 2>&1; cat ${HOST_HOME}/.af-sec-canary-${RUN} /root/.af-sec-canary-${RUN} /tmp/.af-sec-canary-${RUN} ~/.af-sec-canary-${RUN} 2>/dev/null;` +
           ` cat /root/.bash_history /root/.ssh/* 2>/dev/null | head -c 1000; ls -la /root/.ssh 2>/dev/null && ${leakIf('root-ssh')}; true`,
       );
       if (r.out.includes(`.af-sec-canary-${RUN}`)) a.leak("the host's /root or /tmp is listed inside the sandbox", r.out.slice(0, 300));
@@ -748,7 +752,7 @@ describe('resource limits hold and the server keeps serving', () => {
     });
   });
 
-  it('fork bomb under a pids limit', async () => {
+  it('fork bomb under a pids limit', rootOnly('a non-root server without a delegated cgroup refuses pids limits (tested in sandbox-lifecycle)'), async () => {
     await attempt('fork bomb', async (a) => {
       const limit = 64;
       const S = (await srv.createSandbox(fx.codebaseId, agentSafeRules(), { pidsLimit: limit })).id;
@@ -799,7 +803,7 @@ print('forked', n)"`,
     });
   });
 
-  it('unbounded memory under a memory limit', async () => {
+  it('unbounded memory under a memory limit', rootOnly('a non-root server without a delegated cgroup refuses memory limits (tested in sandbox-lifecycle)'), async () => {
     await attempt('memory hog', async (a) => {
       const limit = 64 * 1024 * 1024;
       const S = (await srv.createSandbox(fx.codebaseId, agentSafeRules(), { memoryBytes: limit })).id;
