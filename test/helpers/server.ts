@@ -190,6 +190,13 @@ export function makeTempDir(prefix = 'af-server-'): string {
   return dir;
 }
 
+// Every server this test process started and that has not exited: a test that fails (or a file
+// cut short by --test-force-exit) must not leave servers behind, so they die with this process.
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const proc of running) proc.kill('SIGKILL');
+});
+
 export async function startServer(o: StartOptions = {}): Promise<TestServer> {
   const ownsDir = o.dataDir ? undefined : makeTempDir();
   const dataDir = o.dataDir ?? join(ownsDir!, 'data');
@@ -198,7 +205,13 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const logs: string[] = [];
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  running.add(proc);
+  const exited = new Promise<number | null>((resolve) =>
+    proc.on('exit', (code) => {
+      running.delete(proc);
+      resolve(code);
+    }),
+  );
   const address = await new Promise<string>((resolve, reject) => {
     let buf = '';
     proc.stderr!.on('data', (d: Buffer) => {
