@@ -1,13 +1,22 @@
 // The test command: type-check, build, then run the suites with Node's test runner.
-//   npm test                 every suite
-//   npm test -- unit server  only those suites (folders under test/)
+//   npm test                       every suite
+//   npm test -- unit integration   only those suites (folders under test/)
+//   npm test -- --no-user          as root: skip the second pass as an unprivileged user
+//
+// Run as root, it then runs the suites that start servers again as the unprivileged user
+// `agentfense-test` (scripts/test-user.mjs): real users are not root, and a non-root server takes
+// other paths. The exit code fails if either pass fails.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { prepareTestUser } from './test-user.mjs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ALL_SUITES = ['unit', 'integration', 'security', 'reliability', 'e2e'];
+// The suites whose servers and sandboxes behave differently when not root.
+const USER_SUITES = ['integration', 'security', 'reliability', 'e2e'];
+const secondPass = process.getuid?.() === 0 && !process.argv.includes('--no-user');
 const asked = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const suites = asked.length ? asked : ALL_SUITES;
 for (const s of suites) {
@@ -51,4 +60,18 @@ const result = spawnSync(
   ['--import', 'tsx', '--test', '--test-force-exit', '--test-concurrency=2', '--test-reporter=spec', ...files.map((f) => relative(root, f))],
   { cwd: root, stdio: 'inherit' },
 );
-process.exit(result.status ?? 1);
+const passed = result.status === 0;
+
+const userSuites = suites.filter((s) => USER_SUITES.includes(s));
+if (!secondPass || userSuites.length === 0) process.exit(result.status ?? 1);
+
+const u = prepareTestUser(root);
+console.log(`\n[test] again as the unprivileged user ${u.user} (uid ${u.uid}) in ${u.repo}: ${userSuites.join(', ')}`);
+const asUser = spawnSync(
+  'runuser',
+  ['-u', u.user, '--', 'env', '-i', ...Object.entries(u.env).map(([k, v]) => `${k}=${v}`), process.execPath, join(u.repo, 'scripts', 'test.mjs'), ...userSuites],
+  { cwd: u.repo, stdio: 'inherit' },
+);
+const userPassed = asUser.status === 0;
+console.log(`[test] as root: ${passed ? 'passed' : 'FAILED'}; as ${u.user}: ${userPassed ? 'passed' : 'FAILED'}`);
+process.exit(passed && userPassed ? 0 : 1);
