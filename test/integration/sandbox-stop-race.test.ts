@@ -15,6 +15,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import type { Session } from '../../src/generated/sandbox';
 import { getPreset } from '../../src/shared/presets';
 import { call, startServer, wireRules, type TestServer } from '../helpers/server';
+import { settle } from '../helpers/waitFor';
 
 let server: TestServer;
 let codebaseId: string;
@@ -65,8 +66,8 @@ describe('sessions racing a stop', () => {
             assert.ok([status.FAILED_PRECONDITION, status.NOT_FOUND].includes(e.code), `refused session: ${e.code} ${e.details}`);
           }
         }
-        for (let i = 0; i < 40 && processesOf(sandboxId).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
-        assert.deepEqual(processesOf(sandboxId), [], `round ${round}: processes of ${sandboxId} survived ${op}`);
+        const left = await settle(() => processesOf(sandboxId), (ps) => ps.length === 0);
+        assert.deepEqual(left, [], `round ${round}: processes of ${sandboxId} survived ${op}`);
         if (op === 'stopSandbox') await call(server.sandboxes, server.sandboxes.destroySandbox, { sandboxId });
       }
     });
@@ -84,10 +85,11 @@ describe('ExecStream cancelled as it starts', () => {
       stream.cancel();
     }
     const orphans = () => processesOf(sandboxId).filter((p) => p.includes(', parent 1)'));
-    for (let i = 0; i < 60 && orphans().length > 0; i++) await new Promise((r) => setTimeout(r, 50));
-    assert.deepEqual(orphans(), [], 'orphaned sandbox processes');
+    assert.deepEqual(await settle(orphans, (ps) => ps.length === 0), [], 'orphaned sandbox processes');
     const started = Date.now();
     await call(server.sandboxes, server.sandboxes.stopSandbox, { sandboxId });
-    assert.ok(Date.now() - started < 5000, `stop took ${Date.now() - started} ms`);
+    // "At once": not held up by a leftover from the cancelled starts (that hung for minutes); the
+    // bound is loose because a loaded CI machine makes even a clean stop take seconds.
+    assert.ok(Date.now() - started < 20_000, `stop took ${Date.now() - started} ms`);
   });
 });
