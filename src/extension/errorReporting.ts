@@ -74,10 +74,13 @@ export async function showUnsupported(reason: string): Promise<void> {
   const choice = await vscode.window.showErrorMessage(
     reason.includes(BWRAP_FIX) || reason.includes('agentfense.endpoint') ? reason : `${reason} ${BWRAP_FIX}`,
     'Use a Remote Server',
+    CHECK_ENVIRONMENT,
     'How to Install',
     'Retry',
   );
-  if (choice === 'Use a Remote Server') {
+  if (choice === CHECK_ENVIRONMENT) {
+    await vscode.commands.executeCommand('agentfense.checkEnvironment');
+  } else if (choice === 'Use a Remote Server') {
     await vscode.commands.executeCommand('workbench.action.openSettings', 'agentfense.endpoint');
   } else if (choice === 'How to Install') {
     await vscode.env.openExternal(vscode.Uri.parse('https://github.com/containers/bubblewrap#installation'));
