@@ -12,6 +12,7 @@ import { gatherHostFacts } from './hostFacts';
 
 export class HostCheck {
   private latest: Promise<Readiness> | undefined;
+  private latestStartedAt = 0;
   private settled: Readiness | undefined;
   private readonly abort = new AbortController();
 
@@ -25,14 +26,19 @@ export class HostCheck {
     if (this.latest && (this.settled === undefined || this.settled.ready)) return this.latest;
     const run = gatherHostFacts(this.identity, this.abort.signal).then(assessHost);
     this.latest = run;
+    this.latestStartedAt = performance.now();
     this.settled = undefined;
     run.then(
       (r) => {
         if (this.latest !== run) return;
         this.settled = r;
-        const failed = r.checks.filter((c) => c.status === 'fail').map((c) => c.id);
-        if (r.ready) this.log.info('host can run sandboxes', {});
-        else this.log.warn('host cannot run sandboxes', { failed, fix: notReadyMessage(r) });
+        if (r.ready) {
+          this.log.info('host can run sandboxes', {});
+          return;
+        }
+        // What each failed check saw (bwrap's own message among them), then the whole answer.
+        const failed = Object.fromEntries(r.checks.filter((c) => c.status === 'fail').map((c) => [c.id, c.detail]));
+        this.log.warn('host cannot run sandboxes', { failed, answer: notReadyMessage(r) });
       },
       (err) => {
         // Not cached: the next call checks again.
@@ -45,7 +51,11 @@ export class HostCheck {
 
   /** FAILED_PRECONDITION with every cause and fix, unless the host can run sandboxes. */
   async require(): Promise<void> {
-    const r = await this.readiness();
+    const askedAt = performance.now();
+    let r = await this.readiness();
+    // A refusal rests on a check begun after the call arrived: a host fixed meanwhile, or a
+    // trial that failed for a passing reason (a load spike), does not refuse this call.
+    if (!r.ready && this.latestStartedAt < askedAt) r = await this.readiness();
     if (!r.ready) throw failedPrecondition(notReadyMessage(r));
   }
 
