@@ -44,6 +44,11 @@ export class Connection implements vscode.Disposable {
     return this.config.endpoint === '';
   }
 
+  /** dist/server.js of the embedded server (or agentfense.server.path). */
+  get serverScript(): string {
+    return this.config.serverPath || path.join(this.extension.extensionPath, 'dist', 'server.js');
+  }
+
   get serverLogFile(): string | undefined {
     return this.embedded?.logFile;
   }
@@ -95,7 +100,7 @@ export class Connection implements vscode.Disposable {
   private embeddedServer(): EmbeddedServer {
     if (!this.embedded) {
       const storageDir = this.extension.globalStorageUri.fsPath;
-      const serverScript = this.config.serverPath || path.join(this.extension.extensionPath, 'dist', 'server.js');
+      const serverScript = this.serverScript;
       this.embedded = new EmbeddedServer({
         storageDir,
         serverScript,

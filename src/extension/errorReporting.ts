@@ -3,7 +3,9 @@
  * buttons for the fix, never a stack trace (that goes to the "AgentFense" log).
  */
 import * as vscode from 'vscode';
+import { status } from '@grpc/grpc-js';
 import { AgentFenseError, ConnectionError } from '../client';
+import { HOST_NOT_READY } from '../shared/hostReadiness';
 import { BWRAP_FIX } from './platformSupport';
 import { ServerStartError, UnsupportedPlatformError } from './serverLifecycle';
 
@@ -31,11 +33,33 @@ export async function showError(e: unknown, log: vscode.LogOutputChannel, what?:
     return;
   }
   const message = `${what ? what + ': ' : ''}${describeError(e)}`;
-  const actions = e instanceof ConnectionError || e instanceof ServerStartError ? ['Retry', 'Show Server Log'] : ['Show Log'];
+  const actions = isHostNotReady(e)
+    ? [CHECK_ENVIRONMENT, 'Show Log']
+    : e instanceof ConnectionError || e instanceof ServerStartError
+      ? ['Retry', 'Show Server Log']
+      : ['Show Log'];
   const choice = await vscode.window.showErrorMessage(`AgentFense: ${message}`, ...actions);
-  if (choice === 'Retry') await vscode.commands.executeCommand('agentfense.connect');
+  if (choice === CHECK_ENVIRONMENT) await vscode.commands.executeCommand('agentfense.checkEnvironment');
+  else if (choice === 'Retry') await vscode.commands.executeCommand('agentfense.connect');
   else if (choice === 'Show Server Log') await vscode.commands.executeCommand('agentfense.showServerLog');
   else if (choice === 'Show Log') log.show(true);
+}
+
+const CHECK_ENVIRONMENT = 'Check Environment';
+
+/** The server refused a sandbox because the host cannot run one (see src/shared/hostReadiness). */
+export function isHostNotReady(e: unknown): boolean {
+  return e instanceof AgentFenseError && e.code === status.FAILED_PRECONDITION && e.serverMessage.startsWith(HOST_NOT_READY);
+}
+
+/**
+ * Terminals print their errors inline; when the cause is the host, this also offers the
+ * full check (the inline text has the fix on one line, the check has every step).
+ */
+export async function offerEnvironmentCheck(e: unknown): Promise<void> {
+  if (!isHostNotReady(e)) return;
+  const choice = await vscode.window.showErrorMessage('AgentFense: this host cannot run sandboxes. See each check and its fix?', CHECK_ENVIRONMENT);
+  if (choice === CHECK_ENVIRONMENT) await vscode.commands.executeCommand('agentfense.checkEnvironment');
 }
 
 let unsupportedShown = false;
@@ -50,10 +74,13 @@ export async function showUnsupported(reason: string): Promise<void> {
   const choice = await vscode.window.showErrorMessage(
     reason.includes(BWRAP_FIX) || reason.includes('agentfense.endpoint') ? reason : `${reason} ${BWRAP_FIX}`,
     'Use a Remote Server',
+    CHECK_ENVIRONMENT,
     'How to Install',
     'Retry',
   );
-  if (choice === 'Use a Remote Server') {
+  if (choice === CHECK_ENVIRONMENT) {
+    await vscode.commands.executeCommand('agentfense.checkEnvironment');
+  } else if (choice === 'Use a Remote Server') {
     await vscode.commands.executeCommand('workbench.action.openSettings', 'agentfense.endpoint');
   } else if (choice === 'How to Install') {
     await vscode.env.openExternal(vscode.Uri.parse('https://github.com/containers/bubblewrap#installation'));

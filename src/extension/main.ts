@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { registerServerCommands } from './commands';
 import { Ctx } from './context';
+import { registerEnvironmentCommand } from './environmentCommand';
 import { registerPresetCommands } from './presetCommands';
 import { registerRunCommands } from './runCommand';
 import { registerSessionTerminal } from './sessionTerminal';
@@ -24,6 +25,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<AgentF
   ctx = new Ctx(context);
   context.subscriptions.push(ctx);
   registerServerCommands(ctx);
+  registerEnvironmentCommand(ctx);
   registerPresetCommands(ctx);
   registerRunCommands(ctx);
   registerTaskProvider(ctx);

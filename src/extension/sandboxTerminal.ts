@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { CommandTimeoutError } from '../client';
-import { describeError } from './errorReporting';
+import { describeError, offerEnvironmentCheck } from './errorReporting';
 import { ExitMarkerParser, newNonce, wrapCommand } from './exitMarker';
 import type { SandboxManager } from './sandboxManager';
 import type { Connection } from './connection';
@@ -128,6 +128,7 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
       } else {
         this.exitCode = 1;
         this.write(`\r\n${RED}AgentFense: ${toTerminalNewlines(describeError(e))}${RESET}\r\n`);
+        void offerEnvironmentCheck(e);
       }
     }
     if (this.state === 'closed') {

@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { Ctx } from './context';
-import { describeError } from './errorReporting';
+import { describeError, offerEnvironmentCheck } from './errorReporting';
 import { ExitMarkerParser, newNonce, wrapSessionCommand } from './exitMarker';
 import { LineEditor } from './lineEditor';
 import { DIM, RED, RESET, shortSandboxId, toTerminalNewlines } from './terminalText';
@@ -70,6 +70,7 @@ export class SessionTerminal implements vscode.Pseudoterminal {
     } catch (e) {
       this.write(`${RED}AgentFense: ${toTerminalNewlines(describeError(e))}${RESET}\r\n${DIM}Press any key to close.${RESET}`);
       this.dead = true;
+      void offerEnvironmentCheck(e);
     }
   }
 

@@ -1,10 +1,16 @@
 /** Entry point of dist/server.js: parse flags, run the server, explain failures plainly. */
 import { HelpRequested, parseServerOptions, UsageError } from './serverOptions';
 import { runServer } from './serverProcess';
+import { parseCheckOptions, runCheckCommand } from './hostCheck/checkCommand';
 
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
   try {
-    await runServer(parseServerOptions(process.argv.slice(2)));
+    if (argv.includes('--check') && !argv.includes('--help') && !argv.includes('-h')) {
+      const code = await runCheckCommand(parseCheckOptions(argv));
+      process.exit(code);
+    }
+    await runServer(parseServerOptions(argv));
   } catch (err) {
     // Help and flag mistakes are for a person at a terminal: plain text. A failure to start
     // stays a JSON line like the rest of the server's log (the extension shows either).

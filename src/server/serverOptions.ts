@@ -23,7 +23,9 @@ export const USAGE = `usage: node dist/server.js --listen unix:PATH|HOST:PORT --
   [--token-file FILE]        required for TCP; clients send "authorization: Bearer <token>"
   [--cow auto|overlay|copy]  copy-on-write layers (auto: overlay when running as root)
   [--sandbox-uid N]          host uid sandboxes run as when the server is root (default 61000)
-  [--log-level debug|info|warn|error]`;
+  [--log-level debug|info|warn|error]
+       node dist/server.js --check [--json] [--sandbox-uid N]
+                             can this host run sandboxes? each check with ✓/✗ and its fix; exit 1 when not`;
 
 export function parseServerOptions(argv: readonly string[]): ServerOptions {
   const values = new Map<string, string>();

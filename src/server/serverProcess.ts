@@ -23,6 +23,7 @@ import { CgroupLimits } from './sandbox/cgroupLimits';
 import { SandboxManager } from './sandbox/sandboxManager';
 import { createSandboxService } from './sandbox/sandboxService';
 import { overlaySafePath } from './sandbox/hostMounts';
+import { HostCheck } from './hostCheck/hostCheck';
 import type { CowMode } from './sandbox/writableLayer';
 
 export async function runServer(options: ServerOptions): Promise<void> {
@@ -39,6 +40,7 @@ export async function runServer(options: ServerOptions): Promise<void> {
   const manager = new SandboxManager({ dataDir, store, views, identity, cowMode, cgroups, log });
   await manager.recover();
   store.setInUseCheck((id) => manager.sandboxUsing(id));
+  const host = new HostCheck(identity, log);
 
   const interceptors: ServerInterceptor[] = [loggingInterceptor(log)];
   if (token) interceptors.push(authInterceptor(token));
@@ -47,17 +49,20 @@ export async function runServer(options: ServerOptions): Promise<void> {
   // silently altered request or an INTERNAL from grpc-js.
   addStrictService(server, CodebaseServiceService, createCodebaseService(store));
   addStrictService(server, BatchUploadServiceService, createBatchUploadService(store));
-  addStrictService(server, SandboxServiceService, createSandboxService(manager, cgroups));
+  addStrictService(server, SandboxServiceService, createSandboxService(manager, cgroups, host));
 
   const address = await listen(server, options.listen);
   log.info('server ready', { dataDir, cow: cowMode, sandboxUid: identity.uid, auth: token ? 'bearer' : 'unix socket' });
   process.stderr.write(JSON.stringify({ event: 'listening', address }) + '\n');
+  // After listening: clients connect while bwrap is tried; sandbox calls wait for the verdict.
+  void host.readiness().catch(() => undefined);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info('shutting down', { signal });
+    host.dispose();
     await manager.shutdown();
     await store.close();
     await new Promise<void>((done) => {

@@ -28,6 +28,8 @@ export interface StartOptions {
   args?: string[];
   /** Replace the default `--listen unix:<tmp>/server.sock`. */
   listen?: string;
+  /** Environment of the server process (default: the test's own), e.g. a PATH without bwrap. */
+  env?: NodeJS.ProcessEnv;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- overloaded generated methods
@@ -203,6 +205,7 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
   const listen = o.listen ?? `unix:${join(ownsDir ?? fs.mkdtempSync(join(tmpdir(), 'af-sock-')), 'server.sock')}`;
   const proc = spawn(process.execPath, [SERVER_JS, '--listen', listen, '--data-dir', dataDir, ...(o.args ?? [])], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: o.env ?? process.env,
   });
   const logs: string[] = [];
   running.add(proc);

@@ -1,15 +1,22 @@
 /**
  * The command line of dist/server.js: --help prints the usage to stdout and exits 0; a wrong
- * flag is a plain message on stderr with exit code 2 (not a JSON log line).
+ * flag is a plain message on stderr with exit code 2 (not a JSON log line); --check tells
+ * whether this host can run sandboxes, with a fix for each failed check, and exits 1 if not.
  *
  *   node scripts/build.mjs && node --import tsx --test test/integration/server-cli.test.ts
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { SERVER_JS } from '../helpers/server';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import type { Readiness } from '../../src/shared/hostReadiness';
+import { makeTempDir, SERVER_JS } from '../helpers/server';
 
 const run = (...args: string[]) => spawnSync(process.execPath, [SERVER_JS, ...args], { encoding: 'utf8', timeout: 10_000 });
+/** With PATH set to `pathDirs` only. */
+const runWithPath = (pathDirs: string, ...args: string[]) =>
+  spawnSync(process.execPath, [SERVER_JS, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, PATH: pathDirs } });
 
 describe('server command line', () => {
   for (const flag of ['--help', '-h']) {
@@ -17,7 +24,7 @@ describe('server command line', () => {
       const r = run(flag);
       assert.equal(r.status, 0);
       assert.match(r.stdout, /^usage: node dist\/server\.js --listen unix:PATH\|HOST:PORT --data-dir DIR\n/);
-      assert.match(r.stdout, /--log-level debug\|info\|warn\|error\]\n$/);
+      assert.match(r.stdout, /--log-level debug\|info\|warn\|error\]\n {7}node dist\/server\.js --check \[--json\] \[--sandbox-uid N\]\n.*exit 1 when not\n$/);
       assert.equal(r.stderr, '');
     });
   }
@@ -31,5 +38,55 @@ describe('server command line', () => {
     const missing = run('--listen');
     assert.equal(missing.status, 2);
     assert.equal(missing.stderr, 'agentfense server: --listen needs a value\n');
+  });
+});
+
+describe('server --check', () => {
+  it('on this host (which runs the test suite): every check ✓, exit 0', () => {
+    const r = run('--check');
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const lines = r.stdout.trimEnd().split('\n');
+    assert.equal(lines.at(-1), 'This host can run sandboxes.');
+    assert.ok(lines.slice(0, -1).every((l) => l.startsWith('✓ ')), r.stdout);
+    assert.ok(lines.some((l) => /^✓ A trial sandbox starts \(bwrap as uid \d+.*\): started and exited 0$/.test(l)), r.stdout);
+  });
+
+  it('with no bwrap on PATH: ✗ with the packages to install, exit 1', () => {
+    const empty = makeTempDir('af-empty-path-');
+    try {
+      const r = runWithPath(empty, '--check');
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.match(r.stdout, new RegExp(`^✗ bubblewrap installed: no bwrap on PATH \\(${empty}\\)\n`, 'm'));
+      assert.match(r.stdout, /^ {8}sudo apt-get install -y bubblewrap$/m);
+      assert.match(r.stdout, /^ {8}sudo dnf install -y bubblewrap$/m);
+      assert.match(r.stdout, /^- A trial sandbox starts .*: no bwrap to run$/m);
+      assert.match(r.stdout, /This host cannot run sandboxes: fix the ✗ checks above, then run --check again\.\n$/);
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('--json with an old bwrap: the verdict as JSON, exit 1', () => {
+    const dir = makeTempDir('af-fake-bwrap-');
+    try {
+      fs.writeFileSync(join(dir, 'bwrap'), '#!/bin/sh\necho "bubblewrap 0.3.0"\n', { mode: 0o755 });
+      const r = runWithPath(`${dir}:/usr/bin:/bin`, '--check', '--json');
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      const verdict = JSON.parse(r.stdout) as Readiness;
+      assert.equal(verdict.ready, false);
+      const version = verdict.checks.find((c) => c.id === 'bwrap-version');
+      assert.equal(version?.status, 'fail');
+      assert.equal(version?.detail, 'bubblewrap 0.3.0');
+      assert.match(version?.fix?.summary ?? '', /upgrade bubblewrap to 0\.5\.0 or newer/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a flag --check does not take is a usage error, exit 2', () => {
+    const r = run('--check', '--listen', 'unix:/tmp/x.sock');
+    assert.equal(r.status, 2);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, 'agentfense server: --check takes only --json and --sandbox-uid; got --listen\n');
   });
 });

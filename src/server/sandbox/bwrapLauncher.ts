@@ -4,10 +4,10 @@
  * from its first instruction.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
 import type { SandboxIdentity } from './sandboxIdentity';
 import { failedPrecondition } from '../rpcError';
 import { descendantsOf, killBwrapsMentioning, killQuietly } from './processTree';
+import { bwrapOnPath } from '../hostCheck/bwrapOnPath';
 
 export interface Launch {
   bwrapArgs: string[];
@@ -23,19 +23,12 @@ const JOIN_CGROUPS_THEN_EXEC =
 
 let bwrapPath: string | undefined;
 
-/** The bwrap binary, or FAILED_PRECONDITION saying how to get it. */
+/** The bwrap binary (on PATH only, as the host check found it), or FAILED_PRECONDITION saying how to get it. */
 export function findBwrap(): string {
   if (bwrapPath) return bwrapPath;
-  for (const dir of (process.env.PATH || '/usr/bin:/bin').split(':').concat('/usr/bin', '/usr/local/bin')) {
-    const p = `${dir}/bwrap`;
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return (bwrapPath = p);
-    } catch {
-      // keep looking
-    }
-  }
-  throw failedPrecondition('bubblewrap (bwrap) is not installed on the server host; install bubblewrap: apt-get install bubblewrap');
+  const found = bwrapOnPath();
+  if (found) return (bwrapPath = found);
+  throw failedPrecondition('bubblewrap (bwrap) is not on the server\'s PATH; install bubblewrap: apt-get install bubblewrap');
 }
 
 export function launchBwrap(l: Launch): ChildProcess {

@@ -18,7 +18,7 @@ import { deadlineExceeded, failedPrecondition, invalidArgument, toRpcError, unim
 import type { SandboxManager } from './sandboxManager';
 import { recordToWire } from './sandboxRecord';
 import { rulesFromWire } from './wireRules';
-import { findBwrap } from './bwrapLauncher';
+import type { HostCheck } from '../hostCheck/hostCheck';
 import { MAX_ARG_BYTES } from './bwrapArgs';
 import { hasLimits, validateLimits, type CgroupLimits } from './cgroupLimits';
 import type { OutputSink } from './commandRunner';
@@ -134,7 +134,7 @@ function validShell(shell: string): string {
   return s;
 }
 
-export function createSandboxService(manager: SandboxManager, cgroups: CgroupLimits): SandboxServiceServer {
+export function createSandboxService(manager: SandboxManager, cgroups: CgroupLimits, host: Pick<HostCheck, 'require'>): SandboxServiceServer {
   const execValidated = (req: ExecRequest) => {
     if (!req.sandboxId) throw invalidArgument('sandbox_id is required');
     validCommand(req.command, true);
@@ -169,7 +169,7 @@ export function createSandboxService(manager: SandboxManager, cgroups: CgroupLim
       if (req.resources) validateLimits(req.resources);
       const resources = req.resources && hasLimits(req.resources) ? { ...req.resources } : undefined;
       if (resources) cgroups.checkEnforceable(resources);
-      findBwrap();
+      await host.require(); // FAILED_PRECONDITION naming each cause and its fix
       manager.store.snapshot(req.codebaseId); // NOT_FOUND for an unknown codebase
       return recordToWire(manager.create({ codebaseId: req.codebaseId, rules, labels: { ...req.labels }, expiresInMs, resources }));
     }),
@@ -197,7 +197,11 @@ export function createSandboxService(manager: SandboxManager, cgroups: CgroupLim
       };
     }),
 
-    startSandbox: unary(async (req) => recordToWire(await manager.start(req.sandboxId))),
+    startSandbox: unary(async (req) => {
+      manager.get(req.sandboxId); // an unknown id is NOT_FOUND, whatever the host
+      await host.require();
+      return recordToWire(await manager.start(req.sandboxId));
+    }),
     stopSandbox: unary(async (req) => recordToWire(await manager.stop(req.sandboxId))),
     destroySandbox: unary(async (req) => {
       await manager.destroy(req.sandboxId);
