@@ -17,7 +17,7 @@ describe('server command line', () => {
       const r = run(flag);
       assert.equal(r.status, 0);
       assert.match(r.stdout, /^usage: node dist\/server\.js --listen unix:PATH\|HOST:PORT --data-dir DIR\n/);
-      assert.match(r.stdout, /--log-level debug\|info\|warn\|error\]\n$/);
+      assert.match(r.stdout, /--log-level debug\|info\|warn\|error\]\n[^]*--shm-size SIZE[^\n]*\n$/);
       assert.equal(r.stderr, '');
     });
   }
