@@ -50,7 +50,8 @@ async function watched(server: TestServer, work: () => Promise<ExecResult>): Pro
 
 function assertResponsive(what: string, report: WatchdogReport): void {
   console.log(`watchdog during ${what}: ${describeReport(report)}`);
-  assert.ok(report.calls >= 3, `too few watchdog calls during ${what} to judge (${report.calls})`);
+  // A quick run gives few calls; a freeze cannot hide: the call it delays is waited for.
+  assert.ok(report.calls >= 1, `no watchdog call during ${what}`);
   assert.equal(report.errors, 0, `watchdog calls failed during ${what}`);
   assert.ok(report.p99 < P99_LIMIT_MS, `the server stalled during ${what}: ${describeReport(report)}`);
   assert.ok(report.max < MAX_LIMIT_MS, `the server froze during ${what}: ${describeReport(report)}`);
