@@ -5,6 +5,8 @@ import type { UserPresetMap } from './presetCatalog';
 export const SECTION = 'agentfense';
 export const DEFAULT_PRESET = 'agent-safe';
 export const DEFAULT_MAX_DIFF_BYTES = 2 * 1024 * 1024;
+/** A command left running is stopped after 30 minutes unless the user says otherwise. */
+export const DEFAULT_TIMEOUT_SECONDS = 1800;
 
 export class Config {
   private get cfg(): vscode.WorkspaceConfiguration {
@@ -62,9 +64,9 @@ export class Config {
     return (this.cfg.get<string>('server.path') ?? '').trim();
   }
 
-  /** Seconds; 0 means no timeout. */
+  /** Seconds; 0 means no timeout. The fallback matches package.json's default. */
   get defaultTimeoutMs(): number | undefined {
-    const s = this.cfg.get<number>('defaultTimeout') ?? 0;
+    const s = this.cfg.get<number>('defaultTimeout') ?? DEFAULT_TIMEOUT_SECONDS;
     return s > 0 ? s * 1000 : undefined;
   }
 

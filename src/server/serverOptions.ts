@@ -1,5 +1,8 @@
 /** Command-line flags of `node dist/server.js`. */
 import { isLogLevel, type LogLevel } from './logger';
+import { DEFAULT_MERGE_LIMITS, parseByteSize, type MergeLimits } from './sandbox/mergeLimits';
+import { hostDefaultLimits } from './sandbox/defaultLimits';
+import type { ResourceLimitValues } from './sandbox/cgroupLimits';
 
 export type CowFlag = 'auto' | 'overlay' | 'copy';
 
@@ -11,7 +14,14 @@ export interface ServerOptions {
   cow: CowFlag;
   sandboxUid?: number;
   logLevel: LogLevel;
+  mergeLimits: MergeLimits;
+  /** Applied to every sandbox where the host can enforce them; 0 = no default for that field. */
+  defaultLimits: ResourceLimitValues;
+  shmBytes: number;
 }
+
+const MiB = 1024 * 1024;
+const DEFAULT_SHM_BYTES = 512 * MiB;
 
 /** A wrong flag or a setting that cannot work: told plainly on stderr, exit code 2. */
 export class UsageError extends Error {}
@@ -24,8 +34,23 @@ export const USAGE = `usage: node dist/server.js --listen unix:PATH|HOST:PORT --
   [--cow auto|overlay|copy]  copy-on-write layers (auto: overlay when running as root)
   [--sandbox-uid N]          host uid sandboxes run as when the server is root (default 61000)
   [--log-level debug|info|warn|error]
+  [--max-merge-bytes SIZE]   bytes merged after one command, holes included (default 4G)
+  [--max-merge-files N]      files merged after one command (default 200000)
+  [--max-merge-depth N]      path components of a merged path (default 256)
+  [--layer-quota SIZE]       a sandbox's writable layer (+ /tmp as root, a tmpfs) (default 8G)
+  [--default-memory SIZE]    memory limit of sandboxes that ask for none (default: half the RAM, at most 8G; 0 = none)
+  [--default-pids N]         process limit of sandboxes that ask for none (default 4096; 0 = none)
+  [--default-cpu-quota US]   CPU microseconds per 100 ms of sandboxes that ask for none (default: all cores but one; 0 = none)
+  [--shm-size SIZE]          each sandbox's /dev/shm (default 512M)
        node dist/server.js --check [--json] [--sandbox-uid N]
                              can this host run sandboxes? each check with ✓/✗ and its fix; exit 1 when not`;
+
+
+const FLAGS = [
+  '--listen', '--data-dir', '--token-file', '--cow', '--sandbox-uid', '--log-level',
+  '--max-merge-bytes', '--max-merge-files', '--max-merge-depth', '--layer-quota',
+  '--default-memory', '--default-pids', '--default-cpu-quota', '--shm-size',
+];
 
 export function parseServerOptions(argv: readonly string[]): ServerOptions {
   const values = new Map<string, string>();
@@ -34,7 +59,7 @@ export function parseServerOptions(argv: readonly string[]): ServerOptions {
     if (arg === '--help' || arg === '-h') throw new HelpRequested(USAGE);
     const eq = arg.indexOf('=');
     const [name, inline] = eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
-    if (!['--listen', '--data-dir', '--token-file', '--cow', '--sandbox-uid', '--log-level'].includes(name)) {
+    if (!FLAGS.includes(name)) {
       throw new UsageError(`unknown option ${arg}\n${USAGE}`);
     }
     const value = inline ?? argv[++i];
@@ -62,5 +87,41 @@ export function parseServerOptions(argv: readonly string[]): ServerOptions {
         'Use --listen unix:PATH for local use, or pass --token-file FILE.',
     );
   }
-  return { listen, dataDir, tokenFile, cow, sandboxUid, logLevel };
+  const size = (flag: string, fallback: number, min: number) => {
+    const text = values.get(flag);
+    if (text === undefined) return fallback;
+    const n = parseByteSize(text);
+    const zeroOk = flag.startsWith('--default-');
+    if (n === undefined || (n === 0 ? !zeroOk : n < min)) {
+      throw new UsageError(`${flag} must be a size such as 512M or 4G${zeroOk ? ' (0 for none)' : ''}, at least ${min} bytes; got ${JSON.stringify(text)}`);
+    }
+    return n;
+  };
+  const count = (flag: string, fallback: number, min: number, max: number) => {
+    const text = values.get(flag);
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    const zeroOk = flag.startsWith('--default-');
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || ((n < min || n > max) && !(zeroOk && n === 0))) {
+      throw new UsageError(`${flag} must be an integer from ${min} to ${max}${zeroOk ? ' (0 for none)' : ''}; got ${JSON.stringify(text)}`);
+    }
+    return n;
+  };
+  const mergeLimits: MergeLimits = {
+    maxBytes: size('--max-merge-bytes', DEFAULT_MERGE_LIMITS.maxBytes, 1),
+    maxFiles: count('--max-merge-files', DEFAULT_MERGE_LIMITS.maxFiles, 1, 100_000_000),
+    // Linux paths are at most 4096 bytes: 2048 one-letter components.
+    maxDepth: count('--max-merge-depth', DEFAULT_MERGE_LIMITS.maxDepth, 1, 2048),
+    layerQuotaBytes: size('--layer-quota', DEFAULT_MERGE_LIMITS.layerQuotaBytes, MiB),
+  };
+  const host = hostDefaultLimits();
+  // Same ranges as a request's resources (cgroupLimits.validateLimits).
+  const defaultLimits: ResourceLimitValues = {
+    memoryBytes: size('--default-memory', host.memoryBytes, 8 * MiB),
+    pidsLimit: count('--default-pids', host.pidsLimit, 8, 4_194_304),
+    cpuQuota: count('--default-cpu-quota', host.cpuQuota, 1000, 100_000 * 1024),
+    cpuShares: 0,
+  };
+  const shmBytes = size('--shm-size', DEFAULT_SHM_BYTES, MiB);
+  return { listen, dataDir, tokenFile, cow, sandboxUid, logLevel, mergeLimits, defaultLimits, shmBytes };
 }

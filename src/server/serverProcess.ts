@@ -37,7 +37,10 @@ export async function runServer(options: ServerOptions): Promise<void> {
   const store = await CodebaseStore.open(dataDir, identity.serverIsRoot ? { blobOwner: { uid: identity.uid, gid: identity.gid } } : {});
   const cgroups = new CgroupLimits(identity, createHash('sha256').update(dataDir).digest('hex').slice(0, 12));
   const views = new ViewCache(dataDir, store, identity);
-  const manager = new SandboxManager({ dataDir, store, views, identity, cowMode, cgroups, log });
+  const manager = new SandboxManager({ dataDir, store, views, identity, cowMode, cgroups, log, mergeLimits: options.mergeLimits, shmBytes: options.shmBytes });
+  // Defaults apply where this host can enforce them; explicit limits it cannot are refused.
+  const { limits: defaultLimits, dropped } = cgroups.enforceablePart(options.defaultLimits);
+  if (dropped.length > 0) log.warn('default resource limits not applied: this host cannot enforce them', { limits: dropped });
   await manager.recover();
   store.setInUseCheck((id) => manager.sandboxUsing(id));
   const host = new HostCheck(identity, log);
@@ -49,10 +52,18 @@ export async function runServer(options: ServerOptions): Promise<void> {
   // silently altered request or an INTERNAL from grpc-js.
   addStrictService(server, CodebaseServiceService, createCodebaseService(store));
   addStrictService(server, BatchUploadServiceService, createBatchUploadService(store));
-  addStrictService(server, SandboxServiceService, createSandboxService(manager, cgroups, host));
+  addStrictService(server, SandboxServiceService, createSandboxService(manager, cgroups, host, defaultLimits));
 
   const address = await listen(server, options.listen);
-  log.info('server ready', { dataDir, cow: cowMode, sandboxUid: identity.uid, auth: token ? 'bearer' : 'unix socket' });
+  log.info('server ready', {
+    dataDir,
+    cow: cowMode,
+    sandboxUid: identity.uid,
+    auth: token ? 'bearer' : 'unix socket',
+    defaultLimits,
+    mergeLimits: options.mergeLimits,
+    shmBytes: options.shmBytes,
+  });
   process.stderr.write(JSON.stringify({ event: 'listening', address }) + '\n');
   // After listening: clients connect while bwrap is tried; sandbox calls wait for the verdict.
   void host.readiness().catch(() => undefined);

@@ -24,7 +24,7 @@ describe('server command line', () => {
       const r = run(flag);
       assert.equal(r.status, 0);
       assert.match(r.stdout, /^usage: node dist\/server\.js --listen unix:PATH\|HOST:PORT --data-dir DIR\n/);
-      assert.match(r.stdout, /--log-level debug\|info\|warn\|error\]\n {7}node dist\/server\.js --check \[--json\] \[--sandbox-uid N\]\n.*exit 1 when not\n$/);
+      assert.match(r.stdout, /--shm-size SIZE[^\n]*\n {7}node dist\/server\.js --check \[--json\] \[--sandbox-uid N\]\n.*exit 1 when not\n$/);
       assert.equal(r.stderr, '');
     });
   }

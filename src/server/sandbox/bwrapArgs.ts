@@ -14,6 +14,8 @@ export interface SandboxMounts {
   layers: readonly LayerMount[];
   readOnlyBinds: readonly string[];
   network: boolean;
+  /** Size of the sandbox's own /dev/shm (a tmpfs per command); without it, /dev/shm is bwrap's default. */
+  shmBytes?: number;
 }
 
 const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib64', '/lib32', '/libx32', '/etc'];
@@ -32,6 +34,8 @@ export function bwrapMountArgs(m: SandboxMounts): string[] {
   args.push('--unshare-cgroup-try', '--die-with-parent', '--new-session');
   for (const d of SYSTEM_DIRS) args.push('--ro-bind-try', d, d);
   args.push('--proc', '/proc', '--dev', '/dev', '--bind', m.tmpDir, '/tmp');
+  // A RAM-backed /dev/shm without a size could take half the host's memory.
+  if (m.shmBytes) args.push('--size', String(m.shmBytes), '--tmpfs', '/dev/shm');
   const rootLayer = m.layers.find((l) => l.root === '');
   if (rootLayer) args.push('--bind', rootLayer.hostPath, '/workspace');
   else args.push('--ro-bind', m.viewDir, '/workspace');

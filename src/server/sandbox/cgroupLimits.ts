@@ -72,6 +72,26 @@ export class CgroupLimits {
     }
   }
 
+  /**
+   * The part of `l` this host can enforce, and why the rest cannot be: for defaults, which
+   * apply where they can (explicit limits go through checkEnforceable and are refused).
+   */
+  enforceablePart(l: ResourceLimitValues): { limits: ResourceLimitValues; dropped: string[] } {
+    const limits = { ...l };
+    const dropped: string[] = [];
+    const drop = (ctrl: Controller, field: keyof ResourceLimitValues, name: string) => {
+      if (limits[field] > 0 && !this.layout.parents[ctrl]) {
+        dropped.push(`${name}: ${this.layout.problems[ctrl] ?? `no ${ctrl} cgroup controller`}`);
+        limits[field] = 0;
+      }
+    };
+    drop('memory', 'memoryBytes', 'memory');
+    drop('pids', 'pidsLimit', 'pids');
+    drop('cpu', 'cpuQuota', 'cpu quota');
+    drop('cpu', 'cpuShares', 'cpu shares');
+    return { limits, dropped };
+  }
+
   /** Creates the sandbox's cgroups; returns the cgroup.procs files a process must join. */
   create(sandboxId: string, l: ResourceLimitValues): string[] {
     this.checkEnforceable(l);

@@ -37,3 +37,8 @@ export function mountsUnder(dir: string): string[] {
   }
   return out.sort((a, b) => b.length - a.length);
 }
+
+/** A size-limited tmpfs (root only) that nothing on it can use to gain privileges. */
+export async function mountTmpfs(target: string, sizeBytes: number, mode: number): Promise<void> {
+  await run('mount', ['-t', 'tmpfs', '-o', `size=${sizeBytes},mode=${mode.toString(8)},nosuid,nodev`, 'tmpfs', target]);
+}

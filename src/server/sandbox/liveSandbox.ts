@@ -10,7 +10,7 @@
  * a view of the new version, a fresh layer (everything in the old one was merged; writes to
  * non-writable paths, which never reach the codebase, are dropped with it).
  */
-import * as fs from 'node:fs';
+import { chown, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CodebaseAccess } from '../codebase/contract';
 import type { NormalizedRule } from '../../shared/permissions';
@@ -26,6 +26,9 @@ import type { Launch } from './bwrapLauncher';
 import type { Logger } from '../logger';
 import { failedPrecondition } from '../rpcError';
 import { killBwrapsMentioning } from './processTree';
+import type { MergeLimits } from './mergeLimits';
+import { mountTmpfs, unmount } from './hostMounts';
+import { removeTree } from './treeRemoval';
 
 export interface RuntimeContext {
   dataDir: string;
@@ -35,6 +38,9 @@ export interface RuntimeContext {
   cowMode: CowMode;
   cgroups: CgroupLimits;
   log: Logger;
+  mergeLimits: MergeLimits;
+  /** Size of each sandbox's /dev/shm tmpfs. */
+  shmBytes: number;
 }
 
 export interface LiveSandboxSpec {
@@ -70,6 +76,12 @@ export class LiveSandbox {
   private readonly aborts = new Set<AbortController>();
   private chain: Promise<unknown> = Promise.resolve();
   private readonly dir: string;
+  /**
+   * Where the writable layer's data and /tmp live: as root a tmpfs of the layer quota's size
+   * (`rw/`, mounted for the sandbox's running life), else the sandbox dir itself.
+   */
+  private readonly layerDir: string;
+  private layerFs?: string;
   private readonly tmpDir: string;
 
   private constructor(
@@ -77,15 +89,22 @@ export class LiveSandbox {
     readonly spec: LiveSandboxSpec,
   ) {
     this.dir = join(ctx.dataDir, 'sandboxes', spec.id);
-    this.tmpDir = join(this.dir, 'tmp');
-    this.merger = new ChangeMerger(spec.codebaseId, ctx.store, join(this.dir, 'staging'));
+    this.layerDir = ctx.identity.serverIsRoot ? join(this.dir, 'rw') : this.dir;
+    this.tmpDir = join(this.layerDir, 'tmp');
+    this.merger = new ChangeMerger(spec.codebaseId, ctx.store, join(this.dir, 'staging'), ctx.mergeLimits);
   }
 
   static async start(ctx: RuntimeContext, spec: LiveSandboxSpec): Promise<LiveSandbox> {
     const sb = new LiveSandbox(ctx, spec);
-    fs.mkdirSync(sb.tmpDir, { recursive: true, mode: 0o700 });
-    if (ctx.identity.serverIsRoot) fs.chownSync(sb.tmpDir, ctx.identity.uid, ctx.identity.gid);
     try {
+      if (ctx.identity.serverIsRoot) {
+        // The kernel enforces the layer quota: the layer and /tmp cannot outgrow this tmpfs.
+        await mkdir(sb.layerDir, { recursive: true, mode: 0o711 });
+        await mountTmpfs(sb.layerDir, ctx.mergeLimits.layerQuotaBytes, 0o711);
+        sb.layerFs = sb.layerDir;
+      }
+      await mkdir(sb.tmpDir, { recursive: true, mode: 0o700 });
+      if (ctx.identity.serverIsRoot) await chown(sb.tmpDir, ctx.identity.uid, ctx.identity.gid);
       if (hasLimits(spec.resources)) sb.cgroupProcs = ctx.cgroups.create(spec.id, spec.resources);
       await sb.mountCurrentVersion();
     } catch (err) {
@@ -112,18 +131,19 @@ export class LiveSandbox {
         await this.refreshIfStale();
         this.activeCommands++;
       });
+      let outcome: RunOutcome | undefined;
       try {
         const launch = this.launch([...env, '--chdir', cwd, '/bin/sh', '-c', o.command]);
-        return await runCommand({ launch, stdin: o.stdin, timeoutMs: o.timeoutMs, sink: o.sink, abort: abort.signal });
+        outcome = await runCommand({ launch, stdin: o.stdin, timeoutMs: o.timeoutMs, sink: o.sink, abort: abort.signal });
       } finally {
-        await this.locked(async () => {
-          try {
-            await this.mergeNow();
-          } finally {
-            this.activeCommands--;
-          }
-        });
+        try {
+          const notes = await this.mergeLocked();
+          if (notes && outcome) tellNotes(outcome, notes, o.sink);
+        } finally {
+          this.activeCommands--;
+        }
       }
+      return outcome;
     })();
     this.inFlight.add(work);
     try {
@@ -156,11 +176,14 @@ export class LiveSandbox {
     abort?: AbortSignal,
   ): Promise<SessionCommandOutcome> {
     const work = (async () => {
+      let outcome: SessionCommandOutcome | undefined;
       try {
-        return await session.exec(command, timeoutMs, sink, abort);
+        outcome = await session.exec(command, timeoutMs, sink, abort);
       } finally {
-        await this.locked(() => this.mergeNow());
+        const notes = await this.mergeLocked();
+        if (notes && outcome) tellNotes(outcome, notes, sink);
       }
+      return outcome;
     })();
     this.inFlight.add(work);
     try {
@@ -211,7 +234,7 @@ export class LiveSandbox {
   private async mountCurrentVersion(): Promise<void> {
     const snapshot = this.ctx.store.snapshot(this.spec.codebaseId);
     this.view = this.ctx.views.acquire(snapshot, this.spec.rules);
-    this.layer = new WritableLayer(this.dir, this.ctx.cowMode, this.ctx.identity, this.view);
+    this.layer = new WritableLayer(this.dir, this.ctx.cowMode, this.ctx.identity, this.view, this.layerDir);
     const layers = await this.layer.setUp();
     this.mountArgs = bwrapMountArgs({
       viewDir: this.view.dir,
@@ -219,11 +242,17 @@ export class LiveSandbox {
       layers,
       readOnlyBinds: this.view.plan.readOnlyBinds,
       network: this.spec.network,
+      shmBytes: this.ctx.shmBytes,
     });
     this.knownVersion = snapshot.version;
   }
 
-  private async mergeNow(): Promise<void> {
+  /** Merges under the lock; returns the notes on what was refused ('' if nothing). */
+  private mergeLocked(): Promise<string> {
+    return this.locked(() => this.mergeNow());
+  }
+
+  private async mergeNow(): Promise<string> {
     const before = this.ctx.store.snapshot(this.spec.codebaseId).version;
     const outcome = await this.merger.merge(this.layer);
     // Only our own merge moved the version: the layer still equals the codebase.
@@ -231,11 +260,18 @@ export class LiveSandbox {
     if (outcome.written.length || outcome.deleted.length) {
       this.ctx.log.debug('merged', { sandbox: this.spec.id, written: outcome.written.length, deleted: outcome.deleted.length });
     }
+    if (outcome.notes) this.ctx.log.info('merge refused paths', { sandbox: this.spec.id, notes: outcome.notes.trimEnd() });
+    return outcome.notes;
   }
 
   private async tearDown(): Promise<void> {
     await this.layer?.tearDown().catch((err) => this.ctx.log.warn('layer teardown failed', { sandbox: this.spec.id, error: String(err) }));
     this.view?.release();
+    if (this.layerFs) {
+      await unmount(this.layerFs).catch((err) => this.ctx.log.warn('layer tmpfs unmount failed', { sandbox: this.spec.id, error: String(err) }));
+      this.layerFs = undefined;
+    }
+    if (this.layerDir !== this.dir) await removeTree(this.layerDir).catch(() => {});
     if (hasLimits(this.spec.resources)) this.ctx.cgroups.remove(this.spec.id);
   }
 
@@ -245,4 +281,10 @@ export class LiveSandbox {
     this.chain = run.catch(() => {});
     return run;
   }
+}
+
+/** What the merge refused goes to the command's stderr: streamed, or appended to the result. */
+function tellNotes(outcome: { stderr: string }, notes: string, sink?: OutputSink): void {
+  if (sink) sink.write('stderr', Buffer.from(notes));
+  else outcome.stderr += notes;
 }

@@ -3,63 +3,55 @@
  * the sandbox planted: each component is opened relative to the previous one's fd (through
  * /proc/self/fd, Node has no openat) with O_NOFOLLOW. A directory swapped for a symlink to a
  * host directory mid-walk makes the open fail instead of leading the server outside.
+ * Everything here is asynchronous: a sandbox decides how many paths and how deep, and the
+ * server's event loop must keep answering other clients meanwhile.
  */
-import * as fs from 'node:fs';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 
-const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants;
+export const DIR_FLAGS = O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
 
-/** fd of `base/rel`; `base` is trusted (server-made), `rel` is not. Throws on any symlink in rel. */
-export function openBeneath(base: string, rel: string, flags: number): number {
+/** `name` opened relative to an open directory, never following a symlink at `name`. */
+export function openAt(dir: FileHandle, name: string, flags: number): Promise<FileHandle> {
+  if (name === '' || name === '.' || name === '..' || name.includes('/')) {
+    return Promise.reject(Object.assign(new Error(`bad path component ${JSON.stringify(name)}`), { code: 'EINVAL' }));
+  }
+  return open(`/proc/self/fd/${dir.fd}/${name}`, flags | O_NOFOLLOW);
+}
+
+/** Handle of `base/rel`; `base` is trusted (server-made), `rel` is not. Rejects on any symlink in rel. */
+export async function openBeneath(base: string, rel: string, flags: number): Promise<FileHandle> {
   const parts = rel.split('/').filter(Boolean);
-  let fd = fs.openSync(base, O_RDONLY | O_DIRECTORY);
+  if (parts.length === 0 && (flags & O_DIRECTORY) === 0) throw Object.assign(new Error('empty path'), { code: 'EINVAL' });
+  let handle = await open(base, O_RDONLY | O_DIRECTORY);
   try {
     for (const [i, part] of parts.entries()) {
-      if (part === '..' || part === '.') throw Object.assign(new Error(`bad path component ${part}`), { code: 'EINVAL' });
       const last = i === parts.length - 1;
-      const next = fs.openSync(`/proc/self/fd/${fd}/${part}`, (last ? flags : O_RDONLY | O_DIRECTORY) | O_NOFOLLOW);
-      fs.closeSync(fd);
-      fd = next;
+      const next = await openAt(handle, part, last ? flags : O_RDONLY | O_DIRECTORY);
+      await handle.close();
+      handle = next;
     }
-    if (parts.length === 0 && flags !== (O_RDONLY | O_DIRECTORY)) throw Object.assign(new Error('empty path'), { code: 'EINVAL' });
-    return fd;
+    return handle;
   } catch (err) {
-    fs.closeSync(fd);
+    await handle.close();
     throw err;
   }
 }
 
-/** Entries of `base/rel` (no symlink followed), with lstat results; [] if it is not a directory now. */
-export function readDirBeneath(base: string, rel: string): { name: string; stat: fs.BigIntStats }[] {
-  let fd: number;
+/** A regular file's handle for reading, or undefined (symlink, fifo, gone…). */
+export async function openFileBeneath(base: string, rel: string): Promise<FileHandle | undefined> {
+  let handle: FileHandle;
   try {
-    fd = openBeneath(base, rel, O_RDONLY | O_DIRECTORY);
+    handle = await openBeneath(base, rel, O_RDONLY | O_NONBLOCK);
   } catch {
-    return [];
+    return undefined; // not a regular file we may read
   }
   try {
-    const dir = `/proc/self/fd/${fd}`;
-    const out: { name: string; stat: fs.BigIntStats }[] = [];
-    for (const name of fs.readdirSync(dir)) {
-      try {
-        out.push({ name, stat: fs.lstatSync(`${dir}/${name}`, { bigint: true }) });
-      } catch {
-        // removed meanwhile
-      }
-    }
-    return out;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** A regular file's fd for reading, or undefined (symlink, fifo, gone…). */
-export function openFileBeneath(base: string, rel: string): number | undefined {
-  try {
-    const fd = openBeneath(base, rel, O_RDONLY | O_NONBLOCK);
-    if (fs.fstatSync(fd).isFile()) return fd;
-    fs.closeSync(fd);
+    if ((await handle.stat()).isFile()) return handle;
   } catch {
-    // not a regular file we may read
+    // fall through: close and report nothing
   }
+  await handle.close();
   return undefined;
 }

@@ -12,6 +12,7 @@ import { loadRecord, saveRecord, type SandboxRecord } from './sandboxRecord';
 import { LiveSandbox, type RuntimeContext } from './liveSandbox';
 import { mountsUnder, unmount } from './hostMounts';
 import { killBwrapsMentioning } from './processTree';
+import { removeTree } from './treeRemoval';
 import type { ShellSession } from './shellSession';
 import type { ResourceLimitValues } from './cgroupLimits';
 
@@ -48,6 +49,8 @@ export class SandboxManager {
   /**
    * After a crash: processes left by the previous server are killed, mounts under the data dir
    * unmounted, stale cgroups removed; RUNNING sandboxes come back STOPPED; expired ones go.
+   * A layer the server cannot remove (whatever the sandbox made of it) is logged, never a
+   * reason not to start: it is tried again when the sandbox starts or is destroyed.
    */
   async recover(): Promise<void> {
     fs.mkdirSync(this.root, { recursive: true, mode: 0o711 });
@@ -63,10 +66,10 @@ export class SandboxManager {
         r = loadRecord(dir);
       } catch (err) {
         this.ctx.log.warn('dropping unreadable sandbox state', { sandbox: id, error: String(err) });
-        fs.rmSync(dir, { recursive: true, force: true });
+        await this.removeLogged(dir, id);
         continue;
       }
-      for (const d of ['layer', 'mnt', 'copy', 'staging']) fs.rmSync(join(dir, d), { recursive: true, force: true });
+      for (const d of ['layer', 'mnt', 'copy', 'staging', 'rw']) await this.removeLogged(join(dir, d), id);
       if (r.state === 'running') {
         r.state = 'stopped';
         r.stoppedAt = new Date().toISOString();
@@ -159,7 +162,7 @@ export class SandboxManager {
       clearTimeout(this.expiryTimers.get(id));
       this.expiryTimers.delete(id);
       this.records.delete(id);
-      fs.rmSync(join(this.root, id), { recursive: true, force: true });
+      await removeTree(join(this.root, id));
     });
   }
 
@@ -194,6 +197,14 @@ export class SandboxManager {
     for (const t of this.expiryTimers.values()) clearTimeout(t);
     await Promise.allSettled([...this.live.keys()].map((id) => this.stop(id)));
     // (stop() refuses sandboxes that are not running; those have nothing to stop.)
+  }
+
+  private async removeLogged(path: string, sandboxId: string): Promise<void> {
+    try {
+      await removeTree(path);
+    } catch (err) {
+      this.ctx.log.warn('could not remove part of a sandbox; left in place', { sandbox: sandboxId, path, error: String(err) });
+    }
   }
 
   private async stopLive(id: string): Promise<void> {

@@ -20,7 +20,8 @@ import { recordToWire } from './sandboxRecord';
 import { rulesFromWire } from './wireRules';
 import type { HostCheck } from '../hostCheck/hostCheck';
 import { MAX_ARG_BYTES } from './bwrapArgs';
-import { hasLimits, validateLimits, type CgroupLimits } from './cgroupLimits';
+import { hasLimits, validateLimits, type CgroupLimits, type ResourceLimitValues } from './cgroupLimits';
+import { withDefaults } from './defaultLimits';
 import type { OutputSink } from './commandRunner';
 import { newSessionId } from './ids';
 import type { ShellSession } from './shellSession';
@@ -134,7 +135,7 @@ function validShell(shell: string): string {
   return s;
 }
 
-export function createSandboxService(manager: SandboxManager, cgroups: CgroupLimits, host: Pick<HostCheck, 'require'>): SandboxServiceServer {
+export function createSandboxService(manager: SandboxManager, cgroups: CgroupLimits, host: Pick<HostCheck, 'require'>, defaultLimits?: ResourceLimitValues): SandboxServiceServer {
   const execValidated = (req: ExecRequest) => {
     if (!req.sandboxId) throw invalidArgument('sandbox_id is required');
     validCommand(req.command, true);
@@ -167,8 +168,11 @@ export function createSandboxService(manager: SandboxManager, cgroups: CgroupLim
       const rules = rulesFromWire(req.permissions);
       const expiresInMs = durationMs(req.expiresIn, 'expires_in');
       if (req.resources) validateLimits(req.resources);
-      const resources = req.resources && hasLimits(req.resources) ? { ...req.resources } : undefined;
-      if (resources) cgroups.checkEnforceable(resources);
+      const requested = req.resources && hasLimits(req.resources) ? { ...req.resources } : undefined;
+      // What was asked must be enforceable (never silently dropped); defaults fill the rest.
+      if (requested) cgroups.checkEnforceable(requested);
+      const merged = withDefaults(requested, defaultLimits ?? { memoryBytes: 0, pidsLimit: 0, cpuQuota: 0, cpuShares: 0 });
+      const resources = hasLimits(merged) ? merged : undefined;
       await host.require(); // FAILED_PRECONDITION naming each cause and its fix
       manager.store.snapshot(req.codebaseId); // NOT_FOUND for an unknown codebase
       return recordToWire(manager.create({ codebaseId: req.codebaseId, rules, labels: { ...req.labels }, expiresInMs, resources }));

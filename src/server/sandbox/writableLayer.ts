@@ -10,12 +10,14 @@
  * detectChanges() reports what differs from the view; changeMerger.ts decides what to merge.
  */
 import * as fs from 'node:fs';
+import { chmod, chown, copyFile, lstat, mkdir, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SandboxIdentity } from './sandboxIdentity';
 import type { ViewLease } from './viewCache';
 import { isUnder } from './viewPlan';
 import { mountOverlay, unmount } from './hostMounts';
-import { readDirBeneath } from './pathBeneath';
+import { walkBeneath } from './treeWalk';
+import { removeTree } from './treeRemoval';
 
 export type CowMode = 'overlay' | 'copy';
 
@@ -31,19 +33,26 @@ export interface ChangedFile {
   rel: string;
   /** ino:size:mtimeNs — tells a later merge whether the file changed again. */
   fingerprint: string;
+  /** Apparent size (a sparse file's holes count): what storing it would cost. */
+  size: number;
 }
 
 export interface DetectedChanges {
   writes: Map<string, ChangedFile>;
   deletes: Set<string>;
+  /** Codebase paths of directories below the depth bound: not walked, nothing in them merged. */
+  tooDeep: string[];
+  /** Apparent bytes of every regular file in the layer, changed or not. */
+  layerBytes: number;
 }
 
 const fingerprintOf = (st: fs.BigIntStats) => `${st.ino}:${st.size}:${st.mtimeNs}`;
 const joinRel = (a: string, b: string) => (a === '' ? b : b === '' ? a : `${a}/${b}`);
+const depthOf = (path: string) => (path === '' ? 0 : path.split('/').length);
 
-function lstatOrUndefined(p: string): fs.BigIntStats | undefined {
+async function lstatOrUndefined(p: string): Promise<fs.BigIntStats | undefined> {
   try {
-    return fs.lstatSync(p, { bigint: true });
+    return await lstat(p, { bigint: true });
   } catch {
     return undefined;
   }
@@ -57,32 +66,37 @@ export class WritableLayer {
   /** Indexes into `mounts` that are overlays (the others are plain directories). */
   private readonly overlays = new Set<number>();
 
+  /**
+   * `sandboxDir` holds the overlay mount points; `layerDir` the written data (upper, work and
+   * copied dirs): as root a size-limited tmpfs, so the quota is the kernel's.
+   */
   constructor(
     private readonly sandboxDir: string,
     readonly mode: CowMode,
     private readonly identity: SandboxIdentity,
     readonly view: ViewLease,
+    private readonly layerDir: string = sandboxDir,
   ) {}
 
   async setUp(): Promise<LayerMount[]> {
     const { plan } = this.view;
     for (const [n, root] of plan.writableRoots.entries()) {
       const lower = join(this.view.dir, root);
-      if (this.mode === 'overlay' && fs.readdirSync(lower).length > 0) {
-        const upper = join(this.sandboxDir, 'layer', String(n), 'upper');
-        const work = join(this.sandboxDir, 'layer', String(n), 'work');
+      if (this.mode === 'overlay' && (await readdir(lower)).length > 0) {
+        const upper = join(this.layerDir, 'layer', String(n), 'upper');
+        const work = join(this.layerDir, 'layer', String(n), 'work');
         const target = join(this.sandboxDir, 'mnt', String(n));
-        for (const d of [upper, work, target]) fs.mkdirSync(d, { recursive: true, mode: 0o711 });
+        for (const d of [upper, work, target]) await mkdir(d, { recursive: true, mode: 0o711 });
         // The overlay's root takes the upper dir's owner and mode.
-        this.own(upper, fs.statSync(lower).mode & 0o7777);
+        await this.own(upper, (await lstat(lower)).mode & 0o7777);
         await mountOverlay(lower, upper, work, target);
         this.mounted.push(target);
         this.overlays.add(this.mounts.length);
         this.mounts.push({ root, hostPath: target });
       } else {
-        const target = join(this.sandboxDir, 'copy', String(n));
-        fs.mkdirSync(join(this.sandboxDir, 'copy'), { recursive: true, mode: 0o711 });
-        this.copyTree(lower, target, root);
+        const target = join(this.layerDir, 'copy', String(n));
+        await mkdir(join(this.layerDir, 'copy'), { recursive: true, mode: 0o711 });
+        await this.copyTree(lower, target, root);
         this.mounts.push({ root, hostPath: target });
       }
     }
@@ -91,7 +105,8 @@ export class WritableLayer {
 
   async tearDown(): Promise<void> {
     for (const target of this.mounted.splice(0)) await unmount(target);
-    for (const d of ['layer', 'mnt', 'copy']) fs.rmSync(join(this.sandboxDir, d), { recursive: true, force: true });
+    for (const d of ['layer', 'copy']) await removeTree(join(this.layerDir, d));
+    await removeTree(join(this.sandboxDir, 'mnt'));
     this.mounts.length = 0;
     this.overlays.clear();
     this.copied.clear();
@@ -105,16 +120,19 @@ export class WritableLayer {
   }
 
   /** Is there a regular file at this codebase path in the layer now? */
-  hasFile(path: string): boolean {
+  async hasFile(path: string): Promise<boolean> {
     const p = this.currentPath(path);
-    return !!p && !!lstatOrUndefined(p)?.isFile();
+    return !!p && !!(await lstatOrUndefined(p))?.isFile();
   }
 
-  detectChanges(): DetectedChanges {
-    const changes: DetectedChanges = { writes: new Map(), deletes: new Set() };
+  /** What differs from the view; directories deeper than `maxDepth` path components are not walked. */
+  async detectChanges(maxDepth: number, signal?: AbortSignal): Promise<DetectedChanges> {
+    const changes: DetectedChanges = { writes: new Map(), deletes: new Set(), tooDeep: [], layerBytes: 0 };
     for (const [n, m] of this.mounts.entries()) {
-      if (this.overlays.has(n)) this.detectInOverlay(n, m, changes);
-      else this.detectInCopy(m, changes);
+      // Directories at depth d hold paths of d + 1 components.
+      const walkDepth = maxDepth - depthOf(m.root) - 1;
+      if (this.overlays.has(n)) await this.detectInOverlay(n, m, walkDepth, changes, signal);
+      else await this.detectInCopy(m, walkDepth, changes, signal);
     }
     return changes;
   }
@@ -124,47 +142,65 @@ export class WritableLayer {
    * listing is compared with the view's; this covers whiteouts, opaque directories and
    * renamed-away directories without reading overlay xattrs.
    */
-  private detectInOverlay(n: number, m: LayerMount, changes: DetectedChanges): void {
-    const upper = join(this.sandboxDir, 'layer', String(n), 'upper');
+  private async detectInOverlay(n: number, m: LayerMount, walkDepth: number, changes: DetectedChanges, signal?: AbortSignal): Promise<void> {
+    const upper = join(this.layerDir, 'layer', String(n), 'upper');
     const { plan } = this.view;
-    const walk = (rel: string) => {
-      const dirPath = joinRel(m.root, rel);
-      for (const name of plan.children.get(dirPath) ?? []) {
-        const merged = lstatOrUndefined(join(m.hostPath, rel, name));
-        const codebasePath = joinRel(dirPath, name);
-        const wasDir = plan.dirs.has(codebasePath);
-        if (!merged || (wasDir && !merged.isDirectory()) || (!wasDir && merged.isDirectory())) {
-          this.addDeletion(codebasePath, changes);
-        }
-      }
-      // The sandbox may still be running and swapping directories for symlinks: never follow one.
-      for (const { name, stat: st } of readDirBeneath(upper, rel)) {
-        const r = joinRel(rel, name);
-        if (st.isDirectory()) walk(r);
-        else if (st.isFile()) changes.writes.set(joinRel(m.root, r), { base: upper, rel: r, fingerprint: fingerprintOf(st) });
-        // whiteouts (0:0 char devices) were handled by the listing comparison; other types
-        // (symlinks, fifos) have no place in a codebase and are not merged.
-      }
-    };
-    walk('');
+    // The sandbox may still be running and swapping directories for symlinks: never follow one.
+    await walkBeneath(
+      upper,
+      '',
+      walkDepth,
+      {
+        directory: async (rel) => {
+          const dirPath = joinRel(m.root, rel);
+          for (const name of plan.children.get(dirPath) ?? []) {
+            const merged = await lstatOrUndefined(join(m.hostPath, rel, name));
+            const codebasePath = joinRel(dirPath, name);
+            const wasDir = plan.dirs.has(codebasePath);
+            if (!merged || (wasDir && !merged.isDirectory()) || (!wasDir && merged.isDirectory())) {
+              this.addDeletion(codebasePath, changes);
+            }
+          }
+        },
+        entry: ({ rel, stat: st }) => {
+          if (!st.isFile()) return;
+          // whiteouts (0:0 char devices) were handled by the listing comparison; other types
+          // (symlinks, fifos) have no place in a codebase and are not merged.
+          changes.layerBytes += Number(st.size);
+          changes.writes.set(joinRel(m.root, rel), { base: upper, rel, fingerprint: fingerprintOf(st), size: Number(st.size) });
+        },
+        tooDeep: (rel) => changes.tooDeep.push(joinRel(m.root, rel)),
+      },
+      signal,
+    );
   }
 
-  private detectInCopy(m: LayerMount, changes: DetectedChanges): void {
+  private async detectInCopy(m: LayerMount, walkDepth: number, changes: DetectedChanges, signal?: AbortSignal): Promise<void> {
     const seen = new Set<string>();
-    const walk = (rel: string) => {
-      for (const { name, stat: st } of readDirBeneath(m.hostPath, rel)) {
-        const r = joinRel(rel, name);
-        if (st.isDirectory()) walk(r);
-        else if (st.isFile()) {
-          const path = joinRel(m.root, r);
-          seen.add(path);
+    const tooDeep: string[] = [];
+    await walkBeneath(
+      m.hostPath,
+      '',
+      walkDepth,
+      {
+        entry: ({ rel, stat: st }) => {
+          if (!st.isFile()) return;
+          const path = joinRel(m.root, rel);
+          changes.layerBytes += Number(st.size);
           const fp = fingerprintOf(st);
-          if (this.copied.get(path) !== fp) changes.writes.set(path, { base: m.hostPath, rel: r, fingerprint: fp });
-        }
-      }
-    };
-    walk('');
-    for (const path of this.copied.keys()) if (isUnder(path, m.root) && !seen.has(path)) changes.deletes.add(path);
+          const before = this.copied.get(path);
+          if (before !== undefined) seen.add(path);
+          if (before !== fp) changes.writes.set(path, { base: m.hostPath, rel, fingerprint: fp, size: Number(st.size) });
+        },
+        tooDeep: (rel) => tooDeep.push(joinRel(m.root, rel)),
+      },
+      signal,
+    );
+    changes.tooDeep.push(...tooDeep);
+    for (const path of this.copied.keys()) {
+      // Below an unwalked directory nothing is known: not a deletion.
+      if (isUnder(path, m.root) && !seen.has(path) && !tooDeep.some((d) => isUnder(path, d))) changes.deletes.add(path);
+    }
   }
 
   /** A view path that disappeared: the file, or every view file below the directory. */
@@ -174,33 +210,37 @@ export class WritableLayer {
     if (plan.dirs.has(path)) for (const f of plan.files.keys()) if (isUnder(f, path)) changes.deletes.add(f);
   }
 
-  private copyTree(from: string, to: string, root: string): void {
-    const st = fs.lstatSync(from);
-    fs.mkdirSync(to);
-    this.own(to, st.mode & 0o7777);
-    for (const name of fs.readdirSync(from)) {
-      const src = join(from, name);
-      const dst = join(to, name);
-      const s = fs.lstatSync(src);
-      if (s.isDirectory()) {
-        this.copyTree(src, dst, joinRel(root, name));
-        continue;
+  /** Copies a writable root out of the view, iteratively (the view is ours, not the sandbox's). */
+  private async copyTree(from: string, to: string, root: string): Promise<void> {
+    const stack: [string, string, string][] = [[from, to, root]];
+    for (let item = stack.pop(); item; item = stack.pop()) {
+      const [src, dst, path] = item;
+      await mkdir(dst);
+      await this.own(dst, (await lstat(src)).mode & 0o7777);
+      for (const name of await readdir(src)) {
+        const s = await lstat(join(src, name));
+        const childPath = joinRel(path, name);
+        if (s.isDirectory()) {
+          stack.push([join(src, name), join(dst, name), childPath]);
+          continue;
+        }
+        const target = join(dst, name);
+        if ((s.mode & 0o777) === 0 && this.view.plan.files.get(childPath)?.level === 'view') {
+          // A placeholder stays a placeholder: no content, mode 000, not the sandbox user's.
+          const handle = await open(target, 'wx', 0o000);
+          await handle.truncate(s.size);
+          await handle.close();
+        } else {
+          await copyFile(join(src, name), target);
+          await this.own(target, s.mode & 0o7777);
+        }
+        this.copied.set(childPath, fingerprintOf(await lstat(target, { bigint: true })));
       }
-      if ((s.mode & 0o777) === 0 && this.view.plan.files.get(joinRel(root, name))?.level === 'view') {
-        // A placeholder stays a placeholder: no content, mode 000, not the sandbox user's.
-        const fd = fs.openSync(dst, 'wx', 0o000);
-        fs.ftruncateSync(fd, s.size);
-        fs.closeSync(fd);
-      } else {
-        fs.copyFileSync(src, dst);
-        this.own(dst, s.mode & 0o7777);
-      }
-      this.copied.set(joinRel(root, name), fingerprintOf(fs.lstatSync(dst, { bigint: true })));
     }
   }
 
-  private own(p: string, mode: number): void {
-    if (this.identity.serverIsRoot) fs.chownSync(p, this.identity.uid, this.identity.gid);
-    fs.chmodSync(p, mode);
+  private async own(p: string, mode: number): Promise<void> {
+    if (this.identity.serverIsRoot) await chown(p, this.identity.uid, this.identity.gid);
+    await chmod(p, mode);
   }
 }
