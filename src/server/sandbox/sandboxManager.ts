@@ -12,6 +12,7 @@ import { loadRecord, saveRecord, type SandboxRecord } from './sandboxRecord';
 import { LiveSandbox, type RuntimeContext } from './liveSandbox';
 import { mountsUnder, unmount } from './hostMounts';
 import { killBwrapsMentioning } from './processTree';
+import { sandboxWalkDir } from '../dataDirAccess';
 import type { ShellSession } from './shellSession';
 import type { ResourceLimitValues } from './cgroupLimits';
 
@@ -50,8 +51,7 @@ export class SandboxManager {
    * unmounted, stale cgroups removed; RUNNING sandboxes come back STOPPED; expired ones go.
    */
   async recover(): Promise<void> {
-    fs.mkdirSync(this.root, { recursive: true, mode: 0o711 });
-    fs.chmodSync(this.root, 0o711);
+    sandboxWalkDir(this.root, this.ctx.identity);
     this.killLeftoverProcesses();
     for (const m of mountsUnder(this.ctx.dataDir)) await unmount(m);
     this.ctx.cgroups.removeStale();
@@ -67,6 +67,7 @@ export class SandboxManager {
         continue;
       }
       for (const d of ['layer', 'mnt', 'copy', 'staging']) fs.rmSync(join(dir, d), { recursive: true, force: true });
+      sandboxWalkDir(dir, this.ctx.identity); // an older server left it 0711
       if (r.state === 'running') {
         r.state = 'stopped';
         r.stoppedAt = new Date().toISOString();
@@ -92,8 +93,8 @@ export class SandboxManager {
       resources: spec.resources,
     };
     const dir = join(this.root, id);
-    fs.mkdirSync(dir, { mode: 0o711 });
-    fs.chmodSync(dir, 0o711);
+    fs.mkdirSync(dir, { mode: 0o700 });
+    sandboxWalkDir(dir, this.ctx.identity);
     saveRecord(dir, r);
     this.records.set(id, r);
     this.armExpiry(r);

@@ -15,6 +15,7 @@ import type { SandboxIdentity } from './sandboxIdentity';
 import type { ViewLease } from './viewCache';
 import { isUnder } from './viewPlan';
 import { mountOverlay, unmount } from './hostMounts';
+import { privateDir, sandboxWalkDir } from '../dataDirAccess';
 import { readDirBeneath } from './pathBeneath';
 
 export type CowMode = 'overlay' | 'copy';
@@ -69,19 +70,24 @@ export class WritableLayer {
     for (const [n, root] of plan.writableRoots.entries()) {
       const lower = join(this.view.dir, root);
       if (this.mode === 'overlay' && fs.readdirSync(lower).length > 0) {
-        const upper = join(this.sandboxDir, 'layer', String(n), 'upper');
-        const work = join(this.sandboxDir, 'layer', String(n), 'work');
+        // layer/ is the server's alone; bwrap only walks mnt/ to the mount point.
+        const layerDir = join(this.sandboxDir, 'layer', String(n));
+        const upper = join(layerDir, 'upper');
+        const work = join(layerDir, 'work');
         const target = join(this.sandboxDir, 'mnt', String(n));
-        for (const d of [upper, work, target]) fs.mkdirSync(d, { recursive: true, mode: 0o711 });
+        privateDir(join(this.sandboxDir, 'layer'));
+        for (const d of [upper, work]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+        sandboxWalkDir(join(this.sandboxDir, 'mnt'), this.identity);
+        fs.mkdirSync(target, { mode: 0o700 });
         // The overlay's root takes the upper dir's owner and mode.
         this.own(upper, fs.statSync(lower).mode & 0o7777);
-        await mountOverlay(lower, upper, work, target);
+        await mountOverlay(lower, layerDir, upper, work, target);
         this.mounted.push(target);
         this.overlays.add(this.mounts.length);
         this.mounts.push({ root, hostPath: target });
       } else {
         const target = join(this.sandboxDir, 'copy', String(n));
-        fs.mkdirSync(join(this.sandboxDir, 'copy'), { recursive: true, mode: 0o711 });
+        sandboxWalkDir(join(this.sandboxDir, 'copy'), this.identity);
         this.copyTree(lower, target, root);
         this.mounts.push({ root, hostPath: target });
       }
@@ -193,7 +199,8 @@ export class WritableLayer {
         fs.closeSync(fd);
       } else {
         fs.copyFileSync(src, dst);
-        this.own(dst, s.mode & 0o7777);
+        // The manifest's mode: the view's file may be a blob, whose mode only the server's.
+        this.own(dst, this.view.plan.files.get(joinRel(root, name))?.entry.mode ?? s.mode & 0o7777);
       }
       this.copied.set(joinRel(root, name), fingerprintOf(fs.lstatSync(dst, { bigint: true })));
     }
