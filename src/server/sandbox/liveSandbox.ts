@@ -22,7 +22,7 @@ import type { SandboxIdentity } from './sandboxIdentity';
 import { CgroupLimits, hasLimits, type ResourceLimitValues } from './cgroupLimits';
 import { runCommand, type OutputSink, type RunOutcome } from './commandRunner';
 import { ShellSession, type SessionCommandOutcome } from './shellSession';
-import type { Launch } from './bwrapLauncher';
+import { PRIVATE_ARGS_FD, SCRIPT_FD, SCRIPT_PATH, type Launch } from './bwrapLauncher';
 import type { Logger } from '../logger';
 import { failedPrecondition } from '../rpcError';
 import { killBwrapsMentioning } from './processTree';
@@ -113,7 +113,8 @@ export class LiveSandbox {
         this.activeCommands++;
       });
       try {
-        const launch = this.launch([...env, '--chdir', cwd, '/bin/sh', '-c', o.command]);
+        // Env values and the command go through pipes: bwrap's command line is public.
+        const launch = this.launch([...env, '--chdir', cwd, '--ro-bind-data', String(SCRIPT_FD), SCRIPT_PATH], ['/bin/sh', SCRIPT_PATH], o.command);
         return await runCommand({ launch, stdin: o.stdin, timeoutMs: o.timeoutMs, sink: o.sink, abort: abort.signal });
       } finally {
         await this.locked(async () => {
@@ -142,7 +143,7 @@ export class LiveSandbox {
       // the sessions it knew of, so a shell started now would outlive the sandbox.
       this.refuseIfStopping();
       await this.refreshIfStale();
-      const session = new ShellSession(sessionId, this.spec.id, shell, this.launch([...envList, '--chdir', '/workspace', shell]));
+      const session = new ShellSession(sessionId, this.spec.id, shell, this.launch([...envList, '--chdir', '/workspace'], [shell]));
       this.sessions.set(sessionId, session);
       return session;
     });
@@ -189,8 +190,16 @@ export class LiveSandbox {
     if (this.stopping) throw failedPrecondition(`sandbox ${this.spec.id} is not running (it is stopping)`);
   }
 
-  private launch(tail: string[]): Launch {
-    return { bwrapArgs: [...this.mountArgs, ...tail], sandboxDir: this.dir, identity: this.ctx.identity, cgroupProcs: this.cgroupProcs };
+  /** `privateArgs` reach bwrap through a pipe (--args), `script` through another; `program` is public. */
+  private launch(privateArgs: string[], program: string[], script?: string): Launch {
+    return {
+      bwrapArgs: [...this.mountArgs, '--args', String(PRIVATE_ARGS_FD), ...program],
+      privateArgs,
+      script,
+      sandboxDir: this.dir,
+      identity: this.ctx.identity,
+      cgroupProcs: this.cgroupProcs,
+    };
   }
 
   private hasOpenSessions(): boolean {
