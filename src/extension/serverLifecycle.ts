@@ -12,6 +12,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { acquireLock } from './serverLock';
+import { privateTempDir } from './privateTempDir';
 import { checkEmbeddedServerSupport } from './platformSupport';
 
 export interface ServerLogSink {
@@ -60,17 +61,18 @@ export function socketPathFor(storageDir: string): string {
   if (Buffer.byteLength(direct) <= MAX_SOCKET_PATH) return direct;
   const uid = process.getuid?.() ?? 0;
   const tag = createHash('sha256').update(storageDir).digest('hex').slice(0, 10);
-  const dir = join(tmpdir(), `agentfense-${uid}-${tag}`);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return join(dir, 'server.sock');
+  return join(privateTempDir(join(tmpdir(), `agentfense-${uid}-${tag}`), 0o700), 'server.sock');
 }
 
 /**
- * The server drops to an unprivileged sandbox user that must reach the data dir, so every
- * folder above it needs o+x. A home directory is often 0700: then the data lives in a
- * private-but-searchable (0711) folder under the system temp dir instead.
+ * `<storageDir>/data`: the user's own private folder (the server keeps it 0700). Only a
+ * server running as root needs more: it drops to an unprivileged sandbox user that must
+ * reach the data dir, so every folder above it needs o+x; when a home directory is 0700,
+ * root's data lives in a root-owned 0711 folder under the system temp dir instead (the
+ * server keeps the data dir itself root:<sandbox group> 0710).
  */
 export function dataDirFor(storageDir: string): string {
+  if ((process.getuid?.() ?? 0) !== 0) return join(storageDir, 'data');
   const ancestorsSearchable = (dir: string): boolean => {
     for (let d = dirname(dir); ; d = dirname(d)) {
       try {
@@ -81,15 +83,13 @@ export function dataDirFor(storageDir: string): string {
       if (d === dirname(d)) return true;
     }
   };
-  let base = storageDir;
   if (!ancestorsSearchable(storageDir)) {
-    const uid = process.getuid?.() ?? 0;
     const tag = createHash('sha256').update(storageDir).digest('hex').slice(0, 10);
-    base = join(tmpdir(), `agentfense-data-${uid}-${tag}`);
+    return join(privateTempDir(join(tmpdir(), `agentfense-data-0-${tag}`), 0o711), 'data');
   }
-  mkdirSync(base, { recursive: true, mode: 0o711 });
-  chmodSync(base, 0o711);
-  return join(base, 'data');
+  mkdirSync(storageDir, { recursive: true, mode: 0o711 });
+  chmodSync(storageDir, 0o711);
+  return join(storageDir, 'data');
 }
 
 export function canConnect(socketPath: string, timeoutMs = 1000): Promise<boolean> {

@@ -17,7 +17,9 @@ import { createLogger } from './logger';
 import { UsageError, type ServerOptions } from './serverOptions';
 import { authInterceptor, loggingInterceptor } from './rpcInterceptors';
 import { addStrictService } from './strictDecoding';
-import { sandboxIdentity, type SandboxIdentity } from './sandbox/sandboxIdentity';
+import { accountsSharingGroup, sandboxIdentity, type SandboxIdentity } from './sandbox/sandboxIdentity';
+import { systemBindOverlapping } from './sandbox/systemBinds';
+import { sandboxWalkDir } from './dataDirAccess';
 import { ViewCache } from './sandbox/viewCache';
 import { CgroupLimits } from './sandbox/cgroupLimits';
 import { SandboxManager } from './sandbox/sandboxManager';
@@ -29,14 +31,24 @@ import type { CowMode } from './sandbox/writableLayer';
 export async function runServer(options: ServerOptions): Promise<void> {
   const log = createLogger(options.logLevel);
   const identity = sandboxIdentity(options.sandboxUid);
+  refuseHostPathsSandboxesSee(options);
+  if (identity.serverIsRoot) {
+    const sharing = accountsSharingGroup(identity);
+    if (sharing.length > 0) {
+      throw new UsageError(
+        `the sandbox's group (gid ${identity.gid}) is shared with ${sharing.join(', ')}: they could enter the data dir. ` +
+          'Pick a --sandbox-uid whose group no other account uses (the default, 61000, usually has no account at all).',
+      );
+    }
+  }
   const cowMode: CowMode = options.cow === 'auto' ? (identity.serverIsRoot ? 'overlay' : 'copy') : options.cow;
   if (cowMode === 'overlay' && !identity.serverIsRoot) throw new UsageError('--cow overlay needs a server running as root (it mounts overlayfs); use --cow copy');
   const dataDir = prepareDataDir(options.dataDir, identity, cowMode);
   const token = options.tokenFile ? readToken(options.tokenFile) : undefined;
 
-  const store = await CodebaseStore.open(dataDir, identity.serverIsRoot ? { blobOwner: { uid: identity.uid, gid: identity.gid } } : {});
+  const store = await CodebaseStore.open(dataDir, identity.serverIsRoot ? { blobReaderGroup: identity.gid } : {});
   const cgroups = new CgroupLimits(identity, createHash('sha256').update(dataDir).digest('hex').slice(0, 12));
-  const views = new ViewCache(dataDir, store, identity);
+  const views = new ViewCache(dataDir, store, identity, cowMode === 'overlay');
   const manager = new SandboxManager({ dataDir, store, views, identity, cowMode, cgroups, log, mergeLimits: options.mergeLimits, shmBytes: options.shmBytes });
   // Defaults apply where this host can enforce them; explicit limits it cannot are refused.
   const { limits: defaultLimits, dropped } = cgroups.enforceablePart(options.defaultLimits);
@@ -94,14 +106,30 @@ export async function runServer(options: ServerOptions): Promise<void> {
 }
 
 /**
- * The data dir must be reachable by the sandbox user: bwrap resolves the view and layer
- * paths as that user. Inside it, the server keeps modes tight (0711 directories).
+ * A data dir or socket inside a directory every sandbox sees read-only (/etc, /usr, …) would
+ * be readable from every sandbox. Refused before anything is created.
+ */
+function refuseHostPathsSandboxesSee(options: ServerOptions): void {
+  const dataBind = systemBindOverlapping(options.dataDir, true);
+  if (dataBind) {
+    throw new UsageError(`--data-dir ${resolve(options.dataDir)} overlaps ${dataBind}, which every sandbox sees read-only: sandboxes could read the stored codebases. Pick a data dir outside the system directories.`);
+  }
+  if (options.listen.startsWith('unix:')) {
+    const socketBind = systemBindOverlapping(options.listen.slice(5), false);
+    if (socketBind) {
+      throw new UsageError(`--listen ${options.listen} is inside ${socketBind}, which every sandbox sees read-only: sandboxes could connect to the server. Pick a socket path outside the system directories.`);
+    }
+  }
+}
+
+/**
+ * The data dir: root:<sandbox gid> 0710 under a root server (bwrap resolves the view and
+ * layer paths as the sandbox user), 0700 otherwise; see dataDirAccess.ts for what is inside.
  */
 function prepareDataDir(dir: string, identity: SandboxIdentity, cowMode: CowMode): string {
   const abs = resolve(dir);
-  if (cowMode === 'overlay' && !overlaySafePath(abs)) throw new UsageError(`--data-dir ${abs} contains a character overlayfs options cannot carry (, : \\)`);
-  if (!fs.existsSync(abs)) fs.mkdirSync(abs, { recursive: true, mode: 0o711 });
-  fs.chmodSync(abs, 0o711);
+  if (cowMode === 'overlay' && !overlaySafePath(abs)) throw new UsageError(`--data-dir ${abs} contains a character overlayfs options cannot carry (, : \\ ")`);
+  sandboxWalkDir(abs, identity);
   if (identity.serverIsRoot) {
     for (let d = dirname(abs); ; d = dirname(d)) {
       const st = fs.statSync(d);

@@ -248,9 +248,10 @@ describe('snapshots and applyChanges', () => {
     const scriptBlob = store.blobPathFor(script);
     assert.ok(scriptBlob.endsWith(`${script.digest}.x`));
     assert.equal(store.blobPath(script.digest, script.mode), scriptBlob);
-    assert.equal((await stat(scriptBlob)).mode & 0o777, 0o755);
+    // Blob files are the server's alone (no reader group configured here).
+    assert.equal((await stat(scriptBlob)).mode & 0o777, 0o700);
     const result = snapshot.entries.get('out/result.txt')!;
-    assert.equal((await stat(store.blobPath(result.digest))).mode & 0o777, 0o644);
+    assert.equal((await stat(store.blobPath(result.digest))).mode & 0o777, 0o600);
 
     // An upload carries no mode: re-uploading the script keeps it executable.
     await put(a.id, 'run.sh', '#!/bin/sh\necho bye\n');
@@ -344,16 +345,17 @@ describe('blobs', () => {
     assert.deepEqual(await allBlobNames(), [sha256('x')]);
   });
 
-  it('chowns blobs, and nothing else, to the configured owner', rootOnly('chown to another uid'), async () => {
+  it('gives blobs, and nothing else, to the reader group, read-only', async () => {
     await store.close();
-    store = await CodebaseStore.open(dataDir, { blobOwner: { uid: 12345, gid: 23456 } });
+    const group = process.getuid!() === 0 ? 23456 : process.getgid!(); // only root can give files away
+    store = await CodebaseStore.open(dataDir, { blobReaderGroup: group });
     const a = await store.createCodebase('a', 'alice');
     await put(a.id, 'small', 'small');
     await put(a.id, 'large', Buffer.alloc(2 * 1024 * 1024, 7));
     await store.applyChanges(a.id, [{ kind: 'write', path: 'tool', source: await sourceFile('t', 'tool', 0o755), mode: 0o755 }]);
     for (const entry of store.snapshot(a.id).entries.values()) {
       const s = await stat(store.blobPathFor(entry));
-      assert.deepEqual([s.uid, s.gid], [12345, 23456], entry.path);
+      assert.deepEqual([s.uid, s.gid, s.mode & 0o777], [process.getuid!(), group, entry.mode === 0o755 ? 0o750 : 0o640], entry.path);
     }
     for (const p of [root(), join(root(), 'blobs'), join(root(), 'blobs', '00'), join(root(), a.id), join(root(), a.id, 'meta.json')]) {
       assert.equal((await stat(p)).uid, process.getuid!(), p);

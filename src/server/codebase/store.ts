@@ -7,13 +7,13 @@
  *   cb_<16 hex>/meta.json     id, name, owner, timestamps
  *   cb_<16 hex>/manifest.json + journal.log   the manifest (see manifestJournal.ts)
  */
-import { open, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, open, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { constants as fsConstants, type ReadStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { InvalidPathError, normalizeCodebasePath } from '../../shared/codebasePath';
 import { failedPrecondition, invalidArgument, notFound } from '../rpcError';
-import { BlobStore, blobMode, type BlobOwner, type StoredBlob } from './blobStore';
+import { BlobStore, blobMode, type StoredBlob } from './blobStore';
 import { isCodebaseId, newCodebaseId } from './codebaseId';
 import type { CodebaseAccess, CodebaseChange, CodebaseSnapshot, ManifestEntry } from './contract';
 import { listDirectory, type FileListing } from './fileListing';
@@ -40,8 +40,11 @@ export interface CodebasePage {
 }
 
 export interface StoreOptions {
-  /** Owner for blob files (and nothing else), so unprivileged sandboxes can hard-link them. */
-  blobOwner?: BlobOwner;
+  /**
+   * A group that may read (not write) blob files, and nothing else: the sandbox's, under a
+   * root server, so that sandboxes read the hard links in their views. Without it, 0600.
+   */
+  blobReaderGroup?: number;
 }
 
 /** Returns the id of a sandbox that is using the codebase, or undefined. */
@@ -65,12 +68,14 @@ export class CodebaseStore implements CodebaseAccess {
   /** Opens (creating if needed) the store, recovering from a previous crash. */
   static async open(dataDir: string, opts: StoreOptions = {}): Promise<CodebaseStore> {
     const root = join(resolve(dataDir), 'codebases');
-    await mkdir(root, { recursive: true, mode: 0o755 });
+    // No other user may reach a codebase: 0700, repaired if an older server left it open.
+    await mkdir(root, { recursive: true, mode: 0o700 });
+    await chmod(root, 0o700);
     const tmpDir = join(root, 'tmp');
     // Leftovers of interrupted uploads and deletes; none of it was ever published.
     await rm(tmpDir, { recursive: true, force: true });
     await mkdir(tmpDir, { mode: 0o700 });
-    const blobs = new BlobStore(join(root, 'blobs'), tmpDir, opts.blobOwner);
+    const blobs = new BlobStore(join(root, 'blobs'), tmpDir, opts.blobReaderGroup);
     await blobs.prepare();
 
     const store = new CodebaseStore(root, tmpDir, blobs);

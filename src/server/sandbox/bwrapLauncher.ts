@@ -4,13 +4,19 @@
  * from its first instruction.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import type { SandboxIdentity } from './sandboxIdentity';
 import { failedPrecondition } from '../rpcError';
 import { descendantsOf, killBwrapsMentioning, killQuietly } from './processTree';
 import { bwrapOnPath } from '../hostCheck/bwrapOnPath';
 
 export interface Launch {
+  /** bwrap's command line, which every local user can read in /proc/<pid>/cmdline: nothing secret. */
   bwrapArgs: string[];
+  /** Options that may carry secrets (env values), read by bwrap from PRIVATE_ARGS_FD (`--args`). */
+  privateArgs?: string[];
+  /** A shell script bwrap copies from SCRIPT_FD (`--ro-bind-data`, see SCRIPT_PATH). */
+  script?: string;
   /** The sandbox's directory, which its bwrap command lines name (see killBwrapsMentioning). */
   sandboxDir: string;
   identity: SandboxIdentity;
@@ -20,6 +26,15 @@ export interface Launch {
 
 const JOIN_CGROUPS_THEN_EXEC =
   'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; exec "$@"';
+
+/**
+ * Descriptors for what must not appear on bwrap's command line. Not 3-7: those are kept for
+ * other purposes (a seccomp filter, a session supervisor). bwrap closes both after reading.
+ */
+export const PRIVATE_ARGS_FD = 8;
+export const SCRIPT_FD = 9;
+/** Where a command's text is inside the sandbox; run as `/bin/sh SCRIPT_PATH`. */
+export const SCRIPT_PATH = '/run/agentfense/command';
 
 let bwrapPath: string | undefined;
 
@@ -38,12 +53,27 @@ export function launchBwrap(l: Launch): ChildProcess {
       ? ['/bin/sh', ['-c', JOIN_CGROUPS_THEN_EXEC, 'sh', String(l.cgroupProcs.length), ...l.cgroupProcs, bwrap, ...l.bwrapArgs]]
       : [bwrap, l.bwrapArgs];
   const asOtherUser = l.identity.serverIsRoot;
-  return spawn(file, args as string[], {
+  const piped: [number, string][] = [];
+  if (l.privateArgs) piped.push([PRIVATE_ARGS_FD, l.privateArgs.map((a) => a + '\0').join('')]);
+  if (l.script !== undefined) piped.push([SCRIPT_FD, l.script]);
+  const stdio: ('pipe' | 'ignore')[] = ['pipe', 'pipe', 'pipe'];
+  for (const [fd] of piped) {
+    while (stdio.length < fd) stdio.push('ignore');
+    stdio[fd] = 'pipe';
+  }
+  const child = spawn(file, args as string[], {
     cwd: '/',
     env: {},
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio,
     ...(asOtherUser ? { uid: l.identity.uid, gid: l.identity.gid } : {}),
   });
+  for (const [fd, data] of piped) {
+    const pipe = child.stdio[fd] as Writable | null;
+    // bwrap may die before reading (it is then reported like any failed start).
+    pipe?.on('error', () => {});
+    pipe?.end(data);
+  }
+  return child;
 }
 
 /**

@@ -5,13 +5,26 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** Characters the overlay option string cannot carry in a path. */
+/** Characters the overlay option string cannot carry in a path (`:` separates lower dirs, `,` options). */
 export function overlaySafePath(p: string): boolean {
-  return !/[,:\\\n]/.test(p);
+  return !/[,:\\\n"]/.test(p);
 }
 
-export async function mountOverlay(lower: string, upper: string, work: string, target: string): Promise<void> {
-  await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, target]);
+/**
+ * Mounts an overlay, nosuid and nodev: a setuid file or a device node the sandbox made in
+ * its layer grants nothing on the host. The lower dir's path comes from codebase directory
+ * names, which a sandbox can choose (`a:/host/dir` would add a host directory as a lower
+ * layer), so it never enters the option string: it is reached through a symlink with a name
+ * the server chose, `<layerDir>/lower`, which the kernel follows when it resolves the option.
+ */
+export async function mountOverlay(lower: string, layerDir: string, upper: string, work: string, target: string): Promise<void> {
+  const lowerLink = `${layerDir}/lower`;
+  for (const p of [lowerLink, upper, work]) {
+    // Server-chosen paths under a data dir checked at start: this only guards that invariant.
+    if (!overlaySafePath(p)) throw new Error(`refusing to mount an overlay: ${JSON.stringify(p)} contains a character overlayfs options cannot carry (, : \\ ")`);
+  }
+  fs.symlinkSync(lower, lowerLink);
+  await run('mount', ['-t', 'overlay', 'overlay', '-o', `nosuid,nodev,lowerdir=${lowerLink},upperdir=${upper},workdir=${work}`, target]);
 }
 
 /** Lazy unmount: a process still holding the mount cannot keep us from cleaning up. */

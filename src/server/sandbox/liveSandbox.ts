@@ -22,7 +22,8 @@ import type { SandboxIdentity } from './sandboxIdentity';
 import { CgroupLimits, hasLimits, type ResourceLimitValues } from './cgroupLimits';
 import { runCommand, type OutputSink, type RunOutcome } from './commandRunner';
 import { ShellSession, type SessionCommandOutcome } from './shellSession';
-import type { Launch } from './bwrapLauncher';
+import { PRIVATE_ARGS_FD, SCRIPT_FD, SCRIPT_PATH, type Launch } from './bwrapLauncher';
+import { sandboxWalkDir } from '../dataDirAccess';
 import type { Logger } from '../logger';
 import { failedPrecondition } from '../rpcError';
 import { killBwrapsMentioning } from './processTree';
@@ -99,9 +100,11 @@ export class LiveSandbox {
     try {
       if (ctx.identity.serverIsRoot) {
         // The kernel enforces the layer quota: the layer and /tmp cannot outgrow this tmpfs.
-        await mkdir(sb.layerDir, { recursive: true, mode: 0o711 });
-        await mountTmpfs(sb.layerDir, ctx.mergeLimits.layerQuotaBytes, 0o711);
+        await mkdir(sb.layerDir, { recursive: true, mode: 0o700 });
+        await mountTmpfs(sb.layerDir, ctx.mergeLimits.layerQuotaBytes, 0o700);
         sb.layerFs = sb.layerDir;
+        // Like every directory bwrap walks as the sandbox user: root:<sandbox gid> 0710, no one else.
+        sandboxWalkDir(sb.layerDir, ctx.identity);
       }
       await mkdir(sb.tmpDir, { recursive: true, mode: 0o700 });
       if (ctx.identity.serverIsRoot) await chown(sb.tmpDir, ctx.identity.uid, ctx.identity.gid);
@@ -133,7 +136,8 @@ export class LiveSandbox {
       });
       let outcome: RunOutcome | undefined;
       try {
-        const launch = this.launch([...env, '--chdir', cwd, '/bin/sh', '-c', o.command]);
+        // Env values and the command go through pipes: bwrap's command line is public.
+        const launch = this.launch([...env, '--chdir', cwd, '--ro-bind-data', String(SCRIPT_FD), SCRIPT_PATH], ['/bin/sh', SCRIPT_PATH], o.command);
         outcome = await runCommand({ launch, stdin: o.stdin, timeoutMs: o.timeoutMs, sink: o.sink, abort: abort.signal });
       } finally {
         try {
@@ -162,7 +166,7 @@ export class LiveSandbox {
       // the sessions it knew of, so a shell started now would outlive the sandbox.
       this.refuseIfStopping();
       await this.refreshIfStale();
-      const session = new ShellSession(sessionId, this.spec.id, shell, this.launch([...envList, '--chdir', '/workspace', shell]));
+      const session = new ShellSession(sessionId, this.spec.id, shell, this.launch([...envList, '--chdir', '/workspace'], [shell]));
       this.sessions.set(sessionId, session);
       return session;
     });
@@ -212,8 +216,16 @@ export class LiveSandbox {
     if (this.stopping) throw failedPrecondition(`sandbox ${this.spec.id} is not running (it is stopping)`);
   }
 
-  private launch(tail: string[]): Launch {
-    return { bwrapArgs: [...this.mountArgs, ...tail], sandboxDir: this.dir, identity: this.ctx.identity, cgroupProcs: this.cgroupProcs };
+  /** `privateArgs` reach bwrap through a pipe (--args), `script` through another; `program` is public. */
+  private launch(privateArgs: string[], program: string[], script?: string): Launch {
+    return {
+      bwrapArgs: [...this.mountArgs, '--args', String(PRIVATE_ARGS_FD), ...program],
+      privateArgs,
+      script,
+      sandboxDir: this.dir,
+      identity: this.ctx.identity,
+      cgroupProcs: this.cgroupProcs,
+    };
   }
 
   private hasOpenSessions(): boolean {

@@ -13,6 +13,7 @@ import { LiveSandbox, type RuntimeContext } from './liveSandbox';
 import { mountsUnder, unmount } from './hostMounts';
 import { killBwrapsMentioning } from './processTree';
 import { removeTree } from './treeRemoval';
+import { sandboxWalkDir } from '../dataDirAccess';
 import type { ShellSession } from './shellSession';
 import type { ResourceLimitValues } from './cgroupLimits';
 
@@ -53,8 +54,7 @@ export class SandboxManager {
    * reason not to start: it is tried again when the sandbox starts or is destroyed.
    */
   async recover(): Promise<void> {
-    fs.mkdirSync(this.root, { recursive: true, mode: 0o711 });
-    fs.chmodSync(this.root, 0o711);
+    sandboxWalkDir(this.root, this.ctx.identity);
     this.killLeftoverProcesses();
     for (const m of mountsUnder(this.ctx.dataDir)) await unmount(m);
     this.ctx.cgroups.removeStale();
@@ -70,6 +70,7 @@ export class SandboxManager {
         continue;
       }
       for (const d of ['layer', 'mnt', 'copy', 'staging', 'rw']) await this.removeLogged(join(dir, d), id);
+      sandboxWalkDir(dir, this.ctx.identity); // an older server left it 0711
       if (r.state === 'running') {
         r.state = 'stopped';
         r.stoppedAt = new Date().toISOString();
@@ -95,8 +96,8 @@ export class SandboxManager {
       resources: spec.resources,
     };
     const dir = join(this.root, id);
-    fs.mkdirSync(dir, { mode: 0o711 });
-    fs.chmodSync(dir, 0o711);
+    fs.mkdirSync(dir, { mode: 0o700 });
+    sandboxWalkDir(dir, this.ctx.identity);
     saveRecord(dir, r);
     this.records.set(id, r);
     this.armExpiry(r);

@@ -4,7 +4,10 @@
  *   none  → absent;
  *   view  → an empty sparse file of the real size, mode 000, owned by the server (root), so
  *           the sandbox user can neither read nor chmod it — the content is simply not there;
- *   read/write → a hard link to the content-addressed blob (never written: writes go to layers).
+ *   read/write → a hard link to the content-addressed blob (never written: writes go to layers),
+ *           which belongs to the server and is only readable by the sandbox; except, when
+ *           layers are overlays, `write` files: an overlay lets a process write a lower file
+ *           only if it may write the lower inode, so they are copies owned by the sandbox user.
  * Built in a temp dir and renamed into place, so a half-built view is never used.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -15,6 +18,7 @@ import type { NormalizedRule } from '../../shared/permissions';
 import { sortRules } from '../../shared/permissions';
 import { planView, type ViewPlan } from './viewPlan';
 import type { SandboxIdentity } from './sandboxIdentity';
+import { sandboxWalkDir } from '../dataDirAccess';
 
 export interface ViewLease {
   key: string;
@@ -43,12 +47,13 @@ export class ViewCache {
     dataDir: string,
     private readonly store: CodebaseAccess,
     private readonly identity: SandboxIdentity,
+    /** Layers are overlays: `write` files get sandbox-owned copies (see above). */
+    private readonly copyWritable: boolean,
   ) {
     this.root = join(dataDir, 'views');
     // Views are cheap to rebuild; whatever a previous run left is not trusted.
     fs.rmSync(this.root, { recursive: true, force: true });
-    fs.mkdirSync(this.root, { recursive: true, mode: 0o711 });
-    fs.chmodSync(this.root, 0o711);
+    sandboxWalkDir(this.root, identity);
   }
 
   acquire(snapshot: CodebaseSnapshot, rules: readonly NormalizedRule[]): ViewLease {
@@ -115,7 +120,8 @@ export class ViewCache {
           fs.closeSync(fd);
           continue;
         }
-        this.placeContent(target, f.entry.digest, f.entry.mode);
+        if (this.copyWritable && f.level === 'write') this.placeCopy(target, f.entry.digest, f.entry.mode);
+        else this.placeContent(target, f.entry.digest, f.entry.mode);
       }
       try {
         fs.renameSync(tmp, finalDir);
@@ -130,20 +136,23 @@ export class ViewCache {
     }
   }
 
-  /** Hard link when the blob already has the file's mode; otherwise a private copy. */
+  /**
+   * Hard link to the blob. The store keeps one blob per (content, executable), so the link
+   * has the right execute bit; its owner and mode keep it read-only to the sandbox.
+   */
   private placeContent(target: string, digest: string, mode: number): void {
-    // The store keeps one blob per (content, mode), so a link usually carries the right mode.
     const blob = this.store.blobPath(digest, mode & 0o7777);
-    const st = fs.statSync(blob);
-    if ((st.mode & 0o7777) === (mode & 0o7777)) {
-      try {
-        fs.linkSync(blob, target);
-        return;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EXDEV' && (err as NodeJS.ErrnoException).code !== 'EMLINK') throw err;
-      }
+    try {
+      fs.linkSync(blob, target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV' && (err as NodeJS.ErrnoException).code !== 'EMLINK') throw err;
+      this.placeCopy(target, digest, mode);
     }
-    fs.copyFileSync(blob, target);
+  }
+
+  /** A private copy with the file's mode, owned by the sandbox user. */
+  private placeCopy(target: string, digest: string, mode: number): void {
+    fs.copyFileSync(this.store.blobPath(digest, mode & 0o7777), target, fs.constants.COPYFILE_EXCL);
     fs.chmodSync(target, mode & 0o777);
     if (this.identity.serverIsRoot) fs.chownSync(target, this.identity.uid, this.identity.gid);
   }

@@ -18,6 +18,7 @@ import { isUnder } from './viewPlan';
 import { mountOverlay, unmount } from './hostMounts';
 import { walkBeneath } from './treeWalk';
 import { removeTree } from './treeRemoval';
+import { privateDir, sandboxWalkDir } from '../dataDirAccess';
 
 export type CowMode = 'overlay' | 'copy';
 
@@ -83,19 +84,24 @@ export class WritableLayer {
     for (const [n, root] of plan.writableRoots.entries()) {
       const lower = join(this.view.dir, root);
       if (this.mode === 'overlay' && (await readdir(lower)).length > 0) {
-        const upper = join(this.layerDir, 'layer', String(n), 'upper');
-        const work = join(this.layerDir, 'layer', String(n), 'work');
+        // layer/ is the server's alone; bwrap only walks mnt/ to the mount point.
+        const layerDir = join(this.layerDir, 'layer', String(n));
+        const upper = join(layerDir, 'upper');
+        const work = join(layerDir, 'work');
         const target = join(this.sandboxDir, 'mnt', String(n));
-        for (const d of [upper, work, target]) await mkdir(d, { recursive: true, mode: 0o711 });
+        privateDir(join(this.layerDir, 'layer'));
+        for (const d of [upper, work]) await mkdir(d, { recursive: true, mode: 0o700 });
+        sandboxWalkDir(join(this.sandboxDir, 'mnt'), this.identity);
+        await mkdir(target, { recursive: true, mode: 0o700 });
         // The overlay's root takes the upper dir's owner and mode.
         await this.own(upper, (await lstat(lower)).mode & 0o7777);
-        await mountOverlay(lower, upper, work, target);
+        await mountOverlay(lower, layerDir, upper, work, target);
         this.mounted.push(target);
         this.overlays.add(this.mounts.length);
         this.mounts.push({ root, hostPath: target });
       } else {
         const target = join(this.layerDir, 'copy', String(n));
-        await mkdir(join(this.layerDir, 'copy'), { recursive: true, mode: 0o711 });
+        sandboxWalkDir(join(this.layerDir, 'copy'), this.identity);
         await this.copyTree(lower, target, root);
         this.mounts.push({ root, hostPath: target });
       }
@@ -232,7 +238,8 @@ export class WritableLayer {
           await handle.close();
         } else {
           await copyFile(join(src, name), target);
-          await this.own(target, s.mode & 0o7777);
+          // The manifest's mode: the view's file may be a blob, whose mode is the server's.
+          await this.own(target, this.view.plan.files.get(childPath)?.entry.mode ?? s.mode & 0o7777);
         }
         this.copied.set(childPath, fingerprintOf(await lstat(target, { bigint: true })));
       }
