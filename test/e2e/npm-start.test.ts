@@ -15,17 +15,44 @@ import { exitLine, runInSandbox } from './harness/agentfense';
 import { launchBrowser, openPage } from './harness/browser';
 import { E2E_USER_SETTINGS, freePort } from './harness/codeServer';
 import { e2eEnvironment, REPO_ROOT } from './harness/environment';
-import { killMatching, parentOf, processesMatching } from './harness/processes';
+import { killMatching, parentOf, processesMatching, processGroupOf } from './harness/processes';
 import { waitFor, Workbench } from './harness/workbench';
 import { copySampleWorkspace } from './harness/workspace';
 
 const roots: string[] = [];
 after(() => {
   for (const root of roots) {
+    // code-server's main process re-executes itself without arguments: its group is found
+    // through its children, whose command lines name the run's folder.
+    for (const pgid of groupsOf(root)) killGroup(pgid);
     killMatching(root);
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+/** Process groups (other than ours) of the processes whose command line names `root`. */
+function groupsOf(root: string): Set<number> {
+  const ours = processGroupOf(process.pid);
+  const groups = processesMatching(root).map((p) => processGroupOf(p.pid));
+  return new Set(groups.filter((g): g is number => g !== undefined && g !== ours));
+}
+
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 interface NpmStart {
   npm: ChildProcess;
@@ -34,6 +61,8 @@ interface NpmStart {
   port: number;
   password: string;
   output: () => string;
+  /** The process groups it started (code-server's among them), seen while it ran. */
+  groups: Set<number>;
 }
 
 /** `npm start -- <copy of the sample workspace>` with a state dir of its own, up to its URL line. */
@@ -70,7 +99,14 @@ async function npmStart(): Promise<NpmStart> {
   assert.equal(npm.exitCode, null, `npm start exited early:\n${output()}`);
   assert.match(output(), new RegExp(`\\[start\\] open +http://127\\.0\\.0\\.1:${port}/`));
   assert.match(output(), new RegExp(`\\[start\\] password: ${password}`));
-  return { npm, root, folder, port, password, output };
+  // code-server runs in a group of its own, started by the script (npm's child).
+  const script = processesMatching('scripts/start.mjs').find((p) => parentOf(p.pid) === npm.pid);
+  assert.ok(script, 'the start script runs as npm\'s child');
+  const children = processesMatching('').filter((p) => parentOf(p.pid) === script.pid);
+  const groups = new Set([...children.map((p) => processGroupOf(p.pid)).filter((g): g is number => g !== undefined), ...groupsOf(root)]);
+  groups.delete(processGroupOf(process.pid)!);
+  assert.ok(groups.size > 0, 'code-server\'s process group is known');
+  return { npm, root, folder, port, password, output, groups };
 }
 
 function portOpen(port: number): Promise<boolean> {
@@ -88,6 +124,7 @@ async function assertAllStopped(run: NpmStart): Promise<void> {
     () => processesMatching(run.root),
   );
   assert.deepEqual(left, [], `left running after npm start was stopped:\n${run.output().slice(-3000)}`);
+  for (const g of run.groups) assert.equal(await waitFor(`process group ${g} to end`, async () => groupAlive(g), (alive) => !alive, 15_000).catch(() => true), false, `process group ${g} still has processes`);
   assert.equal(await portOpen(run.port), false, `port ${run.port} still open`);
 }
 

@@ -76,3 +76,13 @@ export function parentOf(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/** The process group of a live process (from /proc/<pid>/stat), or undefined once it has exited. */
+export function processGroupOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  } catch {
+    return undefined;
+  }
+}
