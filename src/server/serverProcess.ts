@@ -85,7 +85,7 @@ export async function runServer(options: ServerOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('shutting down', { signal });
-    host.dispose();
+    await host.dispose();
     await manager.shutdown();
     await store.close();
     await new Promise<void>((done) => {

@@ -59,8 +59,9 @@ export class HostCheck {
     if (!r.ready) throw failedPrecondition(notReadyMessage(r));
   }
 
-  /** Server shutdown: a trial still running is killed. */
-  dispose(): void {
+  /** Server shutdown: a trial still running is killed, and its temp dir removed before exit. */
+  async dispose(): Promise<void> {
     this.abort.abort();
+    await this.latest?.catch(() => undefined);
   }
 }
