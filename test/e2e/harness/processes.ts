@@ -67,22 +67,23 @@ export function killMatching(needle: string): ProcessInfo[] {
   return victims;
 }
 
-/** The parent pid of a live process (from /proc/<pid>/stat), or undefined once it has exited. */
-export function parentOf(pid: number): number | undefined {
+/** Fields 4 on of /proc/<pid>/stat (ppid, pgrp, …) of a live process, or undefined once it has exited. */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    // "pid (comm) S ppid pgrp …": comm may hold spaces and parentheses, so split after the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
 }
 
-/** The process group of a live process (from /proc/<pid>/stat), or undefined once it has exited. */
+export function parentOf(pid: number): number | undefined {
+  const f = statFields(pid);
+  return f && Number(f[1]);
+}
+
 export function processGroupOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-  } catch {
-    return undefined;
-  }
+  const f = statFields(pid);
+  return f && Number(f[2]);
 }
