@@ -1,6 +1,10 @@
 /** Entry point of dist/server.js: parse flags, run the server, explain failures plainly. */
 import { HelpRequested, parseServerOptions, UsageError } from './serverOptions';
 import { runServer } from './serverProcess';
+import { closeInheritedFds } from './inheritedFds';
+
+// First of all: nothing the server was started with beyond stdio may reach a sandbox.
+closeInheritedFds();
 
 async function main(): Promise<void> {
   try {

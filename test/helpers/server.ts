@@ -28,6 +28,8 @@ export interface StartOptions {
   args?: string[];
   /** Replace the default `--listen unix:<tmp>/server.sock`. */
   listen?: string;
+  /** Descriptors the server inherits beyond stdio: child fd number → this process's fd. */
+  inheritFds?: Record<number, number>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- overloaded generated methods
@@ -194,9 +196,12 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
   const ownsDir = o.dataDir ? undefined : makeTempDir();
   const dataDir = o.dataDir ?? join(ownsDir!, 'data');
   const listen = o.listen ?? `unix:${join(ownsDir ?? fs.mkdtempSync(join(tmpdir(), 'af-sock-')), 'server.sock')}`;
-  const proc = spawn(process.execPath, [SERVER_JS, '--listen', listen, '--data-dir', dataDir, ...(o.args ?? [])], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const stdio: ('ignore' | 'pipe' | number)[] = ['ignore', 'ignore', 'pipe'];
+  for (const [childFd, fd] of Object.entries(o.inheritFds ?? {})) {
+    while (stdio.length <= Number(childFd)) stdio.push('ignore');
+    stdio[Number(childFd)] = fd;
+  }
+  const proc = spawn(process.execPath, [SERVER_JS, '--listen', listen, '--data-dir', dataDir, ...(o.args ?? [])], { stdio });
   const logs: string[] = [];
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   const address = await new Promise<string>((resolve, reject) => {
