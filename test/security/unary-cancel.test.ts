@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import type { ExecResult, Session } from '../../src/generated/sandbox';
 import { getPreset } from '../../src/shared/presets';
 import { call, startServer, wireRules, type TestServer } from '../helpers/server';
@@ -40,6 +40,7 @@ describe('a unary call the client gave up on kills its command', () => {
       new Promise<ExecResult>((resolve, reject) =>
         server.sandboxes.exec(
           { sandboxId, command: 'sleep 7771 & sleep 777', stdin: '', env: {}, workdir: '', timeout: undefined },
+          new Metadata(),
           { deadline: Date.now() + 2000 },
           (e, r) => (e ? reject(e) : resolve(r)),
         ),
@@ -71,7 +72,7 @@ describe('a unary call the client gave up on kills its command', () => {
     await call(server.sandboxes, server.sandboxes.sessionExec, { sessionId: s.id, command: 'cd /tmp; export KEPT=yes', timeout: undefined });
     const err = await failure(
       new Promise<ExecResult>((resolve, reject) =>
-        server.sandboxes.sessionExec({ sessionId: s.id, command: 'sleep 778', timeout: undefined }, { deadline: Date.now() + 2000 }, (e, r) =>
+        server.sandboxes.sessionExec({ sessionId: s.id, command: 'sleep 778', timeout: undefined }, new Metadata(), { deadline: Date.now() + 2000 }, (e, r) =>
           e ? reject(e) : resolve(r),
         ),
       ),
