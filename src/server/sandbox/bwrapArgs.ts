@@ -50,6 +50,13 @@ export const MAX_ARG_BYTES = 131072 - 1;
 
 /** `--setenv` pairs for the base environment plus the request's; bad names are INVALID_ARGUMENT. */
 export function envArgs(requestEnv: Readonly<Record<string, string>>): string[] {
+  const args = ['--clearenv'];
+  for (const [name, value] of Object.entries(commandEnv(requestEnv))) args.push('--setenv', name, value);
+  return args;
+}
+
+/** The base environment plus the request's; bad names are INVALID_ARGUMENT. */
+export function commandEnv(requestEnv: Readonly<Record<string, string>>): Record<string, string> {
   const env: Record<string, string> = { ...BASE_ENV };
   for (const [name, value] of Object.entries(requestEnv)) {
     if (!ENV_NAME.test(name)) throw invalidArgument(`invalid environment variable name ${JSON.stringify(name)}`);
@@ -59,9 +66,7 @@ export function envArgs(requestEnv: Readonly<Record<string, string>>): string[] 
     if (bytes > MAX_ARG_BYTES) throw invalidArgument(`environment variable ${name} is ${bytes} bytes as NAME=value; the limit is ${MAX_ARG_BYTES} bytes`);
     env[name] = value;
   }
-  const args = ['--clearenv'];
-  for (const [name, value] of Object.entries(env)) args.push('--setenv', name, value);
-  return args;
+  return env;
 }
 
 /** The working directory inside the sandbox: relative to /workspace or absolute under it. */

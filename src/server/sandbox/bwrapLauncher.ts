@@ -1,4 +1,10 @@
 /**
+ * Descriptors a bwrap receives beyond stdin/stdout/stderr (nothing else: the server closed
+ * what it inherited, see inheritedFds.ts, and Node opens its own close-on-exec):
+ *   3  reserved for the seccomp program (bwrap --seccomp 3)
+ *   4  a session supervisor's status pipe (sessionSupervisor.ts), sessions only
+ * bwrap's namespace init closes them; only the command (the supervisor) keeps fd 4.
+ *
  * Starts bwrap as the sandbox user. With cgroup limits, a tiny /bin/sh first writes its own
  * pid into the sandbox's cgroups and then execs bwrap, so every sandbox process is limited
  * from its first instruction.
@@ -16,6 +22,8 @@ export interface Launch {
   identity: SandboxIdentity;
   /** cgroup.procs files to join before bwrap runs. */
   cgroupProcs: readonly string[];
+  /** Open a pipe at SESSION_STATUS_FD (child.stdio[4]) for a session supervisor. */
+  statusPipe?: boolean;
 }
 
 const JOIN_CGROUPS_THEN_EXEC =
@@ -48,7 +56,7 @@ export function launchBwrap(l: Launch): ChildProcess {
   return spawn(file, args as string[], {
     cwd: '/',
     env: {},
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: l.statusPipe ? ['pipe', 'pipe', 'pipe', 'ignore', 'pipe'] : ['pipe', 'pipe', 'pipe'],
     ...(asOtherUser ? { uid: l.identity.uid, gid: l.identity.gid } : {}),
   });
 }
