@@ -4,6 +4,7 @@
  * the host's system dirs read-only, the view read-only at /workspace, writable layers bound
  * over their roots, and read-only binds of the view over non-writable paths inside them.
  */
+import * as fs from 'node:fs';
 import { join, posix } from 'node:path';
 import type { LayerMount } from './writableLayer';
 import { invalidArgument } from '../rpcError';
@@ -15,6 +16,9 @@ export interface SandboxMounts {
   readOnlyBinds: readonly string[];
   network: boolean;
 }
+
+/** Present when the kernel has keyrings (CONFIG_KEYS); masked with /dev/null in sandboxes. */
+const PROC_KEY_FILES = ['/proc/keys', '/proc/key-users'].filter((f) => fs.existsSync(f));
 
 const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib64', '/lib32', '/libx32', '/etc'];
 
@@ -32,6 +36,8 @@ export function bwrapMountArgs(m: SandboxMounts): string[] {
   args.push('--unshare-cgroup-try', '--die-with-parent', '--new-session');
   for (const d of SYSTEM_DIRS) args.push('--ro-bind-try', d, d);
   args.push('--proc', '/proc', '--dev', '/dev', '--bind', m.tmpDir, '/tmp');
+  // /proc/keys lists the keys of the host user's keyrings (keyctl itself is denied by seccomp).
+  for (const f of PROC_KEY_FILES) args.push('--ro-bind', '/dev/null', f);
   const rootLayer = m.layers.find((l) => l.root === '');
   if (rootLayer) args.push('--bind', rootLayer.hostPath, '/workspace');
   else args.push('--ro-bind', m.viewDir, '/workspace');

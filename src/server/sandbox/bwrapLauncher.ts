@@ -1,7 +1,7 @@
 /**
  * Descriptors a bwrap receives beyond stdin/stdout/stderr (nothing else: the server closed
  * what it inherited, see inheritedFds.ts, and Node opens its own close-on-exec):
- *   3  reserved for the seccomp program (bwrap --seccomp 3)
+ *   3  the seccomp program (bwrap --seccomp 3, seccompProgram.ts), every bwrap
  *   4  a session supervisor's status pipe (sessionSupervisor.ts), sessions only
  * bwrap's namespace init closes them; only the command (the supervisor) keeps fd 4.
  *
@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import type { SandboxIdentity } from './sandboxIdentity';
 import { failedPrecondition } from '../rpcError';
 import { descendantsOf, killBwrapsMentioning, killQuietly } from './processTree';
+import { openSeccompProgram, SECCOMP_FD } from './seccompProgram';
 
 export interface Launch {
   bwrapArgs: string[];
@@ -48,17 +49,23 @@ export function findBwrap(): string {
 
 export function launchBwrap(l: Launch): ChildProcess {
   const bwrap = findBwrap();
+  const bwrapArgs = ['--seccomp', String(SECCOMP_FD), ...l.bwrapArgs];
   const [file, args] =
     l.cgroupProcs.length > 0
-      ? ['/bin/sh', ['-c', JOIN_CGROUPS_THEN_EXEC, 'sh', String(l.cgroupProcs.length), ...l.cgroupProcs, bwrap, ...l.bwrapArgs]]
-      : [bwrap, l.bwrapArgs];
+      ? ['/bin/sh', ['-c', JOIN_CGROUPS_THEN_EXEC, 'sh', String(l.cgroupProcs.length), ...l.cgroupProcs, bwrap, ...bwrapArgs]]
+      : [bwrap, bwrapArgs];
   const asOtherUser = l.identity.serverIsRoot;
-  return spawn(file, args as string[], {
-    cwd: '/',
-    env: {},
-    stdio: l.statusPipe ? ['pipe', 'pipe', 'pipe', 'ignore', 'pipe'] : ['pipe', 'pipe', 'pipe'],
-    ...(asOtherUser ? { uid: l.identity.uid, gid: l.identity.gid } : {}),
-  });
+  const seccomp = openSeccompProgram();
+  try {
+    return spawn(file, args as string[], {
+      cwd: '/',
+      env: {},
+      stdio: l.statusPipe ? ['pipe', 'pipe', 'pipe', seccomp, 'pipe'] : ['pipe', 'pipe', 'pipe', seccomp],
+      ...(asOtherUser ? { uid: l.identity.uid, gid: l.identity.gid } : {}),
+    });
+  } finally {
+    fs.closeSync(seccomp); // the child has its own copy
+  }
 }
 
 /**

@@ -19,6 +19,7 @@ import type { SandboxManager } from './sandboxManager';
 import { recordToWire } from './sandboxRecord';
 import { rulesFromWire } from './wireRules';
 import { findBwrap } from './bwrapLauncher';
+import { checkSeccompProgram } from './seccompProgram';
 import { MAX_ARG_BYTES } from './bwrapArgs';
 import { hasLimits, validateLimits, type CgroupLimits } from './cgroupLimits';
 import type { OutputSink } from './commandRunner';
@@ -182,6 +183,7 @@ export function createSandboxService(manager: SandboxManager, cgroups: CgroupLim
       const resources = req.resources && hasLimits(req.resources) ? { ...req.resources } : undefined;
       if (resources) cgroups.checkEnforceable(resources);
       findBwrap();
+      checkSeccompProgram();
       manager.store.snapshot(req.codebaseId); // NOT_FOUND for an unknown codebase
       return recordToWire(manager.create({ codebaseId: req.codebaseId, rules, labels: { ...req.labels }, expiresInMs, resources }));
     }),
