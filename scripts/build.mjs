@@ -4,6 +4,7 @@ import * as esbuild from 'esbuild';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const production = process.argv.includes('--production');
@@ -26,6 +27,15 @@ const builds = [
   { ...common, entryPoints: ['src/extension/main.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
   { ...common, entryPoints: ['src/server/main.ts'], outfile: 'dist/server.js' },
 ];
+
+// The sandboxes' seccomp program (dist/seccomp.bpf, next to dist/server.js), built by
+// libseccomp from the readable policy. Debian's python3 (not a pyenv one) has python3-seccomp.
+mkdirSync(join(root, 'dist'), { recursive: true });
+execFileSync(
+  '/usr/bin/python3',
+  [join(root, 'scripts', 'build-seccomp.py'), join(root, 'src', 'server', 'sandbox', 'seccomp-policy.json'), join(root, 'dist', 'seccomp.bpf')],
+  { stdio: 'inherit' },
+);
 
 if (watch) {
   for (const options of builds) await (await esbuild.context(options)).watch();

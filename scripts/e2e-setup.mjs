@@ -31,6 +31,8 @@ const APT_PACKAGES = [
   'python3-grpcio',
   'python3-grpc-tools',
   'python3-protobuf',
+  // libseccomp's Python binding: scripts/build.mjs builds the sandboxes' seccomp program with it.
+  'python3-seccomp',
 ];
 
 export function cacheDir() {

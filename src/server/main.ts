@@ -2,6 +2,10 @@
 import { HelpRequested, parseServerOptions, UsageError } from './serverOptions';
 import { runServer } from './serverProcess';
 import { parseCheckOptions, runCheckCommand } from './hostCheck/checkCommand';
+import { closeInheritedFds } from './inheritedFds';
+
+// First of all: nothing the server was started with beyond stdio may reach a sandbox.
+closeInheritedFds();
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);

@@ -26,6 +26,7 @@ import { SandboxManager } from './sandbox/sandboxManager';
 import { createSandboxService } from './sandbox/sandboxService';
 import { overlaySafePath } from './sandbox/hostMounts';
 import { HostCheck } from './hostCheck/hostCheck';
+import { installSupervisorShell } from './sandbox/sessionSupervisor';
 import type { CowMode } from './sandbox/writableLayer';
 
 export async function runServer(options: ServerOptions): Promise<void> {
@@ -44,6 +45,7 @@ export async function runServer(options: ServerOptions): Promise<void> {
   const cowMode: CowMode = options.cow === 'auto' ? (identity.serverIsRoot ? 'overlay' : 'copy') : options.cow;
   if (cowMode === 'overlay' && !identity.serverIsRoot) throw new UsageError('--cow overlay needs a server running as root (it mounts overlayfs); use --cow copy');
   const dataDir = prepareDataDir(options.dataDir, identity, cowMode);
+  installSupervisorShell(dataDir, identity);
   const token = options.tokenFile ? readToken(options.tokenFile) : undefined;
 
   const store = await CodebaseStore.open(dataDir, identity.serverIsRoot ? { blobReaderGroup: identity.gid } : {});

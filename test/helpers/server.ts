@@ -30,6 +30,8 @@ export interface StartOptions {
   listen?: string;
   /** Environment of the server process (default: the test's own), e.g. a PATH without bwrap. */
   env?: NodeJS.ProcessEnv;
+  /** Descriptors the server inherits beyond stdio: child fd number → this process's fd. */
+  inheritFds?: Record<number, number>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- overloaded generated methods
@@ -203,8 +205,13 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
   const ownsDir = o.dataDir ? undefined : makeTempDir();
   const dataDir = o.dataDir ?? join(ownsDir!, 'data');
   const listen = o.listen ?? `unix:${join(ownsDir ?? fs.mkdtempSync(join(tmpdir(), 'af-sock-')), 'server.sock')}`;
+  const stdio: ('ignore' | 'pipe' | number)[] = ['ignore', 'ignore', 'pipe'];
+  for (const [childFd, fd] of Object.entries(o.inheritFds ?? {})) {
+    while (stdio.length <= Number(childFd)) stdio.push('ignore');
+    stdio[Number(childFd)] = fd;
+  }
   const proc = spawn(process.execPath, [SERVER_JS, '--listen', listen, '--data-dir', dataDir, ...(o.args ?? [])], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio,
     env: o.env ?? process.env,
   });
   const logs: string[] = [];

@@ -125,7 +125,7 @@ describe('hidden files are unreachable', () => {
   });
 
   it('not listed by ls, find, shell globs or grep -r', async () => {
-    const r = await server.exec(sandboxId, 'ls -A; ls -A src; find / -name ".env*" 2>/dev/null; echo * .*; echo src/.*; grep -rs TOPSECRET / --exclude-dir=proc --exclude-dir=sys --exclude-dir=usr --exclude-dir=etc; true');
+    const r = await server.exec(sandboxId, 'ls -A; ls -A src; find / -name ".env*" 2>/dev/null; echo * .*; echo src/.*; grep -rs TOP""SECRET / --exclude-dir=proc --exclude-dir=sys --exclude-dir=usr --exclude-dir=etc; true');
     assert.doesNotMatch(r.stdout, /\.env/);
     assert.doesNotMatch(r.stdout, new RegExp(SECRET));
     assert.match(r.stdout, /app\.py/);

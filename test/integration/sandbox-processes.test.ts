@@ -147,12 +147,15 @@ describe('sessions', () => {
     await assert.rejects(sessionExec('sess_0000000000000000', 'true'), isCode(status.NOT_FOUND));
   });
 
-  it('a shell that exits closes the session', async () => {
+  it('`exit N` ends that command with N; the session goes on (each command has its own shell process)', async () => {
     const s = await createSession('/bin/sh');
+    await sessionExec(s.id, 'cd /tmp');
     const r = await sessionExec(s.id, 'exit 4');
     assert.equal(r.exitCode, 4);
     const got = await call<Session>(server.sandboxes, server.sandboxes.getSession, { sessionId: s.id });
-    assert.equal(got.status, SessionStatus.SESSION_STATUS_CLOSED);
+    assert.equal(got.status, SessionStatus.SESSION_STATUS_ACTIVE);
+    assert.equal((await sessionExec(s.id, 'pwd')).stdout, '/tmp\n');
+    await call(server.sandboxes, server.sandboxes.destroySession, { sessionId: s.id });
   });
 
   it('refuses a shell that does not exist in the sandbox', async () => {

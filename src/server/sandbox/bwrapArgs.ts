@@ -4,6 +4,7 @@
  * the host's system dirs read-only, the view read-only at /workspace, writable layers bound
  * over their roots, and read-only binds of the view over non-writable paths inside them.
  */
+import * as fs from 'node:fs';
 import { join, posix } from 'node:path';
 import type { LayerMount } from './writableLayer';
 import { invalidArgument } from '../rpcError';
@@ -21,6 +22,9 @@ export interface SandboxMounts {
 /** Host directories every sandbox sees (read-only); the data dir and socket must stay out of them. */
 export const SYSTEM_DIRS: readonly string[] = ['/usr', '/bin', '/sbin', '/lib', '/lib64', '/lib32', '/libx32', '/etc'];
 
+/** Present when the kernel has keyrings (CONFIG_KEYS); masked with /dev/null in sandboxes. */
+const PROC_KEY_FILES = ['/proc/keys', '/proc/key-users'].filter((f) => fs.existsSync(f));
+
 export const BASE_ENV: Readonly<Record<string, string>> = {
   PATH: '/usr/local/bin:/usr/bin:/bin',
   HOME: '/tmp',
@@ -37,6 +41,8 @@ export function bwrapMountArgs(m: SandboxMounts): string[] {
   args.push('--proc', '/proc', '--dev', '/dev', '--bind', m.tmpDir, '/tmp');
   // A RAM-backed /dev/shm without a size could take half the host's memory.
   if (m.shmBytes) args.push('--size', String(m.shmBytes), '--tmpfs', '/dev/shm');
+  // /proc/keys lists the keys of the host user's keyrings (keyctl itself is denied by seccomp).
+  for (const f of PROC_KEY_FILES) args.push('--ro-bind', '/dev/null', f);
   const rootLayer = m.layers.find((l) => l.root === '');
   if (rootLayer) args.push('--bind', rootLayer.hostPath, '/workspace');
   else args.push('--ro-bind', m.viewDir, '/workspace');
@@ -55,6 +61,13 @@ export const MAX_ARG_BYTES = 131072 - 1;
 
 /** `--setenv` pairs for the base environment plus the request's; bad names are INVALID_ARGUMENT. */
 export function envArgs(requestEnv: Readonly<Record<string, string>>): string[] {
+  const args = ['--clearenv'];
+  for (const [name, value] of Object.entries(commandEnv(requestEnv))) args.push('--setenv', name, value);
+  return args;
+}
+
+/** The base environment plus the request's; bad names are INVALID_ARGUMENT. */
+export function commandEnv(requestEnv: Readonly<Record<string, string>>): Record<string, string> {
   const env: Record<string, string> = { ...BASE_ENV };
   for (const [name, value] of Object.entries(requestEnv)) {
     if (!ENV_NAME.test(name)) throw invalidArgument(`invalid environment variable name ${JSON.stringify(name)}`);
@@ -64,9 +77,7 @@ export function envArgs(requestEnv: Readonly<Record<string, string>>): string[] 
     if (bytes > MAX_ARG_BYTES) throw invalidArgument(`environment variable ${name} is ${bytes} bytes as NAME=value; the limit is ${MAX_ARG_BYTES} bytes`);
     env[name] = value;
   }
-  const args = ['--clearenv'];
-  for (const [name, value] of Object.entries(env)) args.push('--setenv', name, value);
-  return args;
+  return env;
 }
 
 /** The working directory inside the sandbox: relative to /workspace or absolute under it. */

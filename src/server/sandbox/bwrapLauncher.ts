@@ -1,14 +1,22 @@
 /**
+ * Descriptors a bwrap receives beyond stdin/stdout/stderr (nothing else: the server closed
+ * what it inherited, see inheritedFds.ts, and Node opens its own close-on-exec):
+ *   3  the seccomp program (bwrap --seccomp 3, seccompProgram.ts), every bwrap
+ *   4  a session supervisor's status pipe (sessionSupervisor.ts), sessions only
+ * bwrap's namespace init closes them; only the command (the supervisor) keeps fd 4.
+ *
  * Starts bwrap as the sandbox user. With cgroup limits, a tiny /bin/sh first writes its own
  * pid into the sandbox's cgroups and then execs bwrap, so every sandbox process is limited
  * from its first instruction.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { SandboxIdentity } from './sandboxIdentity';
 import { failedPrecondition } from '../rpcError';
 import { descendantsOf, killBwrapsMentioning, killQuietly } from './processTree';
 import { bwrapOnPath } from '../hostCheck/bwrapOnPath';
+import { openSeccompProgram, SECCOMP_FD } from './seccompProgram';
 
 export interface Launch {
   /** bwrap's command line, which every local user can read in /proc/<pid>/cmdline: nothing secret. */
@@ -22,6 +30,8 @@ export interface Launch {
   identity: SandboxIdentity;
   /** cgroup.procs files to join before bwrap runs. */
   cgroupProcs: readonly string[];
+  /** Open a pipe at SESSION_STATUS_FD (child.stdio[4]) for a session supervisor. */
+  statusPipe?: boolean;
 }
 
 const JOIN_CGROUPS_THEN_EXEC =
@@ -48,25 +58,34 @@ export function findBwrap(): string {
 
 export function launchBwrap(l: Launch): ChildProcess {
   const bwrap = findBwrap();
+  const bwrapArgs = ['--seccomp', String(SECCOMP_FD), ...l.bwrapArgs];
   const [file, args] =
     l.cgroupProcs.length > 0
-      ? ['/bin/sh', ['-c', JOIN_CGROUPS_THEN_EXEC, 'sh', String(l.cgroupProcs.length), ...l.cgroupProcs, bwrap, ...l.bwrapArgs]]
-      : [bwrap, l.bwrapArgs];
+      ? ['/bin/sh', ['-c', JOIN_CGROUPS_THEN_EXEC, 'sh', String(l.cgroupProcs.length), ...l.cgroupProcs, bwrap, ...bwrapArgs]]
+      : [bwrap, bwrapArgs];
   const asOtherUser = l.identity.serverIsRoot;
   const piped: [number, string][] = [];
   if (l.privateArgs) piped.push([PRIVATE_ARGS_FD, l.privateArgs.map((a) => a + '\0').join('')]);
   if (l.script !== undefined) piped.push([SCRIPT_FD, l.script]);
-  const stdio: ('pipe' | 'ignore')[] = ['pipe', 'pipe', 'pipe'];
+  const seccomp = openSeccompProgram();
+  // 3: the seccomp program; 4: a session supervisor's status pipe; 8, 9: the piped data above.
+  const stdio: ('pipe' | 'ignore' | number)[] = ['pipe', 'pipe', 'pipe', seccomp];
+  if (l.statusPipe) stdio.push('pipe');
   for (const [fd] of piped) {
     while (stdio.length < fd) stdio.push('ignore');
     stdio[fd] = 'pipe';
   }
-  const child = spawn(file, args as string[], {
-    cwd: '/',
-    env: {},
-    stdio,
-    ...(asOtherUser ? { uid: l.identity.uid, gid: l.identity.gid } : {}),
-  });
+  let child: ChildProcess;
+  try {
+    child = spawn(file, args as string[], {
+      cwd: '/',
+      env: {},
+      stdio,
+      ...(asOtherUser ? { uid: l.identity.uid, gid: l.identity.gid } : {}),
+    });
+  } finally {
+    fs.closeSync(seccomp); // the child has its own copy
+  }
   for (const [fd, data] of piped) {
     const pipe = child.stdio[fd] as Writable | null;
     // bwrap may die before reading (it is then reported like any failed start).

@@ -17,13 +17,14 @@ import type { NormalizedRule } from '../../shared/permissions';
 import { ViewCache, type ViewLease } from './viewCache';
 import { WritableLayer, type CowMode } from './writableLayer';
 import { ChangeMerger } from './changeMerger';
-import { bwrapMountArgs, envArgs, sandboxWorkdir } from './bwrapArgs';
+import { bwrapMountArgs, commandEnv, envArgs, sandboxWorkdir } from './bwrapArgs';
 import type { SandboxIdentity } from './sandboxIdentity';
 import { CgroupLimits, hasLimits, type ResourceLimitValues } from './cgroupLimits';
 import { runCommand, type OutputSink, type RunOutcome } from './commandRunner';
 import { ShellSession, type SessionCommandOutcome } from './shellSession';
 import { PRIVATE_ARGS_FD, SCRIPT_FD, SCRIPT_PATH, type Launch } from './bwrapLauncher';
 import { sandboxWalkDir } from '../dataDirAccess';
+import { SUPERVISOR_IN_SANDBOX, SUPERVISOR_SCRIPT, supervisorShellPath } from './sessionSupervisor';
 import type { Logger } from '../logger';
 import { failedPrecondition } from '../rpcError';
 import { killBwrapsMentioning } from './processTree';
@@ -158,15 +159,21 @@ export class LiveSandbox {
     }
   }
 
-  async openSession(sessionId: string, shell: string, env: Record<string, string>): Promise<ShellSession> {
-    const envList = envArgs(env);
+  async openSession(sessionId: string, shell: string, requestEnv: Record<string, string>): Promise<ShellSession> {
+    const env = commandEnv(requestEnv);
     this.refuseIfStopping();
     return this.locked(async () => {
       // Checked again under the lock: a stop that began while this waited has already closed
       // the sessions it knew of, so a shell started now would outlive the sandbox.
       this.refuseIfStopping();
       await this.refreshIfStale();
-      const session = new ShellSession(sessionId, this.spec.id, shell, this.launch([...envList, '--chdir', '/workspace'], [shell]));
+      // The supervisor gets a fixed environment; the session's goes into each command's prelude.
+      const statePath = `/tmp/.agentfense-state-${sessionId}`;
+      const supervisor = this.launch(
+        ['--clearenv', '--setenv', 'PATH', '/usr/bin:/bin', '--ro-bind', supervisorShellPath(this.ctx.dataDir), SUPERVISOR_IN_SANDBOX, '--chdir', '/workspace'],
+        [SUPERVISOR_IN_SANDBOX, '-c', SUPERVISOR_SCRIPT, 'agentfense-session', shell, statePath],
+      );
+      const session = new ShellSession(sessionId, this.spec.id, shell, supervisor, statePath, { cwd: '/workspace', env });
       this.sessions.set(sessionId, session);
       return session;
     });

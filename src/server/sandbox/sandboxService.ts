@@ -19,6 +19,7 @@ import type { SandboxManager } from './sandboxManager';
 import { recordToWire } from './sandboxRecord';
 import { rulesFromWire } from './wireRules';
 import type { HostCheck } from '../hostCheck/hostCheck';
+import { checkSeccompProgram } from './seccompProgram';
 import { MAX_ARG_BYTES } from './bwrapArgs';
 import { hasLimits, validateLimits, type CgroupLimits, type ResourceLimitValues } from './cgroupLimits';
 import { withDefaults } from './defaultLimits';
@@ -69,15 +70,27 @@ function validCommand(command: string, asArgument: boolean): void {
 const toDuration = (ms: number): Duration => ({ seconds: Math.floor(ms / 1000), nanos: Math.round((ms % 1000) * 1e6) });
 const secondsText = (ms: number) => `${Number((ms / 1000).toFixed(3))}s`;
 
-function unary<Req, Res>(fn: (req: Req) => Promise<Res> | Res) {
+function unary<Req, Res>(fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res> | Res) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     Promise.resolve()
-      .then(() => fn(call.request))
+      .then(() => fn(call.request, call))
       .then(
         (res) => callback(null, res),
         (err) => callback(toRpcError(err).toServiceError()),
       );
   };
+}
+
+/**
+ * Aborts when the client gives up on the call: it cancelled, its deadline passed, or its
+ * connection went away. grpc-js reports all of these as 'cancelled' (also, harmlessly, around
+ * a normal end, when the command has already finished and the abort does nothing).
+ */
+function abortOnCancel(call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>): AbortSignal {
+  const abort = new AbortController();
+  if (call.cancelled) abort.abort();
+  else call.once('cancelled', () => abort.abort());
+  return abort.signal;
 }
 
 /** Adapts a gRPC writable stream to OutputSink, honouring its backpressure. */
@@ -174,6 +187,7 @@ export function createSandboxService(manager: SandboxManager, cgroups: CgroupLim
       const merged = withDefaults(requested, defaultLimits ?? { memoryBytes: 0, pidsLimit: 0, cpuQuota: 0, cpuShares: 0 });
       const resources = hasLimits(merged) ? merged : undefined;
       await host.require(); // FAILED_PRECONDITION naming each cause and its fix
+      checkSeccompProgram();
       manager.store.snapshot(req.codebaseId); // NOT_FOUND for an unknown codebase
       return recordToWire(manager.create({ codebaseId: req.codebaseId, rules, labels: { ...req.labels }, expiresInMs, resources }));
     }),
@@ -212,16 +226,17 @@ export function createSandboxService(manager: SandboxManager, cgroups: CgroupLim
       return {};
     }),
 
-    exec: unary(async (req): Promise<ExecResult> => {
+    exec: unary(async (req, call): Promise<ExecResult> => {
       const { sb, timeoutMs } = execValidated(req);
-      const r = await sb.exec({ command: req.command, stdin: req.stdin, env: req.env, workdir: req.workdir, timeoutMs });
+      // Nobody reads the result of a cancelled call: kill the command's tree (like ExecStream).
+      const abort = abortOnCancel(call);
+      const r = await sb.exec({ command: req.command, stdin: req.stdin, env: req.env, workdir: req.workdir, timeoutMs, abort });
       if (r.timedOut) throw timedOut(timeoutMs);
       return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode, duration: toDuration(r.durationMs) };
     }),
 
     execStream: (call) => {
-      const abort = new AbortController();
-      call.on('cancelled', () => abort.abort());
+      const abort = abortOnCancel(call);
       (async () => {
         const { sb, timeoutMs } = execValidated(call.request);
         const r = await sb.exec({
@@ -231,7 +246,7 @@ export function createSandboxService(manager: SandboxManager, cgroups: CgroupLim
           workdir: call.request.workdir,
           timeoutMs,
           sink: streamSink(call),
-          abort: abort.signal,
+          abort,
         });
         if (r.aborted) return;
         if (r.timedOut) throw timedOut(timeoutMs);
@@ -256,9 +271,10 @@ export function createSandboxService(manager: SandboxManager, cgroups: CgroupLim
       return {};
     }),
 
-    sessionExec: unary(async (req): Promise<ExecResult> => {
+    sessionExec: unary(async (req, call): Promise<ExecResult> => {
       const { sandbox, session, timeoutMs } = sessionValidated(req);
-      const r = await sandbox.sessionExec(session, req.command, timeoutMs);
+      // A cancelled call interrupts this command only, as SessionExecStream's cancel does.
+      const r = await sandbox.sessionExec(session, req.command, timeoutMs, undefined, abortOnCancel(call));
       if (r.timedOut) throw timedOut(timeoutMs);
       return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode, duration: toDuration(r.durationMs) };
     }),
@@ -267,11 +283,10 @@ export function createSandboxService(manager: SandboxManager, cgroups: CgroupLim
       // A client cancel (Ctrl+C in a terminal) interrupts this command only, like a timeout:
       // the session and its shell state stay. grpc-js may also emit 'cancelled' around a
       // normal end; by then the command has finished and the abort does nothing.
-      const abort = new AbortController();
-      call.on('cancelled', () => abort.abort());
+      const abort = abortOnCancel(call);
       (async () => {
         const { sandbox, session, timeoutMs } = sessionValidated(call.request);
-        const r = await sandbox.sessionExec(session, call.request.command, timeoutMs, streamSink(call), abort.signal);
+        const r = await sandbox.sessionExec(session, call.request.command, timeoutMs, streamSink(call), abort);
         if (r.aborted) return;
         if (r.timedOut) throw timedOut(timeoutMs);
         endStream(call, r.exitCode);

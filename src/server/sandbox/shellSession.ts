@@ -1,31 +1,37 @@
 /**
- * A session: one long-lived bwrap running a shell, fed one command at a time on stdin. Each
- * command is wrapped so that, when it ends, the shell prints an end marker with a random
- * nonce on stdout (with the exit code) and on stderr; output up to the markers is the
- * command's. Commands are serialized; `cd` and `export` persist because the same shell runs
- * them all. A timeout, or an abort (a cancelled stream), kills the command's processes but
- * not the shell.
+ * A session: one long-lived bwrap running a supervisor (sessionSupervisor.ts) that runs each
+ * command in a fresh child of the session's shell, fed one command at a time on stdin. When
+ * the child ends, the supervisor prints an end marker with a random nonce on stdout and on
+ * stderr, and the kernel's exit status on a descriptor no command holds; output up to the
+ * markers is the command's. Commands are serialized; the working directory and exported
+ * variables persist (as data, see SessionState). A timeout, or an abort (a cancelled call),
+ * kills the command's processes but not the supervisor.
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { launchBwrap, killSandboxTree, type Launch } from './bwrapLauncher';
 import { CappedOutput, type OutputSink, type RunOutcome, type StreamName } from './commandRunner';
 import { descendantsOf, killQuietly } from './processTree';
+import { MAX_ARG_BYTES } from './bwrapArgs';
+import { invalidArgument } from '../rpcError';
+import { commandScript, parseSavedState, SESSION_STATUS_FD, type SessionState } from './sessionSupervisor';
 
 /** A session command ends like a one-shot command (`aborted`: cancelled while queued or running). */
 export type SessionCommandOutcome = RunOutcome;
 
 const RS = '\x1e';
-/** After a timeout kill, how long the shell gets to print its end marker. */
+/** After a timeout kill, how long the supervisor gets to report the command's end. */
 const MARKER_GRACE_MS = 3000;
+/** A status line longer than this is not the supervisor's (it caps the state it sends). */
+const MAX_STATUS_LINE = 4 * 1024 * 1024;
 
 interface PendingCommand {
   nonce: string;
-  stdoutMarker: RegExp;
-  stderrMarker: Buffer;
+  marker: Buffer;
   collected: Record<StreamName, CappedOutput>;
   held: Record<StreamName, Buffer>;
-  done: Record<StreamName, boolean>;
+  done: Record<StreamName | 'status', boolean>;
   exitCode?: number;
   sink?: OutputSink;
   finish: () => void;
@@ -39,18 +45,28 @@ export class ShellSession {
   private queue: Promise<unknown> = Promise.resolve();
   private pending?: PendingCommand;
   private readonly closeListeners: (() => void)[] = [];
+  private statusBuffer = Buffer.alloc(0);
 
+  /**
+   * `launch` runs the supervisor with a status pipe; `stateFile` is where, inside the
+   * sandbox, each command's shell saves its state; `state` is the first command's.
+   */
   constructor(
     readonly id: string,
     readonly sandboxId: string,
     readonly shell: string,
     launch: Launch,
+    private readonly stateFile: string,
+    private state: SessionState,
   ) {
     this.sandboxDir = launch.sandboxDir;
-    this.child = launchBwrap(launch);
+    this.child = launchBwrap({ ...launch, statusPipe: true });
     this.child.stdin!.on('error', () => {});
     this.child.stdout!.on('data', (d: Buffer) => this.onOutput('stdout', d));
     this.child.stderr!.on('data', (d: Buffer) => this.onOutput('stderr', d));
+    const status = this.child.stdio[SESSION_STATUS_FD] as Readable;
+    status.on('data', (d: Buffer) => this.onStatus(d));
+    status.on('error', () => {});
     this.child.on('error', () => this.markClosed());
     this.child.on('close', () => this.markClosed());
   }
@@ -86,15 +102,12 @@ export class ShellSession {
     if (abort?.aborted) {
       return Promise.resolve({ exitCode: 130, stdout: '', stderr: '', timedOut: false, aborted: true, durationMs: 0 });
     }
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       let timedOut = false;
       let aborted = false;
       let timer: NodeJS.Timeout | undefined;
       let grace: NodeJS.Timeout | undefined;
-      /**
-       * Kills the command's processes. A command that runs inside the shell itself (a builtin
-       * loop) cannot be killed apart from the shell: if no end marker comes, the session ends.
-       */
+      /** Kills the command's processes; if the supervisor does not report, the session ends. */
       const interrupt = () => {
         this.killCommandProcesses();
         grace ??= setTimeout(() => this.close(), MARKER_GRACE_MS);
@@ -103,7 +116,7 @@ export class ShellSession {
         if (this.pending?.nonce !== nonce) return; // already finished
         aborted = true;
         // Nobody reads a cancelled stream: its 'drain' never comes, so stop writing to it and
-        // un-pause the shell's pipes, or the end marker would never be read.
+        // un-pause the supervisor's pipes, or the end marker would never be read.
         this.pending.sink = undefined;
         this.child.stdout!.resume();
         this.child.stderr!.resume();
@@ -125,14 +138,22 @@ export class ShellSession {
           durationMs: performance.now() - started,
         });
       };
+      const script = Buffer.from(commandScript(this.state, this.stateFile, command));
+      if (script.length > MAX_ARG_BYTES) {
+        return reject(
+          invalidArgument(
+            `the session command and the session's exported variables are ${script.length} bytes; the limit is ${MAX_ARG_BYTES} bytes ` +
+              "(Linux's limit on one argument; the command is its shell's -c argument). Put a long script in a file and run it.",
+          ),
+        );
+      }
       const nonce = randomBytes(12).toString('hex');
       this.pending = {
         nonce,
-        stdoutMarker: new RegExp(`${RS}AFEND-${nonce}-(\\d+)${RS}`),
-        stderrMarker: Buffer.from(`${RS}AFEND-${nonce}${RS}`),
+        marker: Buffer.from(`${RS}AFEND-${nonce}${RS}`),
         collected: { stdout: new CappedOutput(), stderr: new CappedOutput() },
         held: { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) },
-        done: { stdout: false, stderr: false },
+        done: { stdout: false, stderr: false, status: false },
         sink,
         finish,
       };
@@ -144,47 +165,32 @@ export class ShellSession {
         }, timeoutMs);
       }
       abort?.addEventListener('abort', onAbort, { once: true });
-      this.child.stdin!.write(
-        `{ ${command}\n} </dev/null; __af=$?; printf '${RS}AFEND-${nonce}-%d${RS}' $__af; printf '${RS}AFEND-${nonce}${RS}' >&2\n`,
-      );
+      this.child.stdin!.write(`${nonce} ${script.toString('base64')}\n`);
     });
   }
 
   /**
-   * Everything in the sandbox's pid namespace except its init and the shell: the command's
-   * children, and whatever they double-forked or setsid'd (those reparent to the init).
+   * Everything in the sandbox's pid namespace except its init and the supervisor: the
+   * command's shell, and whatever it double-forked or setsid'd (those reparent to the init).
    */
   private killCommandProcesses(): void {
     if (this.child.pid === undefined) return;
     const tree = descendantsOf(this.child.pid);
     const init = tree[0];
-    const shell = descendantsOf(init ?? -1)[0];
-    for (const pid of tree) if (pid !== init && pid !== shell) killQuietly(pid);
+    const supervisor = descendantsOf(init ?? -1)[0];
+    for (const pid of tree) if (pid !== init && pid !== supervisor) killQuietly(pid);
   }
 
   private onOutput(stream: StreamName, data: Buffer): void {
     const p = this.pending;
     if (!p || p.done[stream]) return; // output outside a command (e.g. after a timeout) is dropped
     let buf = Buffer.concat([p.held[stream], data]);
-    let markerAt = -1;
-    let markerLen = 0;
-    if (stream === 'stdout') {
-      const m = p.stdoutMarker.exec(buf.toString('latin1'));
-      if (m) {
-        markerAt = m.index;
-        markerLen = m[0].length;
-        p.exitCode = Number(m[1]);
-      }
-    } else {
-      markerAt = buf.indexOf(p.stderrMarker);
-      markerLen = p.stderrMarker.length;
-    }
+    const markerAt = buf.indexOf(p.marker);
     if (markerAt >= 0) {
       this.emit(p, stream, buf.subarray(0, markerAt));
       p.held[stream] = Buffer.alloc(0);
       p.done[stream] = true;
-      void markerLen;
-      if (p.done.stdout && p.done.stderr) p.finish();
+      this.finishIfDone(p);
       return;
     }
     // Hold back a tail that could be the start of a marker split across reads.
@@ -193,6 +199,28 @@ export class ShellSession {
     this.emit(p, stream, buf.subarray(0, keepFrom));
     buf = buf.subarray(keepFrom);
     p.held[stream] = Buffer.from(buf);
+  }
+
+  /** `<nonce> <exit status> <base64 saved state>` lines, from the supervisor alone. */
+  private onStatus(data: Buffer): void {
+    this.statusBuffer = Buffer.concat([this.statusBuffer, data]);
+    let nl: number;
+    while ((nl = this.statusBuffer.indexOf(0x0a)) >= 0) {
+      const line = this.statusBuffer.subarray(0, nl).toString('latin1');
+      this.statusBuffer = this.statusBuffer.subarray(nl + 1);
+      const [nonce, code, saved = ''] = line.split(' ');
+      const p = this.pending;
+      if (!p || nonce !== p.nonce || !/^\d+$/.test(code ?? '')) continue;
+      p.exitCode = Number(code);
+      this.state = parseSavedState(Buffer.from(saved, 'base64'), this.state);
+      p.done.status = true;
+      this.finishIfDone(p);
+    }
+    if (this.statusBuffer.length > MAX_STATUS_LINE) this.close();
+  }
+
+  private finishIfDone(p: PendingCommand): void {
+    if (p.done.stdout && p.done.stderr && p.done.status) p.finish();
   }
 
   private flushHeld(p: PendingCommand): void {
