@@ -13,6 +13,7 @@ import type { Sandbox } from '../../src/generated/sandbox';
 import { SandboxStatus } from '../../src/generated/common';
 import { getPreset } from '../../src/shared/presets';
 import { AS_ROOT } from '../helpers/privileges';
+import { settle } from '../helpers/waitFor';
 import { call, makeTempDir, SERVER_JS, startServer, wireRules } from '../helpers/server';
 
 function bwrapProcessesUsing(dir: string): number[] {
@@ -37,8 +38,8 @@ describe('server process', () => {
     assert.equal(fs.statSync(socket).mode & 0o777, 0o600);
     await call(server.codebases, server.codebases.listCodebases, { ownerId: '', pageSize: 0, pageToken: '' });
     await call(server.sandboxes, server.sandboxes.getSandbox, { sandboxId: 'sb_0000000000000000' }).catch(() => {});
-    await new Promise((r) => setTimeout(r, 100));
-    const rpcLines = server.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'rpc');
+    const rpcLinesOf = () => server.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'rpc');
+    const rpcLines = await settle(rpcLinesOf, (lines) => lines.length >= 2);
     const list = rpcLines.find((l) => l.method === '/sandbox.v1.CodebaseService/ListCodebases');
     assert.equal(list.code, 'OK');
     assert.equal(typeof list.durationMs, 'number');
@@ -103,14 +104,13 @@ describe('server process', () => {
     const resources = AS_ROOT ? { resources: { memoryBytes: 0, cpuQuota: 0, cpuShares: 0, pidsLimit: 64 } } : {};
     const sb = await server.startSandbox(cb, wireRules(getPreset('development')), resources);
     const running = server.exec(sb, 'sleep 300 & sleep 301').catch((e) => e);
-    for (let i = 0; i < 50 && bwrapProcessesUsing(dataDir).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(bwrapProcessesUsing(dataDir).length > 0);
+    // Under a loaded CI machine a sandbox can take seconds to start: wait for it, boundedly.
+    assert.ok((await settle(() => bwrapProcessesUsing(dataDir), (p) => p.length > 0, 20_000)).length > 0, 'bwrap started');
     server.proc.kill('SIGKILL');
     await server.exited;
     await running;
     server = await startServer({ dataDir, listen: `unix:${join(dir, 's.sock')}` });
-    for (let i = 0; i < 50 && bwrapProcessesUsing(dataDir).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(bwrapProcessesUsing(dataDir), []);
+    assert.deepEqual(await settle(() => bwrapProcessesUsing(dataDir), (p) => p.length === 0, 20_000), []);
     assert.deepEqual(mountsUnder(dataDir), []);
     const got = await call<Sandbox>(server.sandboxes, server.sandboxes.getSandbox, { sandboxId: sb });
     assert.equal(got.status, SandboxStatus.SANDBOX_STATUS_STOPPED);
