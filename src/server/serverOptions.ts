@@ -3,6 +3,7 @@ import { isLogLevel, type LogLevel } from './logger';
 import { DEFAULT_MERGE_LIMITS, parseByteSize, type MergeLimits } from './sandbox/mergeLimits';
 import { hostDefaultLimits } from './sandbox/defaultLimits';
 import type { ResourceLimitValues } from './sandbox/cgroupLimits';
+import { availableParallelism } from 'node:os';
 
 export type CowFlag = 'auto' | 'overlay' | 'copy';
 
@@ -18,6 +19,8 @@ export interface ServerOptions {
   /** Applied to every sandbox where the host can enforce them; 0 = no default for that field. */
   defaultLimits: ResourceLimitValues;
   shmBytes: number;
+  /** bwrap launches in set-up at once (launchGate.ts). */
+  launchSlots: number;
 }
 
 const MiB = 1024 * 1024;
@@ -42,6 +45,7 @@ export const USAGE = `usage: node dist/server.js --listen unix:PATH|HOST:PORT --
   [--default-pids N]         process limit of sandboxes that ask for none (default 4096; 0 = none)
   [--default-cpu-quota US]   CPU microseconds per 100 ms of sandboxes that ask for none (default: all cores but one; 0 = none)
   [--shm-size SIZE]          each sandbox's /dev/shm (default 512M)
+  [--max-launches N]         sandbox commands starting at once; more wait their turn (default 4 per CPU)
        node dist/server.js --check [--json] [--sandbox-uid N]
                              can this host run sandboxes? each check with ✓/✗ and its fix; exit 1 when not`;
 
@@ -49,7 +53,7 @@ export const USAGE = `usage: node dist/server.js --listen unix:PATH|HOST:PORT --
 const FLAGS = [
   '--listen', '--data-dir', '--token-file', '--cow', '--sandbox-uid', '--log-level',
   '--max-merge-bytes', '--max-merge-files', '--max-merge-depth', '--layer-quota',
-  '--default-memory', '--default-pids', '--default-cpu-quota', '--shm-size',
+  '--default-memory', '--default-pids', '--default-cpu-quota', '--shm-size', '--max-launches',
 ];
 
 export function parseServerOptions(argv: readonly string[]): ServerOptions {
@@ -123,5 +127,6 @@ export function parseServerOptions(argv: readonly string[]): ServerOptions {
     cpuShares: 0,
   };
   const shmBytes = size('--shm-size', DEFAULT_SHM_BYTES, MiB);
-  return { listen, dataDir, tokenFile, cow, sandboxUid, logLevel, mergeLimits, defaultLimits, shmBytes };
+  const launchSlots = count('--max-launches', 4 * availableParallelism(), 1, 4096);
+  return { listen, dataDir, tokenFile, cow, sandboxUid, logLevel, mergeLimits, defaultLimits, shmBytes, launchSlots };
 }

@@ -28,6 +28,10 @@ import { overlaySafePath } from './sandbox/hostMounts';
 import { HostCheck } from './hostCheck/hostCheck';
 import { installSupervisorShell } from './sandbox/sessionSupervisor';
 import type { CowMode } from './sandbox/writableLayer';
+import { LaunchGate } from './sandbox/launchGate';
+
+/** A launch holds its slot at most this long (launchGate.ts): set-up is done by then. */
+const LAUNCH_HOLD_MS = 1000;
 
 export async function runServer(options: ServerOptions): Promise<void> {
   const log = createLogger(options.logLevel);
@@ -51,7 +55,9 @@ export async function runServer(options: ServerOptions): Promise<void> {
   const store = await CodebaseStore.open(dataDir, identity.serverIsRoot ? { blobReaderGroup: identity.gid } : {});
   const cgroups = new CgroupLimits(identity, createHash('sha256').update(dataDir).digest('hex').slice(0, 12));
   const views = new ViewCache(dataDir, store, identity, cowMode === 'overlay');
-  const manager = new SandboxManager({ dataDir, store, views, identity, cowMode, cgroups, log, mergeLimits: options.mergeLimits, shmBytes: options.shmBytes });
+  const launchGate = new LaunchGate(options.launchSlots, LAUNCH_HOLD_MS);
+  const { mergeLimits, shmBytes } = options;
+  const manager = new SandboxManager({ dataDir, store, views, identity, cowMode, cgroups, log, mergeLimits, shmBytes, launchGate });
   // Defaults apply where this host can enforce them; explicit limits it cannot are refused.
   const { limits: defaultLimits, dropped } = cgroups.enforceablePart(options.defaultLimits);
   if (dropped.length > 0) log.warn('default resource limits not applied: this host cannot enforce them', { limits: dropped });
@@ -75,8 +81,9 @@ export async function runServer(options: ServerOptions): Promise<void> {
     sandboxUid: identity.uid,
     auth: token ? 'bearer' : 'unix socket',
     defaultLimits,
-    mergeLimits: options.mergeLimits,
-    shmBytes: options.shmBytes,
+    mergeLimits,
+    shmBytes,
+    launchSlots: launchGate.slots,
   });
   process.stderr.write(JSON.stringify({ event: 'listening', address }) + '\n');
   // After listening: clients connect while bwrap is tried; sandbox calls wait for the verdict.

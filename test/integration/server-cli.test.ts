@@ -24,7 +24,7 @@ describe('server command line', () => {
       const r = run(flag);
       assert.equal(r.status, 0);
       assert.match(r.stdout, /^usage: node dist\/server\.js --listen unix:PATH\|HOST:PORT --data-dir DIR\n/);
-      assert.match(r.stdout, /--shm-size SIZE[^\n]*\n {7}node dist\/server\.js --check \[--json\] \[--sandbox-uid N\]\n.*exit 1 when not\n$/);
+      assert.match(r.stdout, /--max-launches N[^\n]*\n {7}node dist\/server\.js --check \[--json\] \[--sandbox-uid N\]\n.*exit 1 when not\n$/);
       assert.equal(r.stderr, '');
     });
   }
@@ -38,6 +38,9 @@ describe('server command line', () => {
     const missing = run('--listen');
     assert.equal(missing.status, 2);
     assert.equal(missing.stderr, 'agentfense server: --listen needs a value\n');
+    const noSlots = run('--listen', 'unix:/nonexistent/s.sock', '--data-dir', '/nonexistent', '--max-launches', '0');
+    assert.equal(noSlots.status, 2);
+    assert.match(noSlots.stderr, /--max-launches must be an integer from 1 to 4096; got "0"/);
   });
 });
 

@@ -4,6 +4,7 @@
  */
 import { constants } from 'node:os';
 import { launchBwrap, killSandboxTree, type Launch } from './bwrapLauncher';
+import type { LaunchGate } from './launchGate';
 
 /**
  * ExecResult keeps at most this much of each stream (as UTF-8 on the wire). Most gRPC
@@ -22,6 +23,8 @@ export interface OutputSink {
 
 export interface RunRequest {
   launch: Launch;
+  /** Waited on before bwrap starts; the timeout counts from then (see launchGate.ts). */
+  gate: LaunchGate;
   stdin: string;
   timeoutMs?: number;
   sink?: OutputSink;
@@ -79,7 +82,22 @@ export class CappedOutput {
   }
 }
 
-export function runCommand(req: RunRequest): Promise<RunOutcome> {
+export async function runCommand(req: RunRequest): Promise<RunOutcome> {
+  let release;
+  try {
+    release = await req.gate.acquire(req.abort);
+  } catch {
+    // Cancelled while waiting for a slot: nothing ran.
+    return { exitCode: 128 + signalNumber('SIGKILL'), stdout: '', stderr: '', timedOut: false, aborted: true, durationMs: 0 };
+  }
+  try {
+    return await runLaunched(req);
+  } finally {
+    release();
+  }
+}
+
+function runLaunched(req: RunRequest): Promise<RunOutcome> {
   const started = performance.now();
   const child = launchBwrap(req.launch);
   const out = { stdout: new CappedOutput(), stderr: new CappedOutput() };

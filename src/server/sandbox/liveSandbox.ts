@@ -29,6 +29,7 @@ import type { Logger } from '../logger';
 import { failedPrecondition } from '../rpcError';
 import { killBwrapsMentioning } from './processTree';
 import type { MergeLimits } from './mergeLimits';
+import type { LaunchGate } from './launchGate';
 import { mountTmpfs, unmount } from './hostMounts';
 import { removeTree } from './treeRemoval';
 
@@ -43,6 +44,8 @@ export interface RuntimeContext {
   mergeLimits: MergeLimits;
   /** Size of each sandbox's /dev/shm tmpfs. */
   shmBytes: number;
+  /** Paces one-shot command launches server-wide. */
+  launchGate: LaunchGate;
 }
 
 export interface LiveSandboxSpec {
@@ -139,7 +142,7 @@ export class LiveSandbox {
       try {
         // Env values and the command go through pipes: bwrap's command line is public.
         const launch = this.launch([...env, '--chdir', cwd, '--ro-bind-data', String(SCRIPT_FD), SCRIPT_PATH], ['/bin/sh', SCRIPT_PATH], o.command);
-        outcome = await runCommand({ launch, stdin: o.stdin, timeoutMs: o.timeoutMs, sink: o.sink, abort: abort.signal });
+        outcome = await runCommand({ launch, gate: this.ctx.launchGate, stdin: o.stdin, timeoutMs: o.timeoutMs, sink: o.sink, abort: abort.signal });
       } finally {
         try {
           const notes = await this.mergeLocked();
