@@ -11,6 +11,7 @@ import type {
   ClientWritableStream,
   Metadata,
   ServiceError,
+  StatusObject,
 } from '@grpc/grpc-js';
 import { once } from 'node:events';
 
@@ -45,22 +46,26 @@ export function unaryCall<Req, Res>(method: UnaryMethod<Req, Res>, req: Req, s: 
 }
 
 /**
- * A server-streaming call as an async iterator. The call starts on the first `next()`;
- * leaving a `for await` early (break, throw) cancels it.
+ * A server-streaming call as an async iterator that returns the call's trailing metadata. The
+ * call starts on the first `next()`; leaving a `for await` early (break, throw) cancels it.
  */
 export async function* serverStreamCall<Req, Res>(
   method: ServerStreamMethod<Req, Res>,
   req: Req,
   s: CallSettings,
-): AsyncGenerator<Res, void, undefined> {
+): AsyncGenerator<Res, Metadata | undefined, undefined> {
   s.signal?.throwIfAborted();
   const call = method(req, s.metadata, callOptions(s));
   const onAbort = () => call.cancel();
   s.signal?.addEventListener('abort', onAbort, { once: true });
+  // grpc-js emits 'status' in the same tick as the end of the stream, before the loop sees it.
+  let trailers: Metadata | undefined;
+  call.once('status', (st: StatusObject) => (trailers = st.metadata));
   let finished = false;
   try {
     for await (const message of call) yield message as Res;
     finished = true;
+    return trailers;
   } catch (err) {
     if (s.signal?.aborted) throw s.signal.reason;
     throw err;

@@ -17,7 +17,8 @@ import { CommandExecutionError, InvalidConfigurationError, SandboxNotFoundError 
 import { SandboxClient, type ExecOptions, type SandboxClientOptions } from './sandboxClient';
 import { sandboxRules } from './sandboxRules';
 import { Session } from './session';
-import type { ExecOutputChunk, ExecResult, FileInfo, ResourceLimits, RuntimeType, SandboxInfo, SandboxStatus } from './types';
+import type { CommandOutput } from './commandOutput';
+import type { ExecResult, FileInfo, ResourceLimits, RuntimeType, SandboxInfo, SandboxStatus } from './types';
 import { uploadFiles, type UploadProgress } from './uploader';
 import { walkWorkspace } from './workspaceWalker';
 
@@ -162,7 +163,7 @@ export class Sandbox implements AsyncDisposable {
   }
 
   /** Streams a command's output; see `SandboxClient.execStream` for cancellation. */
-  runStream(command: string, options: ExecOptions = {}): AsyncIterable<ExecOutputChunk> {
+  runStream(command: string, options: ExecOptions = {}): CommandOutput {
     return this.client.execStream(this.id, command, options);
   }
 

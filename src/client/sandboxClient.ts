@@ -56,6 +56,7 @@ import {
   type CallContext,
 } from './errors';
 import { sandboxRules } from './sandboxRules';
+import { CommandOutput } from './commandOutput';
 import { DEFAULT_RETRY_POLICY, abortableSleep, backoffDelayMs, isRetryableStatus, withRetry, type RetryPolicy } from './retry';
 import type {
   CodebaseInfo,
@@ -428,7 +429,7 @@ export class SandboxClient implements AsyncDisposable {
    * The command's output as it is produced. Starts when iteration starts; cancel with
    * `signal` or by leaving the `for await` loop (the server sees the call cancelled).
    */
-  execStream(sandboxId: string, command: string, opts: ExecOptions = {}): AsyncIterable<ExecOutputChunk> {
+  execStream(sandboxId: string, command: string, opts: ExecOptions = {}): CommandOutput {
     requireId('sandboxId', sandboxId);
     return this.outputStream(
       { call: 'execStream', sandboxId, command, timeoutMs: opts.timeoutMs },
@@ -479,7 +480,7 @@ export class SandboxClient implements AsyncDisposable {
     return execResultFromProto(res);
   }
 
-  sessionExecStream(sessionId: string, command: string, opts: SessionExecOptions = {}): AsyncIterable<ExecOutputChunk> {
+  sessionExecStream(sessionId: string, command: string, opts: SessionExecOptions = {}): CommandOutput {
     requireId('sessionId', sessionId);
     return this.outputStream(
       { call: 'sessionExecStream', sessionId, command, timeoutMs: opts.timeoutMs },
@@ -530,19 +531,32 @@ export class SandboxClient implements AsyncDisposable {
     return sandboxFromProto(await this.unary({ call, sandboxId }, method, { sandboxId }, opts, idempotent));
   }
 
-  private async *outputStream<Req>(
+  private outputStream<Req>(
     ctx: Omit<CallContext, 'endpoint'>,
     method: ServerStreamMethod<Req, ExecOutput>,
     req: Req,
     signal: AbortSignal | undefined,
-  ): AsyncGenerator<ExecOutputChunk, void, undefined> {
+  ): CommandOutput {
+    return new CommandOutput(this.outputChunks(ctx, method, req, signal));
+  }
+
+  private async *outputChunks<Req>(
+    ctx: Omit<CallContext, 'endpoint'>,
+    method: ServerStreamMethod<Req, ExecOutput>,
+    req: Req,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<ExecOutputChunk, Metadata | undefined, undefined> {
     this.assertOpen();
+    const messages = serverStreamCall(method, req, { metadata: this.metadata(), signal });
     try {
-      for await (const out of serverStreamCall(method, req, { metadata: this.metadata(), signal })) {
-        yield execOutputFromProto(out);
+      for (let next = await messages.next(); ; next = await messages.next()) {
+        if (next.done) return next.value;
+        yield execOutputFromProto(next.value);
       }
     } catch (err) {
       throw toAgentFenseError(err, { ...ctx, endpoint: this.endpoint });
+    } finally {
+      await messages.return(undefined); // a consumer that left early cancels the call
     }
   }
 }

@@ -5,7 +5,8 @@
  */
 import { SessionClosedError, SessionNotFoundError } from './errors';
 import type { SandboxClient, SessionExecOptions } from './sandboxClient';
-import type { ExecOutputChunk, ExecResult, SessionInfo } from './types';
+import type { ExecResult, SessionInfo } from './types';
+import type { CommandOutput } from './commandOutput';
 
 export class Session implements AsyncDisposable {
   private closed = false;
@@ -36,7 +37,7 @@ export class Session implements AsyncDisposable {
     return this.client.sessionExec(this.id, command, opts);
   }
 
-  execStream(command: string, opts: SessionExecOptions = {}): AsyncIterable<ExecOutputChunk> {
+  execStream(command: string, opts: SessionExecOptions = {}): CommandOutput {
     if (this.closed) throw new SessionClosedError(this.id);
     return this.client.sessionExecStream(this.id, command, opts);
   }

@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import { ConnectionError, SandboxClient } from '../client';
 import type { Config } from './config';
 import { EmbeddedServer, describeLogLine, UnsupportedPlatformError } from './serverLifecycle';
+import { ServerTrust } from './commandStatus';
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'failed' | 'unsupported';
 
@@ -20,6 +21,7 @@ export class Connection implements vscode.Disposable {
   private embedded: EmbeddedServer | undefined;
   private _state: ConnectionState = 'idle';
   private _lastError: string | undefined;
+  private trust = new ServerTrust(false);
   private readonly stateEmitter = new vscode.EventEmitter<ConnectionState>();
   readonly onDidChangeState = this.stateEmitter.event;
 
@@ -42,6 +44,11 @@ export class Connection implements vscode.Disposable {
 
   get isEmbedded(): boolean {
     return this.config.endpoint === '';
+  }
+
+  /** Whether the connected server's streams end with an exit code to trust (commandStatus.ts). */
+  get serverTrust(): ServerTrust {
+    return this.trust;
   }
 
   /** dist/server.js of the embedded server (or agentfense.server.path). */
@@ -86,6 +93,7 @@ export class Connection implements vscode.Disposable {
       // A cheap call proves the endpoint answers (and that the token is accepted).
       await client.listCodebases({ pageSize: 1 }, { deadlineMs: 10_000 });
       this.client = client;
+      this.trust = new ServerTrust(this.isEmbedded);
       this.log.info(`Connected to ${client.endpoint}`);
       this.setState('connected');
       return client;

@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { CommandTimeoutError } from '../client';
 import { describeError, offerEnvironmentCheck } from './errorReporting';
-import { ExitMarkerParser, newNonce, wrapCommand } from './exitMarker';
+import { CommandStatus } from './commandStatus';
 import type { SandboxManager } from './sandboxManager';
 import type { Connection } from './connection';
 import { DIM, RESET, RED, formatExitLine, shortSandboxId, toTerminalNewlines } from './terminalText';
@@ -93,30 +93,34 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
       this.write(`${DIM}$ ${spec.command}${RESET}\r\n`);
       this.abort.signal.throwIfAborted();
       this.state = 'running';
-      const nonce = newNonce();
-      const marker = new ExitMarkerParser(nonce);
       const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
       const commandStart = Date.now();
       // Not retried on a lost connection: the command may have had side effects.
-      const stream = await this.connection.call(
-        async (c) =>
-          c.execStream(sandboxId!, wrapCommand(spec.command, nonce), {
+      const { stream, status } = await this.connection.call(
+        async (c) => {
+          // Made once connected: whether the server sends exit codes depends on which it is.
+          const status = new CommandStatus(this.connection.serverTrust.sendsStatus, 'command');
+          const stream = c.execStream(sandboxId!, status.commandFor(spec.command), {
             workdir: spec.cwd ? `/workspace/${spec.cwd}` : undefined,
             env: spec.env,
             timeoutMs: spec.timeoutMs,
             signal: this.abort.signal,
-          }),
+          });
+          return { stream, status };
+        },
         { idempotent: false },
       );
       for await (const chunk of stream) {
         let text = decoders[chunk.stream].decode(chunk.data, { stream: true });
-        if (chunk.stream === 'stderr') text = marker.push(text);
+        if (chunk.stream === 'stderr') text = status.stderr(text);
         if (text) this.write(toTerminalNewlines(text));
       }
-      const rest = marker.end() + decoders.stdout.decode() + decoders.stderr.decode();
-      if (rest) this.write(toTerminalNewlines(rest));
-      this.exitCode = marker.marker?.exitCode ?? 0;
-      if (!marker.marker) note = 'exit status unknown';
+      const { rest, end } = status.end(stream);
+      this.connection.serverTrust.learnFrom(stream);
+      const tail = rest + decoders.stdout.decode() + decoders.stderr.decode();
+      if (tail) this.write(toTerminalNewlines(tail));
+      this.exitCode = end.exitCode ?? 0;
+      if (end.exitCode === undefined) note = 'exit status unknown';
       this.write(`\r\n${formatExitLine(this.exitCode, Date.now() - commandStart, note)}\r\n`);
     } catch (e) {
       if (this.abort.signal.aborted) {

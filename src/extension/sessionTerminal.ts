@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import type { Ctx } from './context';
 import { describeError, offerEnvironmentCheck } from './errorReporting';
-import { ExitMarkerParser, newNonce, wrapSessionCommand } from './exitMarker';
+import { CommandStatus } from './commandStatus';
 import { LineEditor } from './lineEditor';
 import { DIM, RED, RESET, shortSandboxId, toTerminalNewlines } from './terminalText';
 
@@ -118,8 +118,6 @@ export class SessionTerminal implements vscode.Pseudoterminal {
     if (/^\s*exit(\s+\d+)?\s*$/.test(line)) return this.finish(0);
     const abort = new AbortController();
     this.running = abort;
-    const nonce = newNonce();
-    const marker = new ExitMarkerParser(nonce);
     const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
     let endedWithNewline = true;
     const out = (s: string) => {
@@ -128,18 +126,24 @@ export class SessionTerminal implements vscode.Pseudoterminal {
       this.write(toTerminalNewlines(s));
     };
     try {
-      const stream = await this.ctx.connection.call(
-        async (c) => c.sessionExecStream(this.sessionId!, wrapSessionCommand(line, nonce), { signal: abort.signal, timeoutMs: this.ctx.config.defaultTimeoutMs }),
+      const { stream, status } = await this.ctx.connection.call(
+        async (c) => {
+          const status = new CommandStatus(this.ctx.connection.serverTrust.sendsStatus, 'session');
+          const stream = c.sessionExecStream(this.sessionId!, status.commandFor(line), { signal: abort.signal, timeoutMs: this.ctx.config.defaultTimeoutMs });
+          return { stream, status };
+        },
         { idempotent: false },
       );
       for await (const chunk of stream) {
         let text = decoders[chunk.stream].decode(chunk.data, { stream: true });
-        if (chunk.stream === 'stderr') text = marker.push(text);
+        if (chunk.stream === 'stderr') text = status.stderr(text);
         out(text);
       }
-      out(marker.end() + decoders.stdout.decode() + decoders.stderr.decode());
-      this.lastExit = marker.marker?.exitCode ?? 0;
-      if (marker.marker?.cwd) this.cwd = marker.marker.cwd;
+      const { rest, end } = status.end(stream);
+      this.ctx.connection.serverTrust.learnFrom(stream);
+      out(rest + decoders.stdout.decode() + decoders.stderr.decode());
+      this.lastExit = end.exitCode ?? 0;
+      if (end.cwd) this.cwd = end.cwd;
     } catch (e) {
       if (abort.signal.aborted) {
         this.lastExit = 130;

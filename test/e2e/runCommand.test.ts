@@ -48,6 +48,8 @@ test('the interactive sandbox terminal keeps cd between commands', async () => {
   await vs.typeInTerminal('echo "cwd=$(pwd) n=$((20+22))"');
   const text = await vs.waitForTerminalText(/cwd=\S*\/src n=42/, 60_000);
   assert.match(text, /cwd=\S*\/src n=42/);
+  // The prompt follows the session's directory, which the server reports after each command.
+  await vs.waitForTerminalText(/:\/workspace\/src\$/, 30_000);
   await vs.typeInTerminal('ls');
   await vs.waitForTerminalText(/math\.js/, 30_000);
   await vs.saveScreenshot('sandbox-terminal');

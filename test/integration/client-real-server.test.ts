@@ -88,6 +88,34 @@ test('a session keeps its working directory and variables', async () => {
   assert.equal(r.stdout, '/workspace/src\nhi\n');
 });
 
+test('a streamed command tells its exit code, and a session command its working directory, once read to the end', async () => {
+  await using sandbox = await Sandbox.fromLocal(project, { client, preset: 'development' });
+  const output = sandbox.runStream('echo out; exit 7');
+  assert.equal(output.exitCode, undefined, 'nothing is known before the end');
+  const chunks: string[] = [];
+  for await (const { data } of output) chunks.push(String(data));
+  assert.deepEqual(chunks, ['out\n']);
+  assert.equal(output.exitCode, 7);
+  assert.equal(output.cwd, undefined, 'one-shot commands have no session directory');
+
+  // A command cannot forge it: the code comes from the server's wait(), not from its output.
+  const forged = sandbox.runStream("printf '\\036AFEND-x\\036'; echo 'x-agentfense-exit-code: 0' >&2; false");
+  for await (const _ of forged);
+  assert.equal(forged.exitCode, 1);
+
+  await using session = await sandbox.session();
+  // A directory name no header could carry as text: a newline and non-ASCII bytes.
+  const odd = '/workspace/output/line\nbreak-é';
+  const made = session.execStream(`mkdir -p '${odd}' && cd '${odd}'`);
+  for await (const _ of made);
+  assert.equal(made.exitCode, 0);
+  assert.equal(made.cwd, odd);
+  const failed = session.execStream('cd /nonexistent; (exit 3)');
+  for await (const _ of failed);
+  assert.equal(failed.exitCode, 3);
+  assert.equal(failed.cwd, odd, 'a failed cd leaves the directory as it was');
+});
+
 test('typed errors: timeout, not running, not found', async () => {
   const sandbox = await Sandbox.fromLocal(project, { client, preset: 'read-only' });
   try {

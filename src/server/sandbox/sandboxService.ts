@@ -26,14 +26,13 @@ import { withDefaults } from './defaultLimits';
 import type { OutputSink } from './commandRunner';
 import { newSessionId } from './ids';
 import type { ShellSession } from './shellSession';
+import { EXIT_CODE_TRAILER, SESSION_CWD_TRAILER } from '../../shared/streamTrailers';
 
 const DOCKER_SOCKET = '/var/run/docker.sock';
 const DEFAULT_SHELL = '/bin/bash';
 /** Host directories bound into every sandbox: a session shell must live in one. */
 const SHELL_DIRS = ['/usr/', '/bin/', '/sbin/'];
 /** Streams carry the command's exit code in this trailing metadata key (ExecOutput has no field). */
-export const EXIT_CODE_TRAILER = 'x-agentfense-exit-code';
-
 /**
  * The longest command timeout: Node's setTimeout treats a longer delay as 1 ms, which would
  * time the command out at once. (expires_in has no such limit: the manager re-arms.)
@@ -102,9 +101,10 @@ function streamSink(call: ServerWritableStream<unknown, ExecOutput>): OutputSink
   };
 }
 
-function endStream(call: ServerWritableStream<unknown, ExecOutput>, exitCode: number): void {
+function endStream(call: ServerWritableStream<unknown, ExecOutput>, exitCode: number, sessionCwd?: string): void {
   const trailer = new Metadata();
   trailer.set(EXIT_CODE_TRAILER, String(exitCode));
+  if (sessionCwd !== undefined) trailer.set(SESSION_CWD_TRAILER, Buffer.from(sessionCwd));
   call.end(trailer);
 }
 
@@ -289,7 +289,7 @@ export function createSandboxService(manager: SandboxManager, cgroups: CgroupLim
         const r = await sandbox.sessionExec(session, call.request.command, timeoutMs, streamSink(call), abort);
         if (r.aborted) return;
         if (r.timedOut) throw timedOut(timeoutMs);
-        endStream(call, r.exitCode);
+        endStream(call, r.exitCode, r.cwd);
       })().catch((err) => failStream(call, err));
     },
   };

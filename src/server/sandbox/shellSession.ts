@@ -18,7 +18,10 @@ import { invalidArgument } from '../rpcError';
 import { commandScript, parseSavedState, SESSION_STATUS_FD, type SessionState } from './sessionSupervisor';
 
 /** A session command ends like a one-shot command (`aborted`: cancelled while queued or running). */
-export type SessionCommandOutcome = RunOutcome;
+export interface SessionCommandOutcome extends RunOutcome {
+  /** The session's working directory after the command. */
+  cwd: string;
+}
 
 const RS = '\x1e';
 /** After a timeout kill, how long the supervisor gets to report the command's end. */
@@ -100,7 +103,7 @@ export class ShellSession {
   private runNow(command: string, timeoutMs: number | undefined, sink?: OutputSink, abort?: AbortSignal): Promise<SessionCommandOutcome> {
     const started = performance.now();
     if (abort?.aborted) {
-      return Promise.resolve({ exitCode: 130, stdout: '', stderr: '', timedOut: false, aborted: true, durationMs: 0 });
+      return Promise.resolve({ exitCode: 130, stdout: '', stderr: '', timedOut: false, aborted: true, durationMs: 0, cwd: this.state.cwd });
     }
     return new Promise((resolve, reject) => {
       let timedOut = false;
@@ -136,6 +139,7 @@ export class ShellSession {
           timedOut,
           aborted,
           durationMs: performance.now() - started,
+          cwd: this.state.cwd,
         });
       };
       const script = Buffer.from(commandScript(this.state, this.stateFile, command));

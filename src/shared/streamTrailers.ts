@@ -1,0 +1,14 @@
+/**
+ * Trailers the embedded server ends ExecStream and SessionExecStream with: the protocol's
+ * ExecOutput carries only output, so without them a client learns no exit code. AgentFense's
+ * own server sends none; clients must treat them as optional.
+ */
+
+/** The command's exit code, in decimal. */
+export const EXIT_CODE_TRAILER = 'x-agentfense-exit-code';
+
+/**
+ * SessionExecStream only: the session's working directory after the command. Binary metadata
+ * (the `-bin` suffix: gRPC carries it base64-encoded) because a directory name may hold any byte.
+ */
+export const SESSION_CWD_TRAILER = 'x-agentfense-cwd-bin';
