@@ -9,7 +9,7 @@ import { describeError, offerEnvironmentCheck } from './errorReporting';
 import { CommandStatus } from './commandStatus';
 import type { SandboxManager } from './sandboxManager';
 import type { Connection } from './connection';
-import { DIM, RESET, RED, formatExitLine, shortSandboxId, toTerminalNewlines } from './terminalText';
+import { DIM, RESET, RED, formatExitLine, shortSandboxId, toTerminalNewlines, formatLimits } from './terminalText';
 
 export interface RunSpec {
   folder: vscode.WorkspaceFolder;
@@ -88,7 +88,9 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
         });
         sandboxId = target.sandbox.id;
         codebaseId = target.codebaseId;
-        this.write(`${DIM}[${target.preset} · sandbox ${shortSandboxId(sandboxId)} · /workspace${spec.cwd ? '/' + spec.cwd : ''}]${RESET}\r\n`);
+        this.write(
+          `${DIM}[${target.preset} · sandbox ${shortSandboxId(sandboxId)} · /workspace${spec.cwd ? '/' + spec.cwd : ''} · ${formatLimits(target.sandbox.resources)}]${RESET}\r\n`,
+        );
       }
       this.write(`${DIM}$ ${spec.command}${RESET}\r\n`);
       this.abort.signal.throwIfAborted();

@@ -1,4 +1,5 @@
 /** Text helpers for the pseudoterminals: output normalisation and the status lines. vscode-free. */
+import type { ResourceLimits } from '../client';
 
 /** A terminal needs CR LF; a command's output has LF. Existing CR LF pairs stay as they are. */
 export function toTerminalNewlines(text: string): string {
@@ -46,4 +47,19 @@ export function formatAge(from: Date | undefined, now = Date.now()): string {
   if (s < 3600) return `${Math.round(s / 60)} min ago`;
   if (s < 86400) return `${Math.round(s / 3600)} h ago`;
   return `${Math.round(s / 86400)} d ago`;
+}
+
+/**
+ * A sandbox's resource limits as the server enforces them (its defaults included), for the
+ * terminal header and the Sandboxes view: `memory 8.00 GB · 4096 processes · 1.5 CPUs`.
+ */
+export function formatLimits(resources: ResourceLimits | undefined): string {
+  const parts: string[] = [];
+  if (resources?.memoryBytes) parts.push(`memory ${formatBytes(resources.memoryBytes)}`);
+  if (resources?.pidsLimit) parts.push(`${resources.pidsLimit} processes`);
+  if (resources?.cpuQuota) {
+    const cpus = Math.round((resources.cpuQuota / 100_000) * 100) / 100;
+    parts.push(`${cpus} CPU${cpus === 1 ? '' : 's'}`);
+  }
+  return parts.length ? parts.join(' · ') : 'no limits';
 }

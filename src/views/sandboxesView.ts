@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { CodebaseInfo, SandboxInfo, SessionInfo } from '../client';
 import type { Ctx } from '../extension/context';
 import { LABEL_FOLDER, LABEL_PRESET } from '../extension/sandboxManager';
-import { formatAge, formatBytes, shortSandboxId } from '../extension/terminalText';
+import { formatAge, formatBytes, formatLimits, shortSandboxId } from '../extension/terminalText';
 
 export type SandboxNode =
   | { kind: 'codebase'; codebase: CodebaseInfo; folder?: vscode.WorkspaceFolder }
@@ -89,7 +89,7 @@ export class SandboxesTreeProvider implements vscode.TreeDataProvider<SandboxNod
         item.description = `${sandbox.status} · ${preset} · ${formatAge(sandbox.startedAt ?? sandbox.createdAt)} · ${sandbox.runtime}`;
         const labels = Object.entries(sandbox.labels).map(([k, v]) => `${k}=${v}`).join(', ');
         item.tooltip = new vscode.MarkdownString(
-          `**Sandbox** \`${sandbox.id}\`\n\n- status: ${sandbox.status}\n- preset: ${preset}\n- folder: ${sandbox.labels[LABEL_FOLDER] ?? '—'}\n- runtime: ${sandbox.runtime}\n- created: ${sandbox.createdAt?.toLocaleString() ?? '—'}\n- labels: ${labels || '—'}`,
+          `**Sandbox** \`${sandbox.id}\`\n\n- status: ${sandbox.status}\n- preset: ${preset}\n- folder: ${sandbox.labels[LABEL_FOLDER] ?? '—'}\n- runtime: ${sandbox.runtime}\n- limits: ${formatLimits(sandbox.resources)}\n- created: ${sandbox.createdAt?.toLocaleString() ?? '—'}\n- labels: ${labels || '—'}`,
         );
         const [icon, color] = STATUS_ICONS[sandbox.status];
         item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
 import { useAsActivePreset, runInSandbox, exitLine } from './harness/agentfense';
 import { startSession, type Session } from './harness/session';
+import { AS_ROOT } from '../helpers/privileges';
 
 let vs: Session;
 before(async () => {
@@ -19,6 +20,10 @@ test('Run Command in Sandbox under agent-safe: the listing lacks .env, cat .env 
   await useAsActivePreset(vs, 'agent-safe');
   await runInSandbox(vs, 'ls -a; cat .env');
   const text = await vs.waitForTerminalText(exitLine(1), 120_000);
+  // The header says which limits hold: the server's defaults as root; none where cgroups are
+  // not delegated to the user (the server logs that it could not apply them). (Unwrapped: a
+  // narrow terminal wraps the header over two rows.)
+  assert.match(text.replace(/\n/g, ''), AS_ROOT ? /\[agent-safe · sandbox \S+ · \/workspace · memory [\d.]+ GB · \d+ processes · [\d.]+ CPUs?\]/ : /\[agent-safe · sandbox \S+ · \/workspace · no limits\]/);
   assert.match(text, /cat: \.?\/?(workspace\/)?\.env: No such file or directory/, 'cat .env fails because .env is not there');
   // The listing: every terminal word except the echoed command line and cat's error.
   const listing = text

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { ExitMarkerParser, newNonce, wrapCommand, wrapSessionCommand } from '../../src/extension/exitMarker';
 import { acquireLock, isLockStale } from '../../src/extension/serverLock';
 import { describeLogLine, socketPathFor } from '../../src/extension/serverLifecycle';
-import { formatExitLine, shortSandboxId, toTerminalNewlines } from '../../src/extension/terminalText';
+import { formatExitLine, formatLimits, shortSandboxId, toTerminalNewlines } from '../../src/extension/terminalText';
 
 /** Runs a wrapped script as the sandbox would (/bin/sh -c), stderr merged into stdout. */
 function runMerged(script: string): string {
@@ -52,6 +52,13 @@ test('terminal text helpers', () => {
   assert.equal(formatExitLine(0, 1234), '\x1b[2m[exit 0 · 1.23 s]\x1b[0m');
   assert.match(formatExitLine(2, 50), /^\x1b\[31m\[exit 2 · 50 ms\]/);
   assert.equal(shortSandboxId('sb_1a2b3c4d'), 'sb_1a2b');
+});
+
+test('resource limits read as a person would say them', () => {
+  assert.equal(formatLimits({ memoryBytes: 8 * 2 ** 30, pidsLimit: 4096, cpuQuota: 150_000, cpuShares: 0 }), 'memory 8.00 GB · 4096 processes · 1.5 CPUs');
+  assert.equal(formatLimits({ memoryBytes: 0, pidsLimit: 64, cpuQuota: 100_000, cpuShares: 0 }), '64 processes · 1 CPU');
+  assert.equal(formatLimits(undefined), 'no limits');
+  assert.equal(formatLimits({ memoryBytes: 0, pidsLimit: 0, cpuQuota: 0, cpuShares: 0 }), 'no limits');
 });
 
 test('start lock: exclusive, and a lock left by a dead process is taken over', async () => {
