@@ -21,10 +21,11 @@ export interface Fix {
 }
 
 /**
- * The newest bwrap option the server passes is --clearenv, added in bubblewrap 0.5.0
- * (containers/bubblewrap commit 8f72ceb); older versions refuse the command line.
+ * The newest bwrap option the server passes is --size (the size of /dev/shm's tmpfs), added in
+ * bubblewrap 0.7.0 (containers/bubblewrap commit 494b269); older versions refuse the command
+ * line. (Ubuntu 22.04 ships 0.6.1; Debian 12 ships 0.8.0.)
  */
-export const MIN_BWRAP_VERSION = '0.5.0';
+export const MIN_BWRAP_VERSION = '0.7.0';
 
 export const APPARMOR_PROFILE_PATH = '/etc/apparmor.d/agentfense-bwrap';
 

@@ -173,7 +173,7 @@ export function assessHost(f: HostFacts): Readiness {
         title: versionTitle,
         status: 'fail',
         detail: printed,
-        cause: `bubblewrap ${v.join('.')} is older than ${MIN_BWRAP_VERSION}: it does not know --clearenv, which every sandbox uses.`,
+        cause: `bubblewrap ${v.join('.')} is older than ${MIN_BWRAP_VERSION}: it does not know --size, which every sandbox uses (to bound /dev/shm).`,
         fix: upgradeBwrapFix(),
       });
     } else {

@@ -80,7 +80,7 @@ describe('server --check', () => {
       const version = verdict.checks.find((c) => c.id === 'bwrap-version');
       assert.equal(version?.status, 'fail');
       assert.equal(version?.detail, 'bubblewrap 0.3.0');
-      assert.match(version?.fix?.summary ?? '', /upgrade bubblewrap to 0\.5\.0 or newer/);
+      assert.match(version?.fix?.summary ?? '', /upgrade bubblewrap to 0\.7\.0 or newer/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -68,18 +68,18 @@ test('no bwrap: install it with apt-get or dnf; version and trial are skipped, n
   assert.match(msg, /sudo apt-get install -y bubblewrap \(or: sudo dnf install -y bubblewrap\)/);
 });
 
-test('bwrap versions: below 0.5.0 fails (numeric, not string, comparison); an unreadable one leaves it to the trial', () => {
+test('bwrap versions: below 0.7.0 fails (numeric, not string, comparison); an unreadable one leaves it to the trial', () => {
   assert.deepEqual(parseBwrapVersion('bubblewrap 0.11.1\n'), [0, 11, 1]);
   assert.deepEqual(parseBwrapVersion('bubblewrap 0.4'), [0, 4, 0]);
   assert.equal(parseBwrapVersion('bwrap (Debian patched)'), undefined);
-  assert.equal(bwrapTooOld([0, 4, 1]), true);
-  assert.equal(bwrapTooOld([0, 5, 0]), false);
+  assert.equal(bwrapTooOld([0, 6, 1]), true, 'Ubuntu 22.04');
+  assert.equal(bwrapTooOld([0, 7, 0]), false);
   assert.equal(bwrapTooOld([0, 11, 0]), false);
   assert.equal(bwrapTooOld([1, 0, 0]), false);
 
   const old = assessHost(healthy({ bwrapVersion: { output: 'bubblewrap 0.3.0' }, trial: undefined }));
   assert.equal(old.ready, false);
-  assert.match(check(old, 'bwrap-version').cause!, /0\.3\.0 is older than 0\.5\.0.*--clearenv/);
+  assert.match(check(old, 'bwrap-version').cause!, /0\.3\.0 is older than 0\.7\.0.*--size/);
   assert.match(fixInline(check(old, 'bwrap-version').fix!), /--only-upgrade bubblewrap/);
   assert.equal(check(old, 'trial-sandbox').status, 'skip');
 
