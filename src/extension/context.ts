@@ -33,11 +33,13 @@ export class Ctx implements vscode.Disposable {
   }
 
   /** Registers a command whose failures become a clear message instead of a stack trace. */
-  registerCommand(id: string, fn: (...args: any[]) => unknown): void {
+  registerCommand<Args extends unknown[]>(id: string, fn: (...args: Args) => unknown): void {
     this.disposables.push(
+      // VS Code passes whatever the caller (a menu, a keybinding, executeCommand) gave: the
+      // handler's own parameter types are its contract with those callers.
       vscode.commands.registerCommand(id, async (...args: unknown[]) => {
         try {
-          return await fn(...args);
+          return await fn(...(args as Args));
         } catch (e) {
           await showError(e, this.log);
           return undefined;

@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, type CallOptions, type ServiceError } from '@grpc/grpc-js';
 import { CodebaseServiceClient, type Codebase, type FileInfo, type ListFilesResponse, type UploadChunk } from '../../src/generated/codebase';
 import { SandboxServiceClient, type CreateSandboxRequest, type Sandbox, type ExecOutput, type ExecRequest, type ExecResult } from '../../src/generated/sandbox';
 import { PatternType, Permission, type PermissionRule } from '../../src/generated/common';
@@ -36,6 +36,9 @@ export interface StartOptions {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- overloaded generated methods
 type AnyUnary = (...args: any[]) => unknown;
+
+/** A generated client's unary method picked by name, as the one overload tests call. */
+export type UnaryByName<T> = (req: unknown, md: Metadata, opts: Partial<CallOptions>, cb: (e: ServiceError | null, r: T) => void) => unknown;
 
 /** Calls a unary method of a generated client as a promise: `call<Sandbox>(c, c.getSandbox, req)`. */
 export function call<Res>(client: object, method: AnyUnary, req: unknown, metadata = new Metadata()): Promise<Res> {

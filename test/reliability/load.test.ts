@@ -22,6 +22,7 @@ import {
   startServer,
   waitFor,
 } from '../security/lib/harness';
+import type { UnaryByName } from '../helpers/server';
 
 const SANDBOXES = 100;
 const COMMANDS = 10;
@@ -68,7 +69,7 @@ it(`${SANDBOXES} sandboxes x ${COMMANDS} concurrent commands from ${CLIENTS} cli
       );
     const unary = <T>(c: SandboxServiceClient, m: 'createSandbox' | 'startSandbox' | 'destroySandbox', req: unknown) =>
       new Promise<T>((resolve, reject) =>
-        (c[m] as any)(req, srv.md(), { deadline }, (e: ServiceError | null, r: T) => (e ? reject(e) : resolve(r))),
+        (c[m] as unknown as UnaryByName<T>)(req, srv.md(), { deadline }, (e: ServiceError | null, r: T) => (e ? reject(e) : resolve(r))),
       );
 
     const ids: string[] = [];

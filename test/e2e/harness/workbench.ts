@@ -273,7 +273,7 @@ export class Workbench {
     await row.waitFor({ state: 'visible', timeout: DEFAULT_TIMEOUT });
     const { badge, ariaLabel } = await row.evaluate((el) => {
       // Runs in the page; the repository's tsconfig has no DOM typings, hence the cast.
-      const { getComputedStyle } = globalThis as any;
+      const { getComputedStyle } = globalThis as unknown as { getComputedStyle(e: unknown, pseudo: string): { content: string } };
       const badges: string[] = [];
       for (const node of [el, ...Array.from(el.querySelectorAll('*'))]) {
         for (const pseudo of ['::after', '::before']) {
@@ -323,7 +323,12 @@ export class Workbench {
   /** Types a line into the terminal that has keyboard focus (focusing the active one first) and presses Enter. */
   async typeInTerminal(line: string): Promise<void> {
     const focused = () =>
-      this.page.evaluate(() => (globalThis as any).document.activeElement?.classList.contains('xterm-helper-textarea') ?? false);
+      this.page.evaluate(
+        () =>
+          (globalThis as unknown as { document: { activeElement?: { classList: { contains(c: string): boolean } } } }).document.activeElement?.classList.contains(
+            'xterm-helper-textarea',
+          ) ?? false,
+      );
     // A terminal that was just opened takes focus itself once it is ready; only if it does not
     // is it focused through the palette.
     const tookFocus = await waitFor('the terminal to take keyboard focus', focused, (f) => f, 10_000).then(

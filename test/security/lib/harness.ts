@@ -7,7 +7,7 @@
  * so that the tests exercise the wire, not a friendly client that would validate first.
  */
 import type { ChildProcess } from 'node:child_process';
-import { startServer as startSharedServer, type TestServer } from '../../helpers/server';
+import { startServer as startSharedServer, type TestServer, type UnaryByName } from '../../helpers/server';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +21,7 @@ import {
   type ClientReadableStream,
   type ServiceError,
 } from '@grpc/grpc-js';
-import { CodebaseServiceClient, type Codebase, type UploadResult } from '../../../src/generated/codebase';
+import { CodebaseServiceClient, type Codebase, type ListFilesResponse, type UploadResult } from '../../../src/generated/codebase';
 import {
   SandboxServiceClient,
   ExecOutput_OutputType,
@@ -193,8 +193,8 @@ export class ServerHandle {
 
   // ------------------------------------------------------------------- promisified calls
 
-  unary<T = any>(svc: 'codebase' | 'sandbox', method: string, req: unknown, opts: Call = {}): Promise<T> {
-    const client = (svc === 'codebase' ? this.codebase : this.sandbox) as any;
+  unary<T = unknown>(svc: 'codebase' | 'sandbox', method: string, req: unknown, opts: Call = {}): Promise<T> {
+    const client = (svc === 'codebase' ? this.codebase : this.sandbox) as unknown as Record<string, UnaryByName<T>>;
     const { metadata, ...callOpts } = opts;
     const md = metadata ?? this.md();
     return new Promise((resolve, reject) => {
@@ -237,7 +237,7 @@ export class ServerHandle {
   }
 
   async listFiles(codebaseId: string, path = '', recursive = true): Promise<{ path: string; isDir: boolean; size: number }[]> {
-    const r = await this.unary('codebase', 'listFiles', { codebaseId, path, recursive });
+    const r = await this.unary<ListFilesResponse>('codebase', 'listFiles', { codebaseId, path, recursive });
     return r.files;
   }
 

@@ -1,0 +1,40 @@
+/**
+ * The layer boundaries of ARCHITECTURE.md are lint errors (eslint.config.mjs), so `npm test`
+ * fails on a wrong import. Linted here as if the code were in each layer.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { ESLint } from 'eslint';
+
+const root = join(__dirname, '..', '..');
+const eslint = new ESLint({ cwd: root });
+
+async function importErrors(file: string, source: string): Promise<string[]> {
+  const [result] = await eslint.lintText(`${source}\nexport const x = 1;\n`, { filePath: join(root, file) });
+  return result!.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
+}
+
+describe('layer boundaries', () => {
+  const refused: [string, string][] = [
+    ['src/server/sandbox/x.ts', "import * as vscode from 'vscode';"],
+    ['src/server/x.ts', "import { SandboxClient } from '../client';"],
+    ['src/server/x.ts', "import { Ctx } from '../extension/context';"],
+    ['src/client/x.ts', "import type { Uri } from 'vscode';"],
+    ['src/client/x.ts', "import { serve } from '../server/serverProcess';"],
+    ['src/shared/x.ts', "import { SandboxClient } from '../client/sandboxClient';"],
+    ['src/shared/x.ts', "import { presetsView } from '../views/presetsView';"],
+    ['src/extension/x.ts', "import { LiveSandbox } from '../server/sandbox/liveSandbox';"],
+  ];
+  for (const [file, source] of refused) {
+    it(`refuses in ${file}: ${source}`, async () => {
+      assert.equal((await importErrors(file, source)).length, 1);
+    });
+  }
+
+  it('allows what the layers are for', async () => {
+    assert.deepEqual(await importErrors('src/extension/x.ts', "import * as vscode from 'vscode';\nimport { SandboxClient } from '../client';"), []);
+    assert.deepEqual(await importErrors('src/client/x.ts', "import { getPreset } from '../shared/presets';"), []);
+    assert.deepEqual(await importErrors('src/server/x.ts', "import { getPreset } from '../shared/presets';\nimport { Sandbox } from '../generated/sandbox';"), []);
+  });
+});
