@@ -52,7 +52,7 @@ export async function runServer(options: ServerOptions): Promise<void> {
   installSupervisorShell(dataDir, identity);
   const token = options.tokenFile ? readToken(options.tokenFile) : undefined;
 
-  const store = await CodebaseStore.open(dataDir, identity.serverIsRoot ? { blobReaderGroup: identity.gid } : {});
+  const store = await CodebaseStore.open(dataDir, { log, ...(identity.serverIsRoot ? { blobReaderGroup: identity.gid } : {}) });
   const cgroups = new CgroupLimits(identity, createHash('sha256').update(dataDir).digest('hex').slice(0, 12));
   const views = new ViewCache(dataDir, store, identity, cowMode === 'overlay');
   const launchGate = new LaunchGate(options.launchSlots, LAUNCH_HOLD_MS);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { CodebaseStore } from '../../src/server/codebase/store';
 import { RpcError, toRpcError } from '../../src/server/rpcError';
+import { createLogger } from '../../src/server/logger';
 import { rootOnly } from '../helpers/privileges';
 
 let dataDir: string;
@@ -146,16 +147,13 @@ describe('restart recovery', () => {
     await put(fine.id, 'f', 'fine');
     await store.close();
     await writeFile(join(root(), broken.id, 'meta.json'), '{ not json');
-    const errors: string[] = [];
-    const originalError = console.error;
-    console.error = (msg: string) => errors.push(msg);
-    try {
-      store = await CodebaseStore.open(dataDir);
-    } finally {
-      console.error = originalError;
-    }
+    const logged: string[] = [];
+    store = await CodebaseStore.open(dataDir, { log: createLogger('warn', (line) => logged.push(line)) });
     assert.deepEqual(store.listCodebases({}).codebases.map((c) => c.id), [fine.id]);
-    assert.ok(errors.some((e) => e.includes(broken.id)));
+    // One JSON line in the server's log, naming the codebase.
+    const entry = logged.map((l) => JSON.parse(l)).find((e) => e.codebase === broken.id);
+    assert.equal(entry?.level, 'error');
+    assert.match(entry?.msg ?? '', /could not be loaded and is skipped/);
     assert.ok((await allBlobNames()).includes(sha256('precious')), 'blobs of the unreadable codebase are not collected');
   });
 

@@ -21,6 +21,7 @@ import { FileUpload } from './fileUpload';
 import type { ManifestOp } from './manifest';
 import { decodePageToken, encodePageToken, isAfterCursor, resolvePageSize } from './pageToken';
 import { StoredCodebase, type PublishHooks } from './storedCodebase';
+import { createLogger, type Logger } from '../logger';
 
 export interface CodebaseInfo {
   id: string;
@@ -45,6 +46,8 @@ export interface StoreOptions {
    * root server, so that sandboxes read the hard links in their views. Without it, 0600.
    */
   blobReaderGroup?: number;
+  /** Where the store tells what it skipped or could not do (default: warnings on stderr). */
+  log?: Logger;
 }
 
 /** Returns the id of a sandbox that is using the codebase, or undefined. */
@@ -63,6 +66,7 @@ export class CodebaseStore implements CodebaseAccess {
     private readonly root: string,
     private readonly tmpDir: string,
     private readonly blobs: BlobStore,
+    private readonly log: Logger,
   ) {}
 
   /** Opens (creating if needed) the store, recovering from a previous crash. */
@@ -78,7 +82,7 @@ export class CodebaseStore implements CodebaseAccess {
     const blobs = new BlobStore(join(root, 'blobs'), tmpDir, opts.blobReaderGroup);
     await blobs.prepare();
 
-    const store = new CodebaseStore(root, tmpDir, blobs);
+    const store = new CodebaseStore(root, tmpDir, blobs, opts.log ?? createLogger('warn'));
     let unreadable = 0;
     for (const name of await readdir(root)) {
       if (!isCodebaseId(name)) continue;
@@ -89,7 +93,7 @@ export class CodebaseStore implements CodebaseAccess {
       } catch (err) {
         // Only outside interference corrupts these files; keep serving the other codebases
         // and leave this one on disk for a person to look at.
-        console.error(`codebase ${name} could not be loaded and is skipped: ${(err as Error).message}`);
+        store.log.error('codebase could not be loaded and is skipped (left on disk)', { codebase: name, error: (err as Error).message });
         unreadable++;
         continue;
       }
@@ -255,6 +259,7 @@ export class CodebaseStore implements CodebaseAccess {
 
   private hooksFor(codebaseId: string): PublishHooks {
     return {
+      log: this.log,
       onApplied: (added, removed) => {
         for (const e of added) this.blobs.addReference(e.digest, e.mode);
         // Replaced blobs may still be hard-linked from an older snapshot: collected on open only.
@@ -269,7 +274,7 @@ export class CodebaseStore implements CodebaseAccess {
       try {
         listener(codebaseId);
       } catch (err) {
-        console.error(`codebase change listener failed: ${(err as Error).message}`);
+        this.log.error('codebase change listener failed', { codebase: codebaseId, error: (err as Error).message });
       }
     }
   }

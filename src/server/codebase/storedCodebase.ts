@@ -13,6 +13,7 @@ import { invalidArgument, notFound, toRpcError } from '../rpcError';
 import type { CodebaseSnapshot, ManifestEntry } from './contract';
 import { type Manifest, type ManifestOp, opPath } from './manifest';
 import { ManifestJournal } from './manifestJournal';
+import type { Logger } from '../logger';
 
 export interface CodebaseMeta {
   id: string;
@@ -39,6 +40,8 @@ interface PendingBatch {
 /** Callbacks into the store when a group has been applied to memory. */
 export interface PublishHooks {
   onApplied(added: readonly ManifestEntry[], removed: readonly ManifestEntry[]): void;
+  /** The server's log: a failure that loses nothing is told there, not thrown. */
+  log: Logger;
 }
 
 const META_FILE = 'meta.json';
@@ -174,7 +177,7 @@ export class StoredCodebase {
         await writeMeta(this.dir, this.meta, this.updatedAt);
       } catch (err) {
         // The journal still holds everything; compaction is retried after the next group.
-        console.error(`codebase ${this.meta.id}: compaction failed: ${(err as Error).message}`);
+        this.hooks.log.warn('codebase journal compaction failed; retried after the next upload', { codebase: this.meta.id, error: (err as Error).message });
       }
     }
   }
