@@ -9,6 +9,8 @@ import type { Codebase } from '../../src/generated/codebase';
 import { getPreset } from '../../src/shared/presets';
 import { rootOnly } from '../helpers/privileges';
 import { call, rules, startServer, wireRules, type TestServer } from '../helpers/server';
+import { settle } from '../helpers/waitFor';
+import type { ExecOutput } from '../../src/generated/sandbox';
 
 const FULL = wireRules(getPreset('full-access'));
 
@@ -27,13 +29,19 @@ for (const mode of ['overlay', 'copy']) {
       const cb = await server.createCodebase({ 'README.md': 'v1\n' });
       const a = await server.startSandbox(cb, FULL);
       const b = await server.startSandbox(cb, FULL);
-      const writer = server.exec(a, 'echo from-a > a.txt; echo v2 > README.md; sleep 1.5');
-      await new Promise((r) => setTimeout(r, 600));
+      // The writer says when it has written, then stays running until the test ends it: the
+      // checks below run while its writes are certainly in its layer and not yet merged.
+      const writer = server.sandboxes.execStream({ sandboxId: a, command: 'echo from-a > a.txt; echo v2 > README.md; echo written; sleep 300', stdin: '', env: {}, workdir: '', timeout: undefined });
+      writer.on('error', () => {}); // cancelled below
+      await new Promise<void>((resolve, reject) => {
+        writer.on('data', (o: ExecOutput) => o.data.toString().includes('written') && resolve());
+        writer.on('end', () => reject(new Error('the writer ended before it wrote')));
+      });
       const during = await server.exec(b, 'cat a.txt 2>&1; cat README.md');
       assert.match(during.stdout, /a\.txt: No such file or directory\nv1\n/);
       assert.equal(await server.download(cb, 'a.txt'), undefined, 'not merged while the command runs');
-      await writer;
-      assert.equal(await server.download(cb, 'a.txt'), 'from-a\n');
+      writer.cancel(); // the command is killed; what it wrote is merged all the same
+      assert.equal(await settle(() => server.download(cb, 'a.txt'), (v) => v !== undefined), 'from-a\n');
       assert.equal(await server.download(cb, 'README.md'), 'v2\n');
       const afterMerge = await server.exec(b, 'cat a.txt README.md');
       assert.equal(afterMerge.stdout, 'from-a\nv2\n');
