@@ -11,6 +11,7 @@ import { SessionStatus } from '../../src/generated/common';
 import { getPreset } from '../../src/shared/presets';
 import { call, startServer, wireRules, type TestServer } from '../helpers/server';
 import { serverProcessesWith } from '../helpers/hostProcesses';
+import { settle } from '../helpers/waitFor';
 
 let server: TestServer;
 let codebaseId: string;
@@ -39,19 +40,16 @@ describe('timeouts and cancellation', () => {
       (e: ServiceError) => e.code === status.DEADLINE_EXCEEDED && e.details === 'command timed out after 0.5s',
     );
     assert.ok(Date.now() - started < 5000);
-    await new Promise((r) => setTimeout(r, 200));
-    for (const n of [100, 101, 102, 103, 104]) assert.deepEqual(processesWith(`sleep ${n}`), [], `sleep ${n} survived`);
+    for (const n of [100, 101, 102, 103, 104]) assert.deepEqual(await settle(() => processesWith(`sleep ${n}`), (p) => p.length === 0), [], `sleep ${n} survived`);
   });
 
   it('cancelling an ExecStream kills the tree', async () => {
     const stream = server.sandboxes.execStream({ sandboxId, command: 'sleep 201 & echo started; sleep 200', stdin: '', env: {}, workdir: '', timeout: undefined });
     await new Promise<void>((resolve) => stream.once('data', () => resolve()));
     stream.on('error', () => {});
-    for (let i = 0; i < 50 && processesWith('sleep 200').length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(processesWith('sleep 200').length >= 1, 'the command is running');
+    assert.ok((await settle(() => processesWith('sleep 200'), (p) => p.length >= 1)).length >= 1, 'the command is running');
     stream.cancel();
-    for (let i = 0; i < 50 && processesWith('sleep 200').length > 0; i++) await new Promise((r) => setTimeout(r, 50));
-    assert.deepEqual(processesWith('sleep 200'), []);
+    assert.deepEqual(await settle(() => processesWith('sleep 200'), (p) => p.length === 0), []);
     assert.deepEqual(processesWith('sleep 201'), []);
   });
 
@@ -117,8 +115,7 @@ describe('sessions', () => {
     const s = await createSession();
     await sessionExec(s.id, 'cd /tmp; export KEEP=yes');
     await assert.rejects(sessionExec(s.id, 'sleep 300 & sleep 301', seconds(0.5)), isCode(status.DEADLINE_EXCEEDED));
-    await new Promise((r) => setTimeout(r, 200));
-    assert.deepEqual(processesWith('sleep 300'), []);
+    assert.deepEqual(await settle(() => processesWith('sleep 300'), (p) => p.length === 0), []);
     assert.deepEqual(processesWith('sleep 301'), []);
     const r = await sessionExec(s.id, 'pwd; echo $KEEP');
     assert.equal(r.stdout, '/tmp\nyes\n');
@@ -138,8 +135,7 @@ describe('sessions', () => {
     await sessionExec(s.id, '(sleep 400 &); sleep 401 >/dev/null 2>&1 & true');
     assert.equal(processesWith('sleep 400').length, 1);
     await call(server.sandboxes, server.sandboxes.destroySession, { sessionId: s.id });
-    await new Promise((r) => setTimeout(r, 200));
-    assert.deepEqual(processesWith('sleep 400'), []);
+    assert.deepEqual(await settle(() => processesWith('sleep 400'), (p) => p.length === 0), []);
     assert.deepEqual(processesWith('sleep 401'), []);
     await assert.rejects(sessionExec(s.id, 'true'), (e: ServiceError) => e.code === status.FAILED_PRECONDITION && /is closed/.test(e.details));
     const got = await call<Session>(server.sandboxes, server.sandboxes.getSession, { sessionId: s.id });
