@@ -1,8 +1,8 @@
 /** Connection, server and upload commands. */
 import * as vscode from 'vscode';
 import type { Ctx } from './context';
-import { TOKEN_SECRET_KEY } from './connection';
-import { formatBytes } from './terminalText';
+import { TOKEN_SECRET_KEY } from './server/connection';
+import { formatBytes } from './run/terminalText';
 
 export function registerServerCommands(ctx: Ctx): void {
   ctx.registerCommand('agentfense.connect', async () => {

@@ -4,11 +4,11 @@
  */
 import * as vscode from 'vscode';
 import { Config } from './config';
-import { Connection } from './connection';
-import { showError } from './errorReporting';
-import { PresetStore } from './presetStore';
-import { SandboxManager } from './sandboxManager';
-import { WorkspaceSync } from './workspaceSync';
+import { Connection } from './server/connection';
+import { showError } from './server/errorReporting';
+import { PresetStore } from './presets/presetStore';
+import { SandboxManager } from './run/sandboxManager';
+import { WorkspaceSync } from './upload/workspaceSync';
 
 export class Ctx implements vscode.Disposable {
   readonly config = new Config();

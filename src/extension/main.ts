@@ -5,12 +5,12 @@
 import * as vscode from 'vscode';
 import { registerServerCommands } from './commands';
 import { Ctx } from './context';
-import { registerEnvironmentCommand } from './environmentCommand';
-import { registerPresetCommands } from './presetCommands';
-import { registerRunCommands } from './runCommand';
-import { registerSessionTerminal } from './sessionTerminal';
+import { registerEnvironmentCommand } from './server/environmentCommand';
+import { registerPresetCommands } from './presets/presetCommands';
+import { registerRunCommands } from './run/runCommand';
+import { registerSessionTerminal } from './run/sessionTerminal';
 import { registerStatusBar } from './statusBar';
-import { registerTaskProvider } from './taskProvider';
+import { registerTaskProvider } from './run/taskProvider';
 import { registerViews } from './views';
 
 let ctx: Ctx | undefined;

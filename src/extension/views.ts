@@ -1,10 +1,10 @@
 /** Registers the views of the AgentFense container, the Explorer preview and the change review. */
 import * as vscode from 'vscode';
-import { registerPermissionDecorations } from '../views/permissionDecorations';
-import { PresetsTreeProvider } from '../views/presetsView';
-import { registerSandboxCommands, SandboxesTreeProvider } from '../views/sandboxesView';
-import { registerReviewCommands } from './changeReview/reviewCommands';
-import { ReviewController } from './changeReview/reviewController';
+import { registerPermissionDecorations } from './presets/permissionDecorations';
+import { PresetsTreeProvider } from './presets/presetsView';
+import { registerSandboxCommands, SandboxesTreeProvider } from './run/sandboxesView';
+import { registerReviewCommands } from './review/reviewCommands';
+import { ReviewController } from './review/reviewController';
 import type { Ctx } from './context';
 
 export function registerViews(ctx: Ctx): { presets: PresetsTreeProvider; sandboxes: SandboxesTreeProvider; review: ReviewController } {

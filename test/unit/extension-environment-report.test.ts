@@ -1,7 +1,7 @@
 /** The Check Environment report: ✓/✗ per check, each failure's cause and fix with copyable commands. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { environmentReportMarkdown } from '../../src/extension/environmentReport';
+import { environmentReportMarkdown } from '../../src/extension/server/environmentReport';
 import { assessHost, type HostFacts } from '../../src/shared/hostReadiness';
 
 const facts = (over: Partial<HostFacts>): HostFacts => ({

@@ -1,6 +1,6 @@
 /** "AgentFense: Check Environment": runs the host check and opens its report. */
 import * as vscode from 'vscode';
-import type { Ctx } from './context';
+import type { Ctx } from '../context';
 import { runEnvironmentCheck } from './environmentCheck';
 import { environmentReportMarkdown } from './environmentReport';
 

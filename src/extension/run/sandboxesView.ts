@@ -4,10 +4,10 @@
  * welcome content offers to upload or explains why the server cannot run.
  */
 import * as vscode from 'vscode';
-import type { CodebaseInfo, SandboxInfo, SessionInfo } from '../client';
-import type { Ctx } from '../extension/context';
-import { LABEL_FOLDER, LABEL_PRESET } from '../extension/sandboxManager';
-import { formatAge, formatBytes, formatLimits, shortSandboxId } from '../extension/terminalText';
+import type { CodebaseInfo, SandboxInfo, SessionInfo } from '../../client';
+import type { Ctx } from '../context';
+import { LABEL_FOLDER, LABEL_PRESET } from './sandboxManager';
+import { formatAge, formatBytes, formatLimits, shortSandboxId } from './terminalText';
 
 export type SandboxNode =
   | { kind: 'codebase'; codebase: CodebaseInfo; folder?: vscode.WorkspaceFolder }

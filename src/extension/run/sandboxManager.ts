@@ -3,11 +3,11 @@
  * created if missing. Commands, tasks, tests and terminals all get their sandbox here.
  */
 import * as vscode from 'vscode';
-import { SandboxNotFoundError, type SandboxInfo } from '../client';
-import type { Config } from './config';
-import type { Connection } from './connection';
-import type { PresetStore } from './presetStore';
-import type { WorkspaceSync } from './workspaceSync';
+import { SandboxNotFoundError, type SandboxInfo } from '../../client';
+import type { Config } from '../config';
+import type { Connection } from '../server/connection';
+import type { PresetStore } from '../presets/presetStore';
+import type { WorkspaceSync } from '../upload/workspaceSync';
 
 export const LABEL_PRESET = 'agentfense.preset';
 export const LABEL_FOLDER = 'agentfense.folder';

@@ -6,10 +6,10 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { ConnectionError, SandboxClient } from '../client';
-import type { Config } from './config';
+import { ConnectionError, SandboxClient } from '../../client';
+import type { Config } from '../config';
 import { EmbeddedServer, describeLogLine, UnsupportedPlatformError } from './serverLifecycle';
-import { ServerTrust } from './commandStatus';
+import { ServerTrust } from '../run/commandStatus';
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'failed' | 'unsupported';
 

@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { FileNotFoundError } from '../../client';
-import type { Connection } from '../connection';
+import type { Connection } from '../server/connection';
 
 export const SANDBOX_SCHEME = 'agentfense';
 

@@ -4,8 +4,8 @@
  * the Explorer preview and sandbox creation.
  */
 import * as vscode from 'vscode';
-import { PermissionEngine } from '../shared/permissions';
-import { affects, type Config } from './config';
+import { PermissionEngine } from '../../shared/permissions';
+import { affects, type Config } from '../config';
 import { buildPresetCatalog, parsePresetFile, PresetCatalog, type UserPresetMap } from './presetCatalog';
 
 export const WORKSPACE_PRESETS_FILE = '.agentfense/presets.json';

@@ -7,10 +7,10 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import * as vscode from 'vscode';
-import { uploadFiles, walkWorkspace, CodebaseNotFoundError, type LocalFile } from '../client';
-import type { Config } from './config';
-import type { Connection } from './connection';
-import { formatBytes } from './terminalText';
+import { uploadFiles, walkWorkspace, CodebaseNotFoundError, type LocalFile } from '../../client';
+import type { Config } from '../config';
+import type { Connection } from '../server/connection';
+import { formatBytes } from '../run/terminalText';
 import { emptyIndex, parseIndex, planUpload, type UploadIndex } from './uploadIndex';
 import { selectUploads } from './uploadSelection';
 

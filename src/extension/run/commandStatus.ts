@@ -5,7 +5,7 @@
  * is wrapped in a shell marker (exitMarker.ts), which the command itself could print.
  * vscode-free.
  */
-import type { CommandOutput } from '../client';
+import type { CommandOutput } from '../../client';
 import { ExitMarkerParser, newNonce, wrapCommand, wrapSessionCommand } from './exitMarker';
 
 export interface CommandEnd {

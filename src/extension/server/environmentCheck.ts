@@ -4,7 +4,7 @@
  * bwrap, PATH and user that sandboxes would really use. vscode-free.
  */
 import { execFile } from 'node:child_process';
-import type { HostCheckResult, Readiness } from '../shared/hostReadiness';
+import type { HostCheckResult, Readiness } from '../../shared/hostReadiness';
 
 export interface EnvironmentCheckOptions {
   nodePath: string;

@@ -3,8 +3,8 @@
  * same pseudoterminal as commands, so problem matchers and "Run Task" work as usual.
  */
 import * as vscode from 'vscode';
-import { sandboxPathToCodebasePath } from '../shared/codebasePath';
-import type { Ctx } from './context';
+import { sandboxPathToCodebasePath } from '../../shared/codebasePath';
+import type { Ctx } from '../context';
 import { SandboxRunTerminal } from './sandboxTerminal';
 import { testCommandFor } from './runCommand';
 

@@ -3,9 +3,9 @@
  * expanding to its rules in evaluation order. Invalid presets show the error naming the rule.
  */
 import * as vscode from 'vscode';
-import type { NormalizedRule, PermissionLevel } from '../shared/permissions';
-import type { Ctx } from '../extension/context';
-import type { PresetEntry } from '../extension/presetCatalog';
+import type { NormalizedRule, PermissionLevel } from '../../shared/permissions';
+import type { Ctx } from '../context';
+import type { PresetEntry } from './presetCatalog';
 
 export const LEVEL_ICONS: Record<PermissionLevel, string> = { none: 'eye-closed', view: 'eye', read: 'book', write: 'edit' };
 export const LEVEL_WORDS: Record<PermissionLevel, string> = {

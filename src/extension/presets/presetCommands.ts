@@ -1,10 +1,10 @@
 /** Commands on presets: choose the active one, copy one into the workspace, find a rule's source. */
 import * as vscode from 'vscode';
-import type { PresetNode } from '../views/presetsView';
-import type { Ctx } from './context';
+import type { PresetNode } from './presetsView';
+import type { Ctx } from '../context';
 import type { PresetEntry } from './presetCatalog';
 import { WORKSPACE_PRESETS_FILE } from './presetStore';
-import { pickPreset } from './statusBar';
+import { pickPreset } from '../statusBar';
 
 const BUILTIN_SCHEME = 'agentfense-preset';
 

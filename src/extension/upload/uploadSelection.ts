@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import type { LocalFile } from '../client';
+import type { LocalFile } from '../../client';
 import type { UploadIndex, UploadPlan } from './uploadIndex';
 
 export function sha256File(absPath: string, signal?: AbortSignal): Promise<string> {

@@ -3,8 +3,8 @@
  * under each failed one its cause and fix, commands in code blocks so they copy as they
  * are. vscode-free (the command only opens the text).
  */
-import type { Fix } from '../shared/hostFixes';
-import type { Readiness } from '../shared/hostReadiness';
+import type { Fix } from '../../shared/hostFixes';
+import type { Readiness } from '../../shared/hostReadiness';
 
 const MARK = { pass: '✓', fail: '✗', skip: '–' } as const;
 

@@ -4,9 +4,9 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { PermissionLevel } from '../shared/permissions';
-import type { Ctx } from '../extension/context';
-import { affects } from '../extension/config';
+import type { PermissionLevel } from '../../shared/permissions';
+import type { Ctx } from '../context';
+import { affects } from '../config';
 
 export const LEVEL_BADGES: Record<PermissionLevel, string> = { none: '⊘', view: 'V', read: 'R', write: 'W' };
 const LEVEL_TOOLTIPS: Record<PermissionLevel, string> = {

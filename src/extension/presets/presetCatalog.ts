@@ -3,8 +3,8 @@
  * setting, then `.agentfense/presets.json` (same shape). vscode-free so it can be unit-tested;
  * the views and the sandbox creation both read this one catalog so they never disagree.
  */
-import { InvalidRuleError, normalizeRules, sortRules, type NormalizedRule } from '../shared/permissions';
-import { BUILTIN_PRESET_NAMES, getPreset, isBuiltinPreset, presetDescription } from '../shared/presets';
+import { InvalidRuleError, normalizeRules, sortRules, type NormalizedRule } from '../../shared/permissions';
+import { BUILTIN_PRESET_NAMES, getPreset, isBuiltinPreset, presetDescription } from '../../shared/presets';
 
 export type PresetSource = 'builtin' | 'settings' | 'workspace';
 

@@ -1,5 +1,5 @@
 /** Text helpers for the pseudoterminals: output normalisation and the status lines. vscode-free. */
-import type { ResourceLimits } from '../client';
+import type { ResourceLimits } from '../../client';
 
 /** A terminal needs CR LF; a command's output has LF. Existing CR LF pairs stay as they are. */
 export function toTerminalNewlines(text: string): string {

@@ -4,11 +4,11 @@
  * code, and aborts the command on Ctrl+C or when the terminal is closed.
  */
 import * as vscode from 'vscode';
-import { CommandTimeoutError } from '../client';
-import { describeError, offerEnvironmentCheck } from './errorReporting';
+import { CommandTimeoutError } from '../../client';
+import { describeError, offerEnvironmentCheck } from '../server/errorReporting';
 import { CommandStatus } from './commandStatus';
 import type { SandboxManager } from './sandboxManager';
-import type { Connection } from './connection';
+import type { Connection } from '../server/connection';
 import { DIM, RESET, RED, formatExitLine, shortSandboxId, toTerminalNewlines, formatLimits } from './terminalText';
 
 export interface RunSpec {

@@ -3,7 +3,7 @@
  * SandboxRunTerminal. After the run the change review refreshes.
  */
 import * as vscode from 'vscode';
-import type { Ctx } from './context';
+import type { Ctx } from '../context';
 import { SandboxRunTerminal, type RunSpec } from './sandboxTerminal';
 import { detectTestCommand } from './testCommandDetection';
 

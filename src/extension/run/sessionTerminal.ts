@@ -4,8 +4,8 @@
  * persist; the prompt shows the short sandbox id and the working directory.
  */
 import * as vscode from 'vscode';
-import type { Ctx } from './context';
-import { describeError, offerEnvironmentCheck } from './errorReporting';
+import type { Ctx } from '../context';
+import { describeError, offerEnvironmentCheck } from '../server/errorReporting';
 import { CommandStatus } from './commandStatus';
 import { LineEditor } from './lineEditor';
 import { DIM, RED, RESET, shortSandboxId, toTerminalNewlines } from './terminalText';

@@ -4,7 +4,7 @@
  * alone, then `confirmChanges` downloads only the files whose metadata is ambiguous.
  * vscode-free.
  */
-import type { IndexEntry, UploadIndex } from '../uploadIndex';
+import type { IndexEntry, UploadIndex } from '../upload/uploadIndex';
 
 export type ChangeKind = 'added' | 'modified' | 'deleted';
 
