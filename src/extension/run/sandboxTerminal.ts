@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { CommandTimeoutError } from '../../client';
 import { describeError, offerEnvironmentCheck } from '../server/errorReporting';
 import { CommandStatus } from './commandStatus';
-import type { SandboxManager } from './sandboxManager';
+import type { SandboxProvisioner } from './sandboxProvisioner';
 import type { Connection } from '../server/connection';
 import { DIM, RESET, RED, formatExitLine, shortSandboxId, toTerminalNewlines, formatLimits } from './terminalText';
 
@@ -43,7 +43,7 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
 
   constructor(
     private readonly spec: RunSpec,
-    private readonly sandboxes: SandboxManager,
+    private readonly sandboxes: SandboxProvisioner,
     private readonly connection: Connection,
     private readonly onFinished: (outcome: RunOutcome) => void,
   ) {}

@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import type { CodebaseInfo, SandboxInfo, SessionInfo } from '../../client';
 import type { Ctx } from '../context';
-import { LABEL_FOLDER, LABEL_PRESET } from './sandboxManager';
+import { LABEL_FOLDER, LABEL_PRESET } from './sandboxProvisioner';
 import { formatAge, formatBytes, formatLimits, shortSandboxId } from './terminalText';
 
 export type SandboxNode =

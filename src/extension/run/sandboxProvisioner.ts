@@ -21,7 +21,7 @@ export interface SandboxTarget {
   preset: string;
 }
 
-export class SandboxManager implements vscode.Disposable {
+export class SandboxProvisioner implements vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<void>();
   /** Fires when sandboxes were created, started, stopped or destroyed. */
   readonly onDidChange = this.emitter.event;
