@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import type { Ctx } from './context';
 import { TOKEN_SECRET_KEY } from './server/connection';
-import { formatBytes } from './run/terminalText';
+import { formatBytes } from './formatBytes';
 
 export function registerServerCommands(ctx: Ctx): void {
   ctx.registerCommand('agentfense.connect', async () => {

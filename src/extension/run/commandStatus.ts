@@ -18,7 +18,7 @@ export class CommandStatus {
   private readonly marker: ExitMarkerParser | undefined;
   private readonly nonce = newNonce();
 
-  /** `serverSendsStatus`: the server is known to send the trailers (see ServerTrust). */
+  /** `serverSendsStatus`: the server is known to send the trailers (see ../server/serverTrust.ts). */
   constructor(
     serverSendsStatus: boolean,
     private readonly kind: 'command' | 'session',
@@ -41,25 +41,5 @@ export class CommandStatus {
   end(output: CommandOutput): { rest: string; end: CommandEnd } {
     if (!this.marker) return { rest: '', end: { exitCode: output.exitCode, cwd: output.cwd } };
     return { rest: this.marker.end(), end: { exitCode: this.marker.marker?.exitCode, cwd: this.marker.marker?.cwd } };
-  }
-}
-
-/**
- * Whether the connected server sends exit-code trailers: the embedded one does; a remote one
- * is trusted to once a stream of its has ended with one.
- */
-export class ServerTrust {
-  private sends: boolean;
-
-  constructor(embedded: boolean) {
-    this.sends = embedded;
-  }
-
-  get sendsStatus(): boolean {
-    return this.sends;
-  }
-
-  learnFrom(output: CommandOutput): void {
-    if (output.exitCode !== undefined) this.sends = true;
   }
 }

@@ -7,7 +7,8 @@ import * as vscode from 'vscode';
 import type { CodebaseInfo, SandboxInfo, SessionInfo } from '../../client';
 import type { Ctx } from '../context';
 import { LABEL_FOLDER, LABEL_PRESET } from './sandboxProvisioner';
-import { formatAge, formatBytes, formatLimits, shortSandboxId } from './terminalText';
+import { formatBytes } from '../formatBytes';
+import { formatAge, formatLimits, shortSandboxId } from './terminalText';
 
 export type SandboxNode =
   | { kind: 'codebase'; codebase: CodebaseInfo; folder?: vscode.WorkspaceFolder }

@@ -1,5 +1,6 @@
 /** Text helpers for the pseudoterminals: output normalisation and the status lines. vscode-free. */
 import type { ResourceLimits } from '../../client';
+import { formatBytes } from '../formatBytes';
 
 /** A terminal needs CR LF; a command's output has LF. Existing CR LF pairs stay as they are. */
 export function toTerminalNewlines(text: string): string {
@@ -30,13 +31,6 @@ export function shortSandboxId(id: string): string {
   const m = /^([a-z]+_)?([0-9a-zA-Z]+)/.exec(id);
   if (!m) return id.slice(0, 8);
   return (m[1] ?? '') + m[2].slice(0, 4);
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
-  return `${(n / 1024 / 1024 / 1024).toFixed(2)} GB`;
 }
 
 /** How long ago, for tree descriptions: `just now`, `5 min ago`, `3 h ago`, `2 d ago`. */

@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { ConnectionError, SandboxClient } from '../../client';
 import type { Config } from '../config';
 import { EmbeddedServer, describeLogLine, UnsupportedPlatformError } from './serverLifecycle';
-import { ServerTrust } from '../run/commandStatus';
+import { ServerTrust } from './serverTrust';
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'failed' | 'unsupported';
 
@@ -46,7 +46,7 @@ export class Connection implements vscode.Disposable {
     return this.config.endpoint === '';
   }
 
-  /** Whether the connected server's streams end with an exit code to trust (commandStatus.ts). */
+  /** Whether the connected server's streams end with an exit code to trust (serverTrust.ts). */
   get serverTrust(): ServerTrust {
     return this.trust;
   }

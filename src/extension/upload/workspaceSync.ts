@@ -10,7 +10,7 @@ import * as vscode from 'vscode';
 import { uploadFiles, walkWorkspace, CodebaseNotFoundError, type LocalFile } from '../../client';
 import type { Config } from '../config';
 import type { Connection } from '../server/connection';
-import { formatBytes } from '../run/terminalText';
+import { formatBytes } from '../formatBytes';
 import { emptyIndex, parseIndex, planUpload, type UploadIndex } from './uploadIndex';
 import { selectUploads } from './uploadSelection';
 
