@@ -51,9 +51,10 @@ export class PermissionDecorationProvider implements vscode.FileDecorationProvid
 
 export function registerPermissionDecorations(ctx: Ctx): void {
   ctx.push(vscode.window.registerFileDecorationProvider(new PermissionDecorationProvider(ctx)));
-  ctx.registerCommand('agentfense.togglePermissionPreview', async () => {
-    const on = !ctx.config.permissionPreview;
-    await ctx.config.setPermissionPreview(on);
-    vscode.window.setStatusBarMessage(`AgentFense: permission preview ${on ? 'on' : 'off'}`, 3000);
-  });
+}
+
+export async function togglePermissionPreview(ctx: Ctx): Promise<void> {
+  const on = !ctx.config.permissionPreview;
+  await ctx.config.setPermissionPreview(on);
+  vscode.window.setStatusBarMessage(`AgentFense: permission preview ${on ? 'on' : 'off'}`, 3000);
 }

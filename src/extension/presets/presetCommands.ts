@@ -4,7 +4,7 @@ import type { PresetNode } from './presetsView';
 import type { Ctx } from '../context';
 import type { PresetEntry } from './presetCatalog';
 import { WORKSPACE_PRESETS_FILE } from './presetStore';
-import { pickPreset } from '../statusBar';
+import { pickPreset } from './presetPicker';
 
 const BUILTIN_SCHEME = 'agentfense-preset';
 
@@ -14,8 +14,8 @@ function entryOf(arg: unknown, ctx: Ctx): PresetEntry | undefined {
   return undefined;
 }
 
-export function registerPresetCommands(ctx: Ctx): void {
-  // Built-in presets are shown as read-only JSON documents.
+/** Built-in presets are shown as read-only JSON documents (Reveal Rule Source opens them). */
+export function registerBuiltinPresetDocuments(ctx: Ctx): void {
   ctx.push(
     vscode.workspace.registerTextDocumentContentProvider(BUILTIN_SCHEME, {
       provideTextDocumentContent: (uri) => {
@@ -30,32 +30,32 @@ export function registerPresetCommands(ctx: Ctx): void {
       },
     }),
   );
-
-  const usePreset = async (name: string) => {
-    const entry = ctx.presets.catalog.get(name);
-    if (!entry?.rules) {
-      void vscode.window.showErrorMessage(`AgentFense: preset "${name}" cannot be used: ${entry?.error ?? 'unknown preset'}`);
-      return;
-    }
-    await ctx.config.setActivePreset(name);
-    vscode.window.setStatusBarMessage(`$(shield) AgentFense: new sandboxes use "${name}"`, 4000);
-  };
-
-  ctx.registerCommand('agentfense.selectPreset', async () => {
-    const name = await pickPreset(ctx);
-    if (name) await usePreset(name);
-  });
-  ctx.registerCommand('agentfense.usePreset', async (arg?: PresetNode | string) => {
-    const entry = entryOf(arg, ctx);
-    if (entry) await usePreset(entry.name);
-    else await vscode.commands.executeCommand('agentfense.selectPreset');
-  });
-  ctx.registerCommand('agentfense.refreshPresets', () => ctx.presets.reload());
-  ctx.registerCommand('agentfense.duplicatePreset', (arg?: PresetNode | string) => duplicatePreset(ctx, entryOf(arg, ctx)));
-  ctx.registerCommand('agentfense.revealRuleSource', (arg?: PresetNode) => revealRuleSource(ctx, arg));
 }
 
-async function duplicatePreset(ctx: Ctx, entry: PresetEntry | undefined): Promise<void> {
+async function activatePreset(ctx: Ctx, name: string): Promise<void> {
+  const entry = ctx.presets.catalog.get(name);
+  if (!entry?.rules) {
+    void vscode.window.showErrorMessage(`AgentFense: preset "${name}" cannot be used: ${entry?.error ?? 'unknown preset'}`);
+    return;
+  }
+  await ctx.config.setActivePreset(name);
+  vscode.window.setStatusBarMessage(`$(shield) AgentFense: new sandboxes use "${name}"`, 4000);
+}
+
+export async function selectPreset(ctx: Ctx): Promise<void> {
+  const name = await pickPreset(ctx);
+  if (name) await activatePreset(ctx, name);
+}
+
+/** A Presets view node or a preset name; without one, the picker. */
+export async function usePreset(ctx: Ctx, arg?: PresetNode | string): Promise<void> {
+  const entry = entryOf(arg, ctx);
+  if (entry) await activatePreset(ctx, entry.name);
+  else await vscode.commands.executeCommand('agentfense.selectPreset');
+}
+
+export async function duplicatePreset(ctx: Ctx, arg?: PresetNode | string): Promise<void> {
+  let entry = entryOf(arg, ctx);
   if (!entry) {
     const name = await pickPreset(ctx, 'Preset to copy into .agentfense/presets.json');
     entry = name ? ctx.presets.catalog.get(name) : undefined;
@@ -114,7 +114,7 @@ function uniqueName(base: string, existing: Record<string, unknown>, ctx: Ctx): 
   return name;
 }
 
-async function revealRuleSource(_ctx: Ctx, node: PresetNode | undefined): Promise<void> {
+export async function revealRuleSource(_ctx: Ctx, node: PresetNode | undefined): Promise<void> {
   if (!node || node.kind === 'fileError') return;
   const entry = node.entry;
   const pattern = node.kind === 'rule' ? node.rule.pattern : undefined;

@@ -17,53 +17,53 @@ import type { ChangeResourceState, FolderReview, ReviewController } from './revi
 
 type ConflictChoice = 'overwrite' | 'skip' | 'cancel';
 
-export function registerReviewCommands(ctx: Ctx, controller: ReviewController): void {
-  ctx.refreshReview = (folder) => controller.refresh(folder);
-  ctx.sync.guard = (folder, overwritten) => confirmUploadOverPending(controller, folder, overwritten);
-  ctx.push(
-    ctx.connection.onDidChangeState((s) => {
-      if (s === 'connected') void controller.refreshAll();
-    }),
-  );
+export async function refreshReviews(controller: ReviewController): Promise<void> {
+  for (const folder of vscode.workspace.workspaceFolders ?? []) await controller.refresh(folder);
+}
 
-  ctx.registerCommand('agentfense.review.refresh', async () => {
-    for (const folder of vscode.workspace.workspaceFolders ?? []) await controller.refresh(folder);
-  });
-  ctx.registerCommand('agentfense.showChanges', async () => {
-    await vscode.commands.executeCommand('workbench.view.scm');
-    for (const folder of vscode.workspace.workspaceFolders ?? []) await controller.refresh(folder);
-  });
-  ctx.registerCommand('agentfense.review.openDiff', (state?: ChangeResourceState) => state && openDiff(ctx, controller, state));
-  ctx.registerCommand('agentfense.review.openFile', async (...states: ChangeResourceState[]) => {
-    for (const s of statesOf(states)) await vscode.window.showTextDocument(s.resourceUri, { preview: states.length === 1 });
-  });
-  ctx.registerCommand('agentfense.review.accept', (...states: unknown[]) => acceptStates(ctx, controller, statesOf(states)));
-  ctx.registerCommand('agentfense.review.discard', (...states: unknown[]) => discardStates(ctx, controller, statesOf(states)));
-  ctx.registerCommand('agentfense.review.acceptAll', async (arg?: unknown) => {
-    const review = await reviewOf(controller, arg);
-    if (review) await acceptStates(ctx, controller, review.group.resourceStates as ChangeResourceState[]);
-  });
-  ctx.registerCommand('agentfense.review.discardAll', async (arg?: unknown) => {
-    const review = await reviewOf(controller, arg);
-    if (!review || review.changes.length === 0) return;
-    const ok = await vscode.window.showWarningMessage(
-      `Discard all ${review.changes.length} sandbox changes in ${review.folder.name}?`,
-      { modal: true, detail: 'Your workspace files are uploaded back into the sandbox\'s codebase; the sandbox\'s versions are lost.' },
-      'Discard All',
-    );
-    if (ok) await discardStates(ctx, controller, review.group.resourceStates as ChangeResourceState[]);
-  });
-  ctx.registerCommand('agentfense.review.acceptFolder', async (...args: unknown[]) => {
-    // SCM tree folders pass their resource states (or a node with a uri); accept what is below.
-    const states = statesOf(args);
-    if (states.length) return acceptStates(ctx, controller, states);
-    const uri = (args[0] as { uri?: vscode.Uri; resourceUri?: vscode.Uri } | undefined)?.uri ?? (args[0] as { resourceUri?: vscode.Uri })?.resourceUri;
-    if (!uri) return;
-    const review = controller.reviewFor(uri);
-    const prefix = uri.toString().replace(/\/?$/, '/');
-    const below = (review?.group.resourceStates as ChangeResourceState[] | undefined)?.filter((s) => s.resourceUri.toString().startsWith(prefix)) ?? [];
-    await acceptStates(ctx, controller, below);
-  });
+export async function showChanges(controller: ReviewController): Promise<void> {
+  await vscode.commands.executeCommand('workbench.view.scm');
+  for (const folder of vscode.workspace.workspaceFolders ?? []) await controller.refresh(folder);
+}
+
+export async function openFiles(...states: ChangeResourceState[]): Promise<void> {
+  for (const s of statesOf(states)) await vscode.window.showTextDocument(s.resourceUri, { preview: states.length === 1 });
+}
+
+export function accept(ctx: Ctx, controller: ReviewController, ...states: unknown[]): Promise<void> {
+  return acceptStates(ctx, controller, statesOf(states));
+}
+
+export function discard(ctx: Ctx, controller: ReviewController, ...states: unknown[]): Promise<void> {
+  return discardStates(ctx, controller, statesOf(states));
+}
+
+export async function acceptAll(ctx: Ctx, controller: ReviewController, arg?: unknown): Promise<void> {
+  const review = await reviewOf(controller, arg);
+  if (review) await acceptStates(ctx, controller, review.group.resourceStates as ChangeResourceState[]);
+}
+
+export async function discardAll(ctx: Ctx, controller: ReviewController, arg?: unknown): Promise<void> {
+  const review = await reviewOf(controller, arg);
+  if (!review || review.changes.length === 0) return;
+  const ok = await vscode.window.showWarningMessage(
+    `Discard all ${review.changes.length} sandbox changes in ${review.folder.name}?`,
+    { modal: true, detail: 'Your workspace files are uploaded back into the sandbox\'s codebase; the sandbox\'s versions are lost.' },
+    'Discard All',
+  );
+  if (ok) await discardStates(ctx, controller, review.group.resourceStates as ChangeResourceState[]);
+}
+
+export async function acceptFolder(ctx: Ctx, controller: ReviewController, ...args: unknown[]): Promise<void> {
+  // SCM tree folders pass their resource states (or a node with a uri); accept what is below.
+  const states = statesOf(args);
+  if (states.length) return acceptStates(ctx, controller, states);
+  const uri = (args[0] as { uri?: vscode.Uri; resourceUri?: vscode.Uri } | undefined)?.uri ?? (args[0] as { resourceUri?: vscode.Uri })?.resourceUri;
+  if (!uri) return;
+  const review = controller.reviewFor(uri);
+  const prefix = uri.toString().replace(/\/?$/, '/');
+  const below = (review?.group.resourceStates as ChangeResourceState[] | undefined)?.filter((s) => s.resourceUri.toString().startsWith(prefix)) ?? [];
+  await acceptStates(ctx, controller, below);
 }
 
 function statesOf(args: unknown[]): ChangeResourceState[] {
@@ -90,7 +90,7 @@ async function reviewOf(controller: ReviewController, arg: unknown): Promise<Fol
   return picked?.review;
 }
 
-async function openDiff(ctx: Ctx, controller: ReviewController, state: ChangeResourceState): Promise<void> {
+export async function openDiff(ctx: Ctx, controller: ReviewController, state: ChangeResourceState): Promise<void> {
   const { change, review } = state;
   const codebaseId = review.codebaseId;
   if (!codebaseId) return;
@@ -270,23 +270,4 @@ async function discardStates(ctx: Ctx, controller: ReviewController, states: Cha
       `AgentFense: ${keptAdded} file${keptAdded === 1 ? '' : 's'} the sandbox created stay${keptAdded === 1 ? 's' : ''} in its codebase (the protocol cannot delete single files) but ${keptAdded === 1 ? 'is' : 'are'} hidden from the review. The next upload after a local deletion starts a clean codebase.`,
     );
   }
-}
-
-/** Before an upload replaces files the sandbox changed and nobody reviewed, ask. */
-async function confirmUploadOverPending(controller: ReviewController, folder: vscode.WorkspaceFolder, overwritten: string[] | 'all'): Promise<boolean> {
-  const review = controller.all.find((r) => r.folder.uri.toString() === folder.uri.toString());
-  if (!review || review.changes.length === 0) return true;
-  const pending = overwritten === 'all' ? review.changes.map((c) => c.path) : review.changes.map((c) => c.path).filter((p) => overwritten.includes(p));
-  if (pending.length === 0) return true;
-  const list = pending.slice(0, 5).join(', ') + (pending.length > 5 ? ` and ${pending.length - 5} more` : '');
-  const choice = await vscode.window.showWarningMessage(
-    overwritten === 'all'
-      ? `Uploading ${folder.name} needs a new codebase, which drops ${pending.length} sandbox change${pending.length === 1 ? '' : 's'} you have not reviewed.`
-      : `Uploading replaces ${pending.length} file${pending.length === 1 ? '' : 's'} the sandbox changed and you have not reviewed: ${list}.`,
-    { modal: true },
-    'Review Changes',
-    'Upload Anyway',
-  );
-  if (choice === 'Review Changes') await vscode.commands.executeCommand('workbench.view.scm');
-  return choice === 'Upload Anyway';
 }

@@ -98,11 +98,7 @@ export async function runTestsInSandbox(ctx: Ctx): Promise<void> {
   startRunTerminal(ctx, { folder, command, timeoutMs: ctx.config.defaultTimeoutMs, closeOnExit: false }, `AgentFense: tests (${folder.name})`);
 }
 
-export function registerRunCommands(ctx: Ctx): void {
-  ctx.registerCommand('agentfense.runCommand', (arg?: SandboxArg | string) => runCommandInSandbox(ctx, arg));
-  ctx.registerCommand('agentfense.runTests', () => runTestsInSandbox(ctx));
-  ctx.registerCommand('agentfense.forgetTestCommand', async () => {
-    await ctx.extension.workspaceState.update(TEST_COMMAND_KEY, {});
-    void vscode.window.showInformationMessage('AgentFense: the test command will be detected (or asked) again.');
-  });
+export async function forgetTestCommand(ctx: Ctx): Promise<void> {
+  await ctx.extension.workspaceState.update(TEST_COMMAND_KEY, {});
+  void vscode.window.showInformationMessage('AgentFense: the test command will be detected (or asked) again.');
 }

@@ -113,42 +113,41 @@ export class SandboxesTreeProvider implements vscode.TreeDataProvider<SandboxNod
   }
 }
 
-type SandboxArgNode = Extract<SandboxNode, { kind: 'sandbox' }>;
+export type SandboxArgNode = Extract<SandboxNode, { kind: 'sandbox' }>;
+export type CodebaseArgNode = Extract<SandboxNode, { kind: 'codebase' }>;
 
-export function registerSandboxCommands(ctx: Ctx, tree: SandboxesTreeProvider): void {
-  const lifecycle = async (node: SandboxArgNode | undefined, verb: 'start' | 'stop' | 'destroy') => {
-    if (!node) return;
-    if (verb === 'destroy') {
-      const ok = await vscode.window.showWarningMessage(
-        `Destroy sandbox ${node.sandbox.id}?`,
-        { modal: true, detail: 'Its sessions end. Changes already in the codebase stay there for review.' },
-        'Destroy',
-      );
-      if (!ok) return;
-    }
-    await ctx.connection.call<unknown>(
-      (c) => (verb === 'start' ? c.startSandbox(node.sandbox.id) : verb === 'stop' ? c.stopSandbox(node.sandbox.id) : c.destroySandbox(node.sandbox.id)),
-      { idempotent: verb !== 'start' },
-    );
-    tree.refresh();
-  };
-  ctx.registerCommand('agentfense.refreshSandboxes', async () => {
-    if (ctx.connection.state !== 'connected') await ctx.connection.getClient();
-    tree.refresh();
-  });
-  ctx.registerCommand('agentfense.startSandbox', (n?: SandboxArgNode) => lifecycle(n, 'start'));
-  ctx.registerCommand('agentfense.stopSandbox', (n?: SandboxArgNode) => lifecycle(n, 'stop'));
-  ctx.registerCommand('agentfense.destroySandbox', (n?: SandboxArgNode) => lifecycle(n, 'destroy'));
-  ctx.registerCommand('agentfense.deleteCodebase', async (n?: Extract<SandboxNode, { kind: 'codebase' }>) => {
-    if (!n) return;
+/** Start, stop or destroy the sandbox of a Sandboxes view node (destroy asks first). */
+export async function changeSandbox(ctx: Ctx, tree: SandboxesTreeProvider, node: SandboxArgNode | undefined, verb: 'start' | 'stop' | 'destroy'): Promise<void> {
+  if (!node) return;
+  if (verb === 'destroy') {
     const ok = await vscode.window.showWarningMessage(
-      `Delete codebase "${n.codebase.name}" (${n.codebase.id})?`,
-      { modal: true, detail: 'Its sandboxes stop working and changes not yet accepted are lost. Your workspace files are not touched.' },
-      'Delete',
+      `Destroy sandbox ${node.sandbox.id}?`,
+      { modal: true, detail: 'Its sessions end. Changes already in the codebase stay there for review.' },
+      'Destroy',
     );
     if (!ok) return;
-    await ctx.connection.call((c) => c.deleteCodebase(n.codebase.id));
-    tree.refresh();
-    if (n.folder) await ctx.refreshReview(n.folder);
-  });
+  }
+  await ctx.connection.call<unknown>(
+    (c) => (verb === 'start' ? c.startSandbox(node.sandbox.id) : verb === 'stop' ? c.stopSandbox(node.sandbox.id) : c.destroySandbox(node.sandbox.id)),
+    { idempotent: verb !== 'start' },
+  );
+  tree.refresh();
+}
+
+export async function refreshSandboxes(ctx: Ctx, tree: SandboxesTreeProvider): Promise<void> {
+  if (ctx.connection.state !== 'connected') await ctx.connection.getClient();
+  tree.refresh();
+}
+
+export async function deleteCodebase(ctx: Ctx, tree: SandboxesTreeProvider, n?: CodebaseArgNode): Promise<void> {
+  if (!n) return;
+  const ok = await vscode.window.showWarningMessage(
+    `Delete codebase "${n.codebase.name}" (${n.codebase.id})?`,
+    { modal: true, detail: 'Its sandboxes stop working and changes not yet accepted are lost. Your workspace files are not touched.' },
+    'Delete',
+  );
+  if (!ok) return;
+  await ctx.connection.call((c) => c.deleteCodebase(n.codebase.id));
+  tree.refresh();
+  if (n.folder) await ctx.refreshReview(n.folder);
 }

@@ -198,10 +198,9 @@ export function openSessionTerminal(ctx: Ctx, target: SessionTarget): vscode.Ter
   return terminal;
 }
 
-export function registerSessionTerminal(ctx: Ctx): void {
-  ctx.registerCommand('agentfense.openTerminal', async (arg?: { sandboxId?: string; codebaseId?: string; folder?: vscode.WorkspaceFolder }) => {
-    const folder = arg?.folder ?? (await ctx.pickFolder('Workspace folder for the sandbox terminal'));
-    if (!folder) return;
-    openSessionTerminal(ctx, { folder, sandboxId: arg?.sandboxId, codebaseId: arg?.codebaseId });
-  });
+/** "Open Sandbox Terminal": on the sandbox the Sandboxes view passes, or on the folder's. */
+export async function openTerminal(ctx: Ctx, arg?: { sandboxId?: string; codebaseId?: string; folder?: vscode.WorkspaceFolder }): Promise<void> {
+  const folder = arg?.folder ?? (await ctx.pickFolder('Workspace folder for the sandbox terminal'));
+  if (!folder) return;
+  openSessionTerminal(ctx, { folder, sandboxId: arg?.sandboxId, codebaseId: arg?.codebaseId });
 }
