@@ -39,7 +39,7 @@ test('AppArmor: the failing checks crossed, the profile shown in full, each comm
 
 test('no bwrap: skipped checks are marked as skipped, not as passed', () => {
   const md = environmentReportMarkdown(assessHost(facts({ bwrapPath: undefined, bwrapVersion: undefined, trial: undefined })));
-  assert.match(md, /^- – \*\*bubblewrap 0\.5\.0 or newer\*\* — no bwrap to ask$/m);
+  assert.match(md, /^- – \*\*bubblewrap 0\.7\.0 or newer\*\* — no bwrap to ask$/m);
   assert.match(md, /```sh\n {2}sudo apt-get install -y bubblewrap\n {2}```/);
   assert.match(md, /```sh\n {2}sudo dnf install -y bubblewrap\n {2}```/);
 });
