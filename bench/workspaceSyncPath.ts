@@ -1,13 +1,13 @@
 /**
- * The extension's upload path (src/extension/workspaceSync.ts, doSync + upload) without
+ * The extension's upload path (src/extension/upload/workspaceSync.ts, doSync + upload) without
  * the `vscode` parts, so the bench times exactly what a user waits for: walkWorkspace →
  * planUpload against the upload index → selectUploads (hashes only same-size candidates) →
  * uploadFiles → ListFiles (recordRemoteTimes) → new index. workspaceSync.ts imports
  * `vscode`, so its orchestration is repeated here; the decisions are the shared modules'.
  */
 import { uploadFiles, walkWorkspace, type SandboxClient } from '../src/client';
-import { emptyIndex, planUpload, type UploadIndex } from '../src/extension/uploadIndex';
-import { selectUploads } from '../src/extension/uploadSelection';
+import { emptyIndex, planUpload, type UploadIndex } from '../src/extension/upload/uploadIndex';
+import { selectUploads } from '../src/extension/upload/uploadSelection';
 import { nowMs } from './stats';
 
 export interface SyncTiming {

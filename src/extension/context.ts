@@ -4,11 +4,11 @@
  */
 import * as vscode from 'vscode';
 import { Config } from './config';
-import { Connection } from './connection';
-import { showError } from './errorReporting';
-import { PresetStore } from './presetStore';
-import { SandboxManager } from './sandboxManager';
-import { WorkspaceSync } from './workspaceSync';
+import { Connection } from './server/connection';
+import { showError } from './server/errorReporting';
+import { PresetStore } from './presets/presetStore';
+import { SandboxProvisioner } from './run/sandboxProvisioner';
+import { WorkspaceSync } from './upload/workspaceSync';
 
 export class Ctx implements vscode.Disposable {
   readonly config = new Config();
@@ -17,7 +17,7 @@ export class Ctx implements vscode.Disposable {
   readonly connection: Connection;
   readonly presets: PresetStore;
   readonly sync: WorkspaceSync;
-  readonly sandboxes: SandboxManager;
+  readonly sandboxes: SandboxProvisioner;
   /** Set by the change review once it exists; runs call it when they finish. */
   refreshReview: (folder: vscode.WorkspaceFolder) => Promise<void> = async () => undefined;
   private readonly disposables: vscode.Disposable[] = [];
@@ -28,7 +28,7 @@ export class Ctx implements vscode.Disposable {
     this.connection = new Connection(extension, this.config, this.log, this.serverLog);
     this.presets = new PresetStore(this.config);
     this.sync = new WorkspaceSync(extension.globalStorageUri, this.config, this.connection, this.log);
-    this.sandboxes = new SandboxManager(this.config, this.connection, this.presets, this.sync);
+    this.sandboxes = new SandboxProvisioner(this.config, this.connection, this.presets, this.sync);
     this.disposables.push(this.log, this.serverLog, this.connection, this.presets, this.sync, this.sandboxes);
   }
 

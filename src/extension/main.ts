@@ -1,36 +1,34 @@
 /**
- * Entry point: builds the shared context and hands it to each feature. Nothing connects to a
- * server here; the embedded server starts on first use.
+ * Entry point: builds the shared context, adds each capability to the window (its views,
+ * providers and state) and registers the command table. Nothing connects to a server here;
+ * the embedded server starts on first use.
  */
 import * as vscode from 'vscode';
-import { registerServerCommands } from './commands';
+import { registerCommandTable } from './commandTable';
 import { Ctx } from './context';
-import { registerEnvironmentCommand } from './environmentCommand';
-import { registerPresetCommands } from './presetCommands';
-import { registerRunCommands } from './runCommand';
-import { registerSessionTerminal } from './sessionTerminal';
+import { registerPresets } from './presets/registerPresets';
+import type { PresetsTreeProvider } from './presets/presetsView';
+import { registerReview } from './review/registerReview';
+import type { ReviewController } from './review/reviewController';
+import { registerRun } from './run/registerRun';
+import type { SandboxesTreeProvider } from './run/sandboxesView';
+import { registerServer } from './server/registerServer';
 import { registerStatusBar } from './statusBar';
-import { registerTaskProvider } from './taskProvider';
-import { registerViews } from './views';
 
 let ctx: Ctx | undefined;
 
 /** What activate returns: used by the in-editor tests. */
 export interface AgentFenseApi {
   readonly ctx: Ctx;
-  readonly views: ReturnType<typeof registerViews>;
+  readonly views: { presets: PresetsTreeProvider; sandboxes: SandboxesTreeProvider; review: ReviewController };
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<AgentFenseApi> {
   ctx = new Ctx(context);
   context.subscriptions.push(ctx);
-  registerServerCommands(ctx);
-  registerEnvironmentCommand(ctx);
-  registerPresetCommands(ctx);
-  registerRunCommands(ctx);
-  registerTaskProvider(ctx);
-  registerSessionTerminal(ctx);
-  const views = registerViews(ctx);
+  registerServer(ctx);
+  const views = { presets: registerPresets(ctx), sandboxes: registerRun(ctx), review: registerReview(ctx) };
+  registerCommandTable({ ctx, sandboxes: views.sandboxes, review: views.review });
   registerStatusBar(ctx);
   await ctx.presets.reload();
   return { ctx, views };

@@ -26,16 +26,3 @@ export function registerStatusBar(ctx: Ctx): void {
   update();
   ctx.push(item, ctx.connection.onDidChangeState(update), ctx.presets.onDidChange(update));
 }
-
-/** Quick pick of every preset, the active one first and marked. */
-export async function pickPreset(ctx: Ctx, placeHolder = 'Preset for new sandboxes'): Promise<string | undefined> {
-  const active = ctx.presets.activeName;
-  const items = ctx.presets.catalog.entries.map((e) => ({
-    label: `${e.name === active ? '$(check)' : e.rules ? '$(shield)' : '$(error)'} ${e.name}`,
-    name: e.name,
-    description: e.source === 'builtin' ? 'built-in' : e.source === 'settings' ? 'settings' : '.agentfense/presets.json',
-    detail: e.rules ? e.description : `Invalid: ${e.error}`,
-  }));
-  const picked = await vscode.window.showQuickPick(items, { placeHolder, matchOnDescription: true, matchOnDetail: true });
-  return picked?.name;
-}

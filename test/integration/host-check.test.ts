@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import type { Sandbox } from '../../src/generated/sandbox';
 import { HOST_NOT_READY } from '../../src/shared/hostReadiness';
-import { runEnvironmentCheck } from '../../src/extension/environmentCheck';
+import { runEnvironmentCheck } from '../../src/extension/server/environmentCheck';
 import { call, makeTempDir, rules, SERVER_JS, startServer, type TestServer } from '../helpers/server';
 
 const dirs: string[] = [];

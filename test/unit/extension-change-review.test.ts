@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { confirmChanges, findChangeCandidates, remoteSignature } from '../../src/extension/changeReview/changeComputation';
-import { contentKind, isBinary } from '../../src/extension/changeReview/contentKind';
-import { buildIgnoreMatcher } from '../../src/extension/changeReview/ignoreMatcher';
-import { emptyIndex, matchesIndex, planUpload, type UploadIndex } from '../../src/extension/uploadIndex';
+import { confirmChanges, findChangeCandidates, remoteSignature } from '../../src/extension/review/changeComputation';
+import { contentKind, isBinary } from '../../src/extension/review/contentKind';
+import { buildIgnoreMatcher } from '../../src/extension/review/ignoreMatcher';
+import { emptyIndex, matchesIndex, planUpload, type UploadIndex } from '../../src/extension/upload/uploadIndex';
 
 function index(): UploadIndex {
   const i = emptyIndex('cb_1', '/w');

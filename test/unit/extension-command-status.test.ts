@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Metadata } from '@grpc/grpc-js';
 import { CommandOutput, type ExecOutputChunk } from '../../src/client';
-import { CommandStatus, ServerTrust } from '../../src/extension/commandStatus';
+import { CommandStatus } from '../../src/extension/run/commandStatus';
+import { ServerTrust } from '../../src/extension/server/serverTrust';
 import { EXIT_CODE_TRAILER, SESSION_CWD_TRAILER } from '../../src/shared/streamTrailers';
 
 /** A CommandOutput whose stream ends with `trailers` (as grpc-js hands them to the client). */

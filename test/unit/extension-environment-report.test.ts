@@ -1,7 +1,7 @@
 /** The Check Environment report: ✓/✗ per check, each failure's cause and fix with copyable commands. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { environmentReportMarkdown } from '../../src/extension/environmentReport';
+import { environmentReportMarkdown } from '../../src/extension/server/environmentReport';
 import { assessHost, type HostFacts } from '../../src/shared/hostReadiness';
 
 const facts = (over: Partial<HostFacts>): HostFacts => ({
@@ -39,7 +39,7 @@ test('AppArmor: the failing checks crossed, the profile shown in full, each comm
 
 test('no bwrap: skipped checks are marked as skipped, not as passed', () => {
   const md = environmentReportMarkdown(assessHost(facts({ bwrapPath: undefined, bwrapVersion: undefined, trial: undefined })));
-  assert.match(md, /^- – \*\*bubblewrap 0\.5\.0 or newer\*\* — no bwrap to ask$/m);
+  assert.match(md, /^- – \*\*bubblewrap 0\.7\.0 or newer\*\* — no bwrap to ask$/m);
   assert.match(md, /```sh\n {2}sudo apt-get install -y bubblewrap\n {2}```/);
   assert.match(md, /```sh\n {2}sudo dnf install -y bubblewrap\n {2}```/);
 });

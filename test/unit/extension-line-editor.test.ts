@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LineEditor } from '../../src/extension/lineEditor';
+import { LineEditor } from '../../src/extension/run/lineEditor';
 
 const LEFT = '\x1b[D';
 const RIGHT = '\x1b[C';

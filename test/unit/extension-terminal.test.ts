@@ -4,10 +4,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ExitMarkerParser, newNonce, wrapCommand, wrapSessionCommand } from '../../src/extension/exitMarker';
-import { acquireLock, isLockStale } from '../../src/extension/serverLock';
-import { describeLogLine, socketPathFor } from '../../src/extension/serverLifecycle';
-import { formatExitLine, formatLimits, shortSandboxId, toTerminalNewlines } from '../../src/extension/terminalText';
+import { ExitMarkerParser, newNonce, wrapCommand, wrapSessionCommand } from '../../src/extension/run/exitMarker';
+import { acquireLock, isLockStale } from '../../src/extension/server/serverLock';
+import { describeLogLine, socketPathFor } from '../../src/extension/server/serverLifecycle';
+import { formatExitLine, formatLimits, shortSandboxId, toTerminalNewlines } from '../../src/extension/run/terminalText';
 
 /** Runs a wrapped script as the sandbox would (/bin/sh -c), stderr merged into stdout. */
 function runMerged(script: string): string {

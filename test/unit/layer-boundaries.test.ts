@@ -23,8 +23,10 @@ describe('layer boundaries', () => {
     ['src/client/x.ts', "import type { Uri } from 'vscode';"],
     ['src/client/x.ts', "import { serve } from '../server/serverProcess';"],
     ['src/shared/x.ts', "import { SandboxClient } from '../client/sandboxClient';"],
-    ['src/shared/x.ts', "import { presetsView } from '../views/presetsView';"],
+    ['src/shared/x.ts', "import { PresetsTreeProvider } from '../extension/presets/presetsView';"],
     ['src/extension/x.ts', "import { LiveSandbox } from '../server/sandbox/liveSandbox';"],
+    ['src/extension/run/x.ts', "import { LiveSandbox } from '../../server/sandbox/liveSandbox';"],
+    ['src/extension/run/x.ts', "import { serve } from '../../server';"],
   ];
   for (const [file, source] of refused) {
     it(`refuses in ${file}: ${source}`, async () => {
@@ -34,6 +36,9 @@ describe('layer boundaries', () => {
 
   it('allows what the layers are for', async () => {
     assert.deepEqual(await importErrors('src/extension/x.ts', "import * as vscode from 'vscode';\nimport { SandboxClient } from '../client';"), []);
+    // The extension's own server/ folder (connection, embedded server) is not the server layer.
+    assert.deepEqual(await importErrors('src/extension/x.ts', "import { Connection } from './server/connection';"), []);
+    assert.deepEqual(await importErrors('src/extension/run/x.ts', "import { Connection } from '../server/connection';"), []);
     assert.deepEqual(await importErrors('src/client/x.ts', "import { getPreset } from '../shared/presets';"), []);
     assert.deepEqual(await importErrors('src/server/x.ts', "import { getPreset } from '../shared/presets';\nimport { Sandbox } from '../generated/sandbox';"), []);
   });

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { AgentFenseApi } from '../../src/extension/main';
-import type { PresetNode } from '../../src/views/presetsView';
+import type { PresetNode } from '../../src/extension/presets/presetsView';
 import { BUILTIN_PRESET_NAMES } from '../../src/shared/presets';
 
 // Mocha's TDD globals, declared here so the repository needs no @types/mocha.

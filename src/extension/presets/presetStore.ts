@@ -1,0 +1,73 @@
+/**
+ * Keeps the preset catalog current: rebuilt when the `agentfense.presets` setting or a
+ * folder's `.agentfense/presets.json` changes, and exposes the active preset's engine for
+ * the Explorer preview and sandbox creation.
+ */
+import * as vscode from 'vscode';
+import { PermissionEngine } from '../../shared/permissions';
+import { affects, type Config } from '../config';
+import { buildPresetCatalog, parsePresetFile, PresetCatalog, type UserPresetMap } from './presetCatalog';
+
+export const WORKSPACE_PRESETS_FILE = '.agentfense/presets.json';
+
+export class PresetStore implements vscode.Disposable {
+  private _catalog: PresetCatalog = buildPresetCatalog({}, {});
+  /** Errors of the presets.json files themselves (syntax), per file. */
+  fileErrors: { uri: vscode.Uri; error: string }[] = [];
+  private readonly emitter = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.emitter.event;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(private readonly config: Config) {
+    const watcher = vscode.workspace.createFileSystemWatcher(`**/${WORKSPACE_PRESETS_FILE}`);
+    this.disposables.push(
+      watcher,
+      watcher.onDidChange(() => void this.reload()),
+      watcher.onDidCreate(() => void this.reload()),
+      watcher.onDidDelete(() => void this.reload()),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (affects(e, 'presets') || affects(e, 'activePreset')) void this.reload();
+      }),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => void this.reload()),
+    );
+  }
+
+  get catalog(): PresetCatalog {
+    return this._catalog;
+  }
+
+  get activeName(): string {
+    return this.config.activePreset;
+  }
+
+  /** The active preset's engine, or undefined when it is unknown or invalid. */
+  activeEngine(): PermissionEngine | undefined {
+    const rules = this._catalog.get(this.activeName)?.rules;
+    return rules ? new PermissionEngine(rules) : undefined;
+  }
+
+  async reload(): Promise<void> {
+    const workspace: UserPresetMap = {};
+    const fileErrors: { uri: vscode.Uri; error: string }[] = [];
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      const uri = vscode.Uri.joinPath(folder.uri, WORKSPACE_PRESETS_FILE);
+      let text: string;
+      try {
+        text = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+      } catch {
+        continue; // no file in this folder
+      }
+      const parsed = parsePresetFile(text);
+      if (parsed.error) fileErrors.push({ uri, error: parsed.error });
+      Object.assign(workspace, parsed.presets);
+    }
+    this._catalog = buildPresetCatalog(this.config.presets, workspace);
+    this.fileErrors = fileErrors;
+    this.emitter.fire();
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+    this.emitter.dispose();
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * "Run Command in Sandbox…" and "Run Tests in Sandbox": ask what to run, then show it in a
+ * SandboxRunTerminal. After the run the change review refreshes.
+ */
+import * as vscode from 'vscode';
+import type { Ctx } from '../context';
+import { SandboxRunTerminal, type RunSpec } from './sandboxTerminal';
+import { detectTestCommand } from './testCommandDetection';
+
+const HISTORY_KEY = 'agentfense.commandHistory';
+const HISTORY_LIMIT = 20;
+const TEST_COMMAND_KEY = 'agentfense.testCommand';
+
+/** A command picker: type a new command, or pick one of the last 20. */
+export async function askCommand(ctx: Ctx, title = 'Run in the AgentFense sandbox'): Promise<string | undefined> {
+  const history = ctx.extension.globalState.get<string[]>(HISTORY_KEY, []);
+  const qp = vscode.window.createQuickPick<vscode.QuickPickItem>();
+  qp.title = title;
+  qp.placeholder = `Command to run in /workspace (preset ${ctx.presets.activeName}); Enter runs it`;
+  const historyItems = history.map((h) => ({ label: h, description: 'recent' }));
+  qp.items = historyItems;
+  qp.onDidChangeValue((v) => {
+    qp.items = v.trim() ? [{ label: v, description: 'run this command' }, ...historyItems.filter((h) => h.label !== v)] : historyItems;
+  });
+  const picked = await new Promise<string | undefined>((resolve) => {
+    qp.onDidAccept(() => resolve(qp.selectedItems[0]?.label ?? (qp.value.trim() || undefined)));
+    qp.onDidHide(() => resolve(undefined));
+    qp.show();
+  });
+  qp.dispose();
+  const command = picked?.trim();
+  if (!command) return undefined;
+  await ctx.extension.globalState.update(HISTORY_KEY, [command, ...history.filter((h) => h !== command)].slice(0, HISTORY_LIMIT));
+  return command;
+}
+
+export function startRunTerminal(ctx: Ctx, spec: RunSpec, name?: string): vscode.Terminal {
+  const pty = new SandboxRunTerminal(spec, ctx.sandboxes, ctx.connection, (outcome) => {
+    void ctx.refreshReview(outcome.folder);
+  });
+  const terminal = vscode.window.createTerminal({
+    name: name ?? `AgentFense: ${spec.command.length > 30 ? spec.command.slice(0, 29) + '…' : spec.command}`,
+    pty,
+    iconPath: new vscode.ThemeIcon('shield'),
+  });
+  terminal.show();
+  return terminal;
+}
+
+export interface SandboxArg {
+  sandboxId: string;
+  codebaseId: string;
+  folder?: vscode.WorkspaceFolder;
+}
+
+export async function runCommandInSandbox(ctx: Ctx, arg?: SandboxArg | string): Promise<void> {
+  const sandboxArg = typeof arg === 'object' && arg && 'sandboxId' in arg ? arg : undefined;
+  const folder = sandboxArg?.folder ?? (await ctx.pickFolder());
+  if (!folder) return;
+  const command = typeof arg === 'string' ? arg : await askCommand(ctx);
+  if (!command) return;
+  startRunTerminal(ctx, {
+    folder,
+    command,
+    timeoutMs: ctx.config.defaultTimeoutMs,
+    closeOnExit: false,
+    sandboxId: sandboxArg?.sandboxId,
+    codebaseId: sandboxArg?.codebaseId,
+  });
+}
+
+/** The folder's test command: remembered choice, detection, or asked once. */
+export async function testCommandFor(ctx: Ctx, folder: vscode.WorkspaceFolder, { ask = true } = {}): Promise<string | undefined> {
+  const remembered = ctx.extension.workspaceState.get<Record<string, string>>(TEST_COMMAND_KEY, {});
+  const known = remembered[folder.uri.toString()];
+  if (known) return known;
+  const detected = await detectTestCommand(folder.uri.fsPath);
+  if (detected) return detected.command;
+  if (!ask) return undefined;
+  const command = (
+    await vscode.window.showInputBox({
+      title: `How does ${folder.name} run its tests?`,
+      prompt: 'No test command was detected (package.json, pytest, go.mod, Cargo.toml, Makefile). It will be remembered for this workspace.',
+      placeHolder: 'e.g. ./run-tests.sh',
+      ignoreFocusOut: true,
+    })
+  )?.trim();
+  if (!command) return undefined;
+  await ctx.extension.workspaceState.update(TEST_COMMAND_KEY, { ...remembered, [folder.uri.toString()]: command });
+  return command;
+}
+
+export async function runTestsInSandbox(ctx: Ctx): Promise<void> {
+  const folder = await ctx.pickFolder('Workspace folder whose tests to run');
+  if (!folder) return;
+  const command = await testCommandFor(ctx, folder);
+  if (!command) return;
+  startRunTerminal(ctx, { folder, command, timeoutMs: ctx.config.defaultTimeoutMs, closeOnExit: false }, `AgentFense: tests (${folder.name})`);
+}
+
+export async function forgetTestCommand(ctx: Ctx): Promise<void> {
+  await ctx.extension.workspaceState.update(TEST_COMMAND_KEY, {});
+  void vscode.window.showInformationMessage('AgentFense: the test command will be detected (or asked) again.');
+}

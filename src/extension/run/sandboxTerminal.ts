@@ -1,0 +1,149 @@
+/**
+ * The pseudoterminal of one sandboxed command, shared by "Run Command", "Run Tests" and the
+ * `agentfense` task type: prepares the sandbox, streams the output live, reports the exit
+ * code, and aborts the command on Ctrl+C or when the terminal is closed.
+ */
+import * as vscode from 'vscode';
+import { CommandTimeoutError } from '../../client';
+import { describeError, offerEnvironmentCheck } from '../server/errorReporting';
+import { CommandStatus } from './commandStatus';
+import type { SandboxProvisioner } from './sandboxProvisioner';
+import type { Connection } from '../server/connection';
+import { DIM, RESET, RED, formatExitLine, shortSandboxId, toTerminalNewlines, formatLimits } from './terminalText';
+
+export interface RunSpec {
+  folder: vscode.WorkspaceFolder;
+  command: string;
+  preset?: string;
+  /** Relative to the workspace root (inside the sandbox: /workspace/<cwd>). */
+  cwd?: string;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  /** Tasks close at once (the task system keeps the output); commands wait for a key. */
+  closeOnExit: boolean;
+  /** Use this sandbox instead of the folder's (from the Sandboxes view). */
+  sandboxId?: string;
+  codebaseId?: string;
+}
+
+export interface RunOutcome {
+  exitCode: number;
+  folder: vscode.WorkspaceFolder;
+  codebaseId?: string;
+}
+
+export class SandboxRunTerminal implements vscode.Pseudoterminal {
+  private readonly writeEmitter = new vscode.EventEmitter<string>();
+  private readonly closeEmitter = new vscode.EventEmitter<number>();
+  readonly onDidWrite = this.writeEmitter.event;
+  readonly onDidClose = this.closeEmitter.event;
+  private readonly abort = new AbortController();
+  private state: 'preparing' | 'running' | 'done' | 'closed' = 'preparing';
+  private exitCode = 0;
+
+  constructor(
+    private readonly spec: RunSpec,
+    private readonly sandboxes: SandboxProvisioner,
+    private readonly connection: Connection,
+    private readonly onFinished: (outcome: RunOutcome) => void,
+  ) {}
+
+  open(): void {
+    void this.run();
+  }
+
+  close(): void {
+    // The user closed the terminal: stop the command; the server kills its process tree.
+    if (this.state !== 'done') this.abort.abort(new vscode.CancellationError());
+    this.state = 'closed';
+  }
+
+  handleInput(data: string): void {
+    if (this.state === 'done') {
+      this.closeEmitter.fire(this.exitCode);
+      return;
+    }
+    if (data.includes('\x03') && (this.state === 'running' || this.state === 'preparing')) {
+      this.write('^C\r\n');
+      this.abort.abort(new vscode.CancellationError());
+    }
+    // Other input is ignored: ExecStream has no stdin channel once the command runs.
+  }
+
+  private write(text: string): void {
+    if (this.state !== 'closed') this.writeEmitter.fire(text);
+  }
+
+  private async run(): Promise<void> {
+    const started = Date.now();
+    const { spec } = this;
+    let codebaseId = spec.codebaseId;
+    let note: string | undefined;
+    try {
+      let sandboxId = spec.sandboxId;
+      if (!sandboxId) {
+        const target = await this.sandboxes.ensureSandbox(spec.folder, spec.preset, {
+          signal: this.abort.signal,
+          report: (m) => this.write(`${DIM}AgentFense: ${m}${RESET}\r\n`),
+        });
+        sandboxId = target.sandbox.id;
+        codebaseId = target.codebaseId;
+        this.write(
+          `${DIM}[${target.preset} · sandbox ${shortSandboxId(sandboxId)} · /workspace${spec.cwd ? '/' + spec.cwd : ''} · ${formatLimits(target.sandbox.resources)}]${RESET}\r\n`,
+        );
+      }
+      this.write(`${DIM}$ ${spec.command}${RESET}\r\n`);
+      this.abort.signal.throwIfAborted();
+      this.state = 'running';
+      const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
+      const commandStart = Date.now();
+      // Not retried on a lost connection: the command may have had side effects.
+      const { stream, status } = await this.connection.call(
+        async (c) => {
+          // Made once connected: whether the server sends exit codes depends on which it is.
+          const status = new CommandStatus(this.connection.serverTrust.sendsStatus, 'command');
+          const stream = c.execStream(sandboxId!, status.commandFor(spec.command), {
+            workdir: spec.cwd ? `/workspace/${spec.cwd}` : undefined,
+            env: spec.env,
+            timeoutMs: spec.timeoutMs,
+            signal: this.abort.signal,
+          });
+          return { stream, status };
+        },
+        { idempotent: false },
+      );
+      for await (const chunk of stream) {
+        let text = decoders[chunk.stream].decode(chunk.data, { stream: true });
+        if (chunk.stream === 'stderr') text = status.stderr(text);
+        if (text) this.write(toTerminalNewlines(text));
+      }
+      const { rest, end } = status.end(stream);
+      this.connection.serverTrust.learnFrom(stream);
+      const tail = rest + decoders.stdout.decode() + decoders.stderr.decode();
+      if (tail) this.write(toTerminalNewlines(tail));
+      this.exitCode = end.exitCode ?? 0;
+      if (end.exitCode === undefined) note = 'exit status unknown';
+      this.write(`\r\n${formatExitLine(this.exitCode, Date.now() - commandStart, note)}\r\n`);
+    } catch (e) {
+      if (this.abort.signal.aborted) {
+        this.exitCode = 130;
+        this.write(`\r\n${formatExitLine(130, Date.now() - started, 'interrupted')}\r\n`);
+      } else if (e instanceof CommandTimeoutError) {
+        this.exitCode = 124;
+        this.write(`\r\n${formatExitLine(124, Date.now() - started, `timed out after ${Math.round((spec.timeoutMs ?? 0) / 1000)} s`)}\r\n`);
+      } else {
+        this.exitCode = 1;
+        this.write(`\r\n${RED}AgentFense: ${toTerminalNewlines(describeError(e))}${RESET}\r\n`);
+        void offerEnvironmentCheck(e);
+      }
+    }
+    if (this.state === 'closed') {
+      this.onFinished({ exitCode: this.exitCode, folder: spec.folder, codebaseId });
+      return;
+    }
+    this.state = 'done';
+    this.onFinished({ exitCode: this.exitCode, folder: spec.folder, codebaseId });
+    if (spec.closeOnExit) this.closeEmitter.fire(this.exitCode);
+    else this.write(`${DIM}Press any key to close the terminal.${RESET}`);
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * "Open Sandbox Terminal": an interactive shell on a sandbox session. Lines are edited
+ * locally (lineEditor.ts) and each one runs with SessionExecStream, so `cd` and `export`
+ * persist; the prompt shows the short sandbox id and the working directory.
+ */
+import * as vscode from 'vscode';
+import type { Ctx } from '../context';
+import { describeError, offerEnvironmentCheck } from '../server/errorReporting';
+import { CommandStatus } from './commandStatus';
+import { LineEditor } from './lineEditor';
+import { DIM, RED, RESET, shortSandboxId, toTerminalNewlines } from './terminalText';
+
+export interface SessionTarget {
+  folder: vscode.WorkspaceFolder;
+  sandboxId?: string;
+  codebaseId?: string;
+}
+
+export class SessionTerminal implements vscode.Pseudoterminal {
+  private readonly writeEmitter = new vscode.EventEmitter<string>();
+  private readonly closeEmitter = new vscode.EventEmitter<number>();
+  readonly onDidWrite = this.writeEmitter.event;
+  readonly onDidClose = this.closeEmitter.event;
+  private readonly editor = new LineEditor();
+  private sessionId: string | undefined;
+  private sandboxId: string | undefined;
+  private cwd = '/workspace';
+  private running: AbortController | undefined;
+  private typeahead = '';
+  private closed = false;
+  private lastExit = 0;
+  private dead = false;
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly target: SessionTarget,
+  ) {}
+
+  open(): void {
+    void this.start();
+  }
+
+  private write(s: string): void {
+    if (!this.closed) this.writeEmitter.fire(s);
+  }
+
+  private prompt(): string {
+    const id = this.sandboxId ? shortSandboxId(this.sandboxId) : 'sandbox';
+    const mark = this.lastExit === 0 ? '$' : `${RED}$${RESET}`;
+    return `\x1b[1;32m${id}\x1b[0m:\x1b[1;34m${this.cwd}\x1b[0m${mark} `;
+  }
+
+  private async start(): Promise<void> {
+    try {
+      this.write(`${DIM}AgentFense: preparing the sandbox…${RESET}\r\n`);
+      let sandboxId = this.target.sandboxId;
+      if (!sandboxId) {
+        const t = await this.ctx.sandboxes.ensureSandbox(this.target.folder, undefined, {
+          report: (m) => this.write(`${DIM}AgentFense: ${m}${RESET}\r\n`),
+        });
+        sandboxId = t.sandbox.id;
+        this.write(`${DIM}[${t.preset} · sandbox ${sandboxId}] Ctrl+C interrupts, Ctrl+D closes.${RESET}\r\n`);
+      }
+      this.sandboxId = sandboxId;
+      const session = await this.ctx.connection.call((c) => c.createSession(sandboxId!, {}), { idempotent: false });
+      this.sessionId = session.id;
+      this.ctx.sandboxes.fireChanged();
+      if (this.closed) return void this.destroy();
+      this.showPrompt();
+    } catch (e) {
+      this.write(`${RED}AgentFense: ${toTerminalNewlines(describeError(e))}${RESET}\r\n${DIM}Press any key to close.${RESET}`);
+      this.dead = true;
+      void offerEnvironmentCheck(e);
+    }
+  }
+
+  private showPrompt(): void {
+    this.editor.setPrompt(this.prompt());
+    this.write(this.editor.promptText());
+    const pending = this.editor.takePending() + this.typeahead;
+    this.typeahead = '';
+    if (pending) this.handleInput(pending);
+  }
+
+  handleInput(data: string): void {
+    if (this.closed) return;
+    if (this.dead) return this.finish(1); // startup failed or the session ended: any key closes
+    if (!this.sessionId) {
+      this.typeahead += data; // still starting
+      return;
+    }
+    if (this.running) {
+      if (data.includes('\x03')) {
+        this.write('^C');
+        this.running.abort(new vscode.CancellationError());
+      } else {
+        this.typeahead += data; // typed while a command runs: replayed at the next prompt
+      }
+      return;
+    }
+    const { output, events } = this.editor.feed(data);
+    if (output) this.write(output);
+    for (const ev of events) {
+      if (ev.kind === 'eof') return this.finish(0);
+      if (ev.kind === 'interrupt') {
+        this.lastExit = 130;
+        this.showPrompt();
+      }
+      if (ev.kind === 'submit') {
+        if (ev.line.trim() === '') this.showPrompt();
+        else void this.runLine(ev.line);
+        return;
+      }
+    }
+  }
+
+  private async runLine(line: string): Promise<void> {
+    if (/^\s*exit(\s+\d+)?\s*$/.test(line)) return this.finish(0);
+    const abort = new AbortController();
+    this.running = abort;
+    const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
+    let endedWithNewline = true;
+    const out = (s: string) => {
+      if (!s) return;
+      endedWithNewline = s.endsWith('\n');
+      this.write(toTerminalNewlines(s));
+    };
+    try {
+      const { stream, status } = await this.ctx.connection.call(
+        async (c) => {
+          const status = new CommandStatus(this.ctx.connection.serverTrust.sendsStatus, 'session');
+          const stream = c.sessionExecStream(this.sessionId!, status.commandFor(line), { signal: abort.signal, timeoutMs: this.ctx.config.defaultTimeoutMs });
+          return { stream, status };
+        },
+        { idempotent: false },
+      );
+      for await (const chunk of stream) {
+        let text = decoders[chunk.stream].decode(chunk.data, { stream: true });
+        if (chunk.stream === 'stderr') text = status.stderr(text);
+        out(text);
+      }
+      const { rest, end } = status.end(stream);
+      this.ctx.connection.serverTrust.learnFrom(stream);
+      out(rest + decoders.stdout.decode() + decoders.stderr.decode());
+      this.lastExit = end.exitCode ?? 0;
+      if (end.cwd) this.cwd = end.cwd;
+    } catch (e) {
+      if (abort.signal.aborted) {
+        this.lastExit = 130;
+      } else {
+        this.write(`\r\n${RED}AgentFense: ${toTerminalNewlines(describeError(e))}${RESET}\r\n`);
+        this.lastExit = 1;
+        if ((e as Error).name === 'SessionClosedError' || (e as Error).name === 'SessionNotFoundError') {
+          this.write(`${DIM}The session ended. Press any key to close.${RESET}`);
+          this.sessionId = undefined;
+          this.running = undefined;
+          this.dead = true;
+          return;
+        }
+      }
+    }
+    this.running = undefined;
+    if (!endedWithNewline) this.write(`${DIM}⏎${RESET}\r\n`);
+    if (abort.signal.aborted) this.write('\r\n');
+    void this.ctx.refreshReview(this.target.folder);
+    if (!this.closed) this.showPrompt();
+  }
+
+  /** Ctrl+D or `exit`: end the session and close the terminal. */
+  private finish(code: number): void {
+    void this.destroy();
+    this.closed = true;
+    this.closeEmitter.fire(code);
+  }
+
+  /** The user closed the terminal tab. */
+  close(): void {
+    this.closed = true;
+    void this.destroy();
+  }
+
+  private async destroy(): Promise<void> {
+    this.running?.abort(new vscode.CancellationError());
+    const id = this.sessionId;
+    this.sessionId = undefined;
+    if (id) {
+      // Kills the session's process tree on the server.
+      await this.ctx.connection.call((c) => c.destroySession(id)).catch(() => undefined);
+      this.ctx.sandboxes.fireChanged();
+    }
+  }
+}
+
+export function openSessionTerminal(ctx: Ctx, target: SessionTarget): vscode.Terminal {
+  const pty = new SessionTerminal(ctx, target);
+  const terminal = vscode.window.createTerminal({ name: `AgentFense: ${target.folder.name} shell`, pty, iconPath: new vscode.ThemeIcon('shield') });
+  terminal.show();
+  return terminal;
+}
+
+/** "Open Sandbox Terminal": on the sandbox the Sandboxes view passes, or on the folder's. */
+export async function openTerminal(ctx: Ctx, arg?: { sandboxId?: string; codebaseId?: string; folder?: vscode.WorkspaceFolder }): Promise<void> {
+  const folder = arg?.folder ?? (await ctx.pickFolder('Workspace folder for the sandbox terminal'));
+  if (!folder) return;
+  openSessionTerminal(ctx, { folder, sandboxId: arg?.sandboxId, codebaseId: arg?.codebaseId });
+}
