@@ -20,10 +20,6 @@ test('Run Command in Sandbox under agent-safe: the listing lacks .env, cat .env 
   await useAsActivePreset(vs, 'agent-safe');
   await runInSandbox(vs, 'ls -a; cat .env');
   const text = await vs.waitForTerminalText(exitLine(1), 120_000);
-  // The header says which limits hold: the server's defaults as root; none where cgroups are
-  // not delegated to the user (the server logs that it could not apply them). (Unwrapped: a
-  // narrow terminal wraps the header over two rows.)
-  assert.match(text.replace(/\n/g, ''), AS_ROOT ? /\[agent-safe · sandbox \S+ · \/workspace · memory [\d.]+ GB · \d+ processes · [\d.]+ CPUs?\]/ : /\[agent-safe · sandbox \S+ · \/workspace · no limits\]/);
   assert.match(text, /cat: \.?\/?(workspace\/)?\.env: No such file or directory/, 'cat .env fails because .env is not there');
   // The listing: every terminal word except the echoed command line and cat's error.
   const listing = text
@@ -34,6 +30,18 @@ test('Run Command in Sandbox under agent-safe: the listing lacks .env, cat .env 
   assert.ok(!listing.includes('.env'), `ls -a must not show .env: ${text}`);
   assert.doesNotMatch(text, /fake-secret-for-tests/);
   await vs.saveScreenshot('run-command');
+});
+
+test('the terminal header names the sandbox and the limits that hold in it', async () => {
+  // A command with no output, so the header is still on screen when it ends.
+  await runInSandbox(vs, 'true');
+  const text = await vs.waitForTerminalText(exitLine(0), 120_000);
+  // As root, the server's default limits; where cgroups are not delegated to the user, none
+  // (the server logs that it could not apply them). Rows joined: a narrow terminal wraps.
+  assert.match(
+    text.replace(/\n/g, ''),
+    AS_ROOT ? /\[agent-safe · sandbox \S+ · \/workspace · memory [\d.]+ GB · \d+ processes · [\d.]+ CPUs?\]/ : /\[agent-safe · sandbox \S+ · \/workspace · no limits\]/,
+  );
 });
 
 test('the agentfense task from tasks.json runs through Tasks: Run Task and reports its exit code', async () => {

@@ -101,7 +101,7 @@ describe('host check: CreateSandbox on a host that cannot run sandboxes', () => 
   it('bwrap 0.3.0: the minimum version and how to upgrade', async () => {
     await withServer(envWith(fakeBwrapDir(OLD_BWRAP)), async (server, cb) => {
       const msg = await refusal(createSandbox(server, cb));
-      assert.match(msg, /bubblewrap 0\.3\.0 is older than 0\.5\.0/);
+      assert.match(msg, /bubblewrap 0\.3\.0 is older than 0\.7\.0/);
       assert.match(msg, /--only-upgrade bubblewrap/);
     });
   });
