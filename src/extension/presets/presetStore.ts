@@ -12,6 +12,7 @@ export const WORKSPACE_PRESETS_FILE = '.agentfense/presets.json';
 
 export class PresetStore implements vscode.Disposable {
   private _catalog: PresetCatalog = buildPresetCatalog({}, {});
+  private engine: { catalog: PresetCatalog; name: string; engine: PermissionEngine | undefined } | undefined;
   /** Errors of the presets.json files themselves (syntax), per file. */
   fileErrors: { uri: vscode.Uri; error: string }[] = [];
   private readonly emitter = new vscode.EventEmitter<void>();
@@ -40,10 +41,17 @@ export class PresetStore implements vscode.Disposable {
     return this.config.activePreset;
   }
 
-  /** The active preset's engine, or undefined when it is unknown or invalid. */
+  /**
+   * The active preset's engine, or undefined when it is unknown or invalid. Built once per
+   * catalog and preset: the Explorer asks for every file it decorates.
+   */
   activeEngine(): PermissionEngine | undefined {
-    const rules = this._catalog.get(this.activeName)?.rules;
-    return rules ? new PermissionEngine(rules) : undefined;
+    const name = this.activeName;
+    if (this.engine?.catalog !== this._catalog || this.engine.name !== name) {
+      const rules = this._catalog.get(name)?.rules;
+      this.engine = { catalog: this._catalog, name, engine: rules ? new PermissionEngine(rules) : undefined };
+    }
+    return this.engine.engine;
   }
 
   async reload(): Promise<void> {
