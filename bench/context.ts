@@ -43,7 +43,7 @@ export class BenchContext {
   }
 
   server(): Promise<BenchServer> {
-    this.serverPromise ??= startServer(this.repoRoot, this.path('server'));
+    this.serverPromise ??= startServer(this.path('server'));
     return this.serverPromise;
   }
 

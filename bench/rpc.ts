@@ -19,9 +19,9 @@ import {
   type Session,
   RuntimeType,
 } from '../src/generated/sandbox';
-import { Permission, PatternType, type Empty, type PermissionRule as WireRule } from '../src/generated/common';
+import type { Empty, PermissionRule as WireRule } from '../src/generated/common';
 import { getPreset } from '../src/shared/presets';
-import type { NormalizedRule } from '../src/shared/permissions';
+import { wireRules } from '../test/helpers/server';
 
 export interface Rpc {
   codebases: CodebaseServiceClient;
@@ -43,25 +43,8 @@ export interface Rpc {
   close(): void;
 }
 
-const WIRE_PERMISSION: Record<NormalizedRule['permission'], Permission> = {
-  none: Permission.PERMISSION_NONE,
-  view: Permission.PERMISSION_VIEW,
-  read: Permission.PERMISSION_READ,
-  write: Permission.PERMISSION_WRITE,
-};
-const WIRE_TYPE: Record<NormalizedRule['type'], PatternType> = {
-  glob: PatternType.PATTERN_TYPE_GLOB,
-  directory: PatternType.PATTERN_TYPE_DIRECTORY,
-  file: PatternType.PATTERN_TYPE_FILE,
-};
-
 export function presetToWire(preset: string): WireRule[] {
-  return getPreset(preset).map((r) => ({
-    pattern: r.pattern,
-    type: WIRE_TYPE[r.type],
-    permission: WIRE_PERMISSION[r.permission],
-    priority: r.priority,
-  }));
+  return wireRules(getPreset(preset));
 }
 
 function unary<Res>(start: (cb: (err: ServiceError | null, res: Res) => void) => unknown): Promise<Res> {

@@ -18,6 +18,7 @@ import { CodebaseServiceClient, type Codebase, type FileInfo, type ListFilesResp
 import { SandboxServiceClient, type CreateSandboxRequest, type Sandbox, type ExecOutput, type ExecRequest, type ExecResult } from '../../src/generated/sandbox';
 import { PatternType, Permission, type PermissionRule } from '../../src/generated/common';
 import type { NormalizedRule } from '../../src/shared/permissions';
+import { rulesToProto } from '../../src/client/convert';
 
 export const SERVER_JS = join(__dirname, '..', '..', 'dist', 'server.js');
 
@@ -59,9 +60,9 @@ export function rules(...list: [pattern: string, level: string, priority?: numbe
   return list.map(([pattern, level, priority = 0, type = 'glob']) => ({ pattern, permission: LEVEL[level], type: TYPE[type], priority }));
 }
 
-/** Shared-engine rules (presets) on the wire. */
+/** Shared-engine rules (presets) on the wire, encoded as the client encodes them. */
 export function wireRules(list: readonly NormalizedRule[]): PermissionRule[] {
-  return rules(...list.map((r) => [r.pattern, r.permission, r.priority, r.type] as [string, string, number, string]));
+  return rulesToProto(list);
 }
 
 export class TestServer {

@@ -7,7 +7,7 @@
  * so that the tests exercise the wire, not a friendly client that would validate first.
  */
 import type { ChildProcess } from 'node:child_process';
-import { startServer as startSharedServer, type TestServer, type UnaryByName } from '../../helpers/server';
+import { startServer as startSharedServer, wireRules, type TestServer, type UnaryByName } from '../../helpers/server';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,7 +31,7 @@ import {
   type Sandbox,
   type Session,
 } from '../../../src/generated/sandbox';
-import { PatternType, Permission, type PermissionRule } from '../../../src/generated/common';
+import type { PermissionRule } from '../../../src/generated/common';
 import { getPreset } from '../../../src/shared/presets';
 import type { NormalizedRule } from '../../../src/shared/permissions';
 
@@ -361,21 +361,7 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerHandle
 // ---------------------------------------------------------------------------------------
 // rules
 
-const PERM: Record<NormalizedRule['permission'], Permission> = {
-  none: Permission.PERMISSION_NONE,
-  view: Permission.PERMISSION_VIEW,
-  read: Permission.PERMISSION_READ,
-  write: Permission.PERMISSION_WRITE,
-};
-const PTYPE: Record<NormalizedRule['type'], PatternType> = {
-  glob: PatternType.PATTERN_TYPE_GLOB,
-  directory: PatternType.PATTERN_TYPE_DIRECTORY,
-  file: PatternType.PATTERN_TYPE_FILE,
-};
-
-export function toWireRules(rules: readonly NormalizedRule[]): PermissionRule[] {
-  return rules.map((r) => ({ pattern: r.pattern, type: PTYPE[r.type], permission: PERM[r.permission], priority: r.priority }));
-}
+export const toWireRules = (rules: readonly NormalizedRule[]): PermissionRule[] => wireRules(rules);
 
 export const agentSafeRules = () => toWireRules(getPreset('agent-safe'));
 export const presetRules = (name: string) => toWireRules(getPreset(name));
