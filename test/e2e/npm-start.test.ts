@@ -147,7 +147,7 @@ test('npm start: the URL and password open the workbench, a palette command runs
     assert.match(text, /smoke=42/);
     // The embedded server runs, under the state dir, before the stop.
     assert.ok(
-      processesMatching(run.root).some((p) => p.cmdline.includes('dist/server.js')),
+      processesMatching(run.root).some((p) => p.cmd.includes('dist/server.js')),
       'the extension started its embedded server',
     );
   } finally {

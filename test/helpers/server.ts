@@ -19,6 +19,8 @@ import { SandboxServiceClient, type CreateSandboxRequest, type Sandbox, type Exe
 import { PatternType, Permission, type PermissionRule } from '../../src/generated/common';
 import type { NormalizedRule } from '../../src/shared/permissions';
 import { rulesToProto } from '../../src/client/convert';
+import { processesMatching } from './hostProcesses';
+import { settle } from './waitFor';
 
 export const SERVER_JS = join(__dirname, '..', '..', 'dist', 'server.js');
 
@@ -171,19 +173,11 @@ export class TestServer {
 /** Processes whose command line names a sandbox under `dataDir`, after up to 2 s for them to die; killed if they did not. */
 async function sandboxProcessesOutliving(dataDir: string): Promise<string[]> {
   const marker = join(dataDir, 'sandboxes') + '/';
-  const find = () =>
-    fs.readdirSync('/proc').filter((p) => {
-      try {
-        return /^\d+$/.test(p) && fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker);
-      } catch {
-        return false;
-      }
-    });
-  for (let i = 0; i < 40 && find().length > 0; i++) await new Promise((r) => setTimeout(r, 50));
-  const left = find();
+  const find = () => processesMatching(marker).map((p) => p.pid);
+  const left = await settle(find, (pids) => pids.length === 0, 2_000);
   for (const p of left) {
     try {
-      process.kill(Number(p), 'SIGKILL');
+      process.kill(p, 'SIGKILL');
     } catch {
       // gone
     }

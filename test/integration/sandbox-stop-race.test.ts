@@ -10,7 +10,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
+import { parentOf, processesMatching, stateOf } from '../helpers/hostProcesses';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import type { Session } from '../../src/generated/sandbox';
 import { getPreset } from '../../src/shared/presets';
@@ -30,20 +30,7 @@ after(async () => {
 
 /** Host processes whose command line mentions the sandbox (its mounts live under its dir). */
 function processesOf(sandboxId: string): string[] {
-  const out: string[] = [];
-  for (const p of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
-      if (!cmd.includes(sandboxId)) continue;
-      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.push(`${p} (state ${state}, parent ${ppid}): ${cmd.split('\0').join(' ').slice(0, 100)}`);
-    } catch {
-      // gone
-    }
-  }
-  return out;
+  return processesMatching(sandboxId).map((p) => `${p.pid} (state ${stateOf(p.pid)}, parent ${parentOf(p.pid)}): ${p.cmd.slice(0, 100)}`);
 }
 
 describe('sessions racing a stop', () => {

@@ -14,20 +14,13 @@ import { SandboxStatus } from '../../src/generated/common';
 import { getPreset } from '../../src/shared/presets';
 import { AS_ROOT } from '../helpers/privileges';
 import { settle } from '../helpers/waitFor';
+import { hostProcesses } from '../helpers/hostProcesses';
 import { call, makeTempDir, SERVER_JS, startServer, wireRules } from '../helpers/server';
 
 function bwrapProcessesUsing(dir: string): number[] {
-  const out: number[] = [];
-  for (const p of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
-      if (argv.some((a) => a.endsWith('bwrap')) && argv.some((a) => a.startsWith(dir))) out.push(Number(p));
-    } catch {
-      // gone
-    }
-  }
-  return out;
+  return hostProcesses()
+    .filter((p) => p.argv.some((a) => a.endsWith('bwrap')) && p.argv.some((a) => a.startsWith(dir)))
+    .map((p) => p.pid);
 }
 const mountsUnder = (dir: string) => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4]?.startsWith(dir));
 

@@ -3,29 +3,9 @@
  * group; the extension's embedded AgentFense server is started detached (its own session), so
  * it is found by its command line, which contains the session's private temp folder.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { processesMatching, stateOf, type HostProcess } from '../../helpers/hostProcesses';
 
-export interface ProcessInfo {
-  pid: number;
-  cmdline: string;
-}
-
-/** Every live process whose command line contains `needle` (never this process). */
-export function processesMatching(needle: string): ProcessInfo[] {
-  const found: ProcessInfo[] = [];
-  for (const name of readdirSync('/proc')) {
-    const pid = Number(name);
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
-    let cmdline: string;
-    try {
-      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-    } catch {
-      continue; // exited while we looked
-    }
-    if (cmdline.includes(needle)) found.push({ pid, cmdline });
-  }
-  return found;
-}
+export { parentOf, processGroupOf, processesMatching } from '../../helpers/hostProcesses';
 
 /** Whether a process (or, for a negative number, a process group) is still running; a zombie is not. */
 export function isAlive(pid: number): boolean {
@@ -35,13 +15,8 @@ export function isAlive(pid: number): boolean {
     return false;
   }
   if (pid < 0) return true;
-  try {
-    // "pid (comm) S …": the state letter follows the last ')'.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
+  const state = stateOf(pid);
+  return state !== undefined && state !== 'Z';
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {
@@ -61,29 +36,8 @@ export async function killProcessGroup(pgid: number, graceMs = 3000): Promise<vo
 }
 
 /** SIGKILL every process whose command line mentions `needle`; returns what it killed. */
-export function killMatching(needle: string): ProcessInfo[] {
+export function killMatching(needle: string): HostProcess[] {
   const victims = processesMatching(needle);
   for (const p of victims) signal(p.pid, 'SIGKILL');
   return victims;
-}
-
-/** Fields 4 on of /proc/<pid>/stat (ppid, pgrp, …) of a live process, or undefined once it has exited. */
-function statFields(pid: number): string[] | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // "pid (comm) S ppid pgrp …": comm may hold spaces and parentheses, so split after the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
-
-export function parentOf(pid: number): number | undefined {
-  const f = statFields(pid);
-  return f && Number(f[1]);
-}
-
-export function processGroupOf(pid: number): number | undefined {
-  const f = statFields(pid);
-  return f && Number(f[2]);
 }

@@ -14,7 +14,8 @@ import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, openPage } from './browser';
 import { installExtension, makeDirs, startCodeServer, type CodeServerDirs, type RunningCodeServer } from './codeServer';
 import { e2eEnvironment, REPO_ROOT } from './environment';
-import { processesMatching, type ProcessInfo } from './processes';
+import { processesMatching } from './processes';
+import type { HostProcess } from '../../helpers/hostProcesses';
 import { packagedExtension } from './vsix';
 import { Workbench } from './workbench';
 import { copySampleWorkspace } from './workspace';
@@ -39,8 +40,8 @@ export class Session extends Workbench {
   }
 
   /** The extension's embedded server process(es) of this session: `…/extensions/<ours>/dist/server.js`. */
-  embeddedServers(): ProcessInfo[] {
-    return processesMatching(this.dirs.extensions).filter((p) => p.cmdline.includes('dist/server.js'));
+  embeddedServers(): HostProcess[] {
+    return processesMatching(this.dirs.extensions).filter((p) => p.cmd.includes('dist/server.js'));
   }
 
   /** The tail of code-server's log (extension host errors land in the user-data logs; see logs()). */

@@ -8,6 +8,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { startServer as startSharedServer, wireRules, type TestServer, type UnaryByName } from '../../helpers/server';
+import { commOf, hostProcesses, uidsOf, type HostProcess } from '../../helpers/hostProcesses';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -408,19 +409,11 @@ export async function uploadSecretFixture(srv: ServerHandle, name = 'secret-fixt
 // host inspection
 
 /** PIDs of processes running as the given host uid (real or effective). */
-export function processesOfUid(uid: number): { pid: number; cmd: string }[] {
-  const out: { pid: number; cmd: string }[] = [];
-  for (const name of safeReaddir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const st = readFileSync(`/proc/${name}/status`, 'utf8');
-      const m = /^Uid:\s+(\d+)\s+(\d+)/m.exec(st);
-      if (m && (Number(m[1]) === uid || Number(m[2]) === uid)) out.push({ pid: Number(name), cmd: cmdline(Number(name)) });
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
+export function processesOfUid(uid: number): HostProcess[] {
+  return hostProcesses().filter((p) => {
+    const ids = uidsOf(p.pid);
+    return ids !== undefined && (ids.real === uid || ids.effective === uid);
+  });
 }
 
 /**
@@ -428,7 +421,7 @@ export function processesOfUid(uid: number): { pid: number; cmd: string }[] {
  * namespace built from that server's data dir (other servers on this machine — other test
  * suites — run sandboxes as the same uid, so the uid alone is not enough).
  */
-export function sandboxProcessesOf(dataDir: string, uid = SANDBOX_HOST_UID): { pid: number; cmd: string }[] {
+export function sandboxProcessesOf(dataDir: string, uid = SANDBOX_HOST_UID): HostProcess[] {
   // The outer bwrap process stays in the host's mount namespace, whose table lists every
   // server's mounts: for processes there, only the command line (bwrap's bind sources) counts.
   let hostNs = '';
@@ -454,57 +447,12 @@ export function sandboxProcessesOf(dataDir: string, uid = SANDBOX_HOST_UID): { p
   });
 }
 
-/** Processes whose command line contains `needle`. */
-export function processesMatching(needle: string): { pid: number; cmd: string }[] {
-  const out: { pid: number; cmd: string }[] = [];
-  for (const name of safeReaddir('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    const cmd = cmdline(Number(name));
-    if (cmd.includes(needle)) out.push({ pid: Number(name), cmd });
-  }
-  return out;
-}
-
 /** bwrap processes on the host (any owner). */
-export function bwrapProcesses(): { pid: number; cmd: string }[] {
-  const out: { pid: number; cmd: string }[] = [];
-  for (const name of safeReaddir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (readFileSync(`/proc/${name}/comm`, 'utf8').trim() === 'bwrap') out.push({ pid: Number(name), cmd: cmdline(Number(name)) });
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
+export function bwrapProcesses(): HostProcess[] {
+  return hostProcesses().filter((p) => commOf(p.pid) === 'bwrap');
 }
 
-/** Descendants of a pid (children, grandchildren, …). */
-export function descendants(root: number): number[] {
-  const parent = new Map<number, number>();
-  for (const name of safeReaddir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const st = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
-      parent.set(Number(name), ppid);
-    } catch {
-      /* gone */
-    }
-  }
-  const out: number[] = [];
-  for (const pid of parent.keys()) {
-    let p = parent.get(pid);
-    for (let i = 0; p && i < 64; i++) {
-      if (p === root) {
-        out.push(pid);
-        break;
-      }
-      p = parent.get(p);
-    }
-  }
-  return out;
-}
+export { descendantsOf as descendants, processesMatching } from '../../helpers/hostProcesses';
 
 /** Mount points (host mount namespace) at or under `dir`. */
 export function mountsUnder(dir: string): string[] {
@@ -546,14 +494,6 @@ export async function waitFor<T>(fn: () => T, ok: (v: T) => boolean, timeoutMs =
     v = fn();
   }
   return v;
-}
-
-function cmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-  } catch {
-    return '';
-  }
 }
 
 function safeReaddir(d: string): string[] {
