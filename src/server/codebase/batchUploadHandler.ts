@@ -9,7 +9,7 @@
  */
 import { status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { UploadChunk, UploadResult } from '../../generated/codebase';
-import { invalidArgument, RpcError, toRpcError } from '../rpcError';
+import { invalidArgument, RpcError, toRpcError } from '../rpc/rpcError';
 import type { FileUpload } from './fileUpload';
 import { ChunkIntake } from './chunkIntake';
 import type { CodebaseStore } from './store';

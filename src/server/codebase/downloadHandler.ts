@@ -1,7 +1,7 @@
 /** DownloadFile: streams a file in 64 KiB chunks, writing only as fast as the client reads. */
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { DownloadFileRequest, FileChunk } from '../../generated/codebase';
-import { invalidArgument } from '../rpcError';
+import { invalidArgument } from '../rpc/rpcError';
 import type { CodebaseStore } from './store';
 
 export async function sendFile(store: CodebaseStore, call: ServerWritableStream<DownloadFileRequest, FileChunk>): Promise<void> {

@@ -1,7 +1,7 @@
 /** The gRPC CodebaseService (protocol: sandbox.v1) and our batch-upload extension over a CodebaseStore. */
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import type { Codebase, CodebaseServiceServer, FileInfo } from '../../generated/codebase';
-import { invalidArgument, toRpcError } from '../rpcError';
+import { invalidArgument, toRpcError } from '../rpc/rpcError';
 import { sendFile } from './downloadHandler';
 import type { FileListing } from './fileListing';
 import type { CodebaseInfo, CodebaseStore } from './store';

@@ -5,7 +5,7 @@
  */
 import { status, type ServerReadableStream } from '@grpc/grpc-js';
 import type { UploadChunk, UploadResult } from '../../generated/codebase';
-import { invalidArgument, RpcError } from '../rpcError';
+import { invalidArgument, RpcError } from '../rpc/rpcError';
 import type { FileUpload } from './fileUpload';
 import { ChunkIntake } from './chunkIntake';
 import type { CodebaseStore } from './store';

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import { join, posix } from 'node:path';
 import type { LayerMount } from './writableLayer';
-import { invalidArgument } from '../rpcError';
+import { invalidArgument } from '../rpc/rpcError';
 
 export interface SandboxMounts {
   viewDir: string;

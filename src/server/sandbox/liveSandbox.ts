@@ -26,7 +26,7 @@ import { PRIVATE_ARGS_FD, SCRIPT_FD, SCRIPT_PATH, type Launch } from './bwrapLau
 import { sandboxWalkDir } from '../dataDirAccess';
 import { SUPERVISOR_IN_SANDBOX, SUPERVISOR_SCRIPT, supervisorShellPath } from './sessionSupervisor';
 import type { Logger } from '../logger';
-import { failedPrecondition } from '../rpcError';
+import { failedPrecondition } from '../rpc/rpcError';
 import { killBwrapsMentioning } from './processTree';
 import type { MergeLimits } from './mergeLimits';
 import type { LaunchGate } from './launchGate';

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import type { CodebaseAccess } from '../codebase/contract';
 import type { NormalizedRule } from '../../shared/permissions';
-import { failedPrecondition, invalidArgument, notFound } from '../rpcError';
+import { failedPrecondition, invalidArgument, notFound } from '../rpc/rpcError';
 import { newSandboxId, isSandboxId } from './ids';
 import { loadRecord, saveRecord, type SandboxRecord } from './sandboxRecord';
 import { LiveSandbox, type RuntimeContext } from './liveSandbox';

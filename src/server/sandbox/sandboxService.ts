@@ -14,7 +14,7 @@ import {
 } from '../../generated/sandbox';
 import { SessionStatus } from '../../generated/common';
 import type { Duration } from '../../generated/google/protobuf/duration';
-import { deadlineExceeded, failedPrecondition, invalidArgument, toRpcError, unimplemented } from '../rpcError';
+import { deadlineExceeded, failedPrecondition, invalidArgument, toRpcError, unimplemented } from '../rpc/rpcError';
 import type { SandboxManager } from './sandboxManager';
 import { recordToWire } from './sandboxRecord';
 import { rulesFromWire } from './wireRules';
