@@ -1,7 +1,7 @@
 /** The gRPC CodebaseService (protocol: sandbox.v1) and our batch-upload extension over a CodebaseStore. */
-import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import type { Codebase, CodebaseServiceServer, FileInfo } from '../../generated/codebase';
 import { invalidArgument, toRpcError } from '../rpc/rpcError';
+import { unary } from '../rpc/unary';
 import { sendFile } from './downloadHandler';
 import type { FileListing } from './fileListing';
 import type { CodebaseInfo, CodebaseStore } from './store';
@@ -52,16 +52,6 @@ export function createCodebaseService(store: CodebaseStore): CodebaseServiceServ
 /** Our extension (agentfense.ext.v1): many files per upload call. */
 export function createBatchUploadService(store: CodebaseStore): BatchUploadServiceServer {
   return { uploadBatch: (call) => receiveBatch(store, call) };
-}
-
-/** Adapts an async handler; every failure becomes a status, never an exception in grpc-js. */
-function unary<Req, Res>(handler: (request: Req) => Promise<Res>) {
-  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
-    handler(call.request).then(
-      (response) => callback(null, response),
-      (err) => callback(toRpcError(err).toServiceError()),
-    );
-  };
 }
 
 function requireId(codebaseId: string): string {

@@ -1,7 +1,7 @@
 /** The gRPC SandboxService: request validation and wire conversion around SandboxManager. */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { Metadata, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
+import { Metadata, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
 import {
   ExecOutput_OutputType,
   RuntimeType,
@@ -15,6 +15,7 @@ import {
 import { SessionStatus } from '../../generated/common';
 import type { Duration } from '../../generated/google/protobuf/duration';
 import { deadlineExceeded, failedPrecondition, invalidArgument, toRpcError, unimplemented } from '../rpc/rpcError';
+import { unary } from '../rpc/unary';
 import type { SandboxManager } from './sandboxManager';
 import { recordToWire } from './sandboxRecord';
 import { rulesFromWire } from './wireRules';
@@ -68,17 +69,6 @@ function validCommand(command: string, asArgument: boolean): void {
 }
 const toDuration = (ms: number): Duration => ({ seconds: Math.floor(ms / 1000), nanos: Math.round((ms % 1000) * 1e6) });
 const secondsText = (ms: number) => `${Number((ms / 1000).toFixed(3))}s`;
-
-function unary<Req, Res>(fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res> | Res) {
-  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-    Promise.resolve()
-      .then(() => fn(call.request, call))
-      .then(
-        (res) => callback(null, res),
-        (err) => callback(toRpcError(err).toServiceError()),
-      );
-  };
-}
 
 /**
  * Aborts when the client gives up on the call: it cancelled, its deadline passed, or its
