@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import type { CodebaseAccess } from '../codebase/contract';
 import type { NormalizedRule } from '../../shared/permissions';
-import { failedPrecondition, invalidArgument, notFound } from '../rpc/rpcError';
+import { failedPrecondition, notFound } from '../rpc/rpcError';
+import { requireField } from '../rpc/requiredField';
 import { newSandboxId, isSandboxId } from './ids';
 import { loadRecord, saveRecord, type SandboxRecord } from './sandboxRecord';
 import { LiveSandbox, type RuntimeContext } from './liveSandbox';
@@ -105,7 +106,7 @@ export class SandboxManager {
   }
 
   get(id: string): SandboxRecord {
-    if (!id) throw invalidArgument('sandbox_id is required');
+    requireField(id, 'sandbox_id');
     const r = this.records.get(id);
     if (!r) throw notFound(`sandbox ${id} not found`);
     return r;
@@ -180,7 +181,7 @@ export class SandboxManager {
   }
 
   session(sessionId: string): { sandbox: LiveSandbox | undefined; session: ShellSession } {
-    if (!sessionId) throw invalidArgument('session_id is required');
+    requireField(sessionId, 'session_id');
     const sandboxId = this.sessionIndex.get(sessionId);
     const sandbox = sandboxId ? this.live.get(sandboxId) : undefined;
     const session = sandbox?.sessions.get(sessionId);

@@ -16,6 +16,7 @@ import { SessionStatus } from '../../generated/common';
 import type { Duration } from '../../generated/google/protobuf/duration';
 import { deadlineExceeded, failedPrecondition, invalidArgument, toRpcError, unimplemented } from '../rpc/rpcError';
 import { unary } from '../rpc/unary';
+import { requireField } from '../rpc/requiredField';
 import type { SandboxManager } from './sandboxManager';
 import { recordToWire } from './sandboxRecord';
 import { rulesFromWire } from './wireRules';
@@ -140,7 +141,7 @@ function validShell(shell: string): string {
 
 export function createSandboxService(manager: SandboxManager, cgroups: CgroupLimits, host: Pick<HostCheck, 'require'>, defaultLimits?: ResourceLimitValues): SandboxServiceServer {
   const execValidated = (req: ExecRequest) => {
-    if (!req.sandboxId) throw invalidArgument('sandbox_id is required');
+    requireField(req.sandboxId, 'sandbox_id');
     validCommand(req.command, true);
     const timeoutMs = timeoutMsOf(req.timeout);
     const sb = manager.running(req.sandboxId);
@@ -157,7 +158,7 @@ export function createSandboxService(manager: SandboxManager, cgroups: CgroupLim
 
   return {
     createSandbox: unary(async (req) => {
-      if (!req.codebaseId) throw invalidArgument('codebase_id is required');
+      requireField(req.codebaseId, 'codebase_id');
       if (req.runtime === RuntimeType.RUNTIME_TYPE_DOCKER) {
         if (!(await dockerReachable())) {
           throw failedPrecondition(`the Docker runtime needs a Docker engine, and none is reachable at ${DOCKER_SOCKET}`);
