@@ -1,6 +1,6 @@
 /** Command-line flags of `node dist/server.js`. */
 import { isLogLevel, type LogLevel } from './logger';
-import { DEFAULT_MERGE_LIMITS, parseByteSize, type MergeLimits } from './sandbox/mergeLimits';
+import { DEFAULT_MERGE_LIMITS, parseByteSize, type MergeLimits } from './sandbox/view/mergeLimits';
 import { hostDefaultLimits } from './sandbox/defaultLimits';
 import type { ResourceLimitValues } from './sandbox/cgroupLimits';
 import { availableParallelism } from 'node:os';

@@ -20,14 +20,14 @@ import { addStrictService } from './rpc/strictDecoding';
 import { accountsSharingGroup, sandboxIdentity, type SandboxIdentity } from './sandbox/sandboxIdentity';
 import { systemBindOverlapping } from './sandbox/systemBinds';
 import { sandboxWalkDir } from './dataDirAccess';
-import { ViewCache } from './sandbox/viewCache';
+import { ViewCache } from './sandbox/view/viewCache';
 import { CgroupLimits } from './sandbox/cgroupLimits';
 import { SandboxManager } from './sandbox/sandboxManager';
 import { createSandboxService } from './sandbox/sandboxService';
-import { overlaySafePath } from './sandbox/hostMounts';
+import { overlaySafePath } from './sandbox/view/hostMounts';
 import { HostCheck } from './hostCheck/hostCheck';
 import { installSupervisorShell } from './sandbox/sessionSupervisor';
-import type { CowMode } from './sandbox/writableLayer';
+import type { CowMode } from './sandbox/view/writableLayer';
 import { LaunchGate } from './sandbox/launchGate';
 
 /** A launch holds its slot at most this long (launchGate.ts): set-up is done by then. */

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import { join, posix } from 'node:path';
-import type { LayerMount } from './writableLayer';
+import type { LayerMount } from './view/writableLayer';
 import { invalidArgument } from '../rpc/rpcError';
 
 export interface SandboxMounts {

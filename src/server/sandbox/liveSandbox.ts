@@ -14,9 +14,9 @@ import { chown, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CodebaseAccess } from '../codebase/contract';
 import type { NormalizedRule } from '../../shared/permissions';
-import { ViewCache, type ViewLease } from './viewCache';
-import { WritableLayer, type CowMode } from './writableLayer';
-import { ChangeMerger } from './changeMerger';
+import { ViewCache, type ViewLease } from './view/viewCache';
+import { WritableLayer, type CowMode } from './view/writableLayer';
+import { ChangeMerger } from './view/changeMerger';
 import { bwrapMountArgs, commandEnv, envArgs, sandboxWorkdir } from './bwrapArgs';
 import type { SandboxIdentity } from './sandboxIdentity';
 import { CgroupLimits, hasLimits, type ResourceLimitValues } from './cgroupLimits';
@@ -28,10 +28,10 @@ import { SUPERVISOR_IN_SANDBOX, SUPERVISOR_SCRIPT, supervisorShellPath } from '.
 import type { Logger } from '../logger';
 import { failedPrecondition } from '../rpc/rpcError';
 import { killBwrapsMentioning } from './processTree';
-import type { MergeLimits } from './mergeLimits';
+import type { MergeLimits } from './view/mergeLimits';
 import type { LaunchGate } from './launchGate';
-import { mountTmpfs, unmount } from './hostMounts';
-import { removeTree } from './treeRemoval';
+import { mountTmpfs, unmount } from './view/hostMounts';
+import { removeTree } from './view/treeRemoval';
 
 export interface RuntimeContext {
   dataDir: string;
