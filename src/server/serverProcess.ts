@@ -17,18 +17,18 @@ import { createLogger } from './logger';
 import { UsageError, type ServerOptions } from './serverOptions';
 import { authInterceptor, loggingInterceptor } from './rpc/interceptors';
 import { addStrictService } from './rpc/strictDecoding';
-import { accountsSharingGroup, sandboxIdentity, type SandboxIdentity } from './sandbox/sandboxIdentity';
-import { systemBindOverlapping } from './sandbox/systemBinds';
+import { accountsSharingGroup, sandboxIdentity, type SandboxIdentity } from './sandbox/runtime/sandboxIdentity';
+import { systemBindOverlapping } from './sandbox/runtime/systemBinds';
 import { sandboxWalkDir } from './dataDirAccess';
 import { ViewCache } from './sandbox/view/viewCache';
-import { CgroupLimits } from './sandbox/cgroupLimits';
+import { CgroupLimits } from './sandbox/runtime/cgroupLimits';
 import { SandboxManager } from './sandbox/sandboxManager';
 import { createSandboxService } from './sandbox/sandboxService';
 import { overlaySafePath } from './sandbox/view/hostMounts';
 import { HostCheck } from './hostCheck/hostCheck';
-import { installSupervisorShell } from './sandbox/sessionSupervisor';
+import { installSupervisorShell } from './sandbox/runtime/sessionSupervisor';
 import type { CowMode } from './sandbox/view/writableLayer';
-import { LaunchGate } from './sandbox/launchGate';
+import { LaunchGate } from './sandbox/runtime/launchGate';
 
 /** A launch holds its slot at most this long (launchGate.ts): set-up is done by then. */
 const LAUNCH_HOLD_MS = 1000;

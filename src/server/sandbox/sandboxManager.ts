@@ -12,11 +12,11 @@ import { newSandboxId, isSandboxId } from './ids';
 import { loadRecord, saveRecord, type SandboxRecord } from './sandboxRecord';
 import { LiveSandbox, type RuntimeContext } from './liveSandbox';
 import { mountsUnder, unmount } from './view/hostMounts';
-import { killBwrapsMentioning } from './processTree';
+import { killBwrapsMentioning } from './runtime/processTree';
 import { removeTree } from './view/treeRemoval';
 import { sandboxWalkDir } from '../dataDirAccess';
-import type { ShellSession } from './shellSession';
-import type { ResourceLimitValues } from './cgroupLimits';
+import type { ShellSession } from './runtime/shellSession';
+import type { ResourceLimitValues } from './runtime/cgroupLimits';
 
 export interface CreateSpec {
   codebaseId: string;
