@@ -5,11 +5,11 @@
  *
  * Best source of the command line: the server's own, read from /proc while it runs a
  * command (`captureServerBwrapArgv`) — same flags, same view and layer mounts. Fallback: a
- * mirror of the server's flags written from reading src/server/sandbox (keep it in step).
+ * mirror of the server's flags written from reading src/server/sandbox/runtime (keep it in step).
  */
 import { readFileSync } from 'node:fs';
 import type { SpawnOptions } from './baselines';
-import { descendantsOf } from '../src/server/sandbox/processTree';
+import { descendantsOf } from '../src/server/sandbox/runtime/processTree';
 import { nowMs } from './stats';
 
 export interface BareBwrapPaths {
@@ -22,7 +22,7 @@ export interface BareBwrapPaths {
 }
 
 /**
- * How src/server/sandbox/bwrapLauncher.ts spawns bwrap: as the unprivileged sandbox uid
+ * How src/server/sandbox/runtime/bwrapLauncher.ts spawns bwrap: as the unprivileged sandbox uid
  * (61000) when the server is root, with an empty environment, cwd /, all three stdio piped
  * (stdin written and closed). Unprivileged bwrap with --unshare-user costs more than root's,
  * so the baseline must run the same way.
@@ -32,15 +32,15 @@ export function serverLikeSpawnOptions(): SpawnOptions {
   return { cwd: '/', env: {}, input: '', ...(root ? { uid: SANDBOX_UID, gid: SANDBOX_UID } : {}) };
 }
 
-/** src/server/sandbox/sandboxIdentity.ts DEFAULT_SANDBOX_UID. */
+/** src/server/sandbox/runtime/sandboxIdentity.ts DEFAULT_SANDBOX_UID. */
 const SANDBOX_UID = 61000;
 
-/** What src/server/sandbox/bwrapArgs.ts lists (ro-bind-try of each). */
+/** What src/server/sandbox/runtime/bwrapArgs.ts lists (ro-bind-try of each). */
 const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib64', '/lib32', '/libx32', '/etc'];
 const BASE_ENV: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', LANG: 'C.UTF-8', TERM: 'xterm-256color' };
 
 /**
- * The mirror of src/server/sandbox/bwrapArgs.ts (bwrapMountArgs + envArgs + chdir) for a
+ * The mirror of src/server/sandbox/runtime/bwrapArgs.ts (bwrapMountArgs + envArgs + chdir) for a
  * sandbox without network. The server's writable roots are overlay mounts; here they are
  * plain folders, which costs bwrap the same one bind each.
  */

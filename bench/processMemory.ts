@@ -5,7 +5,7 @@
  * libc page 120 times; RSS is reported too because that is what `top` shows.
  */
 import { readFileSync } from 'node:fs';
-import { descendantsOf } from '../src/server/sandbox/processTree';
+import { descendantsOf } from '../src/server/sandbox/runtime/processTree';
 
 export interface TreeMemory {
   processes: number;

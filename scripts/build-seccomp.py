@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Builds the sandboxes' seccomp BPF program from the readable policy, with libseccomp.
 
-    /usr/bin/python3 scripts/build-seccomp.py src/server/sandbox/seccomp-policy.json dist/seccomp.bpf
+    /usr/bin/python3 scripts/build-seccomp.py src/server/sandbox/runtime/seccomp-policy.json dist/seccomp.bpf
 
 Needs Debian's python3-seccomp (libseccomp's own binding): apt-get install -y python3-seccomp.
 The program is for the build machine's native architecture; a syscall made through another

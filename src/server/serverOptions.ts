@@ -1,8 +1,8 @@
 /** Command-line flags of `node dist/server.js`. */
 import { isLogLevel, type LogLevel } from './logger';
-import { DEFAULT_MERGE_LIMITS, parseByteSize, type MergeLimits } from './sandbox/mergeLimits';
-import { hostDefaultLimits } from './sandbox/defaultLimits';
-import type { ResourceLimitValues } from './sandbox/cgroupLimits';
+import { DEFAULT_MERGE_LIMITS, parseByteSize, type MergeLimits } from './sandbox/view/mergeLimits';
+import { hostDefaultLimits } from './sandbox/runtime/defaultLimits';
+import type { ResourceLimitValues } from './sandbox/runtime/cgroupLimits';
 import { availableParallelism } from 'node:os';
 
 export type CowFlag = 'auto' | 'overlay' | 'copy';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { CodebaseStore } from '../../src/server/codebase/store';
-import { RpcError, toRpcError } from '../../src/server/rpcError';
+import { RpcError, toRpcError } from '../../src/server/rpc/rpcError';
 import { createLogger } from '../../src/server/logger';
 import { rootOnly } from '../helpers/privileges';
 

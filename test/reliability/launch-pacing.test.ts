@@ -1,5 +1,5 @@
 /**
- * Launch pacing (src/server/sandbox/launchGate.ts): with --max-launches 1, commands start one
+ * Launch pacing (src/server/sandbox/runtime/launchGate.ts): with --max-launches 1, commands start one
  * at a time, a command's timeout does not count its wait for a slot, and a long command does
  * not hold the next ones back.
  *

@@ -1,6 +1,6 @@
 /**
  * L4 (issue 18): sandboxes run under a seccomp filter (dist/seccomp.bpf, built from
- * src/server/sandbox/seccomp-policy.json). Every syscall the policy denies fails with its
+ * src/server/sandbox/runtime/seccomp-policy.json). Every syscall the policy denies fails with its
  * errno inside a sandbox, normal tools still work, and the host user's kernel keyring is out
  * of reach: before, a sandbox of a non-root server listed the user's keys in /proc/keys and
  * read their payloads with KEYCTL_READ.
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { getPreset } from '../../src/shared/presets';
 import { startServer, wireRules, type TestServer } from '../helpers/server';
 
-const POLICY = join(__dirname, '..', '..', 'src', 'server', 'sandbox', 'seccomp-policy.json');
+const POLICY = join(__dirname, '..', '..', 'src', 'server', 'sandbox', 'runtime', 'seccomp-policy.json');
 
 interface Policy {
   deny: { errno: string; syscalls: string[] }[];

@@ -6,7 +6,7 @@ import { Manifest } from '../../src/server/codebase/manifest';
 import { listDirectory } from '../../src/server/codebase/fileListing';
 import { decodePageToken, encodePageToken, isAfterCursor, resolvePageSize } from '../../src/server/codebase/pageToken';
 import { isCodebaseId, newCodebaseId } from '../../src/server/codebase/codebaseId';
-import { RpcError } from '../../src/server/rpcError';
+import { RpcError } from '../../src/server/rpc/rpcError';
 
 const entry = (path: string, size = 1, mtimeMs = 1000) => ({ path, size, mode: 0o644, digest: 'd'.repeat(64), mtimeMs });
 

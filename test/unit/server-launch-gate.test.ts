@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { LaunchGate, type Release } from '../../src/server/sandbox/launchGate';
+import { LaunchGate, type Release } from '../../src/server/sandbox/runtime/launchGate';
 import { settle } from '../helpers/waitFor';
 
 /** Resolves to whether `p` settled within one turn of the event loop. */

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { CodebaseSnapshot, ManifestEntry } from '../../src/server/codebase/contract';
-import { planView } from '../../src/server/sandbox/viewPlan';
+import { planView } from '../../src/server/sandbox/view/viewPlan';
 import { getPreset } from '../../src/shared/presets';
 import { normalizeRules } from '../../src/shared/permissions';
 

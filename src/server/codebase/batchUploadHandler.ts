@@ -9,7 +9,8 @@
  */
 import { status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { UploadChunk, UploadResult } from '../../generated/codebase';
-import { invalidArgument, RpcError, toRpcError } from '../rpcError';
+import { invalidArgument, RpcError, toRpcError } from '../rpc/rpcError';
+import { requireField } from '../rpc/requiredField';
 import type { FileUpload } from './fileUpload';
 import { ChunkIntake } from './chunkIntake';
 import type { CodebaseStore } from './store';
@@ -81,7 +82,7 @@ export function receiveBatch(store: CodebaseStore, call: ServerDuplexStream<Uplo
       finishCurrent();
       const meta = chunk.metadata;
       if (!meta.codebaseId) throw invalidArgument(`codebase_id is required (file ${JSON.stringify(meta.filePath)})`);
-      if (!meta.filePath) throw invalidArgument('file_path is required');
+      requireField(meta.filePath, 'file_path');
       current = { upload: store.beginUpload(meta.codebaseId, meta.filePath, meta.totalSize), codebaseId: meta.codebaseId };
       return;
     }

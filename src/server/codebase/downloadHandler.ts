@@ -1,13 +1,13 @@
 /** DownloadFile: streams a file in 64 KiB chunks, writing only as fast as the client reads. */
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { DownloadFileRequest, FileChunk } from '../../generated/codebase';
-import { invalidArgument } from '../rpcError';
+import { requireField } from '../rpc/requiredField';
 import type { CodebaseStore } from './store';
 
 export async function sendFile(store: CodebaseStore, call: ServerWritableStream<DownloadFileRequest, FileChunk>): Promise<void> {
   const { codebaseId, filePath } = call.request;
-  if (!codebaseId) throw invalidArgument('codebase_id is required');
-  if (!filePath) throw invalidArgument('file_path is required');
+  requireField(codebaseId, 'codebase_id');
+  requireField(filePath, 'file_path');
   const source = await store.openRead(codebaseId, filePath);
   // Leaving the loop early (cancel, error) destroys `source`, closing the file.
   for await (const data of source as AsyncIterable<Buffer>) {

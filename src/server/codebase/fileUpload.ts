@@ -2,7 +2,7 @@
  * One file being uploaded: bytes go to a blob writer; nothing is visible in the codebase
  * until `commit` has checked the size, stored the blob and published the manifest entry.
  */
-import { invalidArgument } from '../rpcError';
+import { invalidArgument } from '../rpc/rpcError';
 import type { BlobWriter } from './blobWriter';
 import type { StoredCodebase } from './storedCodebase';
 

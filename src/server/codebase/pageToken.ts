@@ -1,5 +1,5 @@
 /** ListCodebases paging: page-size rules and the opaque cursor handed to clients. */
-import { invalidArgument } from '../rpcError';
+import { invalidArgument } from '../rpc/rpcError';
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;

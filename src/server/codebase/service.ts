@@ -1,7 +1,8 @@
 /** The gRPC CodebaseService (protocol: sandbox.v1) and our batch-upload extension over a CodebaseStore. */
-import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import type { Codebase, CodebaseServiceServer, FileInfo } from '../../generated/codebase';
-import { invalidArgument, toRpcError } from '../rpcError';
+import { toRpcError } from '../rpc/rpcError';
+import { unary } from '../rpc/unary';
+import { requireField } from '../rpc/requiredField';
 import { sendFile } from './downloadHandler';
 import type { FileListing } from './fileListing';
 import type { CodebaseInfo, CodebaseStore } from './store';
@@ -12,13 +13,13 @@ import type { BatchUploadServiceServer } from '../../generated/batch_upload';
 export function createCodebaseService(store: CodebaseStore): CodebaseServiceServer {
   return {
     createCodebase: unary(async ({ name, ownerId }) => {
-      if (!name) throw invalidArgument('name is required');
+      requireField(name, 'name');
       // owner_id is optional: the TypeScript client's createCodebase(name) sends none, and
       // an unowned codebase is stored with owner "" (listed when no owner filter is given).
       return toCodebase(await store.createCodebase(name, ownerId));
     }),
 
-    getCodebase: unary(async ({ codebaseId }) => toCodebase(store.getCodebase(requireId(codebaseId)))),
+    getCodebase: unary(async ({ codebaseId }) => toCodebase(store.getCodebase(requireField(codebaseId, 'codebase_id')))),
 
     listCodebases: unary(async ({ ownerId, pageSize, pageToken }) => {
       const page = store.listCodebases({ ownerId, pageSize, pageToken });
@@ -26,7 +27,7 @@ export function createCodebaseService(store: CodebaseStore): CodebaseServiceServ
     }),
 
     deleteCodebase: unary(async ({ codebaseId }) => {
-      await store.deleteCodebase(requireId(codebaseId));
+      await store.deleteCodebase(requireField(codebaseId, 'codebase_id'));
       return {};
     }),
 
@@ -44,7 +45,7 @@ export function createCodebaseService(store: CodebaseStore): CodebaseServiceServ
     },
 
     listFiles: unary(async ({ codebaseId, path, recursive }) => ({
-      files: store.listFiles(requireId(codebaseId), path, recursive).map(toFileInfo),
+      files: store.listFiles(requireField(codebaseId, 'codebase_id'), path, recursive).map(toFileInfo),
     })),
   };
 }
@@ -52,21 +53,6 @@ export function createCodebaseService(store: CodebaseStore): CodebaseServiceServ
 /** Our extension (agentfense.ext.v1): many files per upload call. */
 export function createBatchUploadService(store: CodebaseStore): BatchUploadServiceServer {
   return { uploadBatch: (call) => receiveBatch(store, call) };
-}
-
-/** Adapts an async handler; every failure becomes a status, never an exception in grpc-js. */
-function unary<Req, Res>(handler: (request: Req) => Promise<Res>) {
-  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
-    handler(call.request).then(
-      (response) => callback(null, response),
-      (err) => callback(toRpcError(err).toServiceError()),
-    );
-  };
-}
-
-function requireId(codebaseId: string): string {
-  if (!codebaseId) throw invalidArgument('codebase_id is required');
-  return codebaseId;
 }
 
 function toCodebase(info: CodebaseInfo): Codebase {

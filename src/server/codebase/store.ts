@@ -12,7 +12,7 @@ import { constants as fsConstants, type ReadStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { InvalidPathError, normalizeCodebasePath } from '../../shared/codebasePath';
-import { failedPrecondition, invalidArgument, notFound } from '../rpcError';
+import { failedPrecondition, invalidArgument, notFound } from '../rpc/rpcError';
 import { BlobStore, blobMode, type StoredBlob } from './blobStore';
 import { isCodebaseId, newCodebaseId } from './codebaseId';
 import type { CodebaseAccess, CodebaseChange, CodebaseSnapshot, ManifestEntry } from './contract';

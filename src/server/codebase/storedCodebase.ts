@@ -9,7 +9,7 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { invalidArgument, notFound, toRpcError } from '../rpcError';
+import { invalidArgument, notFound, toRpcError } from '../rpc/rpcError';
 import type { CodebaseSnapshot, ManifestEntry } from './contract';
 import { type Manifest, type ManifestOp, opPath } from './manifest';
 import { ManifestJournal } from './manifestJournal';

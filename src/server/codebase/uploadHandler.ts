@@ -5,7 +5,8 @@
  */
 import { status, type ServerReadableStream } from '@grpc/grpc-js';
 import type { UploadChunk, UploadResult } from '../../generated/codebase';
-import { invalidArgument, RpcError } from '../rpcError';
+import { invalidArgument, RpcError } from '../rpc/rpcError';
+import { requireField } from '../rpc/requiredField';
 import type { FileUpload } from './fileUpload';
 import { ChunkIntake } from './chunkIntake';
 import type { CodebaseStore } from './store';
@@ -33,8 +34,8 @@ export function receiveUpload(store: CodebaseStore, call: ServerReadableStream<U
       if (chunk.metadata) {
         if (upload) throw invalidArgument('only the first chunk may carry metadata; this upload sent a second metadata chunk');
         const meta = chunk.metadata;
-        if (!meta.codebaseId) throw invalidArgument('codebase_id is required');
-        if (!meta.filePath) throw invalidArgument('file_path is required');
+        requireField(meta.codebaseId, 'codebase_id');
+        requireField(meta.filePath, 'file_path');
         upload = store.beginUpload(meta.codebaseId, meta.filePath, meta.totalSize);
         codebaseId = meta.codebaseId;
         return;

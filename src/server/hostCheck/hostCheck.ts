@@ -6,8 +6,8 @@
  */
 import { assessHost, notReadyMessage, type Readiness } from '../../shared/hostReadiness';
 import type { Logger } from '../logger';
-import { failedPrecondition } from '../rpcError';
-import type { SandboxIdentity } from '../sandbox/sandboxIdentity';
+import { failedPrecondition } from '../rpc/rpcError';
+import type { SandboxIdentity } from '../sandbox/runtime/sandboxIdentity';
 import { gatherHostFacts } from './hostFacts';
 
 export class HostCheck {

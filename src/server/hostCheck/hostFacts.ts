@@ -9,7 +9,7 @@ import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SysctlName } from '../../shared/hostFixes';
 import { bwrapTooOld, parseBwrapVersion, type HostFacts } from '../../shared/hostReadiness';
-import type { SandboxIdentity } from '../sandbox/sandboxIdentity';
+import type { SandboxIdentity } from '../sandbox/runtime/sandboxIdentity';
 import { bwrapOnPath, searchPath } from './bwrapOnPath';
 import { runTrialSandbox } from './trialSandbox';
 

@@ -7,8 +7,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bwrapMountArgs, envArgs } from '../sandbox/bwrapArgs';
-import type { SandboxIdentity } from '../sandbox/sandboxIdentity';
+import { bwrapMountArgs, envArgs } from '../sandbox/runtime/bwrapArgs';
+import type { SandboxIdentity } from '../sandbox/runtime/sandboxIdentity';
 
 export type TrialOutcome = { ok: true } | { ok: false; exitCode: number | null; output: string };
 

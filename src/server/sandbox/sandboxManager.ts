@@ -6,16 +6,17 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import type { CodebaseAccess } from '../codebase/contract';
 import type { NormalizedRule } from '../../shared/permissions';
-import { failedPrecondition, invalidArgument, notFound } from '../rpcError';
+import { failedPrecondition, notFound } from '../rpc/rpcError';
+import { requireField } from '../rpc/requiredField';
 import { newSandboxId, isSandboxId } from './ids';
 import { loadRecord, saveRecord, type SandboxRecord } from './sandboxRecord';
 import { LiveSandbox, type RuntimeContext } from './liveSandbox';
-import { mountsUnder, unmount } from './hostMounts';
-import { killBwrapsMentioning } from './processTree';
-import { removeTree } from './treeRemoval';
+import { mountsUnder, unmount } from './view/hostMounts';
+import { killBwrapsMentioning } from './runtime/processTree';
+import { removeTree } from './view/treeRemoval';
 import { sandboxWalkDir } from '../dataDirAccess';
-import type { ShellSession } from './shellSession';
-import type { ResourceLimitValues } from './cgroupLimits';
+import type { ShellSession } from './runtime/shellSession';
+import type { ResourceLimitValues } from './runtime/cgroupLimits';
 
 export interface CreateSpec {
   codebaseId: string;
@@ -105,7 +106,7 @@ export class SandboxManager {
   }
 
   get(id: string): SandboxRecord {
-    if (!id) throw invalidArgument('sandbox_id is required');
+    requireField(id, 'sandbox_id');
     const r = this.records.get(id);
     if (!r) throw notFound(`sandbox ${id} not found`);
     return r;
@@ -180,7 +181,7 @@ export class SandboxManager {
   }
 
   session(sessionId: string): { sandbox: LiveSandbox | undefined; session: ShellSession } {
-    if (!sessionId) throw invalidArgument('session_id is required');
+    requireField(sessionId, 'session_id');
     const sandboxId = this.sessionIndex.get(sessionId);
     const sandbox = sandboxId ? this.live.get(sandboxId) : undefined;
     const session = sandbox?.sessions.get(sessionId);

@@ -5,7 +5,7 @@ import { SandboxStatus } from '../../generated/common';
 import { RuntimeType, type Sandbox } from '../../generated/sandbox';
 import type { NormalizedRule } from '../../shared/permissions';
 import { rulesToWire } from './wireRules';
-import type { ResourceLimitValues } from './cgroupLimits';
+import type { ResourceLimitValues } from './runtime/cgroupLimits';
 
 export type SandboxState = 'pending' | 'running' | 'stopped' | 'error';
 

@@ -1,7 +1,7 @@
 /** The gRPC SandboxService: request validation and wire conversion around SandboxManager. */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { Metadata, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
+import { Metadata, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
 import {
   ExecOutput_OutputType,
   RuntimeType,
@@ -14,18 +14,20 @@ import {
 } from '../../generated/sandbox';
 import { SessionStatus } from '../../generated/common';
 import type { Duration } from '../../generated/google/protobuf/duration';
-import { deadlineExceeded, failedPrecondition, invalidArgument, toRpcError, unimplemented } from '../rpcError';
+import { deadlineExceeded, failedPrecondition, invalidArgument, toRpcError, unimplemented } from '../rpc/rpcError';
+import { unary } from '../rpc/unary';
+import { requireField } from '../rpc/requiredField';
 import type { SandboxManager } from './sandboxManager';
 import { recordToWire } from './sandboxRecord';
 import { rulesFromWire } from './wireRules';
 import type { HostCheck } from '../hostCheck/hostCheck';
-import { checkSeccompProgram } from './seccompProgram';
-import { MAX_ARG_BYTES } from './bwrapArgs';
-import { hasLimits, validateLimits, type CgroupLimits, type ResourceLimitValues } from './cgroupLimits';
-import { withDefaults } from './defaultLimits';
-import type { OutputSink } from './commandRunner';
+import { checkSeccompProgram } from './runtime/seccompProgram';
+import { MAX_ARG_BYTES } from './runtime/bwrapArgs';
+import { hasLimits, validateLimits, type CgroupLimits, type ResourceLimitValues } from './runtime/cgroupLimits';
+import { withDefaults } from './runtime/defaultLimits';
+import type { OutputSink } from './runtime/commandRunner';
 import { newSessionId } from './ids';
-import type { ShellSession } from './shellSession';
+import type { ShellSession } from './runtime/shellSession';
 import { EXIT_CODE_TRAILER, SESSION_CWD_TRAILER } from '../../shared/streamTrailers';
 
 const DOCKER_SOCKET = '/var/run/docker.sock';
@@ -68,17 +70,6 @@ function validCommand(command: string, asArgument: boolean): void {
 }
 const toDuration = (ms: number): Duration => ({ seconds: Math.floor(ms / 1000), nanos: Math.round((ms % 1000) * 1e6) });
 const secondsText = (ms: number) => `${Number((ms / 1000).toFixed(3))}s`;
-
-function unary<Req, Res>(fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res> | Res) {
-  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-    Promise.resolve()
-      .then(() => fn(call.request, call))
-      .then(
-        (res) => callback(null, res),
-        (err) => callback(toRpcError(err).toServiceError()),
-      );
-  };
-}
 
 /**
  * Aborts when the client gives up on the call: it cancelled, its deadline passed, or its
@@ -150,7 +141,7 @@ function validShell(shell: string): string {
 
 export function createSandboxService(manager: SandboxManager, cgroups: CgroupLimits, host: Pick<HostCheck, 'require'>, defaultLimits?: ResourceLimitValues): SandboxServiceServer {
   const execValidated = (req: ExecRequest) => {
-    if (!req.sandboxId) throw invalidArgument('sandbox_id is required');
+    requireField(req.sandboxId, 'sandbox_id');
     validCommand(req.command, true);
     const timeoutMs = timeoutMsOf(req.timeout);
     const sb = manager.running(req.sandboxId);
@@ -167,7 +158,7 @@ export function createSandboxService(manager: SandboxManager, cgroups: CgroupLim
 
   return {
     createSandbox: unary(async (req) => {
-      if (!req.codebaseId) throw invalidArgument('codebase_id is required');
+      requireField(req.codebaseId, 'codebase_id');
       if (req.runtime === RuntimeType.RUNTIME_TYPE_DOCKER) {
         if (!(await dockerReachable())) {
           throw failedPrecondition(`the Docker runtime needs a Docker engine, and none is reachable at ${DOCKER_SOCKET}`);

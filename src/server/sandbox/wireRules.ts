@@ -1,7 +1,7 @@
 /** Permission rules between the wire (protobuf enums) and the shared engine (strings). */
 import { Permission, PatternType, type PermissionRule as WireRule } from '../../generated/common';
 import { normalizeRules, InvalidRuleError, type NormalizedRule, type PermissionLevel } from '../../shared/permissions';
-import { invalidArgument } from '../rpcError';
+import { invalidArgument } from '../rpc/rpcError';
 
 const LEVEL_OF: Record<number, PermissionLevel> = {
   [Permission.PERMISSION_NONE]: 'none',

@@ -8,7 +8,7 @@ import {
   status,
   type ServerInterceptor,
 } from '@grpc/grpc-js';
-import type { Logger } from './logger';
+import type { Logger } from '../logger';
 
 /** Constant-time comparison; hashing first makes the lengths equal. */
 function tokenMatches(given: string, expected: string): boolean {

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { failedPrecondition } from '../rpcError';
+import { failedPrecondition } from '../../rpc/rpcError';
 
 /** The descriptor bwrap reads the program from (see bwrapLauncher's list of descriptors). */
 export const SECCOMP_FD = 3;

@@ -6,8 +6,8 @@
  */
 import * as fs from 'node:fs';
 import { join, posix } from 'node:path';
-import type { LayerMount } from './writableLayer';
-import { invalidArgument } from '../rpcError';
+import type { LayerMount } from '../view/writableLayer';
+import { invalidArgument } from '../../rpc/rpcError';
 
 export interface SandboxMounts {
   viewDir: string;

@@ -14,7 +14,7 @@ import { launchBwrap, killSandboxTree, type Launch } from './bwrapLauncher';
 import { CappedOutput, type OutputSink, type RunOutcome, type StreamName } from './commandRunner';
 import { descendantsOf, killQuietly } from './processTree';
 import { MAX_ARG_BYTES } from './bwrapArgs';
-import { invalidArgument } from '../rpcError';
+import { invalidArgument } from '../../rpc/rpcError';
 import { commandScript, parseSavedState, SESSION_STATUS_FD, type SessionState } from './sessionSupervisor';
 
 /** A session command ends like a one-shot command (`aborted`: cancelled while queued or running). */

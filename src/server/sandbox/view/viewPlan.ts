@@ -3,8 +3,8 @@
  * directories exist in its view, at which level, and which directories must be writable.
  * Pure computation; viewCache.ts turns a plan into a directory tree and bwrapMounts.ts into mounts.
  */
-import type { CodebaseSnapshot, ManifestEntry } from '../codebase/contract';
-import { PermissionEngine, type NormalizedRule, type PermissionLevel } from '../../shared/permissions';
+import type { CodebaseSnapshot, ManifestEntry } from '../../codebase/contract';
+import { PermissionEngine, type NormalizedRule, type PermissionLevel } from '../../../shared/permissions';
 
 export type VisibleLevel = Exclude<PermissionLevel, 'none'>;
 

@@ -13,9 +13,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { SandboxIdentity } from './sandboxIdentity';
-import { failedPrecondition } from '../rpcError';
+import { failedPrecondition } from '../../rpc/rpcError';
 import { descendantsOf, killBwrapsMentioning, killQuietly } from './processTree';
-import { bwrapOnPath } from '../hostCheck/bwrapOnPath';
+import { bwrapOnPath } from '../../hostCheck/bwrapOnPath';
 import { openSeccompProgram, SECCOMP_FD } from './seccompProgram';
 
 export interface Launch {

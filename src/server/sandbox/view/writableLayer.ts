@@ -12,13 +12,13 @@
 import * as fs from 'node:fs';
 import { chmod, chown, copyFile, lstat, mkdir, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SandboxIdentity } from './sandboxIdentity';
+import type { SandboxIdentity } from '../runtime/sandboxIdentity';
 import type { ViewLease } from './viewCache';
 import { isUnder } from './viewPlan';
 import { mountOverlay, unmount } from './hostMounts';
 import { walkBeneath } from './treeWalk';
 import { removeTree } from './treeRemoval';
-import { privateDir, sandboxWalkDir } from '../dataDirAccess';
+import { privateDir, sandboxWalkDir } from '../../dataDirAccess';
 
 export type CowMode = 'overlay' | 'copy';
 

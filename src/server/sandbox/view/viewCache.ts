@@ -13,12 +13,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import type { CodebaseAccess, CodebaseSnapshot } from '../codebase/contract';
-import type { NormalizedRule } from '../../shared/permissions';
-import { sortRules } from '../../shared/permissions';
+import type { CodebaseAccess, CodebaseSnapshot } from '../../codebase/contract';
+import type { NormalizedRule } from '../../../shared/permissions';
+import { sortRules } from '../../../shared/permissions';
 import { planView, type ViewPlan } from './viewPlan';
-import type { SandboxIdentity } from './sandboxIdentity';
-import { sandboxWalkDir } from '../dataDirAccess';
+import type { SandboxIdentity } from '../runtime/sandboxIdentity';
+import { sandboxWalkDir } from '../../dataDirAccess';
 
 export interface ViewLease {
   key: string;
