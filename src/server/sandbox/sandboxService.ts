@@ -34,7 +34,6 @@ const DOCKER_SOCKET = '/var/run/docker.sock';
 const DEFAULT_SHELL = '/bin/bash';
 /** Host directories bound into every sandbox: a session shell must live in one. */
 const SHELL_DIRS = ['/usr/', '/bin/', '/sbin/'];
-/** Streams carry the command's exit code in this trailing metadata key (ExecOutput has no field). */
 /**
  * The longest command timeout: Node's setTimeout treats a longer delay as 1 ms, which would
  * time the command out at once. (expires_in has no such limit: the manager re-arms.)
