@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import { Manifest } from '../../src/server/codebase/manifest';
 import { listDirectory } from '../../src/server/codebase/fileListing';
-import { decodePageToken, encodePageToken, isAfterCursor, resolvePageSize } from '../../src/server/codebase/pageToken';
+import { decodePageToken, encodePageToken, isAfterCursor, resolvePageSize } from '../../src/server/rpc/paging';
 import { isCodebaseId, newCodebaseId } from '../../src/server/codebase/codebaseId';
 import { RpcError } from '../../src/server/rpc/rpcError';
 

@@ -19,7 +19,7 @@ import type { CodebaseAccess, CodebaseChange, CodebaseSnapshot, ManifestEntry } 
 import { listDirectory, type FileListing } from './fileListing';
 import { FileUpload } from './fileUpload';
 import type { ManifestOp } from './manifest';
-import { decodePageToken, encodePageToken, isAfterCursor, resolvePageSize } from './pageToken';
+import { decodePageToken, encodePageToken, isAfterCursor, resolvePageSize } from '../rpc/paging';
 import { StoredCodebase, type PublishHooks } from './storedCodebase';
 import { createLogger, type Logger } from '../logger';
 

@@ -115,7 +115,8 @@ export class SandboxManager {
   list(codebaseId: string): SandboxRecord[] {
     return [...this.records.values()]
       .filter((r) => !codebaseId || r.codebaseId === codebaseId)
-      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+      // (createdAt, id) by code unit, the order paging's cursor assumes (rpc/paging.ts).
+      .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   /** A RUNNING sandbox using the codebase, if any (the store refuses to delete it then). */

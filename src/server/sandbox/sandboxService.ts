@@ -18,7 +18,8 @@ import { deadlineExceeded, failedPrecondition, invalidArgument, toRpcError, unim
 import { unary } from '../rpc/unary';
 import { requireField } from '../rpc/requiredField';
 import type { SandboxManager } from './sandboxManager';
-import { recordToWire } from './sandboxRecord';
+import { recordToWire, type SandboxRecord } from './sandboxRecord';
+import { decodePageToken, encodePageToken, isAfterCursor, resolvePageSize } from '../rpc/paging';
 import { rulesFromWire } from './wireRules';
 import type { HostCheck } from '../hostCheck/hostCheck';
 import { checkSeccompProgram } from './runtime/seccompProgram';
@@ -185,23 +186,18 @@ export function createSandboxService(manager: SandboxManager, cgroups: CgroupLim
     getSandbox: unary((req) => recordToWire(manager.get(req.sandboxId))),
 
     listSandboxes: unary((req) => {
-      if (req.pageSize < 0) throw invalidArgument('page_size must not be negative');
-      const all = manager.list(req.codebaseId);
-      const pageSize = Math.min(req.pageSize || 100, 1000);
-      let start = 0;
-      if (req.pageToken) {
-        const after = Buffer.from(req.pageToken, 'base64url').toString('utf8');
-        const i = all.findIndex((r) => r.id === after);
-        if (!/^sb_[0-9a-f]{16}$/.test(after)) throw invalidArgument('invalid page_token');
-        // The sandbox the token names may have gone meanwhile: continue after its position.
-        start = i >= 0 ? i + 1 : all.findIndex((r) => r.id > after);
-        if (start < 0) start = all.length;
-      }
+      const pageSize = resolvePageSize(req.pageSize);
+      const cursor = decodePageToken(req.pageToken);
+      const all = manager.list(req.codebaseId); // in (createdAt, id) order
+      const position = (r: SandboxRecord) => ({ createdAtMs: Date.parse(r.createdAt), id: r.id });
+      // After the cursor's place in the order, whether or not its sandbox is still there.
+      const found = cursor ? all.findIndex((r) => isAfterCursor(position(r), cursor)) : 0;
+      const start = found < 0 ? all.length : found;
       const page = all.slice(start, start + pageSize);
       const more = start + pageSize < all.length;
       return {
         sandboxes: page.map(recordToWire),
-        nextPageToken: more ? Buffer.from(page[page.length - 1].id).toString('base64url') : '',
+        nextPageToken: more ? encodePageToken(position(page[page.length - 1]!)) : '',
       };
     }),
 

@@ -1,10 +1,13 @@
-/** ListCodebases paging: page-size rules and the opaque cursor handed to clients. */
-import { invalidArgument } from '../rpc/rpcError';
+/**
+ * Paging of ListCodebases and ListSandboxes: page-size rules and the opaque cursor handed to
+ * clients. Both list in (createdAt, id) order, and a cursor names the last item returned, so a
+ * page stays right when that item has gone meanwhile.
+ */
+import { invalidArgument } from './rpcError';
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
 
-/** Codebases are listed in (createdAt, id) order; a cursor names the last one returned. */
 export interface PageCursor {
   createdAtMs: number;
   id: string;
