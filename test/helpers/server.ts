@@ -21,6 +21,7 @@ import type { NormalizedRule } from '../../src/shared/permissions';
 import { rulesToProto } from '../../src/client/convert';
 import { processesMatching } from './hostProcesses';
 import { settle } from './waitFor';
+import { EXIT_CODE_TRAILER } from '../../src/shared/streamTrailers';
 
 export const SERVER_JS = join(__dirname, '..', '..', 'dist', 'server.js');
 
@@ -146,7 +147,7 @@ export class TestServer {
       const s = this.sandboxes.execStream({ sandboxId, command, stdin: '', env: {}, workdir: '', timeout: undefined, ...extra });
       s.on('data', (o: ExecOutput) => (o.type === 1 ? (out.stdout += o.data.toString()) : (out.stderr += o.data.toString())));
       s.on('status', (st: { metadata: Metadata }) => {
-        const code = st.metadata.get('x-agentfense-exit-code')[0];
+        const code = st.metadata.get(EXIT_CODE_TRAILER)[0];
         if (code !== undefined) out.exitCode = Number(code);
       });
       s.on('error', reject);

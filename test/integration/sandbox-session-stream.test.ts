@@ -14,6 +14,7 @@ import { SessionStatus } from '../../src/generated/common';
 import { getPreset } from '../../src/shared/presets';
 import { call, startServer, wireRules, type TestServer } from '../helpers/server';
 import { serverProcessesWith } from '../helpers/hostProcesses';
+import { EXIT_CODE_TRAILER } from '../../src/shared/streamTrailers';
 
 let server: TestServer;
 let sandboxId: string;
@@ -41,7 +42,7 @@ function streamed(sessionId: string, command: string): Promise<{ stdout: string;
       if (o.type === 1) out.stdout += o.data.toString();
     });
     s.on('status', (st: { metadata: Metadata }) => {
-      const code = st.metadata.get('x-agentfense-exit-code')[0];
+      const code = st.metadata.get(EXIT_CODE_TRAILER)[0];
       if (code !== undefined) out.exitCode = Number(code);
     });
     s.on('error', reject);

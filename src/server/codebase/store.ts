@@ -19,7 +19,7 @@ import type { CodebaseAccess, CodebaseChange, CodebaseSnapshot, ManifestEntry } 
 import { listDirectory, type FileListing } from './fileListing';
 import { FileUpload } from './fileUpload';
 import type { ManifestOp } from './manifest';
-import { decodePageToken, encodePageToken, isAfterCursor, resolvePageSize } from '../rpc/paging';
+import { compareCursors, decodePageToken, encodePageToken, isAfterCursor, resolvePageSize } from '../rpc/paging';
 import { StoredCodebase, type PublishHooks } from './storedCodebase';
 import { createLogger, type Logger } from '../logger';
 
@@ -177,7 +177,7 @@ export class CodebaseStore implements CodebaseAccess {
       .filter((c) => !query.ownerId || c.meta.ownerId === query.ownerId)
       .map((c) => ({ codebase: c, key: { createdAtMs: c.meta.createdAtMs, id: c.meta.id } }))
       .filter(({ key }) => !cursor || isAfterCursor(key, cursor))
-      .sort((a, b) => a.key.createdAtMs - b.key.createdAtMs || (a.key.id < b.key.id ? -1 : 1));
+      .sort((a, b) => compareCursors(a.key, b.key));
     const page = matching.slice(0, pageSize);
     const more = matching.length > pageSize;
     return {

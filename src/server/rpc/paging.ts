@@ -39,6 +39,11 @@ export function decodePageToken(token: string): PageCursor | undefined {
   return { createdAtMs, id };
 }
 
+/** The listing order: by createdAt, then by id (code units). Both lists sort with it. */
+export function compareCursors(a: PageCursor, b: PageCursor): number {
+  return a.createdAtMs - b.createdAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
 export function isAfterCursor(item: PageCursor, cursor: PageCursor): boolean {
-  return item.createdAtMs > cursor.createdAtMs || (item.createdAtMs === cursor.createdAtMs && item.id > cursor.id);
+  return compareCursors(item, cursor) > 0;
 }

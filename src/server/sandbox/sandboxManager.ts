@@ -9,7 +9,8 @@ import type { NormalizedRule } from '../../shared/permissions';
 import { failedPrecondition, notFound } from '../rpc/rpcError';
 import { requireField } from '../rpc/requiredField';
 import { newSandboxId, isSandboxId } from './ids';
-import { loadRecord, saveRecord, type SandboxRecord } from './sandboxRecord';
+import { listPosition, loadRecord, saveRecord, type SandboxRecord } from './sandboxRecord';
+import { compareCursors } from '../rpc/paging';
 import { LiveSandbox, type RuntimeContext } from './liveSandbox';
 import { mountsUnder, unmount } from './view/hostMounts';
 import { killBwrapsMentioning } from './runtime/processTree';
@@ -115,8 +116,8 @@ export class SandboxManager {
   list(codebaseId: string): SandboxRecord[] {
     return [...this.records.values()]
       .filter((r) => !codebaseId || r.codebaseId === codebaseId)
-      // (createdAt, id) by code unit, the order paging's cursor assumes (rpc/paging.ts).
-      .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      // The order paging's cursor assumes (rpc/paging.ts).
+      .sort((a, b) => compareCursors(listPosition(a), listPosition(b)));
   }
 
   /** A RUNNING sandbox using the codebase, if any (the store refuses to delete it then). */

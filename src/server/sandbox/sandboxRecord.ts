@@ -6,6 +6,7 @@ import { RuntimeType, type Sandbox } from '../../generated/sandbox';
 import type { NormalizedRule } from '../../shared/permissions';
 import { rulesToWire } from './wireRules';
 import type { ResourceLimitValues } from './runtime/cgroupLimits';
+import type { PageCursor } from '../rpc/paging';
 
 export type SandboxState = 'pending' | 'running' | 'stopped' | 'error';
 
@@ -30,6 +31,11 @@ const WIRE_STATUS: Record<SandboxState, SandboxStatus> = {
 };
 
 const date = (s: string | undefined) => (s ? new Date(s) : undefined);
+
+/** Where a sandbox stands in ListSandboxes' order (rpc/paging.ts). */
+export function listPosition(r: SandboxRecord): PageCursor {
+  return { createdAtMs: Date.parse(r.createdAt), id: r.id };
+}
 
 export function recordToWire(r: SandboxRecord): Sandbox {
   return {

@@ -18,7 +18,7 @@ import { deadlineExceeded, failedPrecondition, invalidArgument, toRpcError, unim
 import { unary } from '../rpc/unary';
 import { requireField } from '../rpc/requiredField';
 import type { SandboxManager } from './sandboxManager';
-import { recordToWire, type SandboxRecord } from './sandboxRecord';
+import { listPosition, recordToWire } from './sandboxRecord';
 import { decodePageToken, encodePageToken, isAfterCursor, resolvePageSize } from '../rpc/paging';
 import { rulesFromWire } from './wireRules';
 import type { HostCheck } from '../hostCheck/hostCheck';
@@ -189,15 +189,14 @@ export function createSandboxService(manager: SandboxManager, cgroups: CgroupLim
       const pageSize = resolvePageSize(req.pageSize);
       const cursor = decodePageToken(req.pageToken);
       const all = manager.list(req.codebaseId); // in (createdAt, id) order
-      const position = (r: SandboxRecord) => ({ createdAtMs: Date.parse(r.createdAt), id: r.id });
       // After the cursor's place in the order, whether or not its sandbox is still there.
-      const found = cursor ? all.findIndex((r) => isAfterCursor(position(r), cursor)) : 0;
+      const found = cursor ? all.findIndex((r) => isAfterCursor(listPosition(r), cursor)) : 0;
       const start = found < 0 ? all.length : found;
       const page = all.slice(start, start + pageSize);
       const more = start + pageSize < all.length;
       return {
         sandboxes: page.map(recordToWire),
-        nextPageToken: more ? encodePageToken(position(page[page.length - 1]!)) : '',
+        nextPageToken: more ? encodePageToken(listPosition(page[page.length - 1]!)) : '',
       };
     }),
 

@@ -4,7 +4,7 @@
  */
 import { constants } from 'node:os';
 import { launchBwrap, killSandboxTree, type Launch } from './bwrapLauncher';
-import type { LaunchGate } from './launchGate';
+import type { LaunchGate, Release } from './launchGate';
 
 /**
  * ExecResult keeps at most this much of each stream (as UTF-8 on the wire). Most gRPC
@@ -83,7 +83,7 @@ export class CappedOutput {
 }
 
 export async function runCommand(req: RunRequest): Promise<RunOutcome> {
-  let release;
+  let release: Release;
   try {
     release = await req.gate.acquire(req.abort);
   } catch {
