@@ -20,7 +20,7 @@ import { Session } from './session';
 import type { CommandOutput } from './commandOutput';
 import type { ExecResult, FileInfo, ResourceLimits, RuntimeType, SandboxInfo, SandboxStatus } from './types';
 import { uploadFiles, type UploadProgress } from './uploader';
-import { walkWorkspace } from './workspaceWalker';
+import { walkWorkspace } from '../core/sync/workspaceWalker';
 
 /** `Sandbox.run`'s timeout when none is given, as in the SDK. */
 export const DEFAULT_RUN_TIMEOUT_MS = 60_000;

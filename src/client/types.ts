@@ -5,7 +5,8 @@
  */
 import type { NormalizedRule } from '../shared/permissions';
 
-export type SandboxStatus = 'pending' | 'running' | 'stopped' | 'error';
+export type { SandboxStatus } from '../core/backend';
+import type { SandboxStatus } from '../core/backend';
 export type RuntimeType = 'bwrap' | 'docker';
 export type SessionStatus = 'active' | 'closed' | 'unknown';
 

@@ -11,16 +11,10 @@ import type { SandboxClient } from './sandboxClient';
 import type { UploadResult } from './types';
 import type { BatchFile } from './batchUpload';
 import { UPLOAD_CHUNK_BYTES } from './uploadChunks';
-import type { LocalFile } from './workspaceWalker';
+import type { UploadProgress } from '../core/backend';
+import type { LocalFile } from '../core/sync/workspaceWalker';
 
-export interface UploadProgress {
-  filesDone: number;
-  filesTotal: number;
-  bytesDone: number;
-  bytesTotal: number;
-  /** The file whose bytes or completion caused this report. */
-  currentFile: string;
-}
+export type { UploadProgress };
 
 export interface UploadFilesOptions {
   /** UploadFiles calls in flight at once (servers without UploadBatch); default 16. */

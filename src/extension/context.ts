@@ -1,14 +1,23 @@
 /**
  * Everything the extension's features share, built once in `activate` and handed to each
- * feature: settings, logs, the server connection, presets, the workspace sync and sandboxes.
+ * feature: settings, logs, the server connection, presets, and the core (baselines, workspace
+ * sync, sandbox provisioning) over a backend that calls through the connection.
  */
 import * as vscode from 'vscode';
+import { AgentFenseBackend, type SandboxInfo } from '../client';
+import { BaselineStore } from '../core/review/reviewBaseline';
+import { SandboxProvisioner, type SandboxTarget } from '../core/run/sandboxProvisioner';
+import { WorkspaceSync } from '../core/sync/workspaceSync';
 import { Config } from './config';
 import { Connection } from './server/connection';
 import { showError } from './server/errorReporting';
 import { PresetStore } from './presets/presetStore';
-import { SandboxProvisioner } from './run/sandboxProvisioner';
-import { WorkspaceSync } from './upload/workspaceSync';
+import { confirmUploadOverPending } from './upload/overwriteConfirmation';
+import { showUploadProgress } from './upload/uploadProgress';
+import { rootOf } from './workspaceRoots';
+
+/** Labels and codebase owners say which client made them. */
+const CLIENT = 'vscode';
 
 export class Ctx implements vscode.Disposable {
   readonly config = new Config();
@@ -16,10 +25,13 @@ export class Ctx implements vscode.Disposable {
   readonly serverLog: vscode.LogOutputChannel;
   readonly connection: Connection;
   readonly presets: PresetStore;
+  readonly backend: AgentFenseBackend;
+  readonly baselines: BaselineStore;
   readonly sync: WorkspaceSync;
-  readonly sandboxes: SandboxProvisioner;
-  /** Set by the change review once it exists; runs call it when they finish. */
-  refreshReview: (folder: vscode.WorkspaceFolder) => Promise<void> = async () => undefined;
+  readonly sandboxes: SandboxProvisioner<SandboxInfo>;
+  private readonly codebaseChanged = new vscode.EventEmitter<vscode.WorkspaceFolder>();
+  /** Fires when a folder's codebase may have changed: a run in its sandbox ended, it was deleted. */
+  readonly onDidChangeCodebase = this.codebaseChanged.event;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(readonly extension: vscode.ExtensionContext) {
@@ -27,9 +39,36 @@ export class Ctx implements vscode.Disposable {
     this.serverLog = vscode.window.createOutputChannel('AgentFense Server', { log: true });
     this.connection = new Connection(extension, this.config, this.log, this.serverLog);
     this.presets = new PresetStore(this.config);
-    this.sync = new WorkspaceSync(extension.globalStorageUri, this.config, this.connection, this.log);
-    this.sandboxes = new SandboxProvisioner(this.config, this.connection, this.presets, this.sync);
-    this.disposables.push(this.log, this.serverLog, this.connection, this.presets, this.sync, this.sandboxes);
+    this.backend = new AgentFenseBackend((fn, options) => this.connection.call(fn, options));
+    // Codebase ids mean something on one server only: the endpoint scopes the baselines.
+    this.baselines = new BaselineStore(vscode.Uri.joinPath(extension.globalStorageUri, 'indexes').fsPath, () => this.config.endpoint || 'embedded');
+    this.sync = new WorkspaceSync(this.backend, this.baselines, {
+      client: CLIENT,
+      ignore: () => this.config.ignore,
+      log: this.log,
+      progress: showUploadProgress,
+      confirmOverwrite: confirmUploadOverPending,
+    });
+    this.sandboxes = new SandboxProvisioner(this.backend, this.sync, {
+      client: CLIENT,
+      rulesOf: (preset) => this.presets.catalog.rulesOf(preset),
+      network: () => this.config.network,
+    });
+    this.disposables.push(this.log, this.serverLog, this.connection, this.presets, this.baselines, this.sync, this.sandboxes, this.codebaseChanged);
+  }
+
+  /** The folder's running sandbox for `preset` (default: the active one), uploading what changed first. */
+  provision(
+    folder: vscode.WorkspaceFolder,
+    preset: string | undefined,
+    options: { signal?: AbortSignal; report?: (message: string) => void } = {},
+  ): Promise<SandboxTarget<SandboxInfo>> {
+    return this.sandboxes.ensureSandbox(rootOf(folder), preset || this.presets.activeName, options);
+  }
+
+  /** A run in the folder's sandbox ended (or its codebase went): the review looks again. */
+  codebaseMayHaveChanged(folder: vscode.WorkspaceFolder): void {
+    this.codebaseChanged.fire(folder);
   }
 
   /** Registers a command whose failures become a clear message instead of a stack trace. */

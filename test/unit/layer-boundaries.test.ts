@@ -27,6 +27,15 @@ describe('layer boundaries', () => {
     ['src/extension/x.ts', "import { LiveSandbox } from '../server/sandbox/liveSandbox';"],
     ['src/extension/run/x.ts', "import { LiveSandbox } from '../../server/sandbox/liveSandbox';"],
     ['src/extension/run/x.ts', "import { serve } from '../../server';"],
+    ['src/core/x.ts', "import * as vscode from 'vscode';"],
+    ['src/core/sync/x.ts', "import { SandboxClient } from '../../client';"],
+    ['src/core/x.ts', "import { Ctx } from '../extension/context';"],
+    ['src/server/x.ts', "import { WorkspaceSync } from '../core/sync/workspaceSync';"],
+    ['src/shared/x.ts', "import { Emitter } from '../core/events';"],
+    // Capability folders meet through the context, not each other's files.
+    ['src/extension/run/x.ts', "import { ReviewController } from '../review/reviewController';"],
+    ['src/extension/review/x.ts', "import { presetPicker } from '../presets/presetPicker';"],
+    ['src/extension/server/x.ts', "import { startRunTerminal } from '../run/runCommand';"],
   ];
   for (const [file, source] of refused) {
     it(`refuses in ${file}: ${source}`, async () => {
@@ -40,6 +49,9 @@ describe('layer boundaries', () => {
     assert.deepEqual(await importErrors('src/extension/x.ts', "import { Connection } from './server/connection';"), []);
     assert.deepEqual(await importErrors('src/extension/run/x.ts', "import { Connection } from '../server/connection';"), []);
     assert.deepEqual(await importErrors('src/client/x.ts', "import { getPreset } from '../shared/presets';"), []);
+    assert.deepEqual(await importErrors('src/client/x.ts', "import type { SandboxBackend } from '../core/backend';"), []);
+    assert.deepEqual(await importErrors('src/extension/x.ts', "import { WorkspaceSync } from '../core/sync/workspaceSync';"), []);
+    assert.deepEqual(await importErrors('src/extension/review/x.ts', "import { isCancellation } from '../server/errorReporting';\nimport type { Ctx } from '../context';"), []);
     assert.deepEqual(await importErrors('src/server/x.ts', "import { getPreset } from '../shared/presets';\nimport { Sandbox } from '../generated/sandbox';"), []);
   });
 });

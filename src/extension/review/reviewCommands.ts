@@ -3,14 +3,15 @@
  * WorkspaceEdit, so Edit › Undo reverts it; text files become text edits (undo restores
  * your content), deletions become file deletions (undo restores the file).
  */
-import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import * as vscode from 'vscode';
+import { remoteSignature, type Change } from '../../core/review/changeComputation';
+import type { BaselineDraft } from '../../core/review/reviewBaseline';
+import { sha256Bytes } from '../../core/sync/contentHash';
+import { localStat } from '../../core/sync/localStat';
+import { matchesIndex } from '../../core/sync/uploadIndex';
 import type { Ctx } from '../context';
-import { matchesIndex } from '../upload/uploadIndex';
-import { WorkspaceSync } from '../upload/workspaceSync';
-import { remoteSignature, type Change } from './changeComputation';
 import { contentKind, isBinary } from './contentKind';
 import { sandboxUri } from './sandboxFileSystem';
 import type { ChangeResourceState, FolderReview, ReviewController } from './reviewController';
@@ -34,13 +35,13 @@ export function accept(ctx: Ctx, controller: ReviewController, ...states: unknow
   return acceptStates(ctx, controller, statesOf(states));
 }
 
-export function discard(ctx: Ctx, controller: ReviewController, ...states: unknown[]): Promise<void> {
-  return discardStates(ctx, controller, statesOf(states));
+export function discard(ctx: Ctx, ...states: unknown[]): Promise<void> {
+  return discardStates(ctx, statesOf(states));
 }
 
 export async function acceptAll(ctx: Ctx, controller: ReviewController, arg?: unknown): Promise<void> {
   const review = await reviewOf(controller, arg);
-  if (review) await acceptStates(ctx, controller, review.group.resourceStates as ChangeResourceState[]);
+  if (review) await acceptStates(ctx, controller, review.states);
 }
 
 export async function discardAll(ctx: Ctx, controller: ReviewController, arg?: unknown): Promise<void> {
@@ -51,7 +52,7 @@ export async function discardAll(ctx: Ctx, controller: ReviewController, arg?: u
     { modal: true, detail: 'Your workspace files are uploaded back into the sandbox\'s codebase; the sandbox\'s versions are lost.' },
     'Discard All',
   );
-  if (ok) await discardStates(ctx, controller, review.group.resourceStates as ChangeResourceState[]);
+  if (ok) await discardStates(ctx, review.states);
 }
 
 export async function acceptFolder(ctx: Ctx, controller: ReviewController, ...args: unknown[]): Promise<void> {
@@ -62,7 +63,7 @@ export async function acceptFolder(ctx: Ctx, controller: ReviewController, ...ar
   if (!uri) return;
   const review = controller.reviewFor(uri);
   const prefix = uri.toString().replace(/\/?$/, '/');
-  const below = (review?.group.resourceStates as ChangeResourceState[] | undefined)?.filter((s) => s.resourceUri.toString().startsWith(prefix)) ?? [];
+  const below = review?.states.filter((s) => s.resourceUri.toString().startsWith(prefix)) ?? [];
   await acceptStates(ctx, controller, below);
 }
 
@@ -96,7 +97,7 @@ export async function openDiff(ctx: Ctx, controller: ReviewController, state: Ch
   if (!codebaseId) return;
   const name = change.path.split('/').pop();
   const max = ctx.config.maxDiffBytes;
-  const local = await WorkspaceSync.localStat(review.folder, change.path);
+  const local = await localStat(review.baseline.root, change.path);
   let kind = contentKind(undefined, Math.max(change.size, local?.size ?? 0), max);
   if (kind === 'text' && change.kind !== 'deleted') {
     const bytes = await controller.fs.readFile(sandboxUri(codebaseId, change.path));
@@ -114,7 +115,7 @@ export async function openDiff(ctx: Ctx, controller: ReviewController, state: Ch
       'Discard',
     );
     if (choice === 'Accept') await acceptStates(ctx, controller, [state]);
-    else if (choice === 'Discard') await discardStates(ctx, controller, [state]);
+    else if (choice === 'Discard') await discardStates(ctx, [state]);
     return;
   }
   const left = change.kind === 'added' ? sandboxUri(codebaseId, change.path, { empty: true }) : state.resourceUri;
@@ -143,13 +144,29 @@ async function askConflict(state: ChangeResourceState, remaining: number): Promi
 
 async function acceptStates(ctx: Ctx, controller: ReviewController, states: ChangeResourceState[]): Promise<void> {
   if (states.length === 0) return;
-  const review = states[0].review;
-  const index = review.index;
-  const codebaseId = review.codebaseId;
-  if (!index || !codebaseId) return;
+  const review = states[0]!.review;
+  // One edit of the baseline: no upload or refresh of this folder runs in between.
+  const accepted = await review.baseline.edit((draft) => acceptLocked(ctx, controller, review, draft, states));
+  if (!accepted) return;
+  const n = accepted.count;
+  const msg = `AgentFense: accepted ${n} change${n === 1 ? '' : 's'} (Edit › Undo reverts ${n === 1 ? 'it' : 'them'}).`;
+  if (accepted.backupDir) void vscode.window.showInformationMessage(`${msg} Replaced binary files were backed up to ${accepted.backupDir}.`);
+  else vscode.window.setStatusBarMessage(`$(check) ${msg}`, 5000);
+}
+
+async function acceptLocked(
+  ctx: Ctx,
+  controller: ReviewController,
+  review: FolderReview,
+  draft: BaselineDraft,
+  states: ChangeResourceState[],
+): Promise<{ count: number; backupDir?: string } | undefined> {
+  const index = draft.index;
+  const codebaseId = index?.codebaseId;
+  if (!index || !codebaseId) return undefined;
   const edit = new vscode.WorkspaceEdit();
   const meta = { label: 'Accept sandbox changes', needsConfirmation: false };
-  const accepted: { change: Change; content?: Buffer }[] = [];
+  const accepted: { change: Change; content?: Uint8Array }[] = [];
   const docsToSave: vscode.TextDocument[] = [];
   const binaryOverwrites: { path: string; old: Buffer }[] = [];
   let overwriteAll = false;
@@ -159,11 +176,11 @@ async function acceptStates(ctx: Ctx, controller: ReviewController, states: Chan
     async (progress, token) => {
       for (let i = 0; i < states.length; i++) {
         if (token.isCancellationRequested) throw new vscode.CancellationError();
-        const state = states[i];
+        const state = states[i]!;
         const { change } = state;
         const uri = state.resourceUri;
         progress.report({ message: change.path, increment: 100 / states.length });
-        const local = await WorkspaceSync.localStat(review.folder, change.path);
+        const local = await localStat(review.baseline.root, change.path);
         const openDoc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
         const conflict =
           (change.kind === 'added' ? local !== undefined : !matchesIndex(index.files[change.path], local)) || openDoc?.isDirty === true;
@@ -178,7 +195,8 @@ async function acceptStates(ctx: Ctx, controller: ReviewController, states: Chan
           accepted.push({ change });
           continue;
         }
-        const content = await ctx.connection.call((c) => c.readFile(codebaseId, change.path));
+        // Through the review's file system: the bytes the diff showed are not downloaded again.
+        const content = await controller.fs.readFile(sandboxUri(codebaseId, change.path));
         if (!local) {
           edit.createFile(uri, { contents: content, ignoreIfExists: false }, meta);
         } else if (!isBinary(content)) {
@@ -195,7 +213,7 @@ async function acceptStates(ctx: Ctx, controller: ReviewController, states: Chan
       }
     },
   );
-  if (accepted.length === 0) return;
+  if (accepted.length === 0) return undefined;
   let backupDir: string | undefined;
   if (binaryOverwrites.length > 0) {
     backupDir = vscode.Uri.joinPath(ctx.extension.globalStorageUri, 'backups', `${Date.now()}`).fsPath;
@@ -205,37 +223,44 @@ async function acceptStates(ctx: Ctx, controller: ReviewController, states: Chan
       await writeFile(target, b.old);
     }
   }
-  const ok = await vscode.workspace.applyEdit(edit);
-  if (!ok) {
+  if (!(await vscode.workspace.applyEdit(edit))) {
     void vscode.window.showErrorMessage('AgentFense: the workspace edit was not applied; nothing was changed.');
-    return;
+    return undefined;
   }
   for (const doc of docsToSave) await doc.save();
   // The workspace now equals the codebase for these files: record that as the baseline.
   for (const { change, content } of accepted) {
-    if (change.kind === 'deleted') delete index.files[change.path];
+    if (change.kind === 'deleted' || !content) delete index.files[change.path];
     else
       index.files[change.path] = {
-        size: content!.length,
+        size: content.length,
         mtimeMs: -1, // unknown until the next upload looks; it then only re-hashes
-        sha256: createHash('sha256').update(content!).digest('hex'),
+        sha256: sha256Bytes(content),
         remoteMtimeMs: change.remoteMtimeMs,
       };
   }
-  await ctx.sync.saveIndex(review.folder, index);
-  controller.removeChanges(review, new Set(accepted.map((a) => a.change.path)));
-  const msg = `AgentFense: accepted ${accepted.length} change${accepted.length === 1 ? '' : 's'} (Edit › Undo reverts ${accepted.length === 1 ? 'it' : 'them'}).`;
-  if (backupDir) void vscode.window.showInformationMessage(`${msg} Replaced binary files were backed up to ${backupDir}.`);
-  else vscode.window.setStatusBarMessage(`$(check) ${msg}`, 5000);
+  const handled = new Set(accepted.map((a) => a.change.path));
+  draft.changes = draft.changes.filter((c) => !handled.has(c.path));
+  draft.save();
+  return { count: accepted.length, backupDir };
 }
 
-async function discardStates(ctx: Ctx, controller: ReviewController, states: ChangeResourceState[]): Promise<void> {
+async function discardStates(ctx: Ctx, states: ChangeResourceState[]): Promise<void> {
   if (states.length === 0) return;
-  const review = states[0].review;
-  const index = review.index;
-  const codebaseId = review.codebaseId;
-  if (!index || !codebaseId) return;
-  const discarded = { ...controller.discardedOf(review.folder) };
+  const review = states[0]!.review;
+  const keptAdded = await review.baseline.edit((draft) => discardLocked(ctx, review, draft, states));
+  if (keptAdded > 0) {
+    void vscode.window.showInformationMessage(
+      `AgentFense: ${keptAdded} file${keptAdded === 1 ? '' : 's'} the sandbox created stay${keptAdded === 1 ? 's' : ''} in its codebase (the protocol cannot delete single files) but ${keptAdded === 1 ? 'is' : 'are'} hidden from the review. The next upload after a local deletion starts a clean codebase.`,
+    );
+  }
+}
+
+/** Puts the workspace's versions back into the codebase; returns how many added files stay there hidden. */
+async function discardLocked(ctx: Ctx, review: FolderReview, draft: BaselineDraft, states: ChangeResourceState[]): Promise<number> {
+  const index = draft.index;
+  const codebaseId = index?.codebaseId;
+  if (!index || !codebaseId) return 0;
   const restored = new Set<string>();
   const handled = new Set<string>();
   let keptAdded = 0;
@@ -244,30 +269,25 @@ async function discardStates(ctx: Ctx, controller: ReviewController, states: Cha
     async (progress) => {
       for (const { change, resourceUri } of states) {
         progress.report({ message: change.path, increment: 100 / states.length });
-        const local = await WorkspaceSync.localStat(review.folder, change.path);
+        const local = await localStat(review.baseline.root, change.path);
         if (change.kind === 'added' || !local) {
           // No delete-file RPC: the file stays in the codebase, hidden from the review until it changes again.
-          discarded[change.path] = remoteSignature(change.size, change.remoteMtimeMs);
+          draft.discarded[change.path] = remoteSignature(change.size, change.remoteMtimeMs);
           if (change.kind === 'added') keptAdded++;
           handled.add(change.path);
           continue;
         }
         const content = await readFile(resourceUri.fsPath);
-        await ctx.connection.call((c) => c.uploadFile(codebaseId, change.path, content));
-        index.files[change.path] = { size: local.size, mtimeMs: local.mtimeMs, sha256: createHash('sha256').update(content).digest('hex') };
-        delete discarded[change.path];
+        await ctx.backend.uploadFile(codebaseId, change.path, content);
+        index.files[change.path] = { size: local.size, mtimeMs: local.mtimeMs, sha256: sha256Bytes(content) };
+        delete draft.discarded[change.path];
         restored.add(change.path);
         handled.add(change.path);
       }
     },
   );
   await ctx.sync.recordRemoteTimes(index, restored);
-  await ctx.sync.saveIndex(review.folder, index);
-  await controller.setDiscarded(review.folder, discarded);
-  controller.removeChanges(review, handled);
-  if (keptAdded > 0) {
-    void vscode.window.showInformationMessage(
-      `AgentFense: ${keptAdded} file${keptAdded === 1 ? '' : 's'} the sandbox created stay${keptAdded === 1 ? 's' : ''} in its codebase (the protocol cannot delete single files) but ${keptAdded === 1 ? 'is' : 'are'} hidden from the review. The next upload after a local deletion starts a clean codebase.`,
-    );
-  }
+  draft.changes = draft.changes.filter((c) => !handled.has(c.path));
+  draft.save();
+  return keptAdded;
 }

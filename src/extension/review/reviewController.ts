@@ -1,16 +1,16 @@
 /**
- * The "AgentFense" source control: per workspace folder, the files the sandbox changed in
- * its codebase, against the upload index. Refreshed after every run and upload.
+ * The "AgentFense" source control: per workspace folder, the change set of its baseline (the
+ * core's FolderBaseline, which owns index, discarded changes and changes). This file only
+ * shows it: the SCM group follows the baseline's events, refreshes go through the core.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { CodebaseNotFoundError } from '../../client';
+import type { Change } from '../../core/review/changeComputation';
+import { refreshChanges } from '../../core/review/changeSet';
+import type { FolderBaseline } from '../../core/review/reviewBaseline';
 import type { Ctx } from '../context';
 import { isCancellation } from '../server/errorReporting';
-import type { UploadIndex } from '../upload/uploadIndex';
-import { sha256Stream } from '../upload/uploadSelection';
-import { confirmChanges, findChangeCandidates, type Change } from './changeComputation';
-import { loadIgnoreMatcher } from './ignoreMatcher';
+import { rootOf } from '../workspaceRoots';
 import { SandboxFileSystem, SANDBOX_SCHEME, sandboxUri } from './sandboxFileSystem';
 
 export interface ChangeResourceState extends vscode.SourceControlResourceState {
@@ -21,11 +21,10 @@ export interface ChangeResourceState extends vscode.SourceControlResourceState {
 export class FolderReview {
   readonly scm: vscode.SourceControl;
   readonly group: vscode.SourceControlResourceGroup;
-  changes: Change[] = [];
-  index: UploadIndex | undefined;
 
   constructor(
     readonly folder: vscode.WorkspaceFolder,
+    readonly baseline: FolderBaseline,
     quickDiff: vscode.QuickDiffProvider,
   ) {
     this.scm = vscode.scm.createSourceControl('agentfense', 'AgentFense', folder.uri);
@@ -35,12 +34,20 @@ export class FolderReview {
     this.group.hideWhenEmpty = false;
   }
 
+  get changes(): readonly Change[] {
+    return this.baseline.changes;
+  }
+
   get codebaseId(): string | undefined {
-    return this.index?.codebaseId;
+    return this.baseline.codebaseId;
   }
 
   uriOf(p: string): vscode.Uri {
     return vscode.Uri.joinPath(this.folder.uri, p);
+  }
+
+  get states(): ChangeResourceState[] {
+    return this.group.resourceStates as ChangeResourceState[];
   }
 
   dispose(): void {
@@ -48,21 +55,21 @@ export class FolderReview {
   }
 }
 
-const DISCARDED_KEY = 'agentfense.discarded';
-
 export class ReviewController implements vscode.Disposable {
-  private readonly reviews = new Map<string, FolderReview>();
+  private readonly reviews = new Map<string, { review: FolderReview; subscription: { dispose(): void } }>();
   readonly fs: SandboxFileSystem;
   private readonly refreshing = new Map<string, Promise<void>>();
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly ctx: Ctx) {
-    this.fs = new SandboxFileSystem(ctx.connection);
+    this.fs = new SandboxFileSystem(ctx.backend);
     this.disposables.push(
       vscode.workspace.registerFileSystemProvider(SANDBOX_SCHEME, this.fs, { isCaseSensitive: true, isReadonly: true }),
       vscode.workspace.onDidChangeWorkspaceFolders((e) => {
         for (const f of e.removed) {
-          this.reviews.get(f.uri.toString())?.dispose();
+          const entry = this.reviews.get(f.uri.toString());
+          entry?.subscription.dispose();
+          entry?.review.dispose();
           this.reviews.delete(f.uri.toString());
         }
       }),
@@ -83,36 +90,28 @@ export class ReviewController implements vscode.Disposable {
 
   reviewFor(uri: vscode.Uri): FolderReview | undefined {
     const folder = vscode.workspace.getWorkspaceFolder(uri);
-    return folder ? this.reviews.get(folder.uri.toString()) : undefined;
+    return folder ? this.reviews.get(folder.uri.toString())?.review : undefined;
   }
 
   get all(): FolderReview[] {
-    return [...this.reviews.values()];
+    return [...this.reviews.values()].map((e) => e.review);
   }
 
   private ensureReview(folder: vscode.WorkspaceFolder): FolderReview {
-    let review = this.reviews.get(folder.uri.toString());
-    if (!review) {
-      review = new FolderReview(folder, this.quickDiff);
-      this.reviews.set(folder.uri.toString(), review);
+    let entry = this.reviews.get(folder.uri.toString());
+    if (!entry) {
+      const review = new FolderReview(folder, this.ctx.baselines.of(rootOf(folder)), this.quickDiff);
+      entry = { review, subscription: review.baseline.onDidChange(() => this.render(review)) };
+      this.reviews.set(folder.uri.toString(), entry);
     }
-    return review;
-  }
-
-  discardedOf(folder: vscode.WorkspaceFolder): Record<string, string> {
-    return this.ctx.extension.workspaceState.get<Record<string, Record<string, string>>>(DISCARDED_KEY, {})[folder.uri.toString()] ?? {};
-  }
-
-  async setDiscarded(folder: vscode.WorkspaceFolder, map: Record<string, string>): Promise<void> {
-    const all = this.ctx.extension.workspaceState.get<Record<string, Record<string, string>>>(DISCARDED_KEY, {});
-    await this.ctx.extension.workspaceState.update(DISCARDED_KEY, { ...all, [folder.uri.toString()]: map });
+    return entry.review;
   }
 
   /** Folders that have been uploaded before; called once the server is connected. */
   async refreshAll(): Promise<void> {
     if (this.ctx.connection.state !== 'connected') return;
     for (const folder of vscode.workspace.workspaceFolders ?? []) {
-      if (await this.ctx.sync.getIndex(folder)) await this.refresh(folder);
+      if ((await this.ctx.baselines.of(rootOf(folder)).current()).index) await this.refresh(folder);
     }
   }
 
@@ -128,56 +127,20 @@ export class ReviewController implements vscode.Disposable {
   }
 
   private async doRefresh(folder: vscode.WorkspaceFolder): Promise<void> {
-    const index = await this.ctx.sync.getIndex(folder);
     const review = this.ensureReview(folder);
-    review.index = index;
-    if (!index) {
-      this.setChanges(review, []);
-      return;
-    }
-    let remote;
-    try {
-      remote = await this.ctx.connection.call((c) => c.listFiles(index.codebaseId, { recursive: true }));
-    } catch (e) {
-      if (e instanceof CodebaseNotFoundError) {
-        this.setChanges(review, []);
-        return;
-      }
-      throw e;
-    }
-    const isIgnored = await loadIgnoreMatcher(folder.uri.fsPath, this.ctx.config.ignore);
-    const candidates = findChangeCandidates(
-      index,
-      remote.map((r) => ({ path: r.path, isDir: r.isDir, size: r.size, modifiedAtMs: r.modifiedAt?.getTime() ?? 0 })),
-      { isIgnored, showIgnored: this.ctx.config.showIgnoredChanges, discarded: new Map(Object.entries(this.discardedOf(folder))) },
+    if (!(await review.baseline.current()).index) return this.render(review);
+    await vscode.window.withProgress({ location: { viewId: 'workbench.view.scm' }, title: 'Checking sandbox changes' }, () =>
+      refreshChanges(this.ctx.backend, review.baseline, { ignore: this.ctx.config.ignore, showIgnored: this.ctx.config.showIgnoredChanges }),
     );
-    const { changes, sameContent } = await vscode.window.withProgress(
-      { location: { viewId: 'workbench.view.scm' }, title: 'Checking sandbox changes' },
-      () => confirmChanges(index, candidates, (p) => this.ctx.connection.call((c) => sha256Stream(c.downloadFile(index.codebaseId, p)))),
-    );
-    if (sameContent.length > 0) {
-      // Remember "touched but identical" so the next refresh does not download them again.
-      for (const s of sameContent) if (index.files[s.path]) index.files[s.path].remoteMtimeMs = s.remoteMtimeMs;
-      await this.ctx.sync.saveIndex(folder, index);
-    }
+    // The codebase may hold new versions: diffs read them again.
     this.fs.invalidate();
-    this.setChanges(review, changes);
   }
 
-  setChanges(review: FolderReview, changes: Change[]): void {
-    review.changes = changes;
-    review.group.resourceStates = changes.map((change) => this.resourceState(review, change));
-    review.scm.count = changes.length;
+  private render(review: FolderReview): void {
+    review.group.resourceStates = review.changes.map((change) => this.resourceState(review, change));
+    review.scm.count = review.changes.length;
     const any = this.all.some((r) => r.changes.length > 0);
     void vscode.commands.executeCommand('setContext', 'agentfense.hasChanges', any);
-  }
-
-  /** Drops handled changes from the list without a server round trip. */
-  removeChanges(review: FolderReview, paths: ReadonlySet<string>): void {
-    this.setChanges(
-      review,
-      review.changes.filter((c) => !paths.has(c.path)),
-    );
   }
 
   private resourceState(review: FolderReview, change: Change): ChangeResourceState {
@@ -207,7 +170,10 @@ export class ReviewController implements vscode.Disposable {
   }
 
   dispose(): void {
-    for (const r of this.reviews.values()) r.dispose();
+    for (const { review, subscription } of this.reviews.values()) {
+      subscription.dispose();
+      review.dispose();
+    }
     for (const d of this.disposables) d.dispose();
   }
 }

@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { FileNotFoundError } from '../../client';
-import type { Connection } from '../server/connection';
+import type { SandboxBackend } from '../../core/backend';
 
 export const SANDBOX_SCHEME = 'agentfense';
 
@@ -25,7 +25,7 @@ export class SandboxFileSystem implements vscode.FileSystemProvider {
   /** Small LRU: a diff editor reads the same file several times in a row. */
   private readonly cache = new Map<string, Uint8Array>();
 
-  constructor(private readonly connection: Connection) {}
+  constructor(private readonly backend: SandboxBackend) {}
 
   /** The codebase changed (after a run): drop cached bytes and tell open editors. */
   invalidate(uris?: vscode.Uri[]): void {
@@ -45,7 +45,7 @@ export class SandboxFileSystem implements vscode.FileSystemProvider {
       return hit;
     }
     try {
-      const bytes = new Uint8Array(await this.connection.call((c) => c.readFile(codebaseId, path)));
+      const bytes = new Uint8Array(await this.backend.readFile(codebaseId, path));
       this.cache.set(key, bytes);
       if (this.cache.size > CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
       return bytes;

@@ -35,9 +35,9 @@ export async function askCommand(ctx: Ctx, title = 'Run in the AgentFense sandbo
 }
 
 export function startRunTerminal(ctx: Ctx, spec: RunSpec, name?: string): vscode.Terminal {
-  const pty = new SandboxRunTerminal(spec, ctx.sandboxes, ctx.connection, (outcome) => {
-    void ctx.refreshReview(outcome.folder);
-  });
+  const pty = new SandboxRunTerminal(spec, (...args) => ctx.provision(...args), ctx.connection, (outcome) =>
+    ctx.codebaseMayHaveChanged(outcome.folder),
+  );
   const terminal = vscode.window.createTerminal({
     name: name ?? `AgentFense: ${spec.command.length > 30 ? spec.command.slice(0, 29) + '…' : spec.command}`,
     pty,

@@ -7,8 +7,8 @@ import * as vscode from 'vscode';
 import { CommandTimeoutError } from '../../client';
 import { describeError, offerEnvironmentCheck } from '../server/errorReporting';
 import { CommandStatus } from './commandStatus';
-import type { SandboxProvisioner } from './sandboxProvisioner';
 import type { Connection } from '../server/connection';
+import type { Ctx } from '../context';
 import { DIM, RESET, RED, formatExitLine, shortSandboxId, toTerminalNewlines, formatLimits } from './terminalText';
 
 export interface RunSpec {
@@ -43,7 +43,7 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
 
   constructor(
     private readonly spec: RunSpec,
-    private readonly sandboxes: SandboxProvisioner,
+    private readonly provision: Ctx['provision'],
     private readonly connection: Connection,
     private readonly onFinished: (outcome: RunOutcome) => void,
   ) {}
@@ -82,7 +82,7 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
     try {
       let sandboxId = spec.sandboxId;
       if (!sandboxId) {
-        const target = await this.sandboxes.ensureSandbox(spec.folder, spec.preset, {
+        const target = await this.provision(spec.folder, spec.preset, {
           signal: this.abort.signal,
           report: (m) => this.write(`${DIM}AgentFense: ${m}${RESET}\r\n`),
         });

@@ -6,8 +6,9 @@
 import * as vscode from 'vscode';
 import type { CodebaseInfo, SandboxInfo, SessionInfo } from '../../client';
 import type { Ctx } from '../context';
-import { LABEL_FOLDER, LABEL_PRESET } from './sandboxProvisioner';
-import { formatBytes } from '../formatBytes';
+import { rootOf } from '../workspaceRoots';
+import { LABEL_FOLDER, LABEL_PRESET } from '../../core/run/sandboxProvisioner';
+import { formatBytes } from '../../core/formatBytes';
 import { formatAge, formatLimits, shortSandboxId } from './terminalText';
 
 export type SandboxNode =
@@ -40,7 +41,7 @@ export class SandboxesTreeProvider implements vscode.TreeDataProvider<SandboxNod
   }
 
   private async folderOfCodebase(id: string): Promise<vscode.WorkspaceFolder | undefined> {
-    for (const f of vscode.workspace.workspaceFolders ?? []) if ((await this.ctx.sync.getIndex(f))?.codebaseId === id) return f;
+    for (const f of vscode.workspace.workspaceFolders ?? []) if ((await this.ctx.baselines.of(rootOf(f)).current()).index?.codebaseId === id) return f;
     return undefined;
   }
 
@@ -149,5 +150,5 @@ export async function deleteCodebase(ctx: Ctx, tree: SandboxesTreeProvider, n?: 
   if (!ok) return;
   await ctx.connection.call((c) => c.deleteCodebase(n.codebase.id));
   tree.refresh();
-  if (n.folder) await ctx.refreshReview(n.folder);
+  if (n.folder) ctx.codebaseMayHaveChanged(n.folder);
 }

@@ -55,7 +55,7 @@ export class SessionTerminal implements vscode.Pseudoterminal {
       this.write(`${DIM}AgentFense: preparing the sandbox…${RESET}\r\n`);
       let sandboxId = this.target.sandboxId;
       if (!sandboxId) {
-        const t = await this.ctx.sandboxes.ensureSandbox(this.target.folder, undefined, {
+        const t = await this.ctx.provision(this.target.folder, undefined, {
           report: (m) => this.write(`${DIM}AgentFense: ${m}${RESET}\r\n`),
         });
         sandboxId = t.sandbox.id;
@@ -162,7 +162,7 @@ export class SessionTerminal implements vscode.Pseudoterminal {
     this.running = undefined;
     if (!endedWithNewline) this.write(`${DIM}⏎${RESET}\r\n`);
     if (abort.signal.aborted) this.write('\r\n');
-    void this.ctx.refreshReview(this.target.folder);
+    this.ctx.codebaseMayHaveChanged(this.target.folder);
     if (!this.closed) this.showPrompt();
   }
 

@@ -66,9 +66,9 @@ function makeTask(
         timeoutMs,
         closeOnExit: true,
       },
-      ctx.sandboxes,
+      (...args) => ctx.provision(...args),
       ctx.connection,
-      (outcome) => void ctx.refreshReview(outcome.folder),
+      (outcome) => ctx.codebaseMayHaveChanged(outcome.folder),
     );
   });
   return new vscode.Task(def, folder, name, TASK_TYPE, execution, problemMatchers);

@@ -1,6 +1,6 @@
 /** Text helpers for the pseudoterminals: output normalisation and the status lines. vscode-free. */
 import type { ResourceLimits } from '../../client';
-import { formatBytes } from '../formatBytes';
+import { formatBytes } from '../../core/formatBytes';
 
 /** A terminal needs CR LF; a command's output has LF. Existing CR LF pairs stay as they are. */
 export function toTerminalNewlines(text: string): string {

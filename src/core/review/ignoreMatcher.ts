@@ -7,7 +7,7 @@
 import ignore from 'ignore';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_IGNORES, IGNORE_FILE_NAMES } from '../../client';
+import { DEFAULT_IGNORES, IGNORE_FILE_NAMES } from '../sync/workspaceWalker';
 
 export type IgnoreMatcher = (path: string) => boolean;
 

@@ -2,9 +2,8 @@
  * What the sandbox changed: the codebase now against the upload index. Listing is cheap and
  * hashing needs a download, so this works in two steps: `findChangeCandidates` from metadata
  * alone, then `confirmChanges` downloads only the files whose metadata is ambiguous.
- * vscode-free.
  */
-import type { IndexEntry, UploadIndex } from '../upload/uploadIndex';
+import type { IndexEntry, UploadIndex } from '../sync/uploadIndex';
 
 export type ChangeKind = 'added' | 'modified' | 'deleted';
 
@@ -82,13 +81,24 @@ export interface ConfirmResult {
   sameContent: { path: string; remoteMtimeMs: number }[];
 }
 
+export interface ConfirmOptions {
+  concurrency?: number;
+  signal?: AbortSignal;
+  /**
+   * Changes an earlier refresh confirmed: one whose size and codebase time are unchanged keeps
+   * its hash instead of being downloaded again.
+   */
+  known?: readonly Change[];
+}
+
 /** Downloads and hashes the uncertain candidates; equal content is not a change. */
 export async function confirmChanges(
   index: UploadIndex,
   candidates: readonly Candidate[],
   hashRemote: (path: string) => Promise<string>,
-  { concurrency = 8, signal }: { concurrency?: number; signal?: AbortSignal } = {},
+  { concurrency = 8, signal, known = [] }: ConfirmOptions = {},
 ): Promise<ConfirmResult> {
+  const confirmed = new Map(known.filter((c) => c.sha256 !== undefined).map((c) => [c.path, c]));
   const changes: (Change | undefined)[] = new Array(candidates.length);
   const sameContent: ConfirmResult['sameContent'] = [];
   let next = 0;
@@ -101,7 +111,9 @@ export async function confirmChanges(
         changes[i] = c;
         continue;
       }
-      const sha256 = await hashRemote(c.path);
+      const earlier = confirmed.get(c.path);
+      const reusable = earlier?.size === c.size && earlier.remoteMtimeMs === c.remoteMtimeMs ? earlier.sha256 : undefined;
+      const sha256 = reusable ?? (await hashRemote(c.path));
       if (sha256 === index.files[c.path]?.sha256) sameContent.push({ path: c.path, remoteMtimeMs: c.remoteMtimeMs ?? 0 });
       else changes[i] = { ...c, sha256 };
     }

@@ -1,7 +1,7 @@
 /**
  * The upload index: what the extension last put into a folder's codebase. It makes an
  * unchanged workspace cost nothing to re-upload, and it is the baseline the change review
- * compares the sandbox's codebase against. vscode-free (persisted by workspaceSync.ts).
+ * compares the sandbox's codebase against (persisted by review/reviewBaseline.ts).
  */
 
 export interface IndexEntry {

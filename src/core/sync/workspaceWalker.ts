@@ -5,7 +5,7 @@
 import ignore, { type Ignore } from 'ignore';
 import { lstatSync, promises as fs, type Dirent } from 'node:fs';
 import { join } from 'node:path';
-import { normalizeCodebasePath } from '../shared/codebasePath';
+import { normalizeCodebasePath } from '../../shared/codebasePath';
 
 /**
  * Always ignored, as the Python SDK's `walk_directory` does (same list, minus nothing;

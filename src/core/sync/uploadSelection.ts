@@ -1,27 +1,7 @@
-/**
- * Which local files an upload must send, and the content hashes that decide it. vscode-free,
- * so the benchmark times exactly the extension's path.
- */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import type { LocalFile } from '../../client';
+/** Which local files an upload must send: the content hashes decide the ambiguous ones. */
+import { sha256File } from './contentHash';
 import type { UploadIndex, UploadPlan } from './uploadIndex';
-
-export function sha256File(absPath: string, signal?: AbortSignal): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    const stream = createReadStream(absPath, { signal });
-    stream.on('data', (chunk) => hash.update(chunk));
-    stream.on('error', reject);
-    stream.on('end', () => resolve(hash.digest('hex')));
-  });
-}
-
-export async function sha256Stream(chunks: AsyncIterable<Buffer>): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const c of chunks) hash.update(c);
-  return hash.digest('hex');
-}
+import type { LocalFile } from './workspaceWalker';
 
 /**
  * A fresh codebase takes everything, and a new or resized file has surely changed: neither

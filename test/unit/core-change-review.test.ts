@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { confirmChanges, findChangeCandidates, remoteSignature } from '../../src/extension/review/changeComputation';
+import { confirmChanges, findChangeCandidates, remoteSignature } from '../../src/core/review/changeComputation';
 import { contentKind, isBinary } from '../../src/extension/review/contentKind';
-import { buildIgnoreMatcher } from '../../src/extension/review/ignoreMatcher';
-import { emptyIndex, matchesIndex, planUpload, type UploadIndex } from '../../src/extension/upload/uploadIndex';
+import { buildIgnoreMatcher } from '../../src/core/review/ignoreMatcher';
+import { emptyIndex, matchesIndex, planUpload, type UploadIndex } from '../../src/core/sync/uploadIndex';
 
 function index(): UploadIndex {
   const i = emptyIndex('cb_1', '/w');
@@ -114,4 +114,33 @@ test('binary and size checks decide whether a text diff is shown', () => {
   assert.equal(isBinary(big), false);
   assert.equal(contentKind(undefined, 3_000_000, 2_000_000), 'too-large');
   assert.equal(contentKind(Buffer.from('x'), 1, 2_000_000), 'text');
+});
+
+test('confirmChanges: a change hashed by an earlier refresh and untouched since is not downloaded again', async () => {
+  const i = index();
+  const candidates = findChangeCandidates(i, [
+    { path: 'a.txt', isDir: false, size: 3, modifiedAtMs: 2000 },
+    { path: 'b.txt', isDir: false, size: 3, modifiedAtMs: 2000 },
+    { path: 'c.txt', isDir: false, size: 3, modifiedAtMs: 1000 },
+  ]);
+  const hashed: string[] = [];
+  const hashRemote = async (p: string) => (hashed.push(p), `new-${p}`);
+  const first = await confirmChanges(i, candidates, hashRemote);
+  assert.deepEqual(hashed.sort(), ['a.txt', 'b.txt']);
+  hashed.length = 0;
+  // b.txt was touched again since (another time): only it is hashed; a.txt keeps its verdict.
+  const again = findChangeCandidates(i, [
+    { path: 'a.txt', isDir: false, size: 3, modifiedAtMs: 2000 },
+    { path: 'b.txt', isDir: false, size: 3, modifiedAtMs: 3000 },
+    { path: 'c.txt', isDir: false, size: 3, modifiedAtMs: 1000 },
+  ]);
+  const second = await confirmChanges(i, again, hashRemote, { known: first.changes });
+  assert.deepEqual(hashed, ['b.txt']);
+  assert.deepEqual(
+    second.changes.map((c) => [c.path, c.sha256]),
+    [
+      ['a.txt', 'new-a.txt'],
+      ['b.txt', 'new-b.txt'],
+    ],
+  );
 });

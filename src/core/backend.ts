@@ -1,0 +1,79 @@
+/**
+ * What the core needs from wherever sandboxes live: codebases to upload into, sandboxes to
+ * find, create and start, commands to run. The AgentFense gRPC client implements it
+ * (src/client/agentFenseBackend.ts); a cloud backend can too. Plain data in and out: no
+ * transport type crosses this line.
+ */
+import type { NormalizedRule, PermissionRule } from '../shared/permissions';
+import type { LocalFile } from './sync/workspaceWalker';
+
+export type SandboxStatus = 'pending' | 'running' | 'stopped' | 'error';
+
+/** What the core reads of a sandbox; a backend's own type may carry more (S below). */
+export interface SandboxSummary {
+  id: string;
+  status: SandboxStatus;
+  labels: Record<string, string>;
+  /** The rules as the backend stored them. */
+  permissions: readonly NormalizedRule[];
+}
+
+export interface RemoteFile {
+  /** Codebase path, relative to the root (`src/a.py`). */
+  path: string;
+  isDir: boolean;
+  size: number;
+  modifiedAt?: Date;
+}
+
+export interface StoredFile {
+  /** Hex sha256 of the bytes the backend stored. */
+  checksum: string;
+}
+
+export interface UploadProgress {
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+  /** The file whose bytes or completion caused this report. */
+  currentFile: string;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  durationMs: number;
+}
+
+export interface RunRequest {
+  /** Relative to the workspace root. */
+  cwd?: string;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface SandboxBackend<S extends SandboxSummary = SandboxSummary> {
+  createCodebase(name: string, owner: string): Promise<{ id: string }>;
+  /** False when the codebase is gone (a reset server, another client deleted it). */
+  hasCodebase(codebaseId: string): Promise<boolean>;
+  /** Stores `files`; results in the order of `files`. Aborting rejects with the signal's reason. */
+  uploadFiles(
+    codebaseId: string,
+    files: readonly LocalFile[],
+    options: { signal?: AbortSignal; onProgress?: (progress: UploadProgress) => void },
+  ): Promise<StoredFile[]>;
+  uploadFile(codebaseId: string, path: string, content: Buffer): Promise<StoredFile>;
+  /** Every file and directory of the codebase; undefined when the codebase is gone. */
+  listFiles(codebaseId: string): Promise<RemoteFile[] | undefined>;
+  readFile(codebaseId: string, path: string, options?: { signal?: AbortSignal }): Promise<Buffer>;
+  /** Hex sha256 of a stored file, streamed (never held whole). */
+  hashFile(codebaseId: string, path: string, options?: { signal?: AbortSignal }): Promise<string>;
+  listSandboxes(codebaseId: string): Promise<S[]>;
+  createSandbox(codebaseId: string, options: { permissions: readonly PermissionRule[]; labels: Record<string, string> }): Promise<S>;
+  /** Undefined when the sandbox is gone. */
+  startSandbox(sandboxId: string): Promise<S | undefined>;
+  exec(sandboxId: string, command: string, request?: RunRequest): Promise<RunResult>;
+}

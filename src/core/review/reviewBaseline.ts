@@ -1,0 +1,138 @@
+/**
+ * A folder's review baseline, owned in one place: the upload index (what the workspace last
+ * put into the codebase, with the codebase's own times), the changes the user discarded and
+ * the current change set. Sync, refresh, accept and discard all change it through `edit`,
+ * which runs them one at a time, so an Accept never interleaves with an upload of the same
+ * folder. Persisted write-then-rename: a crash never leaves a truncated file.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Emitter } from '../events';
+import { parseIndex, type UploadIndex } from '../sync/uploadIndex';
+import type { WorkspaceRoot } from '../workspaceRoot';
+import type { Change } from './changeComputation';
+
+/** What `edit` hands its function: change it in place; `save()` asks for a write at the end. */
+export interface BaselineDraft {
+  index: UploadIndex | undefined;
+  /** path → signature of the sandbox version the user discarded (see remoteSignature). */
+  discarded: Record<string, string>;
+  changes: Change[];
+  save(): void;
+}
+
+interface PersistedBaseline extends UploadIndex {
+  discarded?: Record<string, string>;
+}
+
+export class FolderBaseline {
+  private index: UploadIndex | undefined;
+  private discarded: Record<string, string> = {};
+  private currentChanges: readonly Change[] = [];
+  private loaded: Promise<void> | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly changed = new Emitter<FolderBaseline>();
+  /** Fires after an edit ends (index, discarded or changes may differ). */
+  readonly onDidChange = this.changed.event;
+
+  constructor(
+    readonly root: WorkspaceRoot,
+    private readonly file: string,
+  ) {}
+
+  /** The index as last saved (undefined: never uploaded). Read-only: change it through `edit`. */
+  async current(): Promise<{ index: Readonly<UploadIndex> | undefined; discarded: Readonly<Record<string, string>> }> {
+    await this.load();
+    return { index: this.index, discarded: this.discarded };
+  }
+
+  get changes(): readonly Change[] {
+    return this.currentChanges;
+  }
+
+  /** The codebase the baseline is of, once loaded (`current()` loads it). */
+  get codebaseId(): string | undefined {
+    return this.index?.codebaseId;
+  }
+
+  /** The one writer: `fn` runs after every earlier edit of this folder has ended. */
+  edit<T>(fn: (draft: BaselineDraft) => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      await this.load();
+      let save = false;
+      const draft: BaselineDraft = {
+        // A copy, so an edit that throws half-way leaves nothing half-changed behind.
+        index: this.index && structuredClone(this.index),
+        discarded: { ...this.discarded },
+        changes: [...this.currentChanges],
+        save: () => (save = true),
+      };
+      const result = await fn(draft);
+      // Only a completed edit is taken: one that threw leaves the baseline as it was.
+      this.index = draft.index;
+      this.discarded = draft.discarded;
+      this.currentChanges = draft.changes;
+      if (save) await this.persist();
+      this.changed.fire(this);
+      return result;
+    };
+    const next = this.queue.then(run, run);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private load(): Promise<void> {
+    this.loaded ??= readFile(this.file, 'utf8').then(
+      (text) => {
+        const persisted = parseIndex(JSON.parse(text)) as PersistedBaseline | undefined;
+        if (!persisted) return;
+        const { discarded, ...index } = persisted;
+        this.index = index;
+        this.discarded = discarded ?? {};
+      },
+      () => undefined, // none yet, or unreadable: "never uploaded", the next sync starts afresh
+    );
+    return this.loaded;
+  }
+
+  private async persist(): Promise<void> {
+    if (!this.index) return;
+    this.index.updatedAt = Date.now();
+    const persisted: PersistedBaseline = { ...this.index, discarded: this.discarded };
+    await mkdir(join(this.file, '..'), { recursive: true, mode: 0o700 });
+    await writeFile(this.file + '.tmp', JSON.stringify(persisted), { mode: 0o600 });
+    await rename(this.file + '.tmp', this.file);
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}
+
+/**
+ * The baselines of every folder, one file each under `dir`. Codebase ids mean something on one
+ * server only, so a baseline is keyed by `scope()` (the endpoint) as well as the folder.
+ */
+export class BaselineStore {
+  private readonly baselines = new Map<string, FolderBaseline>();
+
+  constructor(
+    private readonly dir: string,
+    private readonly scope: () => string,
+  ) {}
+
+  of(root: WorkspaceRoot): FolderBaseline {
+    const key = createHash('sha256').update(`${this.scope()}\0${root.path}`).digest('hex').slice(0, 24);
+    let baseline = this.baselines.get(key);
+    if (!baseline) {
+      baseline = new FolderBaseline(root, join(this.dir, `${key}.json`));
+      this.baselines.set(key, baseline);
+    }
+    return baseline;
+  }
+
+  dispose(): void {
+    for (const b of this.baselines.values()) b.dispose();
+  }
+}

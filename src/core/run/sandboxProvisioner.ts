@@ -1,0 +1,102 @@
+/**
+ * One sandbox per (folder, preset, network): found again by its labels, started if stopped,
+ * created if missing. Commands, tasks, tests, terminals and agents all get their sandbox here.
+ */
+import type { NormalizedRule } from '../../shared/permissions';
+import type { SandboxBackend, SandboxSummary } from '../backend';
+import { Emitter } from '../events';
+import type { WorkspaceSync } from '../sync/workspaceSync';
+import type { WorkspaceRoot } from '../workspaceRoot';
+
+export const LABEL_PRESET = 'agentfense.preset';
+export const LABEL_FOLDER = 'agentfense.folder';
+export const LABEL_CLIENT = 'agentfense.client';
+export const LABEL_NETWORK = 'agentfense.network';
+
+export interface SandboxTarget<S extends SandboxSummary = SandboxSummary> {
+  sandbox: S;
+  codebaseId: string;
+  root: WorkspaceRoot;
+  preset: string;
+}
+
+export interface ProvisionerOptions {
+  /** Which client's sandboxes these are (label `agentfense.client`): `vscode`, `mcp`. */
+  client: string;
+  /** A preset's rules; throws on an unknown preset (before anything is uploaded). */
+  rulesOf: (preset: string) => readonly NormalizedRule[];
+  /** Whether sandboxes get the network (read at each call: a setting may change). */
+  network: () => boolean;
+}
+
+export class SandboxProvisioner<S extends SandboxSummary = SandboxSummary> {
+  private readonly changed = new Emitter<void>();
+  /** Fires when sandboxes were created, started, stopped or destroyed. */
+  readonly onDidChange = this.changed.event;
+
+  constructor(
+    private readonly backend: SandboxBackend<S>,
+    private readonly sync: WorkspaceSync,
+    private readonly options: ProvisionerOptions,
+  ) {}
+
+  /** Something outside (a view's Stop, a session) changed sandboxes: tell the listeners. */
+  fireChanged(): void {
+    this.changed.fire();
+  }
+
+  /** Uploads what changed, then returns a running sandbox for the folder and preset. */
+  async ensureSandbox(
+    root: WorkspaceRoot,
+    preset: string,
+    options: { signal?: AbortSignal; report?: (message: string) => void } = {},
+  ): Promise<SandboxTarget<S>> {
+    // Validate the preset before any upload: a typo should fail fast and say so.
+    const rules = this.options.rulesOf(preset);
+    options.report?.('checking the workspace…');
+    const { index } = await this.sync.sync(root, { signal: options.signal });
+    const codebaseId = index.codebaseId;
+    const network = this.options.network() ? 'on' : 'off';
+    const mine = (await this.backend.listSandboxes(codebaseId)).filter(
+      (s) =>
+        s.labels[LABEL_CLIENT] === this.options.client &&
+        s.labels[LABEL_PRESET] === preset &&
+        (s.labels[LABEL_NETWORK] ?? 'off') === network &&
+        s.status !== 'error' &&
+        sameRules(s.permissions, rules),
+    );
+    const running = mine.find((s) => s.status === 'running');
+    if (running) return { sandbox: running, codebaseId, root, preset };
+    const startable = mine.find((s) => s.status === 'stopped' || s.status === 'pending');
+    if (startable) {
+      options.report?.(`starting sandbox ${startable.id}…`);
+      const sandbox = await this.backend.startSandbox(startable.id);
+      if (sandbox) {
+        this.changed.fire();
+        return { sandbox, codebaseId, root, preset };
+      }
+      // Gone meanwhile (destroyed, expired): make a new one.
+    }
+    options.report?.(`creating a ${preset} sandbox…`);
+    const labels: Record<string, string> = { [LABEL_PRESET]: preset, [LABEL_FOLDER]: root.name, [LABEL_CLIENT]: this.options.client };
+    if (network === 'on') labels[LABEL_NETWORK] = 'on';
+    const created = await this.backend.createSandbox(codebaseId, { permissions: rules, labels });
+    const sandbox = await this.backend.startSandbox(created.id);
+    if (!sandbox) throw new Error(`Sandbox ${created.id} disappeared right after it was created.`);
+    this.changed.fire();
+    return { sandbox, codebaseId, root, preset };
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}
+
+/** A user preset edited since the sandbox was made must not silently keep the old rules. */
+function sameRules(stored: readonly NormalizedRule[], wanted: readonly NormalizedRule[]): boolean {
+  if (stored.length !== wanted.length) return false;
+  const key = (r: NormalizedRule) => `${r.priority}|${r.type}|${r.permission}|${r.pattern}`;
+  const a = stored.map(key).sort();
+  const b = wanted.map(key).sort();
+  return a.every((k, i) => k === b[i]);
+}
