@@ -7,7 +7,7 @@
  * refuseSharedSandboxGroup); under a normal user the sandbox is that user, so they are 0700.
  */
 import * as fs from 'node:fs';
-import type { SandboxIdentity } from './sandbox/runtime/sandboxIdentity';
+import type { SandboxIdentity } from './sandbox/sandboxIdentity';
 
 /** Creates (if needed) a directory only the server can enter, and makes it so if it was not. */
 export function privateDir(path: string): void {

@@ -17,7 +17,7 @@ import { createLogger } from './logger';
 import { UsageError, type ServerOptions } from './serverOptions';
 import { authInterceptor, loggingInterceptor } from './rpc/interceptors';
 import { addStrictService } from './rpc/strictDecoding';
-import { accountsSharingGroup, sandboxIdentity, type SandboxIdentity } from './sandbox/runtime/sandboxIdentity';
+import { accountsSharingGroup, sandboxIdentity, type SandboxIdentity } from './sandbox/sandboxIdentity';
 import { systemBindOverlapping } from './sandbox/runtime/systemBinds';
 import { sandboxWalkDir } from './dataDirAccess';
 import { ViewCache } from './sandbox/view/viewCache';

@@ -5,7 +5,7 @@
  */
 import { assessHost, type Readiness } from '../../shared/hostReadiness';
 import type { Fix } from '../../shared/hostFixes';
-import { sandboxIdentity } from '../sandbox/runtime/sandboxIdentity';
+import { sandboxIdentity } from '../sandbox/sandboxIdentity';
 import { UsageError } from '../serverOptions';
 import { gatherHostFacts } from './hostFacts';
 

@@ -7,7 +7,7 @@
 import { assessHost, notReadyMessage, type Readiness } from '../../shared/hostReadiness';
 import type { Logger } from '../logger';
 import { failedPrecondition } from '../rpc/rpcError';
-import type { SandboxIdentity } from '../sandbox/runtime/sandboxIdentity';
+import type { SandboxIdentity } from '../sandbox/sandboxIdentity';
 import { gatherHostFacts } from './hostFacts';
 
 export class HostCheck {

@@ -9,8 +9,8 @@ import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SysctlName } from '../../shared/hostFixes';
 import { bwrapTooOld, parseBwrapVersion, type HostFacts } from '../../shared/hostReadiness';
-import type { SandboxIdentity } from '../sandbox/runtime/sandboxIdentity';
-import { bwrapOnPath, searchPath } from './bwrapOnPath';
+import type { SandboxIdentity } from '../sandbox/sandboxIdentity';
+import { bwrapOnPath, searchPath } from '../sandbox/runtime/bwrapOnPath';
 import { runTrialSandbox } from './trialSandbox';
 
 const SYSCTL_FILES: Record<SysctlName, string> = {

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bwrapMountArgs, envArgs } from '../sandbox/runtime/bwrapArgs';
-import type { SandboxIdentity } from '../sandbox/runtime/sandboxIdentity';
+import type { SandboxIdentity } from '../sandbox/sandboxIdentity';
 
 export type TrialOutcome = { ok: true } | { ok: false; exitCode: number | null; output: string };
 

@@ -18,7 +18,7 @@ import { ViewCache, type ViewLease } from './view/viewCache';
 import { WritableLayer, type CowMode } from './view/writableLayer';
 import { ChangeMerger } from './view/changeMerger';
 import { bwrapMountArgs, commandEnv, envArgs, sandboxWorkdir } from './runtime/bwrapArgs';
-import type { SandboxIdentity } from './runtime/sandboxIdentity';
+import type { SandboxIdentity } from './sandboxIdentity';
 import { CgroupLimits, hasLimits, type ResourceLimitValues } from './runtime/cgroupLimits';
 import { runCommand, type OutputSink, type RunOutcome } from './runtime/commandRunner';
 import { ShellSession, type SessionCommandOutcome } from './runtime/shellSession';

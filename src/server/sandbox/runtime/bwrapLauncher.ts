@@ -12,10 +12,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { Writable } from 'node:stream';
-import type { SandboxIdentity } from './sandboxIdentity';
+import type { SandboxIdentity } from '../sandboxIdentity';
 import { failedPrecondition } from '../../rpc/rpcError';
 import { descendantsOf, killBwrapsMentioning, killQuietly } from './processTree';
-import { bwrapOnPath } from '../../hostCheck/bwrapOnPath';
+import { bwrapOnPath } from './bwrapOnPath';
 import { openSeccompProgram, SECCOMP_FD } from './seccompProgram';
 
 export interface Launch {

@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { failedPrecondition, invalidArgument } from '../../rpc/rpcError';
-import type { SandboxIdentity } from './sandboxIdentity';
+import type { SandboxIdentity } from '../sandboxIdentity';
 
 export interface ResourceLimitValues {
   memoryBytes: number;

@@ -25,7 +25,7 @@
  */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import type { SandboxIdentity } from './sandboxIdentity';
+import type { SandboxIdentity } from '../sandboxIdentity';
 
 /** Where the execute-only shell appears inside a session's sandbox. */
 export const SUPERVISOR_IN_SANDBOX = '/run/agentfense/supervisor-sh';

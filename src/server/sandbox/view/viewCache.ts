@@ -17,7 +17,7 @@ import type { CodebaseAccess, CodebaseSnapshot } from '../../codebase/contract';
 import type { NormalizedRule } from '../../../shared/permissions';
 import { sortRules } from '../../../shared/permissions';
 import { planView, type ViewPlan } from './viewPlan';
-import type { SandboxIdentity } from '../runtime/sandboxIdentity';
+import type { SandboxIdentity } from '../sandboxIdentity';
 import { sandboxWalkDir } from '../../dataDirAccess';
 
 export interface ViewLease {

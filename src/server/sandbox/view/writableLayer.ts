@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import { chmod, chown, copyFile, lstat, mkdir, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SandboxIdentity } from '../runtime/sandboxIdentity';
+import type { SandboxIdentity } from '../sandboxIdentity';
 import type { ViewLease } from './viewCache';
 import { isUnder } from './viewPlan';
 import { mountOverlay, unmount } from './hostMounts';
