@@ -1,4 +1,7 @@
-/** The SDK's permission presets, re-exported from the shared engine (one definition for client and server). */
+/**
+ * The built-in permission presets, re-exported from the shared engine (one definition for client
+ * and server). Stricter than the Python SDK's: read-only, development and view-only hide secrets too.
+ */
 export {
   BUILTIN_PRESET_NAMES,
   extendPreset,

@@ -1,17 +1,28 @@
-/** The five permission presets of the AgentFense SDK, and how to build on them. */
+/**
+ * The five built-in permission presets (the AgentFense SDK's names and rules, with secrets
+ * hidden in all but full-access), and how to build on them.
+ */
 import { normalizeRules, type NormalizedRule, type PermissionRule } from './permissions';
 
 export const BUILTIN_PRESET_NAMES = ['agent-safe', 'read-only', 'development', 'full-access', 'view-only'] as const;
 export type BuiltinPresetName = (typeof BUILTIN_PRESET_NAMES)[number];
 
-const SECRETS_HIDDEN: PermissionRule[] = [
+/**
+ * Secrets every built-in preset hides except full-access (README's promise: "secrets are not
+ * there"). The SDK's read-only and view-only hide nothing and its development leaves
+ * credentials files readable; a preset a user picks without reading its rules must not hand
+ * an agent the keys, so ours differ from the SDK there. Priority 100 beats any `write` rule of
+ * the presets (and `extends` additions below 100), so secrets stay hidden inside /output too.
+ */
+const SECRETS_HIDDEN: readonly PermissionRule[] = [
   { pattern: '**/.env*', permission: 'none', priority: 100 },
   { pattern: '**/secrets/**', permission: 'none', priority: 100 },
   { pattern: '**/*.key', permission: 'none', priority: 100 },
   { pattern: '**/*.pem', permission: 'none', priority: 100 },
+  { pattern: '**/credentials*', permission: 'none', priority: 100 },
 ];
 
-const PRESETS: Record<BuiltinPresetName, { description: string; rules: PermissionRule[] }> = {
+const PRESETS: Record<BuiltinPresetName, { description: string; rules: readonly PermissionRule[] }> = {
   'agent-safe': {
     description: 'Read everything except secrets and .git; write only /output and /tmp.',
     rules: [
@@ -19,25 +30,24 @@ const PRESETS: Record<BuiltinPresetName, { description: string; rules: Permissio
       { pattern: '/output/**', permission: 'write', priority: 10 },
       { pattern: '/tmp/**', permission: 'write', priority: 10 },
       ...SECRETS_HIDDEN,
-      { pattern: '**/credentials*', permission: 'none', priority: 100 },
       { pattern: '**/.git/**', permission: 'none', priority: 50 },
     ],
   },
   'read-only': {
-    description: 'Read every file; write nothing.',
-    rules: [{ pattern: '**/*', permission: 'read', priority: 0 }],
+    description: 'Read every file except secrets, which are hidden; write nothing.',
+    rules: [{ pattern: '**/*', permission: 'read', priority: 0 }, ...SECRETS_HIDDEN],
   },
   development: {
     description: 'Write everything except secrets, which are hidden.',
     rules: [{ pattern: '**/*', permission: 'write', priority: 0 }, ...SECRETS_HIDDEN],
   },
   'full-access': {
-    description: 'Read and write every file, secrets included.',
+    description: '⚠ EXPOSES SECRETS: reads and writes every file, .env files, keys and credentials included.',
     rules: [{ pattern: '**/*', permission: 'write', priority: 0 }],
   },
   'view-only': {
-    description: 'List every file; read none.',
-    rules: [{ pattern: '**/*', permission: 'view', priority: 0 }],
+    description: 'List every file except secrets, which are hidden; read none.',
+    rules: [{ pattern: '**/*', permission: 'view', priority: 0 }, ...SECRETS_HIDDEN],
   },
 };
 

@@ -100,7 +100,7 @@ describe('Sandbox.fromLocal', () => {
       permissions: [{ pattern: '/output/**', permission: 'write', priority: 5 }],
     });
     assert.deepEqual(sandbox.info.permissions, [
-      { pattern: '**/*', permission: 'view', type: 'glob', priority: 0 },
+      ...getPreset('view-only'),
       { pattern: '/output/**', permission: 'write', type: 'glob', priority: 5 },
     ]);
   });

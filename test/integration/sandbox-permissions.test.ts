@@ -172,10 +172,10 @@ describe('presets against a fixture with secrets', () => {
   /** Per preset: the level each fixture path gets inside the sandbox. */
   const EXPECT: Record<string, string[]> = {
     'agent-safe': ['none', 'none', 'none', 'none', 'read', 'read'],
-    'read-only': ['read', 'read', 'read', 'read', 'read', 'read'],
+    'read-only': ['none', 'none', 'none', 'read', 'read', 'read'],
     development: ['none', 'none', 'none', 'write', 'write', 'write'],
     'full-access': ['write', 'write', 'write', 'write', 'write', 'write'],
-    'view-only': ['view', 'view', 'view', 'view', 'view', 'view'],
+    'view-only': ['none', 'none', 'none', 'view', 'view', 'view'],
   };
   const levelProbe = PATHS.map(
     (p) => `if [ ! -e ${p} ]; then echo none; elif [ ! -r ${p} ]; then echo view; elif [ ! -w ${p} ]; then echo read; else echo write; fi`,

@@ -1,33 +1,28 @@
-// The five SDK presets exactly as docs/agentfense-protocol.md lists them, what they decide, and extendPreset.
+// The five built-in presets: the SDK's names and rules, except that every one but full-access
+// hides secrets (the SDK's read-only and view-only hide none, its development no credentials
+// files); what they decide, and extendPreset.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BUILTIN_PRESET_NAMES, extendPreset, getPreset } from '../../src/client/presets';
+import { BUILTIN_PRESET_NAMES, extendPreset, getPreset, presetDescription } from '../../src/client/presets';
 import { PermissionEngine } from '../../src/shared/permissions';
 
 const g = (pattern: string, permission: string, priority: number) => ({ pattern, permission, type: 'glob', priority });
 
-const DOC_PRESETS = {
-  'agent-safe': [
-    g('**/*', 'read', 0),
-    g('/output/**', 'write', 10),
-    g('/tmp/**', 'write', 10),
-    g('**/.env*', 'none', 100),
-    g('**/secrets/**', 'none', 100),
-    g('**/*.key', 'none', 100),
-    g('**/*.pem', 'none', 100),
-    g('**/credentials*', 'none', 100),
-    g('**/.git/**', 'none', 50),
-  ],
-  'read-only': [g('**/*', 'read', 0)],
+const SECRETS = [
+  g('**/.env*', 'none', 100),
+  g('**/secrets/**', 'none', 100),
+  g('**/*.key', 'none', 100),
+  g('**/*.pem', 'none', 100),
+  g('**/credentials*', 'none', 100),
+];
+
+const EXPECTED_PRESETS = {
+  // The SDK's agent-safe, rule for rule and in its order.
+  'agent-safe': [g('**/*', 'read', 0), g('/output/**', 'write', 10), g('/tmp/**', 'write', 10), ...SECRETS, g('**/.git/**', 'none', 50)],
+  'read-only': [g('**/*', 'read', 0), ...SECRETS],
   'full-access': [g('**/*', 'write', 0)],
-  development: [
-    g('**/*', 'write', 0),
-    g('**/.env*', 'none', 100),
-    g('**/secrets/**', 'none', 100),
-    g('**/*.key', 'none', 100),
-    g('**/*.pem', 'none', 100),
-  ],
-  'view-only': [g('**/*', 'view', 0)],
+  development: [g('**/*', 'write', 0), ...SECRETS],
+  'view-only': [g('**/*', 'view', 0), ...SECRETS],
 };
 
 const decide = (preset: string, paths: string[]) => {
@@ -36,9 +31,18 @@ const decide = (preset: string, paths: string[]) => {
 };
 
 describe('presets', () => {
-  test('exactly the five presets of the doc, rule for rule', () => {
-    assert.deepEqual([...BUILTIN_PRESET_NAMES].sort(), Object.keys(DOC_PRESETS).sort());
-    for (const [name, rules] of Object.entries(DOC_PRESETS)) assert.deepEqual(getPreset(name), rules, name);
+  test('exactly the five presets, rule for rule', () => {
+    assert.deepEqual([...BUILTIN_PRESET_NAMES].sort(), Object.keys(EXPECTED_PRESETS).sort());
+    for (const [name, rules] of Object.entries(EXPECTED_PRESETS)) assert.deepEqual(getPreset(name), rules, name);
+  });
+
+  test('every preset but full-access hides the secrets; full-access says loudly that it exposes them', () => {
+    const secrets = ['.env', '.env.production', 'secrets/key.pem', 'a/secrets/b.txt', 'id_rsa.key', 'cert.pem', 'config/credentials.json', 'credentials'];
+    for (const preset of BUILTIN_PRESET_NAMES.filter((p) => p !== 'full-access')) {
+      assert.deepEqual(decide(preset, secrets), Object.fromEntries(secrets.map((p) => [p, 'none'])), preset);
+    }
+    assert.deepEqual(Object.values(decide('full-access', secrets)), secrets.map(() => 'write'));
+    assert.match(presetDescription('full-access'), /EXPOSES SECRETS/);
   });
 
   test('agent-safe hides secrets and .git, reads code, writes only output/ and tmp/', () => {
@@ -64,17 +68,12 @@ describe('presets', () => {
     assert.deepEqual(decide('agent-safe', ['output/.env', 'output/secrets/a']), { 'output/.env': 'none', 'output/secrets/a': 'none' });
   });
 
-  test('development writes code but hides secrets; read-only, full-access and view-only are uniform', () => {
-    assert.deepEqual(decide('development', ['src/app.py', '.env', 'a/secrets/b', 'k.key', '.git/config']), {
-      'src/app.py': 'write',
-      '.env': 'none',
-      'a/secrets/b': 'none',
-      'k.key': 'none',
-      '.git/config': 'write',
-    });
-    assert.deepEqual(decide('read-only', ['src/app.py', '.env']), { 'src/app.py': 'read', '.env': 'read' });
-    assert.deepEqual(decide('full-access', ['src/app.py', '.env']), { 'src/app.py': 'write', '.env': 'write' });
-    assert.deepEqual(decide('view-only', ['src/app.py', '.env']), { 'src/app.py': 'view', '.env': 'view' });
+  test('development writes code and .git; read-only reads it, view-only lists it, full-access writes everything', () => {
+    const paths = ['src/app.py', '.git/config'];
+    assert.deepEqual(decide('development', paths), { 'src/app.py': 'write', '.git/config': 'write' });
+    assert.deepEqual(decide('read-only', paths), { 'src/app.py': 'read', '.git/config': 'read' });
+    assert.deepEqual(decide('view-only', paths), { 'src/app.py': 'view', '.git/config': 'view' });
+    assert.deepEqual(decide('full-access', [...paths, '.env']), { 'src/app.py': 'write', '.git/config': 'write', '.env': 'write' });
   });
 
   test('getPreset returns a fresh copy and names the known presets when asked for an unknown one', () => {
@@ -88,7 +87,7 @@ describe('presets', () => {
 describe('extendPreset', () => {
   test('additions are appended as given', () => {
     const rules = extendPreset('read-only', { additions: [{ pattern: '/docs/**', permission: 'write', priority: 5 }] });
-    assert.deepEqual(rules, [g('**/*', 'read', 0), g('/docs/**', 'write', 5)]);
+    assert.deepEqual(rules, [...EXPECTED_PRESETS['read-only'], g('/docs/**', 'write', 5)]);
   });
 
   test('overrides are raised above the highest priority of the base, so they win', () => {

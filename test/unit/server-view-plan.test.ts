@@ -51,9 +51,14 @@ describe('planView', () => {
     assert.deepEqual(levels(plan), { 'src/app.py': 'write', 'src/locked.py': 'read', 'src/vendor/lib.py': 'view', 'README.md': 'read' });
   });
 
-  test('view-only: everything is listed at view level and nothing is writable', () => {
+  test('view-only: everything but secrets is listed at view level and nothing is writable', () => {
     const plan = planView(codebase, normalizeRules(getPreset('view-only')));
     assert.ok([...plan.files.values()].every((f) => f.level === 'view'));
+    assert.deepEqual(
+      ['.env', 'secrets/key.pem', 'config/.env.local', 'docs/id_rsa.key'].filter((p) => plan.files.has(p)),
+      [],
+      'secrets are absent, not listed',
+    );
     assert.deepEqual(plan.writableRoots, []);
   });
 });
