@@ -2,36 +2,14 @@
  * Which local files make up a codebase: a directory walk that honours ignore files the way
  * git does.
  */
-import ignore, { type Ignore } from 'ignore';
 import { lstatSync, promises as fs, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { normalizeCodebasePath } from '../../shared/codebasePath';
+import { matchIgnore, nestedIgnoreScope, readIgnoreFiles, rootIgnoreScope, type IgnoreScope } from './ignoreRules';
 
-/**
- * Always ignored, as the Python SDK's `walk_directory` does (same list, minus nothing;
- * `dist/` and `build/` are *not* ignored, since tests often need them). `.env` is ignored
- * too, so secrets do not even reach the server; re-include with `ignore: ['!.env']`.
- */
-export const DEFAULT_IGNORES: readonly string[] = [
-  '.git',
-  'node_modules',
-  '__pycache__',
-  '*.pyc',
-  '*.pyo',
-  '.DS_Store',
-  'Thumbs.db',
-  '.venv',
-  'venv',
-  '.env',
-  '*.egg-info',
-  '.tox',
-  '.pytest_cache',
-  '.mypy_cache',
-  '.ruff_cache',
-];
-
-/** Ignore files read in every directory, in this order (later lines win). */
-export const IGNORE_FILE_NAMES = ['.gitignore', '.sandboxignore'] as const;
+// The rules live beside the preview's explanation of them (ignoreRules.ts); re-exported here,
+// where callers of the walker have always found them.
+export { DEFAULT_IGNORES, IGNORE_FILE_NAMES } from './ignoreRules';
 
 export interface LocalFile {
   /** Codebase path: relative to the walked directory, `/`-separated. */
@@ -53,12 +31,6 @@ export interface WalkOptions {
   onSkip?: (absPath: string, reason: string) => void;
 }
 
-/** The ignore rules of one directory, applied to paths relative to it. */
-interface IgnoreScope {
-  base: string;
-  rules: Ignore;
-}
-
 /**
  * Lists the regular files under `dir` that are not ignored, sorted by path.
  *
@@ -75,16 +47,14 @@ interface IgnoreScope {
 export async function walkWorkspace(dir: string, options: WalkOptions = {}): Promise<LocalFile[]> {
   const rootStat = await fs.stat(dir);
   if (!rootStat.isDirectory()) throw new Error(`not a directory: ${dir}`);
-  const rootRules = ignore();
-  if (!options.noDefaultIgnores) rootRules.add([...DEFAULT_IGNORES]);
-  // The root's ignore files sit between the defaults and options.ignore, so they are added
-  // here rather than as a scope of their own.
+  // The root's ignore files sit between the defaults and options.ignore, so they are part of
+  // the root scope rather than a scope of their own.
   const rootEntries = await readDirectory(dir, options);
-  if (rootEntries) for (const text of await readIgnoreFiles(dir, rootEntries)) rootRules.add(text);
-  rootRules.add([...(options.ignore ?? [])]);
+  const rootFiles = rootEntries ? await readIgnoreFiles(dir, '', listedFile(rootEntries)) : [];
+  const rootScope = rootIgnoreScope(rootFiles, options.ignore ?? [], !options.noDefaultIgnores);
   // Phase 1: list the directories (one readdir each; dirent types say what is a file).
   const candidates: { path: string; absPath: string }[] = [];
-  if (rootEntries) await walkDirectory(dir, '', rootEntries, [{ base: '', rules: rootRules }], candidates, options, true);
+  if (rootEntries) await walkDirectory(dir, '', rootEntries, [rootScope], candidates, options, true);
   // Phase 2: size, mtime and mode of each file.
   const files = await statFiles(candidates, options.signal);
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -128,32 +98,9 @@ async function readDirectory(absDir: string, options: WalkOptions): Promise<Dire
   }
 }
 
-/** The directory's ignore files, in IGNORE_FILE_NAMES order; only names its listing holds are opened. */
-async function readIgnoreFiles(absDir: string, entries: readonly Dirent[]): Promise<string[]> {
-  const texts: string[] = [];
-  for (const name of IGNORE_FILE_NAMES) {
-    const entry = entries.find((e) => e.name === name);
-    // A directory by that name holds no rules; a link is followed, as reading the name would.
-    if (!entry || entry.isDirectory()) continue;
-    try {
-      texts.push(await fs.readFile(join(absDir, name), 'utf8'));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'EISDIR') throw err;
-    }
-  }
-  return texts;
-}
-
-/** Deeper scopes decide last; a scope that says nothing about the path leaves the verdict. */
-function isIgnored(relPath: string, isDir: boolean, scopes: readonly IgnoreScope[]): boolean {
-  let ignored = false;
-  for (const scope of scopes) {
-    const rel = scope.base === '' ? relPath : relPath.slice(scope.base.length + 1);
-    const verdict = scope.rules.test(isDir ? rel + '/' : rel);
-    if (verdict.ignored) ignored = true;
-    else if (verdict.unignored) ignored = false;
-  }
-  return ignored;
+/** Only names the listing holds as something other than a directory are opened as ignore files. */
+function listedFile(entries: readonly Dirent[]): (name: string) => boolean {
+  return (name) => entries.some((e) => e.name === name && !e.isDirectory());
 }
 
 async function walkDirectory(
@@ -167,8 +114,8 @@ async function walkDirectory(
 ): Promise<void> {
   if (!isRoot) {
     // The root's ignore files are already part of the root scope.
-    const texts = await readIgnoreFiles(absDir, entries);
-    if (texts.length) scopes = [...scopes, { base: relDir, rules: ignore().add(texts.join('\n')) }];
+    const nested = nestedIgnoreScope(relDir, await readIgnoreFiles(absDir, relDir, listedFile(entries)));
+    if (nested) scopes = [...scopes, nested];
   }
   const subdirs: Promise<void>[] = [];
   for (const entry of entries) {
@@ -176,7 +123,7 @@ async function walkDirectory(
     const relPath = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
     const absPath = join(absDir, entry.name);
     const isDir = entry.isDirectory();
-    if (isIgnored(relPath, isDir, scopes)) continue;
+    if (matchIgnore(relPath, isDir, scopes)) continue;
     try {
       normalizeCodebasePath(relPath);
     } catch (err) {
