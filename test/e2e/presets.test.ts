@@ -50,20 +50,46 @@ test('the AgentFense view lists the five built-in presets, and agent-safe shows 
   await vs.saveScreenshot('presets-view');
 });
 
-test('with agent-safe active, the Explorer marks .env hidden and src/ read-only', async () => {
+test('with agent-safe active, the Explorer says .env is not uploaded, secrets/ hidden by a rule, src/ read-only', async () => {
   await useAsActivePreset(vs, 'agent-safe');
   await vs.openViewContainer('Explorer');
+  // .env never reaches the sandbox (the upload's default exclusions), whatever the preset says.
   const env = await waitFor(
     'a decoration on .env',
     () => vs.explorerDecoration('.env', { hover: true }),
-    (d) => /hidden|none/i.test(`${d.badge} ${d.ariaLabel} ${d.hover}`),
+    (d) => /not uploaded/i.test(`${d.ariaLabel} ${d.hover}`),
   );
-  assert.match(`${env.ariaLabel} ${env.hover}`, /hidden/i, `.env should be described as hidden (badge "${env.badge}")`);
+  assert.match(`${env.ariaLabel} ${env.hover}`, /not uploaded: excluded by AgentFense's default upload exclusion "\.env"/, `.env: ${env.hover}`);
+  const secrets = await waitFor(
+    'a decoration on secrets',
+    () => vs.explorerDecoration('secrets', { hover: true }),
+    (d) => /hidden/i.test(`${d.ariaLabel} ${d.hover}`),
+  );
+  assert.match(`${secrets.ariaLabel} ${secrets.hover}`, /hidden by rule "\*\*\/secrets\/\*\*"/, `secrets/: ${secrets.hover}`);
   const src = await waitFor(
     'a decoration on src',
     () => vs.explorerDecoration('src', { hover: true }),
     (d) => /read/i.test(`${d.ariaLabel} ${d.hover}`),
   );
-  assert.doesNotMatch(`${src.ariaLabel} ${src.hover}`, /hidden|write/i, `src/ is read-only under agent-safe: ${src.hover}`);
+  assert.doesNotMatch(`${src.ariaLabel} ${src.hover}`, /hidden|write|not uploaded/i, `src/ is read-only under agent-safe: ${src.hover}`);
   await vs.saveScreenshot('explorer-decorations');
+});
+
+test('with read-only active, .env is still "not uploaded", never "read-only in the sandbox"', async () => {
+  await useAsActivePreset(vs, 'read-only');
+  await vs.openViewContainer('Explorer');
+  const env = await waitFor(
+    'the .env decoration under read-only',
+    () => vs.explorerDecoration('.env', { hover: true }),
+    (d) => /\(read-only\)|not uploaded/i.test(`${d.ariaLabel} ${d.hover}`),
+  );
+  assert.match(`${env.ariaLabel} ${env.hover}`, /not uploaded/, `.env: ${env.hover}`);
+  assert.doesNotMatch(`${env.ariaLabel} ${env.hover}`, /read-only in the sandbox/, `.env: ${env.hover}`);
+  const secrets = await waitFor(
+    'the secrets decoration under read-only',
+    () => vs.explorerDecoration('secrets', { hover: true }),
+    (d) => /\(read-only\)/.test(`${d.ariaLabel} ${d.hover}`),
+  );
+  assert.match(`${secrets.ariaLabel} ${secrets.hover}`, /hidden by rule/, `secrets/ under read-only: ${secrets.hover}`);
+  await useAsActivePreset(vs, 'agent-safe');
 });
