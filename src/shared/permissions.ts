@@ -7,6 +7,7 @@
  * specific pattern. First match wins; a path no rule matches gets `none`.
  */
 import { Minimatch } from 'minimatch';
+import { unknownProperty } from './unknownProperty';
 
 export const PERMISSION_LEVELS = ['none', 'view', 'read', 'write'] as const;
 export type PermissionLevel = (typeof PERMISSION_LEVELS)[number];
@@ -53,14 +54,20 @@ function describeRule(rule: unknown): string {
 const INT32_MAX = 2 ** 31 - 1;
 const INT32_MIN = -(2 ** 31);
 
+/** The keys a rule may have; anything else is a typo the user must hear about, not a silent default. */
+export const RULE_KEYS = ['pattern', 'permission', 'type', 'priority'] as const;
+
 /** Validates user-supplied rules, filling defaults; throws an error naming the bad rule. */
 export function normalizeRules(rules: readonly unknown[]): NormalizedRule[] {
   return rules.map((rule, index) => normalizeRule(rule, index));
 }
 
 export function normalizeRule(rule: unknown, index = 0): NormalizedRule {
-  if (!rule || typeof rule !== 'object') throw new InvalidRuleError(index, rule, 'must be an object');
+  if (!rule || typeof rule !== 'object' || Array.isArray(rule)) throw new InvalidRuleError(index, rule, 'must be an object');
   const r = rule as Record<string, unknown>;
+  // Before the fields: `permision` must read as a misspelled key, not as a missing permission.
+  const unknown = unknownProperty(r, RULE_KEYS);
+  if (unknown) throw new InvalidRuleError(index, rule, unknown);
   if (typeof r.pattern !== 'string' || r.pattern.trim() === '') {
     throw new InvalidRuleError(index, rule, 'pattern must be a non-empty string');
   }

@@ -58,3 +58,23 @@ test('presets.json parsing reports syntax errors instead of throwing', () => {
   assert.match(parsePresetFile('[]').error!, /JSON object/);
   assert.deepEqual(Object.keys(parsePresetFile('{"a":{"rules":[]}}').presets), ['a']);
 });
+
+test('a misspelled key names the key and what it was meant to be, in rules and in presets', () => {
+  const cat = buildPresetCatalog(
+    {},
+    parsePresetFile(`{
+      "docs": { "extends": "agent-safe", "rules": [{ "pattern": "/docs/**", "permision": "write", "priority": 20 }] },
+      "typo": { "extend": "agent-safe" },
+      "norules": { "rule": [{ "pattern": "**/*", "permission": "read" }] },
+      "extra": { "extends": "read-only", "notes": "x" },
+      "badDescription": { "extends": "read-only", "description": 3 }
+    }`).presets,
+  );
+  assert.equal(cat.get('docs')!.error, 'permission rule #1 ("/docs/**"): unknown property "permision" — did you mean "permission"?');
+  assert.doesNotMatch(cat.get('docs')!.error!, /undefined/, 'never "unknown permission undefined"');
+  assert.equal(cat.get('typo')!.error, 'unknown property "extend" — did you mean "extends"?');
+  assert.equal(cat.get('norules')!.error, 'unknown property "rule" — did you mean "rules"?', 'not "has no rules"');
+  assert.equal(cat.get('extra')!.error, 'unknown property "notes" (expected "extends", "description", "rules")');
+  assert.equal(cat.get('badDescription')!.error, '"description" must be a string');
+  assert.throws(() => cat.rulesOf('docs'), /AgentFense preset "docs" is invalid: permission rule #1 \("\/docs\/\*\*"\): unknown property "permision" — did you mean "permission"\?/);
+});

@@ -130,6 +130,29 @@ describe('validation errors name the rule', () => {
     assert.throws(() => normalizeRules([{ pattern: '/a', permission: 'read', type: 'regex' as never }]), /unknown pattern type "regex"/);
   });
 
+  test('a misspelled key is named, with the key it was meant to be', () => {
+    const message = (rule: unknown) => {
+      try {
+        normalizeRules([rule]);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'accepted';
+    };
+    assert.equal(message({ pattern: '/docs/**', permision: 'write' }), 'permission rule #1 ("/docs/**"): unknown property "permision" — did you mean "permission"?');
+    assert.equal(message({ patern: '/a', permission: 'read' }), 'permission rule #1 ({"patern":"/a","permission":"read"}): unknown property "patern" — did you mean "pattern"?');
+    assert.equal(message({ pattern: '/a', permission: 'read', priorty: 5 }), 'permission rule #1 ("/a"): unknown property "priorty" — did you mean "priority"?');
+    assert.equal(message({ pattern: '/a', permission: 'read', Type: 'file' }), 'permission rule #1 ("/a"): unknown property "Type" — did you mean "type"?');
+    assert.equal(message({ pattern: '/a', premission: 'read' }), 'permission rule #1 ("/a"): unknown property "premission" — did you mean "permission"?', 'two letters swapped');
+    assert.equal(
+      message({ pattern: '/a', permission: 'read', comment: 'why' }),
+      'permission rule #1 ("/a"): unknown property "comment" (expected "pattern", "permission", "type", "priority")',
+      'nothing close: the keys a rule may have',
+    );
+    assert.equal(message({ pattern: '/a', permission: 'read', prio: 1 }), 'permission rule #1 ("/a"): unknown property "prio" (expected "pattern", "permission", "type", "priority")');
+    assert.equal(message(['/a', 'read']), 'permission rule #1 (["/a","read"]): must be an object');
+  });
+
   test('defaults: glob, priority 0', () => {
     assert.deepEqual(normalizeRules([{ pattern: '/a', permission: 'view' }]), [{ pattern: '/a', permission: 'view', type: 'glob', priority: 0 }]);
   });

@@ -5,6 +5,10 @@
  */
 import { InvalidRuleError, normalizeRules, sortRules, type NormalizedRule } from '../../shared/permissions';
 import { BUILTIN_PRESET_NAMES, getPreset, isBuiltinPreset, presetDescription } from '../../shared/presets';
+import { unknownProperty } from '../../shared/unknownProperty';
+
+/** The keys a preset may have (schemas/presets.schema.json says the same, for the editor). */
+export const PRESET_KEYS = ['extends', 'description', 'rules'] as const;
 
 export type PresetSource = 'builtin' | 'settings' | 'workspace';
 
@@ -118,9 +122,13 @@ function resolveOne(
   const fail = (error: string, ownRules: unknown[] = []): PresetEntry => ({ name, source, description: '', error, ownRules });
   if (!def || typeof def !== 'object' || Array.isArray(def)) return fail('must be an object { "extends"?, "rules": [...] }');
   const d = def as Record<string, unknown>;
+  // First: a misspelled "rules" would otherwise read as "has no rules".
+  const unknown = unknownProperty(d, PRESET_KEYS);
+  if (unknown) return fail(unknown);
   const ownRules = d.rules ?? [];
   if (!Array.isArray(ownRules)) return fail('"rules" must be an array of rules');
-  const description = typeof d.description === 'string' ? d.description : '';
+  if (d.description !== undefined && typeof d.description !== 'string') return fail('"description" must be a string', ownRules);
+  const description = d.description ?? '';
   let own: NormalizedRule[];
   try {
     own = normalizeRules(ownRules);
