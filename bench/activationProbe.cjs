@@ -18,7 +18,12 @@ Module._resolveFilename = function (request, ...rest) {
 const storage = fs.mkdtempSync(path.join(os.tmpdir(), 'af-activation-'));
 const memento = () => {
   const m = new Map();
-  return { get: (k, d) => (m.has(k) ? m.get(k) : d), update: async (k, v) => void m.set(k, v), keys: () => [...m.keys()], setKeysForSync() {} };
+  return {
+    get: (k, d) => (m.has(k) ? m.get(k) : d),
+    update: async (k, v) => void m.set(k, v),
+    keys: () => [...m.keys()],
+    setKeysForSync() {},
+  };
 };
 const context = {
   subscriptions: [],
@@ -26,7 +31,12 @@ const context = {
   extensionUri: require(stubPath).Uri,
   globalState: memento(),
   workspaceState: memento(),
-  secrets: { get: async () => undefined, store: async () => {}, delete: async () => {}, onDidChange: () => ({ dispose() {} }) },
+  secrets: {
+    get: async () => undefined,
+    store: async () => {},
+    delete: async () => {},
+    onDidChange: () => ({ dispose() {} }),
+  },
   globalStorageUri: require(stubPath).Uri,
   storageUri: undefined,
   logUri: require(stubPath).Uri,
@@ -45,7 +55,11 @@ const context = {
   const t1 = process.hrtime.bigint();
   await ext.activate(context);
   const t2 = process.hrtime.bigint();
-  const out = { requireMs: Number(t1 - t0) / 1e6, activateMs: Number(t2 - t1) / 1e6, subscriptions: context.subscriptions.length };
+  const out = {
+    requireMs: Number(t1 - t0) / 1e6,
+    activateMs: Number(t2 - t1) / 1e6,
+    subscriptions: context.subscriptions.length,
+  };
   process.stdout.write(JSON.stringify(out) + '\n');
   try {
     if (ext.deactivate) await ext.deactivate();

@@ -37,7 +37,12 @@ const SANDBOX_UID = 61000;
 
 /** What src/server/sandbox/runtime/bwrapArgs.ts lists (ro-bind-try of each). */
 const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib64', '/lib32', '/libx32', '/etc'];
-const BASE_ENV: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', LANG: 'C.UTF-8', TERM: 'xterm-256color' };
+const BASE_ENV: Record<string, string> = {
+  PATH: '/usr/local/bin:/usr/bin:/bin',
+  HOME: '/tmp',
+  LANG: 'C.UTF-8',
+  TERM: 'xterm-256color',
+};
 
 /**
  * The mirror of src/server/sandbox/runtime/bwrapArgs.ts (bwrapMountArgs + envArgs + chdir) for a
@@ -45,12 +50,25 @@ const BASE_ENV: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin',
  * plain folders, which costs bwrap the same one bind each.
  */
 export function mirroredBwrapArgv(paths: BareBwrapPaths, command: string): string[] {
-  const args = ['bwrap', '--unshare-user', '--uid', '1000', '--gid', '1000', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--hostname', 'sandbox'];
+  const args = [
+    'bwrap',
+    '--unshare-user',
+    '--uid',
+    '1000',
+    '--gid',
+    '1000',
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--hostname',
+    'sandbox',
+  ];
   args.push('--unshare-net', '--unshare-cgroup-try', '--die-with-parent', '--new-session');
   for (const d of SYSTEM_DIRS) args.push('--ro-bind-try', d, d);
   args.push('--proc', '/proc', '--dev', '/dev', '--bind', paths.tmpDir, '/tmp');
   args.push('--ro-bind', paths.workspaceDir, '/workspace');
-  for (const [root, hostPath] of Object.entries(paths.writableDirs)) args.push('--bind', hostPath, `/workspace/${root}`);
+  for (const [root, hostPath] of Object.entries(paths.writableDirs))
+    args.push('--bind', hostPath, `/workspace/${root}`);
   args.push('--clearenv');
   for (const [name, value] of Object.entries(BASE_ENV)) args.push('--setenv', name, value);
   args.push('--chdir', '/workspace', '/bin/sh', '-c', command);
@@ -62,7 +80,11 @@ export function mirroredBwrapArgv(paths: BareBwrapPaths, command: string): strin
  * runs in the sandbox: the exact flags, view dir and layer mounts of that sandbox. Its final
  * `sh -c COMMAND` is replaced by the caller's command. Undefined if none was seen in time.
  */
-export async function captureServerBwrapArgv(serverPid: number, runSlowCommand: () => Promise<unknown>, marker: string): Promise<string[] | undefined> {
+export async function captureServerBwrapArgv(
+  serverPid: number,
+  runSlowCommand: () => Promise<unknown>,
+  marker: string,
+): Promise<string[] | undefined> {
   let found: string[] | undefined;
   const running = runSlowCommand();
   const deadline = nowMs() + 5000;

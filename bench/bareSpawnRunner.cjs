@@ -25,7 +25,9 @@ function runOnce() {
     child.stdout.on('data', () => {});
     child.stderr.on('data', (b) => (stderr += b));
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`exit ${code}: ${stderr.slice(0, 300)}`))));
+    child.once('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`exit ${code}: ${stderr.slice(0, 300)}`)),
+    );
     if (o.input !== undefined) {
       child.stdin.on('error', () => {}); // the command may exit without reading it (EPIPE), as the server allows
       child.stdin.end(o.input);

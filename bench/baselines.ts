@@ -39,7 +39,9 @@ export function spawnCollect(argv: readonly string[], opts: SpawnOptions = {}): 
     child.stdout!.on('data', (b: Buffer) => out.push(b));
     child.stderr!.on('data', (b: Buffer) => err.push(b));
     child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
+    child.once('close', (code) =>
+      resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }),
+    );
     if (opts.input !== undefined) {
       child.stdin!.on('error', () => {}); // the command may exit without reading it (EPIPE)
       child.stdin!.end(opts.input);
@@ -78,6 +80,10 @@ export async function spawnThroughputFromLeanNode(
   concurrency: number,
   durationMs: number,
 ): Promise<{ calls: number; elapsedMs: number; perSecond: number; errors: number }> {
-  const r = await spawnChecked([process.execPath, RUNNER, JSON.stringify({ argv, options, mode: 'throughput', concurrency, durationMs })]);
+  const r = await spawnChecked([
+    process.execPath,
+    RUNNER,
+    JSON.stringify({ argv, options, mode: 'throughput', concurrency, durationMs }),
+  ]);
   return JSON.parse(r.stdout);
 }

@@ -21,11 +21,15 @@ export class FailureBudget {
   check(attempts: number): void {
     const allowed = Math.max(1, Math.floor(attempts * this.fraction));
     if (this.failures.length > allowed) {
-      throw new Error(`${this.failures.length} of ${attempts} ${this.what} failed (allowed ${allowed}); first: ${this.failures[0]}`);
+      throw new Error(
+        `${this.failures.length} of ${attempts} ${this.what} failed (allowed ${allowed}); first: ${this.failures[0]}`,
+      );
     }
   }
 
   note(): string | undefined {
-    return this.failures.length ? `${this.failures.length} failed and not timed, e.g. ${this.failures[0]!.slice(0, 60)}` : undefined;
+    return this.failures.length
+      ? `${this.failures.length} failed and not timed, e.g. ${this.failures[0]!.slice(0, 60)}`
+      : undefined;
   }
 }

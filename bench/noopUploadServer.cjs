@@ -21,27 +21,33 @@ const raw = (path, responseStream) => ({
 const METADATA_TAG = 0x0a; // field 1, length-delimited
 
 const server = new grpc.Server();
-server.addService({ uploadFiles: raw('/sandbox.v1.CodebaseService/UploadFiles', false) }, {
-  uploadFiles(call, callback) {
-    call.on('data', () => {});
-    call.on('end', () => callback(null, Buffer.alloc(0)));
+server.addService(
+  { uploadFiles: raw('/sandbox.v1.CodebaseService/UploadFiles', false) },
+  {
+    uploadFiles(call, callback) {
+      call.on('data', () => {});
+      call.on('end', () => callback(null, Buffer.alloc(0)));
+    },
   },
-});
-server.addService({ uploadBatch: raw('/agentfense.ext.v1.BatchUploadService/UploadBatch', true) }, {
-  uploadBatch(call) {
-    // A file is answered when the next one starts, or when the call ends.
-    let open = false;
-    call.on('data', (chunk) => {
-      if (chunk[0] !== METADATA_TAG) return;
-      if (open) call.write(Buffer.alloc(0));
-      open = true;
-    });
-    call.on('end', () => {
-      if (open) call.write(Buffer.alloc(0));
-      call.end();
-    });
+);
+server.addService(
+  { uploadBatch: raw('/agentfense.ext.v1.BatchUploadService/UploadBatch', true) },
+  {
+    uploadBatch(call) {
+      // A file is answered when the next one starts, or when the call ends.
+      let open = false;
+      call.on('data', (chunk) => {
+        if (chunk[0] !== METADATA_TAG) return;
+        if (open) call.write(Buffer.alloc(0));
+        open = true;
+      });
+      call.on('end', () => {
+        if (open) call.write(Buffer.alloc(0));
+        call.end();
+      });
+    },
   },
-});
+);
 server.bindAsync(process.argv[2], grpc.ServerCredentials.createInsecure(), (err) => {
   if (err) {
     console.error(err.message);

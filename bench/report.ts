@@ -54,14 +54,18 @@ export function row(r: Omit<ResultRow, 'ratio'>): ResultRow {
 }
 
 export const goals = {
-  ratioAtMost: (limit: number, what: string) => (ratio: number | undefined): Goal => ({
-    text: `≤ ${limit}× ${what}`,
-    met: ratio !== undefined && Number.isFinite(ratio) && ratio <= limit,
-  }),
-  ratioAtLeast: (limit: number, what: string) => (ratio: number | undefined): Goal => ({
-    text: `≥ ${limit}× ${what}`,
-    met: ratio !== undefined && Number.isFinite(ratio) && ratio >= limit,
-  }),
+  ratioAtMost:
+    (limit: number, what: string) =>
+    (ratio: number | undefined): Goal => ({
+      text: `≤ ${limit}× ${what}`,
+      met: ratio !== undefined && Number.isFinite(ratio) && ratio <= limit,
+    }),
+  ratioAtLeast:
+    (limit: number, what: string) =>
+    (ratio: number | undefined): Goal => ({
+      text: `≥ ${limit}× ${what}`,
+      met: ratio !== undefined && Number.isFinite(ratio) && ratio >= limit,
+    }),
   atMost: (limit: number, unit: Unit, value: number): Goal => ({
     text: `≤ ${limit} ${unit}`,
     met: Number.isFinite(value) && value <= limit,
@@ -83,7 +87,13 @@ export function formatValue(value: number, unit: Unit): string {
   const abs = Math.abs(value);
   const digits = abs >= 100 ? 0 : abs >= 10 ? 1 : abs >= 1 ? 2 : 3;
   const n = value.toFixed(digits);
-  return unit === 'count' ? (Number.isInteger(value) ? String(value) : value.toFixed(1)) : unit === 'x' ? `${n}×` : `${n} ${unit}`;
+  return unit === 'count'
+    ? Number.isInteger(value)
+      ? String(value)
+      : value.toFixed(1)
+    : unit === 'x'
+      ? `${n}×`
+      : `${n} ${unit}`;
 }
 
 /** Three decimals below 2×, so a ratio just over a 1.05× goal does not print as 1.05×. */
@@ -98,12 +108,28 @@ function status(r: ResultRow): string {
 
 function pad(cells: string[][]): string {
   const widths = cells[0]!.map((_, c) => Math.max(...cells.map((row) => row[c]!.length)));
-  return cells.map((row) => row.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ').trimEnd()).join('\n');
+  return cells
+    .map((row) =>
+      row
+        .map((cell, c) => cell.padEnd(widths[c]!))
+        .join(' | ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** A plain-text table (also valid Markdown) of every row of every scenario. */
 export function formatTable(report: RunReport): string {
-  const header = ['scenario', 'metric', 'ours', 'baseline (same run)', 'ratio', 'goal', 'status', 'original (published)'];
+  const header = [
+    'scenario',
+    'metric',
+    'ours',
+    'baseline (same run)',
+    'ratio',
+    'goal',
+    'status',
+    'original (published)',
+  ];
   const rows: string[][] = [header, header.map((h) => '-'.repeat(h.length))];
   for (const s of report.scenarios) {
     if (s.error) {
@@ -122,7 +148,10 @@ export function formatTable(report: RunReport): string {
       ]);
     }
   }
-  return pad(rows).split('\n').map((l) => `| ${l} |`).join('\n');
+  return pad(rows)
+    .split('\n')
+    .map((l) => `| ${l} |`)
+    .join('\n');
 }
 
 export function formatHeader(report: RunReport): string {
@@ -133,7 +162,9 @@ export function formatHeader(report: RunReport): string {
     `seed ${report.seed}; every ratio is ours ÷ baseline measured in this same run`,
     `load average at start ${m.loadAverageAtStart.toFixed(2)}` +
       (report.loadAverageAtEnd !== undefined ? `, at end ${report.loadAverageAtEnd.toFixed(2)}` : '') +
-      (m.loadAverageAtStart > m.nproc / 2 ? ' — WARNING: the machine was busy; absolute figures are inflated (ratios less so)' : ''),
+      (m.loadAverageAtStart > m.nproc / 2
+        ? ' — WARNING: the machine was busy; absolute figures are inflated (ratios less so)'
+        : ''),
   ].join('\n');
 }
 

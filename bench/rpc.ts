@@ -52,7 +52,10 @@ function unary<Res>(start: (cb: (err: ServiceError | null, res: Res) => void) =>
 }
 
 /** Node's default of 4 MB is too small for a 1 MB-per-line stdout plus headroom. */
-const CHANNEL_OPTIONS = { 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.max_send_message_length': 64 * 1024 * 1024 };
+const CHANNEL_OPTIONS = {
+  'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  'grpc.max_send_message_length': 64 * 1024 * 1024,
+};
 /** What the Python SDK sends per chunk. */
 const UPLOAD_CHUNK = 64 * 1024;
 
@@ -67,7 +70,11 @@ export function connect(socketPath: string): Rpc {
     codebases,
     sandboxes,
     listCodebases: async () =>
-      (await unary<ListCodebasesResponse>((done) => cb.listCodebases({ ownerId: '', pageSize: 0, pageToken: '' }, done))).codebases,
+      (
+        await unary<ListCodebasesResponse>((done) =>
+          cb.listCodebases({ ownerId: '', pageSize: 0, pageToken: '' }, done),
+        )
+      ).codebases,
     createCodebase: (name) => unary<Codebase>((done) => cb.createCodebase({ name, ownerId: 'bench' }, done)),
     uploadFile: (codebaseId, filePath, content) =>
       new Promise((resolve, reject) => {
@@ -102,21 +109,32 @@ export function connect(socketPath: string): Rpc {
     },
     exec: (sandboxId, command, timeoutSeconds = 120) =>
       unary<ExecResult>((done) =>
-        sb.exec({ sandboxId, command, stdin: '', env: {}, workdir: '', timeout: { seconds: timeoutSeconds, nanos: 0 } }, done),
+        sb.exec(
+          { sandboxId, command, stdin: '', env: {}, workdir: '', timeout: { seconds: timeoutSeconds, nanos: 0 } },
+          done,
+        ),
       ),
     execStreamFirstOutput: (sandboxId, command) =>
       new Promise((resolve, reject) => {
         const start = process.hrtime.bigint();
         const ms = () => Number(process.hrtime.bigint() - start) / 1e6;
         let first: number | undefined;
-        const stream = sb.execStream({ sandboxId, command, stdin: '', env: {}, workdir: '', timeout: { seconds: 60, nanos: 0 } });
+        const stream = sb.execStream({
+          sandboxId,
+          command,
+          stdin: '',
+          env: {},
+          workdir: '',
+          timeout: { seconds: 60, nanos: 0 },
+        });
         stream.on('data', () => {
           first ??= ms();
         });
         stream.on('error', reject);
         stream.on('end', () => resolve({ firstOutputMs: first ?? NaN, totalMs: ms() }));
       }),
-    createSession: (sandboxId, shell = '/bin/sh') => unary<Session>((done) => sb.createSession({ sandboxId, shell, env: {} }, done)),
+    createSession: (sandboxId, shell = '/bin/sh') =>
+      unary<Session>((done) => sb.createSession({ sandboxId, shell, env: {} }, done)),
     sessionExec: (sessionId, command) =>
       unary<ExecResult>((done) => sb.sessionExec({ sessionId, command, timeout: { seconds: 60, nanos: 0 } }, done)),
     destroySession: async (sessionId) => {

@@ -31,7 +31,16 @@ import { concurrency } from './scenarios/concurrency';
 import { extension } from './scenarios/extension';
 
 /** In this order: change-detection writes into the shared codebase, so it runs after the readers. */
-const SCENARIOS: Scenario[] = [execLatency, execThroughput, createStart, fileAccess, upload, changeDetection, concurrency, extension];
+const SCENARIOS: Scenario[] = [
+  execLatency,
+  execThroughput,
+  createStart,
+  fileAccess,
+  upload,
+  changeDetection,
+  concurrency,
+  extension,
+];
 
 const repoRoot = join(__dirname, '..');
 
@@ -54,7 +63,10 @@ async function main(): Promise<number> {
   });
   const quick = values.quick!;
   const seed = Number(values.seed);
-  const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = values.only
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = only?.filter((n) => !SCENARIOS.some((s) => s.name === n)) ?? [];
   if (unknown.length) {
     console.error(`unknown scenario(s): ${unknown.join(', ')} (known: ${SCENARIOS.map((s) => s.name).join(', ')})`);

@@ -39,10 +39,32 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-const DIR_WORDS = ['src', 'lib', 'core', 'utils', 'api', 'models', 'views', 'tests', 'docs', 'config', 'services', 'components'];
+const DIR_WORDS = [
+  'src',
+  'lib',
+  'core',
+  'utils',
+  'api',
+  'models',
+  'views',
+  'tests',
+  'docs',
+  'config',
+  'services',
+  'components',
+];
 const EXTS = ['.ts', '.ts', '.ts', '.js', '.py', '.py', '.md', '.json', '.css', '.txt'];
 /** Files agent-safe hides or that live in hidden folders: a few per thousand, as in real repos. */
-const SPECIAL_PATHS = ['.env', '.env.local', 'secrets/api.txt', 'deploy/server.key', 'deploy/cert.pem', 'credentials.json', '.git/HEAD', '.git/config'];
+const SPECIAL_PATHS = [
+  '.env',
+  '.env.local',
+  'secrets/api.txt',
+  'deploy/server.key',
+  'deploy/cert.pem',
+  'credentials.json',
+  '.git/HEAD',
+  '.git/config',
+];
 
 /** Printable ASCII lines, so `cat`/`grep` in the sandbox behave as on source code. */
 function fillText(buf: Buffer, rand: () => number): void {

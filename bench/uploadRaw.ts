@@ -26,6 +26,11 @@ export async function uploadFilesRaw(
   await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
 }
 
-export function uploadWorkspaceRaw(rpc: Rpc, codebaseId: string, ws: SyntheticWorkspace, concurrency: number): Promise<void> {
+export function uploadWorkspaceRaw(
+  rpc: Rpc,
+  codebaseId: string,
+  ws: SyntheticWorkspace,
+  concurrency: number,
+): Promise<void> {
   return uploadFilesRaw(rpc, codebaseId, ws.root, ws.files, concurrency);
 }

@@ -33,7 +33,11 @@ const builds = [
 mkdirSync(join(root, 'dist'), { recursive: true });
 execFileSync(
   '/usr/bin/python3',
-  [join(root, 'scripts', 'build-seccomp.py'), join(root, 'src', 'server', 'sandbox', 'runtime', 'seccomp-policy.json'), join(root, 'dist', 'seccomp.bpf')],
+  [
+    join(root, 'scripts', 'build-seccomp.py'),
+    join(root, 'src', 'server', 'sandbox', 'runtime', 'seccomp-policy.json'),
+    join(root, 'dist', 'seccomp.bpf'),
+  ],
   { stdio: 'inherit' },
 );
 

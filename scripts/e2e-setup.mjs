@@ -213,7 +213,8 @@ function ensureNode24(p) {
   writeFileSync(join(p.nodePrefix, 'package.json'), '{ "private": true }\n');
   npmInstall(['--prefix', p.nodePrefix, `node@${NODE_MAJOR}`], cleanNpmEnv(), `node@${NODE_MAJOR}`);
   const got = existsSync(p.node) ? nodeVersion(p.node) : null;
-  if (!got?.startsWith(`v${NODE_MAJOR}.`)) throw new SetupError(`node@${NODE_MAJOR} installed but ${p.node} does not run`);
+  if (!got?.startsWith(`v${NODE_MAJOR}.`))
+    throw new SetupError(`node@${NODE_MAJOR} installed but ${p.node} does not run`);
   if (!existsSync(join(p.nodeHeaders, 'include', 'node', 'node.h'))) {
     throw new SetupError(`node@${NODE_MAJOR} installed but its headers are not at ${p.nodeHeaders}/include`);
   }
@@ -253,11 +254,15 @@ function ensureCodeServer(p) {
     npm_config_nodedir: p.nodeHeaders,
   };
   npmInstall(['-g', '--prefix', p.codeServerPrefix, `code-server@${CODE_SERVER_VERSION}`], env, 'code-server');
-  if (!existsSync(p.codeServerEntry)) throw new SetupError(`npm installed code-server but ${p.codeServerEntry} is missing`);
+  if (!existsSync(p.codeServerEntry))
+    throw new SetupError(`npm installed code-server but ${p.codeServerEntry} is missing`);
   // The first start after an install can be slow (cold disk cache): one retry before giving up.
   let check = codeServerVersion(p);
   if (!check.version) check = codeServerVersion(p);
-  if (!check.version) throw new SetupError(`code-server is installed but \`${p.node} ${p.codeServerEntry} --version\` failed: ${check.error}`);
+  if (!check.version)
+    throw new SetupError(
+      `code-server is installed but \`${p.node} ${p.codeServerEntry} --version\` failed: ${check.error}`,
+    );
   writeFileSync(p.codeServerMarker, `${check.version}\n`);
   say(`code-server ${check.version} installed in ${seconds(t)}`);
 }

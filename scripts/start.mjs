@@ -104,7 +104,9 @@ function shutDown(why, code = 0) {
   } catch {
     // stdout may be the closed terminal
   }
-  stopping = (running.stateDir ? stopAll(running.child, running.stateDir) : Promise.resolve()).finally(() => process.exit(code));
+  stopping = (running.stateDir ? stopAll(running.child, running.stateDir) : Promise.resolve()).finally(() =>
+    process.exit(code),
+  );
   return stopping;
 }
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => shutDown(sig));
@@ -163,10 +165,14 @@ if (!existsSync(settings)) {
 
 const vsix = join(stateDir, 'agentfense.vsix');
 say('packaging the extension (vsce)…');
-execFileSync(join(root, 'node_modules', '.bin', 'vsce'), ['package', '--no-dependencies', '--no-rewrite-relative-links', '--out', vsix], {
-  cwd: root,
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
+execFileSync(
+  join(root, 'node_modules', '.bin', 'vsce'),
+  ['package', '--no-dependencies', '--no-rewrite-relative-links', '--out', vsix],
+  {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  },
+);
 const codeServer = [env.codeServerEntry, '--user-data-dir', userData, '--extensions-dir', extensions];
 const installed = spawnSync(env.node, [...codeServer, '--install-extension', vsix, '--force'], { encoding: 'utf8' });
 if (installed.status !== 0) {
@@ -182,8 +188,10 @@ const child = spawn(
   env.node,
   [
     ...codeServer,
-    '--auth', 'password',
-    '--bind-addr', `127.0.0.1:${port}`,
+    '--auth',
+    'password',
+    '--bind-addr',
+    `127.0.0.1:${port}`,
     '--disable-telemetry',
     '--disable-update-check',
     folder,

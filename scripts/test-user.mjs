@@ -20,9 +20,20 @@ function idOf(flag) {
 function copyTree(from, to, exclude = []) {
   rmSync(to, { recursive: true, force: true });
   mkdirSync(to, { recursive: true });
-  const tar = spawnSync('sh', ['-c', 'tar -C "$1" $2 -cf - . | tar -C "$3" -xf -', 'sh', from, exclude.map((e) => `--exclude=./${e}`).join(' '), to], {
-    stdio: 'inherit',
-  });
+  const tar = spawnSync(
+    'sh',
+    [
+      '-c',
+      'tar -C "$1" $2 -cf - . | tar -C "$3" -xf -',
+      'sh',
+      from,
+      exclude.map((e) => `--exclude=./${e}`).join(' '),
+      to,
+    ],
+    {
+      stdio: 'inherit',
+    },
+  );
   if (tar.status !== 0) throw new Error(`copying ${from} to ${to} failed (exit ${tar.status})`);
 }
 
@@ -56,7 +67,11 @@ export function prepareTestUser(repoRoot) {
   // The machine's environment (CA bundles, proxies, locale, CI) minus what belongs to root: its
   // identity, its folders and npm's per-run variables.
   const machine = Object.entries(process.env).filter(
-    ([k, v]) => !/^(HOME|USER|LOGNAME|MAIL|PWD|OLDPWD|SUDO_\w+|XDG_\w+|npm_\w+|AGENTFENSE_E2E_CACHE)$/i.test(k) && !String(v).split(':').some((part) => part.startsWith('/root')),
+    ([k, v]) =>
+      !/^(HOME|USER|LOGNAME|MAIL|PWD|OLDPWD|SUDO_\w+|XDG_\w+|npm_\w+|AGENTFENSE_E2E_CACHE)$/i.test(k) &&
+      !String(v)
+        .split(':')
+        .some((part) => part.startsWith('/root')),
   );
   const env = {
     ...Object.fromEntries(machine),

@@ -61,18 +61,46 @@ export const changeDetection: Scenario = {
         const after = await sizeOf();
         listMs.push(nowMs() - tl);
         const missing = targets.filter((p, i) => after(p) !== expected[i]);
-        if (missing.length) throw new Error(`after Exec returned, ListFiles does not show the change of ${missing.length}/${n} files (e.g. ${missing[0]})`);
+        if (missing.length)
+          throw new Error(
+            `after Exec returned, ListFiles does not show the change of ${missing.length}/${n} files (e.g. ${missing[0]})`,
+          );
         visibleMs.push(nowMs() - t);
       }
       const visible = median(visibleMs) - median(noopMs);
       const mergeCost = median(modifyMs) - median(noopMs);
       return {
         rows: [
-          row({ scenario: 'change-detection', metric: `${n} files changed → visible in ListFiles, beyond a no-op exec`, value: visible, unit: 'ms', goal: goals.atMost(150, 'ms', visible) }),
-          row({ scenario: 'change-detection', metric: 'exec of the modifying command p50', value: median(modifyMs), unit: 'ms', baseline: { name: 'same-shape no-op exec', value: median(noopMs) }, note: `merge ≈ ${mergeCost.toFixed(1)} ms` }),
-          row({ scenario: 'change-detection', metric: `ListFiles of the folder (${inDir.length} files) p50`, value: median(listMs), unit: 'ms' }),
+          row({
+            scenario: 'change-detection',
+            metric: `${n} files changed → visible in ListFiles, beyond a no-op exec`,
+            value: visible,
+            unit: 'ms',
+            goal: goals.atMost(150, 'ms', visible),
+          }),
+          row({
+            scenario: 'change-detection',
+            metric: 'exec of the modifying command p50',
+            value: median(modifyMs),
+            unit: 'ms',
+            baseline: { name: 'same-shape no-op exec', value: median(noopMs) },
+            note: `merge ≈ ${mergeCost.toFixed(1)} ms`,
+          }),
+          row({
+            scenario: 'change-detection',
+            metric: `ListFiles of the folder (${inDir.length} files) p50`,
+            value: median(listMs),
+            unit: 'ms',
+          }),
         ],
-        details: { folder: dir, targets, noop: summarize(noopMs), modify: summarize(modifyMs), listFiles: summarize(listMs), visible: summarize(visibleMs) },
+        details: {
+          folder: dir,
+          targets,
+          noop: summarize(noopMs),
+          modify: summarize(modifyMs),
+          listFiles: summarize(listMs),
+          visible: summarize(visibleMs),
+        },
       };
     } finally {
       await rpc.destroySandbox(sb.id);

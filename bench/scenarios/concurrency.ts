@@ -20,7 +20,11 @@ export const concurrency: Scenario = {
     const server = await ctx.server();
     const { rpc } = server;
     const { concurrentSandboxes: n, concurrentSandboxFiles, concurrentSleepSeconds: sleepS } = ctx.sizes;
-    const ws = generateWorkspace(ctx.path('concurrency-workspace'), { fileCount: concurrentSandboxFiles, totalBytes: concurrentSandboxFiles * 4096, seed: ctx.seed + 200 });
+    const ws = generateWorkspace(ctx.path('concurrency-workspace'), {
+      fileCount: concurrentSandboxFiles,
+      totalBytes: concurrentSandboxFiles * 4096,
+      seed: ctx.seed + 200,
+    });
     const codebase = await rpc.createCodebase('bench-concurrency');
     await uploadWorkspaceRaw(rpc, codebase.id, ws, ctx.sizes.uploadConcurrency);
 
@@ -54,7 +58,8 @@ export const concurrency: Scenario = {
       const results = await Promise.allSettled(
         ids.map(async (id) => {
           const r = await rpc.exec(id, `sleep ${sleepS} && echo ok`, sleepS + 60);
-          if (r.exitCode !== 0 || r.stdout.trim() !== 'ok') throw new Error(`exit ${r.exitCode}: ${r.stderr.slice(0, 200)}`);
+          if (r.exitCode !== 0 || r.stdout.trim() !== 'ok')
+            throw new Error(`exit ${r.exitCode}: ${r.stderr.slice(0, 200)}`);
         }),
       );
       const wallMs = nowMs() - t0;
@@ -68,12 +73,49 @@ export const concurrency: Scenario = {
       const procsPerSandbox = (peak.processes - idle.processes) / n;
       return {
         rows: [
-          row({ scenario: 'concurrency', metric: `sandboxes running \`sleep ${sleepS}\` at once, succeeded`, value: ok, unit: 'count', goal: { text: `all ${n}`, met: ok === n }, published: PUBLISHED.concurrency, note: firstError ? String(firstError).slice(0, 80) : undefined }),
-          row({ scenario: 'concurrency', metric: 'wall time of the concurrent exec', value: wallMs, unit: 'ms', baseline: { name: 'the sleep itself', value: sleepS * 1000 } }),
-          row({ scenario: 'concurrency', metric: 'memory per running sandbox (PSS above idle)', value: perSandboxRunning, unit: 'MB', goal: goals.atMost(5, 'MB', perSandboxRunning), published: PUBLISHED.perSandboxMemory }),
-          row({ scenario: 'concurrency', metric: 'memory per started, idle sandbox (PSS above idle)', value: perSandboxIdle, unit: 'MB', note: 'no process while idle: bwrap runs per command' }),
-          row({ scenario: 'concurrency', metric: 'processes per running sandbox', value: procsPerSandbox, unit: 'count' }),
-          row({ scenario: 'concurrency', metric: `create+start of ${n} sandboxes, one after another`, value: startedMs, unit: 'ms' }),
+          row({
+            scenario: 'concurrency',
+            metric: `sandboxes running \`sleep ${sleepS}\` at once, succeeded`,
+            value: ok,
+            unit: 'count',
+            goal: { text: `all ${n}`, met: ok === n },
+            published: PUBLISHED.concurrency,
+            note: firstError ? String(firstError).slice(0, 80) : undefined,
+          }),
+          row({
+            scenario: 'concurrency',
+            metric: 'wall time of the concurrent exec',
+            value: wallMs,
+            unit: 'ms',
+            baseline: { name: 'the sleep itself', value: sleepS * 1000 },
+          }),
+          row({
+            scenario: 'concurrency',
+            metric: 'memory per running sandbox (PSS above idle)',
+            value: perSandboxRunning,
+            unit: 'MB',
+            goal: goals.atMost(5, 'MB', perSandboxRunning),
+            published: PUBLISHED.perSandboxMemory,
+          }),
+          row({
+            scenario: 'concurrency',
+            metric: 'memory per started, idle sandbox (PSS above idle)',
+            value: perSandboxIdle,
+            unit: 'MB',
+            note: 'no process while idle: bwrap runs per command',
+          }),
+          row({
+            scenario: 'concurrency',
+            metric: 'processes per running sandbox',
+            value: procsPerSandbox,
+            unit: 'count',
+          }),
+          row({
+            scenario: 'concurrency',
+            metric: `create+start of ${n} sandboxes, one after another`,
+            value: startedMs,
+            unit: 'ms',
+          }),
         ],
         details: {
           sandboxes: n,

@@ -45,7 +45,13 @@ export const createStart: Scenario = {
     const files = shared.workspace.files.length;
     return {
       rows: [
-        row({ scenario: 'create-start', metric: `first create+start, ${files} files`, value: both[0]!, unit: 'ms', published: `${PUBLISHED.createP50}; ${PUBLISHED.startP50}` }),
+        row({
+          scenario: 'create-start',
+          metric: `first create+start, ${files} files`,
+          value: both[0]!,
+          unit: 'ms',
+          published: `${PUBLISHED.createP50}; ${PUBLISHED.startP50}`,
+        }),
         row({
           scenario: 'create-start',
           metric: `create+start, median of next ${n}`,
@@ -53,15 +59,36 @@ export const createStart: Scenario = {
           unit: 'ms',
           goal: goals.atMost(30, 'ms', restBoth),
         }),
-        row({ scenario: 'create-start', metric: `create p50 (next ${n})`, value: median(rest(create)), unit: 'ms', published: PUBLISHED.createP50 }),
-        row({ scenario: 'create-start', metric: `start p50 (next ${n})`, value: median(rest(start)), unit: 'ms', published: PUBLISHED.startP50 }),
-        row({ scenario: 'create-start', metric: 'first output of `echo` after start, p50', value: median(firstOutput), unit: 'ms' }),
+        row({
+          scenario: 'create-start',
+          metric: `create p50 (next ${n})`,
+          value: median(rest(create)),
+          unit: 'ms',
+          published: PUBLISHED.createP50,
+        }),
+        row({
+          scenario: 'create-start',
+          metric: `start p50 (next ${n})`,
+          value: median(rest(start)),
+          unit: 'ms',
+          published: PUBLISHED.startP50,
+        }),
+        row({
+          scenario: 'create-start',
+          metric: 'first output of `echo` after start, p50',
+          value: median(firstOutput),
+          unit: 'ms',
+        }),
         row({ scenario: 'create-start', metric: 'destroy p50', value: median(destroy), unit: 'ms' }),
       ],
       details: {
         files,
         first: { createMs: create[0], startMs: start[0], firstOutputMs: firstOutput[0] },
-        rest: { create: summarize(rest(create)), start: summarize(rest(start)), createPlusStart: summarize(rest(both)) },
+        rest: {
+          create: summarize(rest(create)),
+          start: summarize(rest(start)),
+          createPlusStart: summarize(rest(both)),
+        },
         firstOutput: summarize(firstOutput),
         destroy: summarize(destroy),
       },

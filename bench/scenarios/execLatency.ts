@@ -64,15 +64,73 @@ export const execLatency: Scenario = {
       const bareName = `bare bwrap${fixture.bareArgvSource === 'mirror' ? ' (mirrored argv)' : ''}`;
       return {
         rows: [
-          ratioRow({ scenario: 'exec-latency', metric: 'exec `true` p50', value: g.p50, unit: 'ms', baseline: { name: bareName, value: b.p50 }, published: PUBLISHED.execP50, note: grpcFailures.note() ?? bareFailures.note() }, goals.ratioAtMost(1.5, 'bare bwrap')),
-          row({ scenario: 'exec-latency', metric: 'exec `true` p90', value: g.p90, unit: 'ms', baseline: { name: bareName, value: b.p90 } }),
-          ratioRow({ scenario: 'exec-latency', metric: 'exec `true` p99', value: g.p99, unit: 'ms', baseline: { name: bareName, value: b.p99 }, published: PUBLISHED.execP99 }, goals.ratioAtMost(3, 'bare bwrap')),
-          row({ scenario: 'exec-latency', metric: 'exec `true` p50 vs plain shell', value: g.p50, unit: 'ms', baseline: { name: 'sh -c true', value: s.p50 } }),
-          row({ scenario: 'exec-latency', metric: 'server-measured command time p50 (spawn → exit)', value: c.p50, unit: 'ms', baseline: { name: bareName, value: b.p50 }, note: 'the rest of exec p50 is gRPC, locking and the merge' }),
-          row({ scenario: 'exec-latency', metric: 'bare bwrap p50 vs plain shell', value: b.p50, unit: 'ms', baseline: { name: 'sh -c true', value: s.p50 }, note: 'cost of the sandbox tool itself' }),
+          ratioRow(
+            {
+              scenario: 'exec-latency',
+              metric: 'exec `true` p50',
+              value: g.p50,
+              unit: 'ms',
+              baseline: { name: bareName, value: b.p50 },
+              published: PUBLISHED.execP50,
+              note: grpcFailures.note() ?? bareFailures.note(),
+            },
+            goals.ratioAtMost(1.5, 'bare bwrap'),
+          ),
+          row({
+            scenario: 'exec-latency',
+            metric: 'exec `true` p90',
+            value: g.p90,
+            unit: 'ms',
+            baseline: { name: bareName, value: b.p90 },
+          }),
+          ratioRow(
+            {
+              scenario: 'exec-latency',
+              metric: 'exec `true` p99',
+              value: g.p99,
+              unit: 'ms',
+              baseline: { name: bareName, value: b.p99 },
+              published: PUBLISHED.execP99,
+            },
+            goals.ratioAtMost(3, 'bare bwrap'),
+          ),
+          row({
+            scenario: 'exec-latency',
+            metric: 'exec `true` p50 vs plain shell',
+            value: g.p50,
+            unit: 'ms',
+            baseline: { name: 'sh -c true', value: s.p50 },
+          }),
+          row({
+            scenario: 'exec-latency',
+            metric: 'server-measured command time p50 (spawn → exit)',
+            value: c.p50,
+            unit: 'ms',
+            baseline: { name: bareName, value: b.p50 },
+            note: 'the rest of exec p50 is gRPC, locking and the merge',
+          }),
+          row({
+            scenario: 'exec-latency',
+            metric: 'bare bwrap p50 vs plain shell',
+            value: b.p50,
+            unit: 'ms',
+            baseline: { name: 'sh -c true', value: s.p50 },
+            note: 'cost of the sandbox tool itself',
+          }),
         ],
         // fork() cost grows with the parent's memory: the server's size is part of the story.
-        details: { serverRssMiB: processRssMiB(server.pid), benchRssMiB: process.memoryUsage().rss / 2 ** 20, calls: ctx.sizes.execLatencyCalls, grpc: g, failures: { exec: grpcFailures.failures, bareBwrap: bareFailures.failures, shell: shellFailures.failures }, serverCommandDuration: c, bareBwrap: b, plainShell: s, bareArgv: bare, bareArgvSource: fixture.bareArgvSource },
+        details: {
+          serverRssMiB: processRssMiB(server.pid),
+          benchRssMiB: process.memoryUsage().rss / 2 ** 20,
+          calls: ctx.sizes.execLatencyCalls,
+          grpc: g,
+          failures: { exec: grpcFailures.failures, bareBwrap: bareFailures.failures, shell: shellFailures.failures },
+          serverCommandDuration: c,
+          bareBwrap: b,
+          plainShell: s,
+          bareArgv: bare,
+          bareArgvSource: fixture.bareArgvSource,
+        },
       };
     } finally {
       await fixture.destroy();

@@ -38,11 +38,18 @@ export const execThroughput: Scenario = {
             if (r.exitCode !== 0) throw new Error(`exit ${r.exitCode}`);
           }),
         );
-        add(bwrap, await spawnThroughputFromLeanNode(fixture.bareArgv('true'), fixture.bareSpawnOptions, c, ms / slices));
+        add(
+          bwrap,
+          await spawnThroughputFromLeanNode(fixture.bareArgv('true'), fixture.bareSpawnOptions, c, ms / slices),
+        );
       }
-      for (const [what, r] of [['exec calls', grpc], ['bare bwrap spawns', bwrap]] as const) {
+      for (const [what, r] of [
+        ['exec calls', grpc],
+        ['bare bwrap spawns', bwrap],
+      ] as const) {
         const allowed = Math.max(1, Math.floor(0.01 * (r.calls + r.errors)));
-        if (r.errors > allowed) throw new Error(`${r.errors} of ${r.calls + r.errors} ${what} failed during the throughput run`);
+        if (r.errors > allowed)
+          throw new Error(`${r.errors} of ${r.calls + r.errors} ${what} failed during the throughput run`);
       }
       return {
         rows: [
@@ -54,7 +61,10 @@ export const execThroughput: Scenario = {
               unit: '/s',
               baseline: { name: `${c} concurrent bare bwrap`, value: bwrap.perSecond },
               published: PUBLISHED.execThroughput,
-              note: grpc.errors || bwrap.errors ? `failed and not counted: ${grpc.errors} exec, ${bwrap.errors} bare` : undefined,
+              note:
+                grpc.errors || bwrap.errors
+                  ? `failed and not counted: ${grpc.errors} exec, ${bwrap.errors} bare`
+                  : undefined,
             },
             goals.ratioAtLeast(0.8, 'bare bwrap'),
           ),

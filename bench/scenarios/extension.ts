@@ -50,10 +50,27 @@ export const extension: Scenario = {
     const activateMs = median(runs.map((r) => r.activateMs));
     return {
       rows: [
-        row({ scenario: 'extension', metric: 'dist/extension.js (production)', value: kb(built.extension), unit: 'KB' }),
+        row({
+          scenario: 'extension',
+          metric: 'dist/extension.js (production)',
+          value: kb(built.extension),
+          unit: 'KB',
+        }),
         row({ scenario: 'extension', metric: 'dist/server.js (production)', value: kb(built.server), unit: 'KB' }),
-        row({ scenario: 'extension', metric: 'activation proxy: require() of the bundle', value: requireMs, unit: 'ms', note: 'stubbed vscode, not VS Code' }),
-        row({ scenario: 'extension', metric: 'activation proxy: activate()', value: activateMs, unit: 'ms', note: 'stubbed vscode, not VS Code' }),
+        row({
+          scenario: 'extension',
+          metric: 'activation proxy: require() of the bundle',
+          value: requireMs,
+          unit: 'ms',
+          note: 'stubbed vscode, not VS Code',
+        }),
+        row({
+          scenario: 'extension',
+          metric: 'activation proxy: activate()',
+          value: activateMs,
+          unit: 'ms',
+          note: 'stubbed vscode, not VS Code',
+        }),
       ],
       details: { runs, note: 'activation measured outside VS Code with a stub vscode module (bench/vscodeStub.cjs)' },
     };

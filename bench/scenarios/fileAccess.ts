@@ -30,13 +30,20 @@ interface ProbeResult {
 function probeArgs(loops1k: number, loops1m: number, passes: number, writeDir: string, writeN: number): string[] {
   return [
     FIXTURES.probe,
-    '--read1k', FIXTURES.read1k,
-    '--read1m', FIXTURES.read1m,
-    '--loops1k', String(loops1k),
-    '--loops1m', String(loops1m),
-    '--write-dir', writeDir,
-    '--write-n', String(writeN),
-    '--passes', String(passes),
+    '--read1k',
+    FIXTURES.read1k,
+    '--read1m',
+    FIXTURES.read1m,
+    '--loops1k',
+    String(loops1k),
+    '--loops1m',
+    String(loops1m),
+    '--write-dir',
+    writeDir,
+    '--write-n',
+    String(writeN),
+    '--passes',
+    String(passes),
   ];
 }
 
@@ -60,7 +67,13 @@ export const fileAccess: Scenario = {
         return JSON.parse(r.stdout) as ProbeResult;
       };
       const natively = async (rep: number): Promise<ProbeResult> => {
-        const args = probeArgs(fsRead1kLoops, fsRead1mLoops, fsPasses, ctx.path('native-writes', String(rep)), fsWriteFiles);
+        const args = probeArgs(
+          fsRead1kLoops,
+          fsRead1mLoops,
+          fsPasses,
+          ctx.path('native-writes', String(rep)),
+          fsWriteFiles,
+        );
         const r = await spawnChecked([PYTHON, ...args], { cwd: nativeDir });
         return JSON.parse(r.stdout) as ProbeResult;
       };

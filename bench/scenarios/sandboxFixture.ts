@@ -36,9 +36,13 @@ export async function startedSandbox(ctx: BenchContext, preset = 'agent-safe'): 
   if (captured) {
     bareArgv = (command) => withCommand(captured, command);
   } else {
-    ctx.log('could not see the server\'s bwrap argv in /proc; using the mirrored flags');
+    ctx.log("could not see the server's bwrap argv in /proc; using the mirrored flags");
     // agent-safe's writable roots are output/ and tmp/; bwrap needs the mount points to exist.
-    const bare = { workspaceDir: shared.workspace.root, tmpDir: ctx.path('bare-bwrap', 'tmp'), writableDirs: {} as Record<string, string> };
+    const bare = {
+      workspaceDir: shared.workspace.root,
+      tmpDir: ctx.path('bare-bwrap', 'tmp'),
+      writableDirs: {} as Record<string, string>,
+    };
     for (const root of ['output', 'tmp']) {
       bare.writableDirs[root] = ctx.path('bare-bwrap', root);
       mkdirSync(bare.writableDirs[root]!, { recursive: true });

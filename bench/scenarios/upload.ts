@@ -35,17 +35,28 @@ export const upload: Scenario = {
     const server = await ctx.server();
     const { uploadFiles: fileCount, uploadBytes } = ctx.sizes;
     ctx.log(`generating a ${fileCount}-file / ${(uploadBytes / 2 ** 20).toFixed(0)} MB workspace`);
-    const ws = generateWorkspace(ctx.path('upload-workspace'), { fileCount, totalBytes: uploadBytes, seed: ctx.seed + 100 });
+    const ws = generateWorkspace(ctx.path('upload-workspace'), {
+      fileCount,
+      totalBytes: uploadBytes,
+      seed: ctx.seed + 100,
+    });
     const client = new SandboxClient({ endpoint: `unix:${server.socketPath}` });
     try {
       const baselines = new BaselineStore(ctx.path('baselines'), () => 'bench');
-      const sync = new WorkspaceSync(AgentFenseBackend.over(client), baselines, { client: 'bench', ignore: () => [], log: SILENT_LOG });
+      const sync = new WorkspaceSync(AgentFenseBackend.over(client), baselines, {
+        client: 'bench',
+        ignore: () => [],
+        log: SILENT_LOG,
+      });
       const root = { name: 'upload-workspace', path: ws.root };
       const first = await timedSync(sync, root);
       const unchanged = await timedSync(sync, root);
       if (unchanged.uploadedFiles !== 0) throw new Error(`unchanged re-upload sent ${unchanged.uploadedFiles} files`);
-      const listed = (await client.listFiles(first.index.codebaseId, { recursive: true })).filter((f) => !f.isDir).length;
-      if (listed !== first.uploadedFiles) throw new Error(`codebase lists ${listed} files after uploading ${first.uploadedFiles}`);
+      const listed = (await client.listFiles(first.index.codebaseId, { recursive: true })).filter(
+        (f) => !f.isDir,
+      ).length;
+      if (listed !== first.uploadedFiles)
+        throw new Error(`codebase lists ${listed} files after uploading ${first.uploadedFiles}`);
 
       const noopMs = await uploadToNoopServer(ws.root, ctx.path('noop-batch.sock'), true);
       const noopPerFileMs = await uploadToNoopServer(ws.root, ctx.path('noop-per-file.sock'), false);
@@ -55,10 +66,20 @@ export const upload: Scenario = {
 
       const mb = first.uploadedBytes / 2 ** 20;
       const s = first.totalMs / 1000;
-      const phases = (p: typeof first.phasesMs) => Object.entries(p).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
+      const phases = (p: typeof first.phasesMs) =>
+        Object.entries(p)
+          .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+          .join(', ');
       return {
         rows: [
-          row({ scenario: 'upload', metric: `first upload, ${first.uploadedFiles} files / ${mb.toFixed(0)} MB`, value: s, unit: 's', goal: goals.atMost(3, 's', s), note: `ms: ${phases(first.phasesMs)}` }),
+          row({
+            scenario: 'upload',
+            metric: `first upload, ${first.uploadedFiles} files / ${mb.toFixed(0)} MB`,
+            value: s,
+            unit: 's',
+            goal: goals.atMost(3, 's', s),
+            note: `ms: ${phases(first.phasesMs)}`,
+          }),
           row({ scenario: 'upload', metric: 'first upload files/s', value: first.uploadedFiles / s, unit: 'files/s' }),
           row({
             scenario: 'upload',
@@ -74,12 +95,28 @@ export const upload: Scenario = {
             unit: 's',
             note: 'what any client of the original protocol pays before a byte is stored',
           }),
-          row({ scenario: 'upload', metric: 'cp -r of the same folder (creating its files on this disk)', value: copyMs / 1000, unit: 's' }),
+          row({
+            scenario: 'upload',
+            metric: 'cp -r of the same folder (creating its files on this disk)',
+            value: copyMs / 1000,
+            unit: 's',
+          }),
           row({ scenario: 'upload', metric: 'first upload MB/s', value: mb / s, unit: 'MB/s' }),
-          row({ scenario: 'upload', metric: 'unchanged re-upload (walk + index compare)', value: unchanged.totalMs / 1000, unit: 's', goal: goals.atMost(0.3, 's', unchanged.totalMs / 1000), note: `ms: ${phases(unchanged.phasesMs)}` }),
+          row({
+            scenario: 'upload',
+            metric: 'unchanged re-upload (walk + index compare)',
+            value: unchanged.totalMs / 1000,
+            unit: 's',
+            goal: goals.atMost(0.3, 's', unchanged.totalMs / 1000),
+            note: `ms: ${phases(unchanged.phasesMs)}`,
+          }),
         ],
         details: {
-          generated: { files: ws.files.length, bytes: ws.totalBytes, note: 'walkWorkspace leaves out .git/ and .env as the extension does' },
+          generated: {
+            files: ws.files.length,
+            bytes: ws.totalBytes,
+            note: 'walkWorkspace leaves out .git/ and .env as the extension does',
+          },
           first: { ...first, index: undefined },
           noopServerUploadMs: noopMs,
           noopServerPerFileUploadMs: noopPerFileMs,
@@ -95,7 +132,9 @@ export const upload: Scenario = {
 
 /** Time of uploadFiles for the folder's files against noopUploadServer.cjs. */
 async function uploadToNoopServer(folder: string, socketPath: string, batch: boolean): Promise<number> {
-  const server = spawn(process.execPath, [join(__dirname, '..', 'noopUploadServer.cjs'), `unix:${socketPath}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = spawn(process.execPath, [join(__dirname, '..', 'noopUploadServer.cjs'), `unix:${socketPath}`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       server.stdout!.on('data', (d: Buffer) => d.toString().includes('listening') && resolve());

@@ -28,7 +28,10 @@ export class AgentFenseBackend implements SandboxBackend<SandboxInfo> {
   }
 
   async hasCodebase(codebaseId: string): Promise<boolean> {
-    return absentIf(CodebaseNotFoundError, this.call((c) => c.getCodebase(codebaseId), { idempotent: true })).then((cb) => cb !== undefined);
+    return absentIf(
+      CodebaseNotFoundError,
+      this.call((c) => c.getCodebase(codebaseId), { idempotent: true }),
+    ).then((cb) => cb !== undefined);
   }
 
   uploadFiles(
@@ -45,7 +48,10 @@ export class AgentFenseBackend implements SandboxBackend<SandboxInfo> {
   }
 
   listFiles(codebaseId: string): Promise<RemoteFile[] | undefined> {
-    return absentIf(CodebaseNotFoundError, this.call((c) => c.listFiles(codebaseId, { recursive: true }), { idempotent: true }));
+    return absentIf(
+      CodebaseNotFoundError,
+      this.call((c) => c.listFiles(codebaseId, { recursive: true }), { idempotent: true }),
+    );
   }
 
   readFile(codebaseId: string, path: string, options: { signal?: AbortSignal } = {}): Promise<Buffer> {
@@ -60,12 +66,21 @@ export class AgentFenseBackend implements SandboxBackend<SandboxInfo> {
     return (await this.call((c) => c.listSandboxes({ codebaseId }), { idempotent: true })).sandboxes;
   }
 
-  createSandbox(codebaseId: string, options: { permissions: readonly PermissionRule[]; labels: Record<string, string> }): Promise<SandboxInfo> {
-    return this.call((c) => c.createSandbox(codebaseId, { permissions: [...options.permissions], labels: options.labels }), { idempotent: false });
+  createSandbox(
+    codebaseId: string,
+    options: { permissions: readonly PermissionRule[]; labels: Record<string, string> },
+  ): Promise<SandboxInfo> {
+    return this.call(
+      (c) => c.createSandbox(codebaseId, { permissions: [...options.permissions], labels: options.labels }),
+      { idempotent: false },
+    );
   }
 
   startSandbox(sandboxId: string): Promise<SandboxInfo | undefined> {
-    return absentIf(SandboxNotFoundError, this.call((c) => c.startSandbox(sandboxId), { idempotent: true }));
+    return absentIf(
+      SandboxNotFoundError,
+      this.call((c) => c.startSandbox(sandboxId), { idempotent: true }),
+    );
   }
 
   exec(sandboxId: string, command: string, { cwd, ...request }: RunRequest = {}): Promise<RunResult> {
@@ -75,7 +90,10 @@ export class AgentFenseBackend implements SandboxBackend<SandboxInfo> {
 }
 
 /** The call's result, or undefined when it failed with `missing` (the thing is gone). */
-async function absentIf<T>(missing: abstract new (...args: never[]) => Error, call: Promise<T>): Promise<T | undefined> {
+async function absentIf<T>(
+  missing: abstract new (...args: never[]) => Error,
+  call: Promise<T>,
+): Promise<T | undefined> {
   try {
     return await call;
   } catch (e) {

@@ -46,7 +46,12 @@ export interface BatchOptions {
  * share one source) and resolves with the answers in order. Rejects with a BatchFailure, or
  * with the signal's reason when aborted (the call is cancelled).
  */
-export function batchUploadCall(method: BatchMethod, codebaseId: string, files: Iterator<BatchFile>, o: BatchOptions): Promise<UploadResult[]> {
+export function batchUploadCall(
+  method: BatchMethod,
+  codebaseId: string,
+  files: Iterator<BatchFile>,
+  o: BatchOptions,
+): Promise<UploadResult[]> {
   return new Promise((resolve, reject) => {
     if (o.signal?.aborted) return reject(o.signal.reason);
     const call = method(o.metadata);
@@ -73,14 +78,16 @@ export function batchUploadCall(method: BatchMethod, codebaseId: string, files: 
 
     call.on('data', (r: UploadResult) => {
       if (settled) return;
-      if (unanswered.shift() === undefined) return failOn(r.filePath, new Error('the server answered a file that was not sent'));
+      if (unanswered.shift() === undefined)
+        return failOn(r.filePath, new Error('the server answered a file that was not sent'));
       results.push(r);
       o.onResult?.(r);
       if (unanswered.length < BATCH_WINDOW) windowOpened?.();
     });
     call.on('error', (err) => settle(() => reject(new BatchFailure(unanswered[0] ?? '', err))));
     call.on('end', () => {
-      if (unanswered.length > 0) return failOn(unanswered[0]!, new Error('the server ended the call before answering every file'));
+      if (unanswered.length > 0)
+        return failOn(unanswered[0]!, new Error('the server ended the call before answering every file'));
       settle(() => resolve(results));
     });
 
@@ -100,7 +107,9 @@ export function batchUploadCall(method: BatchMethod, codebaseId: string, files: 
         unanswered.push(file.path);
         try {
           const { size, content } = await file.read();
-          const chunks = uploadChunks({ codebaseId, filePath: file.path, totalSize: size }, content, (n) => o.onBytes?.(file.path, n));
+          const chunks = uploadChunks({ codebaseId, filePath: file.path, totalSize: size }, content, (n) =>
+            o.onBytes?.(file.path, n),
+          );
           for await (const chunk of chunks) {
             if (settled) return;
             if (!call.write(chunk)) await once(call, 'drain');

@@ -23,9 +23,22 @@ export interface CallSettings {
 }
 
 type Callback<Res> = (err: ServiceError | null, res: Res) => void;
-export type UnaryMethod<Req, Res> = (req: Req, md: Metadata, opts: Partial<CallOptions>, cb: Callback<Res>) => ClientUnaryCall;
-export type ServerStreamMethod<Req, Res> = (req: Req, md: Metadata, opts: Partial<CallOptions>) => ClientReadableStream<Res>;
-export type ClientStreamMethod<Req, Res> = (md: Metadata, opts: Partial<CallOptions>, cb: Callback<Res>) => ClientWritableStream<Req>;
+export type UnaryMethod<Req, Res> = (
+  req: Req,
+  md: Metadata,
+  opts: Partial<CallOptions>,
+  cb: Callback<Res>,
+) => ClientUnaryCall;
+export type ServerStreamMethod<Req, Res> = (
+  req: Req,
+  md: Metadata,
+  opts: Partial<CallOptions>,
+) => ClientReadableStream<Res>;
+export type ClientStreamMethod<Req, Res> = (
+  md: Metadata,
+  opts: Partial<CallOptions>,
+  cb: Callback<Res>,
+) => ClientWritableStream<Req>;
 
 function callOptions(s: CallSettings): Partial<CallOptions> {
   return s.deadlineMs === undefined ? {} : { deadline: Date.now() + s.deadlineMs };

@@ -7,7 +7,13 @@ import * as pb from '../generated/common';
 import type * as pbCodebase from '../generated/codebase';
 import * as pbSandbox from '../generated/sandbox';
 import type { Duration } from '../generated/google/protobuf/duration';
-import { normalizeRules, type NormalizedRule, type PatternType, type PermissionLevel, type PermissionRule } from '../shared/permissions';
+import {
+  normalizeRules,
+  type NormalizedRule,
+  type PatternType,
+  type PermissionLevel,
+  type PermissionRule,
+} from '../shared/permissions';
 import type {
   CodebaseInfo,
   ExecOutputChunk,
@@ -100,7 +106,12 @@ function date(d: Date | undefined): Date | undefined {
 
 export function resourcesToProto(r: ResourceLimits | undefined): pbSandbox.ResourceLimits | undefined {
   if (!r) return undefined;
-  return { memoryBytes: r.memoryBytes ?? 0, cpuQuota: r.cpuQuota ?? 0, cpuShares: r.cpuShares ?? 0, pidsLimit: r.pidsLimit ?? 0 };
+  return {
+    memoryBytes: r.memoryBytes ?? 0,
+    cpuQuota: r.cpuQuota ?? 0,
+    cpuShares: r.cpuShares ?? 0,
+    pidsLimit: r.pidsLimit ?? 0,
+  };
 }
 
 function resourcesFromProto(r: pbSandbox.ResourceLimits | undefined): ResourceLimits | undefined {

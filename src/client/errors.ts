@@ -25,7 +25,10 @@ export class AgentFenseError extends Error {
 
   constructor(message: string, init: AgentFenseErrorInit) {
     const server = init.serverMessage ? `: ${init.serverMessage}` : '';
-    super(`${init.call ? init.call + ': ' : ''}${message}${server}`, init.cause === undefined ? undefined : { cause: init.cause });
+    super(
+      `${init.call ? init.call + ': ' : ''}${message}${server}`,
+      init.cause === undefined ? undefined : { cause: init.cause },
+    );
     this.name = new.target.name;
     this.code = init.code;
     this.serverMessage = init.serverMessage ?? '';
@@ -150,7 +153,10 @@ export class UploadError extends AgentFenseError {
     readonly filePath: string,
     init: AgentFenseErrorInit & { reason?: string },
   ) {
-    super(`upload of ${JSON.stringify(filePath)} to codebase ${JSON.stringify(codebaseId)} failed${init.reason ? ` (${init.reason})` : ''}`, init);
+    super(
+      `upload of ${JSON.stringify(filePath)} to codebase ${JSON.stringify(codebaseId)} failed${init.reason ? ` (${init.reason})` : ''}`,
+      init,
+    );
   }
 }
 
@@ -254,7 +260,12 @@ const RESOURCE_KEYWORDS: Record<Resource, RegExp> = {
 
 const EXEC_CALLS: ReadonlySet<ClientCallName> = new Set(['exec', 'execStream', 'sessionExec', 'sessionExecStream']);
 const NEEDS_RUNNING_SANDBOX: ReadonlySet<ClientCallName> = new Set(['exec', 'execStream', 'createSession']);
-const SESSION_CALLS: ReadonlySet<ClientCallName> = new Set(['sessionExec', 'sessionExecStream', 'getSession', 'destroySession']);
+const SESSION_CALLS: ReadonlySet<ClientCallName> = new Set([
+  'sessionExec',
+  'sessionExecStream',
+  'getSession',
+  'destroySession',
+]);
 
 function pickNotFoundResource(call: ClientCallName, serverMessage: string): Resource {
   const candidates = NOT_FOUND_RESOURCES[call];
@@ -288,7 +299,8 @@ export function toAgentFenseError(err: unknown, ctx: CallContext): Error {
     case status.NOT_FOUND:
       return notFoundError(ctx, serverMessage, init);
     case status.FAILED_PRECONDITION:
-      if (SESSION_CALLS.has(ctx.call) && /closed/i.test(serverMessage)) return new SessionClosedError(ctx.sessionId ?? '', init);
+      if (SESSION_CALLS.has(ctx.call) && /closed/i.test(serverMessage))
+        return new SessionClosedError(ctx.sessionId ?? '', init);
       if (NEEDS_RUNNING_SANDBOX.has(ctx.call) || /not running/i.test(serverMessage)) {
         return new SandboxNotRunningError(ctx.sandboxId ?? '', init);
       }
@@ -303,7 +315,11 @@ export function toAgentFenseError(err: unknown, ctx: CallContext): Error {
   return new AgentFenseError(describeStatus(err.code), { ...init, code: err.code });
 }
 
-function notFoundError(ctx: CallContext, serverMessage: string, init: Omit<AgentFenseErrorInit, 'code'>): AgentFenseError {
+function notFoundError(
+  ctx: CallContext,
+  serverMessage: string,
+  init: Omit<AgentFenseErrorInit, 'code'>,
+): AgentFenseError {
   switch (pickNotFoundResource(ctx.call, serverMessage)) {
     case 'sandbox':
       return new SandboxNotFoundError(ctx.sandboxId ?? '', init);

@@ -32,7 +32,13 @@ export {
 } from './errors';
 export { DEFAULT_RETRY_POLICY, backoffDelayMs, type RetryPolicy } from './retry';
 export { UPLOAD_CHUNK_BYTES, type UploadContent } from './uploadChunks';
-export { walkWorkspace, DEFAULT_IGNORES, IGNORE_FILE_NAMES, type LocalFile, type WalkOptions } from '../core/sync/workspaceWalker';
+export {
+  walkWorkspace,
+  DEFAULT_IGNORES,
+  IGNORE_FILE_NAMES,
+  type LocalFile,
+  type WalkOptions,
+} from '../core/sync/workspaceWalker';
 export { AgentFenseBackend, type ClientCall } from './agentFenseBackend';
 export { uploadFiles, DEFAULT_UPLOAD_CONCURRENCY, type UploadFilesOptions, type UploadProgress } from './uploader';
 export * from './presets';

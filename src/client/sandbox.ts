@@ -90,9 +90,13 @@ export class Sandbox implements AsyncDisposable {
     let codebaseId: string | undefined;
     let sandboxId: string | undefined;
     try {
-      const codebase = await client.createCodebase(options.codebaseName ?? codebaseNameFor(root), options.ownerId ?? defaultOwnerId(), {
-        signal: options.signal,
-      });
+      const codebase = await client.createCodebase(
+        options.codebaseName ?? codebaseNameFor(root),
+        options.ownerId ?? defaultOwnerId(),
+        {
+          signal: options.signal,
+        },
+      );
       codebaseId = codebase.id;
       await uploadFiles(client, codebase.id, files, {
         concurrency: options.concurrency,
@@ -157,7 +161,10 @@ export class Sandbox implements AsyncDisposable {
   /** Runs a command (default timeout 60 s, as the SDK's `run`). */
   async run(command: string, options: RunOptions = {}): Promise<ExecResult> {
     const { raiseOnError, ...exec } = options;
-    const result = await this.client.exec(this.id, command, { ...exec, timeoutMs: exec.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS });
+    const result = await this.client.exec(this.id, command, {
+      ...exec,
+      timeoutMs: exec.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS,
+    });
     if (raiseOnError && result.exitCode !== 0) throw new CommandExecutionError(command, result);
     return result;
   }
@@ -174,7 +181,8 @@ export class Sandbox implements AsyncDisposable {
   /** A file of the codebase (`/workspace/out/a.txt` or `out/a.txt`), including what commands wrote. */
   async readFile(path: string, options: { signal?: AbortSignal } = {}): Promise<Buffer> {
     const codebasePath = toCodebasePath(path);
-    if (codebasePath === '') throw new InvalidConfigurationError(`${JSON.stringify(path)} is the workspace root, not a file`);
+    if (codebasePath === '')
+      throw new InvalidConfigurationError(`${JSON.stringify(path)} is the workspace root, not a file`);
     return this.client.readFile(this.codebaseId, codebasePath, options);
   }
 

@@ -15,7 +15,11 @@
  * (a second start fails with "already running"), upload, exec and sessions.
  */
 import { credentials, Metadata, status, type ChannelOptions } from '@grpc/grpc-js';
-import { CodebaseServiceClient, type UploadChunk, type UploadResult as UploadResultMessage } from '../generated/codebase';
+import {
+  CodebaseServiceClient,
+  type UploadChunk,
+  type UploadResult as UploadResultMessage,
+} from '../generated/codebase';
 import { BatchUploadServiceClient } from '../generated/batch_upload';
 import { BatchFailure, batchUploadCall, type BatchFile } from './batchUpload';
 import {
@@ -57,7 +61,14 @@ import {
 } from './errors';
 import { sandboxRules } from './sandboxRules';
 import { CommandOutput } from './commandOutput';
-import { DEFAULT_RETRY_POLICY, abortableSleep, backoffDelayMs, isRetryableStatus, withRetry, type RetryPolicy } from './retry';
+import {
+  DEFAULT_RETRY_POLICY,
+  abortableSleep,
+  backoffDelayMs,
+  isRetryableStatus,
+  withRetry,
+  type RetryPolicy,
+} from './retry';
 import type {
   CodebaseInfo,
   ExecOutputChunk,
@@ -171,7 +182,10 @@ export class SandboxClient implements AsyncDisposable {
       ...channelOptions,
       channelOverride: this.codebaseStub.getChannel(),
     });
-    this.batchStub = new BatchUploadServiceClient(this.endpoint, creds, { ...channelOptions, channelOverride: this.codebaseStub.getChannel() });
+    this.batchStub = new BatchUploadServiceClient(this.endpoint, creds, {
+      ...channelOptions,
+      channelOverride: this.codebaseStub.getChannel(),
+    });
   }
 
   /** Closes the connection; calls in flight are cancelled. Safe to call twice. */
@@ -191,13 +205,25 @@ export class SandboxClient implements AsyncDisposable {
   // Codebases
 
   async createCodebase(name: string, ownerId = '', opts: CallOverrides = {}): Promise<CodebaseInfo> {
-    const res = await this.unary({ call: 'createCodebase' }, this.codebaseStub.createCodebase.bind(this.codebaseStub), { name, ownerId }, opts, false);
+    const res = await this.unary(
+      { call: 'createCodebase' },
+      this.codebaseStub.createCodebase.bind(this.codebaseStub),
+      { name, ownerId },
+      opts,
+      false,
+    );
     return codebaseFromProto(res);
   }
 
   async getCodebase(codebaseId: string, opts: CallOverrides = {}): Promise<CodebaseInfo> {
     requireId('codebaseId', codebaseId);
-    const res = await this.unary({ call: 'getCodebase', codebaseId }, this.codebaseStub.getCodebase.bind(this.codebaseStub), { codebaseId }, opts, true);
+    const res = await this.unary(
+      { call: 'getCodebase', codebaseId },
+      this.codebaseStub.getCodebase.bind(this.codebaseStub),
+      { codebaseId },
+      opts,
+      true,
+    );
     return codebaseFromProto(res);
   }
 
@@ -206,30 +232,51 @@ export class SandboxClient implements AsyncDisposable {
     opts: CallOverrides = {},
   ): Promise<{ codebases: CodebaseInfo[]; nextPageToken: string }> {
     const req = { ownerId: query.ownerId ?? '', pageSize: query.pageSize ?? 0, pageToken: query.pageToken ?? '' };
-    const res = await this.unary({ call: 'listCodebases' }, this.codebaseStub.listCodebases.bind(this.codebaseStub), req, opts, true);
+    const res = await this.unary(
+      { call: 'listCodebases' },
+      this.codebaseStub.listCodebases.bind(this.codebaseStub),
+      req,
+      opts,
+      true,
+    );
     return { codebases: res.codebases.map(codebaseFromProto), nextPageToken: res.nextPageToken };
   }
 
   async deleteCodebase(codebaseId: string, opts: CallOverrides = {}): Promise<void> {
     requireId('codebaseId', codebaseId);
-    await this.unary({ call: 'deleteCodebase', codebaseId }, this.codebaseStub.deleteCodebase.bind(this.codebaseStub), { codebaseId }, opts, false);
+    await this.unary(
+      { call: 'deleteCodebase', codebaseId },
+      this.codebaseStub.deleteCodebase.bind(this.codebaseStub),
+      { codebaseId },
+      opts,
+      false,
+    );
   }
 
   /**
    * Uploads one file (one `UploadFiles` call): metadata first, then ≤ 64 KiB chunks read
    * from `content` as they are sent. For streams `opts.size` is required and must match.
    */
-  async uploadFile(codebaseId: string, path: string, content: UploadContent, opts: UploadFileOptions = {}): Promise<UploadResult> {
+  async uploadFile(
+    codebaseId: string,
+    path: string,
+    content: UploadContent,
+    opts: UploadFileOptions = {},
+  ): Promise<UploadResult> {
     this.assertOpen();
     requireId('codebaseId', codebaseId);
     const filePath = codebasePath(path, false);
     const inMemory = knownSize(content);
     if (inMemory !== undefined && opts.size !== undefined && opts.size !== inMemory) {
-      throw new InvalidConfigurationError(`size ${opts.size} given for ${JSON.stringify(filePath)}, but the content has ${inMemory} bytes`);
+      throw new InvalidConfigurationError(
+        `size ${opts.size} given for ${JSON.stringify(filePath)}, but the content has ${inMemory} bytes`,
+      );
     }
     const totalSize = inMemory ?? opts.size;
     if (totalSize === undefined || !Number.isSafeInteger(totalSize) || totalSize < 0) {
-      throw new InvalidConfigurationError(`uploading a stream to ${JSON.stringify(filePath)} needs its size (options.size)`);
+      throw new InvalidConfigurationError(
+        `uploading a stream to ${JSON.stringify(filePath)} needs its size (options.size)`,
+      );
     }
     const ctx: CallContext = { call: 'uploadFile', endpoint: this.endpoint, codebaseId, filePath };
     try {
@@ -243,7 +290,10 @@ export class SandboxClient implements AsyncDisposable {
       if (opts.signal?.aborted && err === opts.signal.reason) throw err;
       if (isServiceError(err)) throw toAgentFenseError(err, ctx);
       if (err instanceof AgentFenseError) throw err;
-      const reason = err instanceof UploadSizeMismatchError ? err.message : `reading the content failed: ${(err as Error)?.message ?? err}`;
+      const reason =
+        err instanceof UploadSizeMismatchError
+          ? err.message
+          : `reading the content failed: ${(err as Error)?.message ?? err}`;
       throw new UploadError(codebaseId, filePath, { code: status.UNKNOWN, call: 'uploadFile', reason, cause: err });
     }
   }
@@ -255,7 +305,9 @@ export class SandboxClient implements AsyncDisposable {
   supportsBatchUpload(): Promise<boolean> {
     this.assertOpen();
     const ask = (md: Metadata) => this.batchStub.uploadBatch(md, { deadline: Date.now() + this.deadlineMs });
-    const probe = (this.batchSupport ??= batchUploadCall(ask, '', [][Symbol.iterator](), { metadata: this.metadata() }).then(
+    const probe = (this.batchSupport ??= batchUploadCall(ask, '', [][Symbol.iterator](), {
+      metadata: this.metadata(),
+    }).then(
       () => true,
       (err: unknown) => {
         const reason = err instanceof BatchFailure ? err.reason : err;
@@ -280,7 +332,11 @@ export class SandboxClient implements AsyncDisposable {
   async uploadBatch(
     codebaseId: string,
     files: Iterator<BatchFile>,
-    opts: { signal?: AbortSignal; onBytes?: (path: string, n: number) => void; onResult?: (r: UploadResult) => void } = {},
+    opts: {
+      signal?: AbortSignal;
+      onBytes?: (path: string, n: number) => void;
+      onResult?: (r: UploadResult) => void;
+    } = {},
   ): Promise<UploadResult[]> {
     this.assertOpen();
     requireId('codebaseId', codebaseId);
@@ -303,8 +359,16 @@ export class SandboxClient implements AsyncDisposable {
       const ctx: CallContext = { call: 'uploadFile', endpoint: this.endpoint, codebaseId, filePath: err.filePath };
       if (isServiceError(err.reason)) throw toAgentFenseError(err.reason, ctx);
       if (err.reason instanceof AgentFenseError) throw err.reason;
-      const reason = err.reason instanceof UploadSizeMismatchError ? err.reason.message : `reading the content failed: ${(err.reason as Error)?.message ?? err.reason}`;
-      throw new UploadError(codebaseId, err.filePath, { code: status.UNKNOWN, call: 'uploadFile', reason, cause: err.reason });
+      const reason =
+        err.reason instanceof UploadSizeMismatchError
+          ? err.reason.message
+          : `reading the content failed: ${(err.reason as Error)?.message ?? err.reason}`;
+      throw new UploadError(codebaseId, err.filePath, {
+        code: status.UNKNOWN,
+        call: 'uploadFile',
+        reason,
+        cause: err.reason,
+      });
     }
   }
 
@@ -312,22 +376,32 @@ export class SandboxClient implements AsyncDisposable {
    * The file's content as it arrives. The call starts when iteration starts; breaking out
    * of the loop or aborting `signal` cancels it. Retried on UNAVAILABLE before the first chunk.
    */
-  async *downloadFile(codebaseId: string, path: string, opts: { signal?: AbortSignal } = {}): AsyncGenerator<Buffer, void, undefined> {
+  async *downloadFile(
+    codebaseId: string,
+    path: string,
+    opts: { signal?: AbortSignal } = {},
+  ): AsyncGenerator<Buffer, void, undefined> {
     this.assertOpen();
     requireId('codebaseId', codebaseId);
     const filePath = codebasePath(path, false);
     const ctx: CallContext = { call: 'downloadFile', endpoint: this.endpoint, codebaseId, filePath };
-    const method: ServerStreamMethod<{ codebaseId: string; filePath: string }, { data: Buffer }> = this.codebaseStub.downloadFile.bind(this.codebaseStub);
+    const method: ServerStreamMethod<{ codebaseId: string; filePath: string }, { data: Buffer }> =
+      this.codebaseStub.downloadFile.bind(this.codebaseStub);
     for (let attempt = 1; ; attempt++) {
       let received = false;
       try {
-        for await (const chunk of serverStreamCall(method, { codebaseId, filePath }, { metadata: this.metadata(), signal: opts.signal })) {
+        for await (const chunk of serverStreamCall(
+          method,
+          { codebaseId, filePath },
+          { metadata: this.metadata(), signal: opts.signal },
+        )) {
           received = true;
           yield chunk.data;
         }
         return;
       } catch (err) {
-        const retry = !received && attempt < this.retryPolicy.maxAttempts && isRetryableStatus(err) && !opts.signal?.aborted;
+        const retry =
+          !received && attempt < this.retryPolicy.maxAttempts && isRetryableStatus(err) && !opts.signal?.aborted;
         if (!retry) throw toAgentFenseError(err, ctx);
       }
       await abortableSleep(backoffDelayMs(attempt, this.retryPolicy), opts.signal);
@@ -341,7 +415,11 @@ export class SandboxClient implements AsyncDisposable {
     return Buffer.concat(parts);
   }
 
-  async listFiles(codebaseId: string, query: { path?: string; recursive?: boolean } = {}, opts: CallOverrides = {}): Promise<FileInfo[]> {
+  async listFiles(
+    codebaseId: string,
+    query: { path?: string; recursive?: boolean } = {},
+    opts: CallOverrides = {},
+  ): Promise<FileInfo[]> {
     requireId('codebaseId', codebaseId);
     const path = codebasePath(query.path ?? '', true);
     const res = await this.unary(
@@ -372,7 +450,13 @@ export class SandboxClient implements AsyncDisposable {
       image: options.image ?? '',
       resources: resourcesToProto(options.resources),
     };
-    const res = await this.unary({ call: 'createSandbox', codebaseId }, this.sandboxStub.createSandbox.bind(this.sandboxStub), req, options, false);
+    const res = await this.unary(
+      { call: 'createSandbox', codebaseId },
+      this.sandboxStub.createSandbox.bind(this.sandboxStub),
+      req,
+      options,
+      false,
+    );
     return sandboxFromProto(res);
   }
 
@@ -396,7 +480,13 @@ export class SandboxClient implements AsyncDisposable {
   }
 
   async startSandbox(sandboxId: string, opts: CallOverrides = {}): Promise<SandboxInfo> {
-    return this.sandboxCall('startSandbox', sandboxId, this.sandboxStub.startSandbox.bind(this.sandboxStub), opts, false);
+    return this.sandboxCall(
+      'startSandbox',
+      sandboxId,
+      this.sandboxStub.startSandbox.bind(this.sandboxStub),
+      opts,
+      false,
+    );
   }
 
   async stopSandbox(sandboxId: string, opts: CallOverrides = {}): Promise<SandboxInfo> {
@@ -405,7 +495,13 @@ export class SandboxClient implements AsyncDisposable {
 
   async destroySandbox(sandboxId: string, opts: CallOverrides = {}): Promise<void> {
     requireId('sandboxId', sandboxId);
-    await this.unary({ call: 'destroySandbox', sandboxId }, this.sandboxStub.destroySandbox.bind(this.sandboxStub), { sandboxId }, opts, false);
+    await this.unary(
+      { call: 'destroySandbox', sandboxId },
+      this.sandboxStub.destroySandbox.bind(this.sandboxStub),
+      { sandboxId },
+      opts,
+      false,
+    );
   }
 
   // ---------------------------------------------------------------------------------------
@@ -443,28 +539,55 @@ export class SandboxClient implements AsyncDisposable {
   // Sessions
 
   /** A persistent shell; `shell` defaults to the server's default (`/bin/bash`). */
-  async createSession(sandboxId: string, options: { shell?: string; env?: Record<string, string> } & CallOverrides = {}): Promise<SessionInfo> {
+  async createSession(
+    sandboxId: string,
+    options: { shell?: string; env?: Record<string, string> } & CallOverrides = {},
+  ): Promise<SessionInfo> {
     requireId('sandboxId', sandboxId);
     const req = { sandboxId, shell: options.shell ?? '', env: { ...(options.env ?? {}) } };
-    const res = await this.unary({ call: 'createSession', sandboxId }, this.sandboxStub.createSession.bind(this.sandboxStub), req, options, false);
+    const res = await this.unary(
+      { call: 'createSession', sandboxId },
+      this.sandboxStub.createSession.bind(this.sandboxStub),
+      req,
+      options,
+      false,
+    );
     return sessionFromProto(res);
   }
 
   async getSession(sessionId: string, opts: CallOverrides = {}): Promise<SessionInfo> {
     requireId('sessionId', sessionId);
-    const res = await this.unary({ call: 'getSession', sessionId }, this.sandboxStub.getSession.bind(this.sandboxStub), { sessionId }, opts, true);
+    const res = await this.unary(
+      { call: 'getSession', sessionId },
+      this.sandboxStub.getSession.bind(this.sandboxStub),
+      { sessionId },
+      opts,
+      true,
+    );
     return sessionFromProto(res);
   }
 
   async listSessions(sandboxId: string, opts: CallOverrides = {}): Promise<SessionInfo[]> {
     requireId('sandboxId', sandboxId);
-    const res = await this.unary({ call: 'listSessions', sandboxId }, this.sandboxStub.listSessions.bind(this.sandboxStub), { sandboxId }, opts, true);
+    const res = await this.unary(
+      { call: 'listSessions', sandboxId },
+      this.sandboxStub.listSessions.bind(this.sandboxStub),
+      { sandboxId },
+      opts,
+      true,
+    );
     return res.sessions.map(sessionFromProto);
   }
 
   async destroySession(sessionId: string, opts: CallOverrides = {}): Promise<void> {
     requireId('sessionId', sessionId);
-    await this.unary({ call: 'destroySession', sessionId }, this.sandboxStub.destroySession.bind(this.sandboxStub), { sessionId }, opts, false);
+    await this.unary(
+      { call: 'destroySession', sessionId },
+      this.sandboxStub.destroySession.bind(this.sandboxStub),
+      { sessionId },
+      opts,
+      false,
+    );
   }
 
   async sessionExec(sessionId: string, command: string, opts: SessionExecOptions = {}): Promise<ExecResult> {
@@ -514,7 +637,9 @@ export class SandboxClient implements AsyncDisposable {
     const deadlineMs = overrides.deadlineMs ?? (noDefaultDeadline ? undefined : this.deadlineMs);
     const attempt = () => unaryCall(method, req, { metadata: this.metadata(), deadlineMs, signal: overrides.signal });
     try {
-      return idempotent ? await withRetry(attempt, { policy: this.retryPolicy, signal: overrides.signal }) : await attempt();
+      return idempotent
+        ? await withRetry(attempt, { policy: this.retryPolicy, signal: overrides.signal })
+        : await attempt();
     } catch (err) {
       throw toAgentFenseError(err, { ...ctx, endpoint: this.endpoint });
     }
@@ -581,7 +706,8 @@ function sessionExecRequest(sessionId: string, command: string, opts: SessionExe
 }
 
 function requireId(name: string, value: string): void {
-  if (typeof value !== 'string' || value === '') throw new InvalidConfigurationError(`${name} must be a non-empty string`);
+  if (typeof value !== 'string' || value === '')
+    throw new InvalidConfigurationError(`${name} must be a non-empty string`);
 }
 
 /** Validates a codebase path locally, so a bad one never reaches the server. */

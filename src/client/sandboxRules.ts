@@ -6,7 +6,10 @@ import { InvalidRuleError, normalizeRules, type NormalizedRule, type PermissionR
 import { getPreset } from '../shared/presets';
 import { InvalidConfigurationError } from './errors';
 
-export function sandboxRules(preset: string | null | undefined, permissions: readonly (PermissionRule | NormalizedRule)[] = []): NormalizedRule[] {
+export function sandboxRules(
+  preset: string | null | undefined,
+  permissions: readonly (PermissionRule | NormalizedRule)[] = [],
+): NormalizedRule[] {
   try {
     return [...(preset ? getPreset(preset) : []), ...normalizeRules(permissions)];
   } catch (err) {

@@ -85,7 +85,11 @@ export async function uploadFiles(
       const small = readSmallFile(file.absPath);
       if (small) {
         progress.bytesTotal += small.length - file.size;
-        return await client.uploadFile(codebaseId, file.path, small, { size: small.length, signal, onBytes: onBytesOf(file, small.length) });
+        return await client.uploadFile(codebaseId, file.path, small, {
+          size: small.length,
+          signal,
+          onBytes: onBytesOf(file, small.length),
+        });
       }
     }
     const handle = await fs.open(file.absPath, 'r');
@@ -93,7 +97,11 @@ export async function uploadFiles(
       const { size } = await handle.stat();
       // A file that grew or shrank since the walk: keep the totals honest.
       progress.bytesTotal += size - file.size;
-      return await client.uploadFile(codebaseId, file.path, readChunks(handle, size), { size, signal, onBytes: onBytesOf(file, size) });
+      return await client.uploadFile(codebaseId, file.path, readChunks(handle, size), {
+        size,
+        signal,
+        onBytes: onBytesOf(file, size),
+      });
     } finally {
       await handle.close();
     }
@@ -135,7 +143,12 @@ export async function uploadFiles(
  * The batch path: BATCH_CALLS calls pull files from one shared queue, so a call slowed by a
  * big file leaves the small ones to the others. The first failure cancels the rest.
  */
-async function uploadInBatches(client: SandboxClient, codebaseId: string, files: readonly LocalFile[], options: UploadFilesOptions): Promise<UploadResult[]> {
+async function uploadInBatches(
+  client: SandboxClient,
+  codebaseId: string,
+  files: readonly LocalFile[],
+  options: UploadFilesOptions,
+): Promise<UploadResult[]> {
   const { signal } = options;
   const results: UploadResult[] = new Array(files.length);
   const progress = initialProgress(files);
@@ -194,7 +207,13 @@ async function uploadInBatches(client: SandboxClient, codebaseId: string, files:
 }
 
 function initialProgress(files: readonly LocalFile[]): UploadProgress {
-  return { filesDone: 0, filesTotal: files.length, bytesDone: 0, bytesTotal: files.reduce((sum, f) => sum + f.size, 0), currentFile: '' };
+  return {
+    filesDone: 0,
+    filesTotal: files.length,
+    bytesDone: 0,
+    bytesTotal: files.reduce((sum, f) => sum + f.size, 0),
+    currentFile: '',
+  };
 }
 
 /** A file for UploadBatch: sized and read when its turn comes, like the per-file path. */
@@ -276,7 +295,12 @@ async function* readChunks(handle: fs.FileHandle, size: number): AsyncGenerator<
 function asUploadError(err: unknown, codebaseId: string, file: LocalFile): Error {
   if (err instanceof UploadError) return err;
   if (err instanceof AgentFenseError) {
-    return new UploadError(codebaseId, file.path, { code: err.code, serverMessage: err.serverMessage, call: 'uploadFile', cause: err });
+    return new UploadError(codebaseId, file.path, {
+      code: err.code,
+      serverMessage: err.serverMessage,
+      call: 'uploadFile',
+      cause: err,
+    });
   }
   const reason = `cannot read ${file.absPath}: ${(err as Error)?.message ?? String(err)}`;
   return new UploadError(codebaseId, file.path, { code: status.UNKNOWN, call: 'uploadFile', reason, cause: err });

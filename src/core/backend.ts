@@ -72,7 +72,10 @@ export interface SandboxBackend<S extends SandboxSummary = SandboxSummary> {
   /** Hex sha256 of a stored file, streamed (never held whole). */
   hashFile(codebaseId: string, path: string, options?: { signal?: AbortSignal }): Promise<string>;
   listSandboxes(codebaseId: string): Promise<S[]>;
-  createSandbox(codebaseId: string, options: { permissions: readonly PermissionRule[]; labels: Record<string, string> }): Promise<S>;
+  createSandbox(
+    codebaseId: string,
+    options: { permissions: readonly PermissionRule[]; labels: Record<string, string> },
+  ): Promise<S>;
   /** Undefined when the sandbox is gone. */
   startSandbox(sandboxId: string): Promise<S | undefined>;
   exec(sandboxId: string, command: string, request?: RunRequest): Promise<RunResult>;

@@ -8,10 +8,27 @@ import type { Ctx } from './context';
 import { duplicatePreset, revealRuleSource, selectPreset, usePreset } from './presets/presetCommands';
 import type { PresetNode } from './presets/presetsView';
 import { togglePermissionPreview } from './presets/permissionDecorations';
-import { accept, acceptAll, acceptFolder, discard, discardAll, openDiff, openFiles, refreshReviews, showChanges } from './review/reviewCommands';
+import {
+  accept,
+  acceptAll,
+  acceptFolder,
+  discard,
+  discardAll,
+  openDiff,
+  openFiles,
+  refreshReviews,
+  showChanges,
+} from './review/reviewCommands';
 import type { ChangeResourceState, ReviewController } from './review/reviewController';
 import { forgetTestCommand, runCommandInSandbox, runTestsInSandbox, type SandboxArg } from './run/runCommand';
-import { changeSandbox, deleteCodebase, refreshSandboxes, type CodebaseArgNode, type SandboxArgNode, type SandboxesTreeProvider } from './run/sandboxesView';
+import {
+  changeSandbox,
+  deleteCodebase,
+  refreshSandboxes,
+  type CodebaseArgNode,
+  type SandboxArgNode,
+  type SandboxesTreeProvider,
+} from './run/sandboxesView';
 import { openTerminal, type SessionTarget } from './run/sessionTerminal';
 import { checkEnvironment } from './server/environmentCommand';
 import { connect, restartServer, setServerToken } from './server/serverCommands';
@@ -53,9 +70,11 @@ export const COMMAND_TABLE = {
   'agentfense.forgetTestCommand': ({ ctx }) => forgetTestCommand(ctx),
   'agentfense.openTerminal': ({ ctx }, arg?: Partial<SessionTarget>) => openTerminal(ctx, arg),
   'agentfense.refreshSandboxes': ({ ctx, sandboxes }) => refreshSandboxes(ctx, sandboxes),
-  'agentfense.startSandbox': ({ ctx, sandboxes }, node?: SandboxArgNode) => changeSandbox(ctx, sandboxes, node, 'start'),
+  'agentfense.startSandbox': ({ ctx, sandboxes }, node?: SandboxArgNode) =>
+    changeSandbox(ctx, sandboxes, node, 'start'),
   'agentfense.stopSandbox': ({ ctx, sandboxes }, node?: SandboxArgNode) => changeSandbox(ctx, sandboxes, node, 'stop'),
-  'agentfense.destroySandbox': ({ ctx, sandboxes }, node?: SandboxArgNode) => changeSandbox(ctx, sandboxes, node, 'destroy'),
+  'agentfense.destroySandbox': ({ ctx, sandboxes }, node?: SandboxArgNode) =>
+    changeSandbox(ctx, sandboxes, node, 'destroy'),
   'agentfense.deleteCodebase': ({ ctx, sandboxes }, node?: CodebaseArgNode) => deleteCodebase(ctx, sandboxes, node),
 
   // review/: the AgentFense source control

@@ -41,7 +41,10 @@ export class Ctx implements vscode.Disposable {
     this.presets = new PresetStore(this.config);
     this.backend = new AgentFenseBackend((fn, options) => this.connection.call(fn, options));
     // Codebase ids mean something on one server only: the endpoint scopes the baselines.
-    this.baselines = new BaselineStore(vscode.Uri.joinPath(extension.globalStorageUri, 'indexes').fsPath, () => this.config.endpoint || 'embedded');
+    this.baselines = new BaselineStore(
+      vscode.Uri.joinPath(extension.globalStorageUri, 'indexes').fsPath,
+      () => this.config.endpoint || 'embedded',
+    );
     this.sync = new WorkspaceSync(this.backend, this.baselines, {
       client: CLIENT,
       ignore: () => this.config.ignore,
@@ -54,7 +57,16 @@ export class Ctx implements vscode.Disposable {
       rulesOf: (preset) => this.presets.catalog.rulesOf(preset),
       network: () => this.config.network,
     });
-    this.disposables.push(this.log, this.serverLog, this.connection, this.presets, this.baselines, this.sync, this.sandboxes, this.codebaseChanged);
+    this.disposables.push(
+      this.log,
+      this.serverLog,
+      this.connection,
+      this.presets,
+      this.baselines,
+      this.sync,
+      this.sandboxes,
+      this.codebaseChanged,
+    );
   }
 
   /** The folder's running sandbox for `preset` (default: the active one), uploading what changed first. */
@@ -92,10 +104,14 @@ export class Ctx implements vscode.Disposable {
   }
 
   /** The folder a command acts on: the only one, the active editor's, or the user's pick. */
-  async pickFolder(placeHolder = 'Workspace folder to run in the sandbox'): Promise<vscode.WorkspaceFolder | undefined> {
+  async pickFolder(
+    placeHolder = 'Workspace folder to run in the sandbox',
+  ): Promise<vscode.WorkspaceFolder | undefined> {
     const folders = vscode.workspace.workspaceFolders ?? [];
     if (folders.length === 0) {
-      void vscode.window.showWarningMessage('AgentFense: open a folder first; the sandbox runs against a workspace folder.');
+      void vscode.window.showWarningMessage(
+        'AgentFense: open a folder first; the sandbox runs against a workspace folder.',
+      );
       return undefined;
     }
     if (folders.length === 1) return folders[0];

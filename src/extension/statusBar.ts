@@ -10,17 +10,32 @@ export function registerStatusBar(ctx: Ctx): void {
     const preset = ctx.presets.activeName;
     const invalid = !ctx.presets.catalog.get(preset)?.rules;
     const state = ctx.connection.state;
-    const icon = { idle: '$(shield)', connecting: '$(sync~spin)', connected: '$(shield)', failed: '$(warning)', unsupported: '$(warning)' }[state];
-    const what = { idle: '', connecting: 'starting', connected: 'connected', failed: 'not connected', unsupported: 'unsupported' }[state];
+    const icon = {
+      idle: '$(shield)',
+      connecting: '$(sync~spin)',
+      connected: '$(shield)',
+      failed: '$(warning)',
+      unsupported: '$(warning)',
+    }[state];
+    const what = {
+      idle: '',
+      connecting: 'starting',
+      connected: 'connected',
+      failed: 'not connected',
+      unsupported: 'unsupported',
+    }[state];
     item.text = `${icon} AgentFense${what ? ': ' + what : ''} · ${preset}${invalid ? ' $(error)' : ''}`;
     const tip = new vscode.MarkdownString(undefined, true);
     tip.appendMarkdown(`**AgentFense** — active preset \`${preset}\``);
-    if (invalid) tip.appendMarkdown(`\n\n$(error) This preset is unknown or invalid; runs will fail until you pick another.`);
+    if (invalid)
+      tip.appendMarkdown(`\n\n$(error) This preset is unknown or invalid; runs will fail until you pick another.`);
     if (ctx.connection.lastError) tip.appendMarkdown(`\n\n$(warning) ${ctx.connection.lastError}`);
     tip.appendMarkdown('\n\nClick to choose the preset.');
     item.tooltip = tip;
     item.backgroundColor =
-      state === 'failed' || state === 'unsupported' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+      state === 'failed' || state === 'unsupported'
+        ? new vscode.ThemeColor('statusBarItem.warningBackground')
+        : undefined;
     item.show();
   };
   update();

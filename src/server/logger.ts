@@ -14,9 +14,11 @@ export function isLogLevel(s: string): s is LogLevel {
 }
 
 export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
-  const at = (l: LogLevel) => (msg: string, fields: Record<string, unknown> = {}) => {
-    if (RANK[l] < RANK[level]) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level: l, msg, ...fields }) + '\n');
-  };
+  const at =
+    (l: LogLevel) =>
+    (msg: string, fields: Record<string, unknown> = {}) => {
+      if (RANK[l] < RANK[level]) return;
+      write(JSON.stringify({ time: new Date().toISOString(), level: l, msg, ...fields }) + '\n');
+    };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

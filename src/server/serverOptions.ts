@@ -49,11 +49,22 @@ export const USAGE = `usage: node dist/server.js --listen unix:PATH|HOST:PORT --
        node dist/server.js --check [--json] [--sandbox-uid N]
                              can this host run sandboxes? each check with ✓/✗ and its fix; exit 1 when not`;
 
-
 const FLAGS = [
-  '--listen', '--data-dir', '--token-file', '--cow', '--sandbox-uid', '--log-level',
-  '--max-merge-bytes', '--max-merge-files', '--max-merge-depth', '--layer-quota',
-  '--default-memory', '--default-pids', '--default-cpu-quota', '--shm-size', '--max-launches',
+  '--listen',
+  '--data-dir',
+  '--token-file',
+  '--cow',
+  '--sandbox-uid',
+  '--log-level',
+  '--max-merge-bytes',
+  '--max-merge-files',
+  '--max-merge-depth',
+  '--layer-quota',
+  '--default-memory',
+  '--default-pids',
+  '--default-cpu-quota',
+  '--shm-size',
+  '--max-launches',
 ];
 
 export function parseServerOptions(argv: readonly string[]): ServerOptions {
@@ -97,7 +108,9 @@ export function parseServerOptions(argv: readonly string[]): ServerOptions {
     const n = parseByteSize(text);
     const zeroOk = flag.startsWith('--default-');
     if (n === undefined || (n === 0 ? !zeroOk : n < min)) {
-      throw new UsageError(`${flag} must be a size such as 512M or 4G${zeroOk ? ' (0 for none)' : ''}, at least ${min} bytes; got ${JSON.stringify(text)}`);
+      throw new UsageError(
+        `${flag} must be a size such as 512M or 4G${zeroOk ? ' (0 for none)' : ''}, at least ${min} bytes; got ${JSON.stringify(text)}`,
+      );
     }
     return n;
   };
@@ -107,7 +120,9 @@ export function parseServerOptions(argv: readonly string[]): ServerOptions {
     const n = Number(text);
     const zeroOk = flag.startsWith('--default-');
     if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || ((n < min || n > max) && !(zeroOk && n === 0))) {
-      throw new UsageError(`${flag} must be an integer from ${min} to ${max}${zeroOk ? ' (0 for none)' : ''}; got ${JSON.stringify(text)}`);
+      throw new UsageError(
+        `${flag} must be an integer from ${min} to ${max}${zeroOk ? ' (0 for none)' : ''}; got ${JSON.stringify(text)}`,
+      );
     }
     return n;
   };

@@ -47,20 +47,36 @@ export async function runServer(options: ServerOptions): Promise<void> {
     }
   }
   const cowMode: CowMode = options.cow === 'auto' ? (identity.serverIsRoot ? 'overlay' : 'copy') : options.cow;
-  if (cowMode === 'overlay' && !identity.serverIsRoot) throw new UsageError('--cow overlay needs a server running as root (it mounts overlayfs); use --cow copy');
+  if (cowMode === 'overlay' && !identity.serverIsRoot)
+    throw new UsageError('--cow overlay needs a server running as root (it mounts overlayfs); use --cow copy');
   const dataDir = prepareDataDir(options.dataDir, identity, cowMode);
   installSupervisorShell(dataDir, identity);
   const token = options.tokenFile ? readToken(options.tokenFile) : undefined;
 
-  const store = await CodebaseStore.open(dataDir, { log, ...(identity.serverIsRoot ? { blobReaderGroup: identity.gid } : {}) });
+  const store = await CodebaseStore.open(dataDir, {
+    log,
+    ...(identity.serverIsRoot ? { blobReaderGroup: identity.gid } : {}),
+  });
   const cgroups = new CgroupLimits(identity, createHash('sha256').update(dataDir).digest('hex').slice(0, 12));
   const views = new ViewCache(dataDir, store, identity, cowMode === 'overlay');
   const launchGate = new LaunchGate(options.launchSlots, LAUNCH_HOLD_MS);
   const { mergeLimits, shmBytes } = options;
-  const manager = new SandboxManager({ dataDir, store, views, identity, cowMode, cgroups, log, mergeLimits, shmBytes, launchGate });
+  const manager = new SandboxManager({
+    dataDir,
+    store,
+    views,
+    identity,
+    cowMode,
+    cgroups,
+    log,
+    mergeLimits,
+    shmBytes,
+    launchGate,
+  });
   // Defaults apply where this host can enforce them; explicit limits it cannot are refused.
   const { limits: defaultLimits, dropped } = cgroups.enforceablePart(options.defaultLimits);
-  if (dropped.length > 0) log.warn('default resource limits not applied: this host cannot enforce them', { limits: dropped });
+  if (dropped.length > 0)
+    log.warn('default resource limits not applied: this host cannot enforce them', { limits: dropped });
   await manager.recover();
   store.setInUseCheck((id) => manager.sandboxUsing(id));
   const host = new HostCheck(identity, log);
@@ -121,12 +137,16 @@ export async function runServer(options: ServerOptions): Promise<void> {
 function refuseHostPathsSandboxesSee(options: ServerOptions): void {
   const dataBind = systemBindOverlapping(options.dataDir, true);
   if (dataBind) {
-    throw new UsageError(`--data-dir ${resolve(options.dataDir)} overlaps ${dataBind}, which every sandbox sees read-only: sandboxes could read the stored codebases. Pick a data dir outside the system directories.`);
+    throw new UsageError(
+      `--data-dir ${resolve(options.dataDir)} overlaps ${dataBind}, which every sandbox sees read-only: sandboxes could read the stored codebases. Pick a data dir outside the system directories.`,
+    );
   }
   if (options.listen.startsWith('unix:')) {
     const socketBind = systemBindOverlapping(options.listen.slice(5), false);
     if (socketBind) {
-      throw new UsageError(`--listen ${options.listen} is inside ${socketBind}, which every sandbox sees read-only: sandboxes could connect to the server. Pick a socket path outside the system directories.`);
+      throw new UsageError(
+        `--listen ${options.listen} is inside ${socketBind}, which every sandbox sees read-only: sandboxes could connect to the server. Pick a socket path outside the system directories.`,
+      );
     }
   }
 }
@@ -137,13 +157,16 @@ function refuseHostPathsSandboxesSee(options: ServerOptions): void {
  */
 function prepareDataDir(dir: string, identity: SandboxIdentity, cowMode: CowMode): string {
   const abs = resolve(dir);
-  if (cowMode === 'overlay' && !overlaySafePath(abs)) throw new UsageError(`--data-dir ${abs} contains a character overlayfs options cannot carry (, : \\ ")`);
+  if (cowMode === 'overlay' && !overlaySafePath(abs))
+    throw new UsageError(`--data-dir ${abs} contains a character overlayfs options cannot carry (, : \\ ")`);
   sandboxWalkDir(abs, identity);
   if (identity.serverIsRoot) {
     for (let d = dirname(abs); ; d = dirname(d)) {
       const st = fs.statSync(d);
       if ((st.mode & 0o001) === 0 && st.uid !== identity.uid) {
-        throw new UsageError(`the sandbox user (uid ${identity.uid}) cannot reach --data-dir ${abs}: ${d} is not searchable by others (chmod o+x ${d}, or pick another data dir)`);
+        throw new UsageError(
+          `the sandbox user (uid ${identity.uid}) cannot reach --data-dir ${abs}: ${d} is not searchable by others (chmod o+x ${d}, or pick another data dir)`,
+        );
       }
       if (d === '/') break;
     }
@@ -159,21 +182,26 @@ function readToken(file: string): string {
 
 async function listen(server: Server, spec: string): Promise<string> {
   if (!spec.startsWith('unix:')) {
-    const port = await new Promise<number>((ok, fail) => server.bindAsync(spec, ServerCredentials.createInsecure(), (e, p) => (e ? fail(e) : ok(p))));
+    const port = await new Promise<number>((ok, fail) =>
+      server.bindAsync(spec, ServerCredentials.createInsecure(), (e, p) => (e ? fail(e) : ok(p))),
+    );
     return spec.replace(/:\d+$/, `:${port}`);
   }
   const path = resolve(spec.slice(5));
   const parent = dirname(path);
   if (!fs.existsSync(parent)) fs.mkdirSync(parent, { recursive: true, mode: 0o700 });
   if (fs.existsSync(path)) {
-    if (!fs.lstatSync(path).isSocket()) throw new UsageError(`${path} exists and is not a socket; refusing to replace it`);
+    if (!fs.lstatSync(path).isSocket())
+      throw new UsageError(`${path} exists and is not a socket; refusing to replace it`);
     if (await socketAnswers(path)) throw new UsageError(`another server is already listening on ${path}`);
     fs.rmSync(path); // stale socket of a server that died
   }
   // umask makes the socket 0600 from the moment it exists; chmod is belt and braces.
   const oldUmask = process.umask(0o177);
   try {
-    await new Promise<number>((ok, fail) => server.bindAsync(`unix:${path}`, ServerCredentials.createInsecure(), (e, p) => (e ? fail(e) : ok(p))));
+    await new Promise<number>((ok, fail) =>
+      server.bindAsync(`unix:${path}`, ServerCredentials.createInsecure(), (e, p) => (e ? fail(e) : ok(p))),
+    );
   } finally {
     process.umask(oldUmask);
   }
@@ -191,4 +219,3 @@ function socketAnswers(path: string): Promise<boolean> {
     s.once('error', () => done(false));
   });
 }
-

@@ -24,7 +24,8 @@ const MAX_NAME_BYTES = 255;
 export function normalizeCodebasePath(path: string, { allowRoot = false } = {}): string {
   if (typeof path !== 'string') throw new InvalidPathError(String(path), 'not a string');
   if (path.includes('\0')) throw new InvalidPathError(path, 'contains a NUL byte');
-  if (Buffer.byteLength(path) > MAX_PATH_BYTES) throw new InvalidPathError(path.slice(0, 64) + '…', `longer than ${MAX_PATH_BYTES} bytes`);
+  if (Buffer.byteLength(path) > MAX_PATH_BYTES)
+    throw new InvalidPathError(path.slice(0, 64) + '…', `longer than ${MAX_PATH_BYTES} bytes`);
   if (path.startsWith('/')) throw new InvalidPathError(path, 'must be relative to the codebase root');
   if (path.includes('\\')) throw new InvalidPathError(path, 'backslashes are not path separators here; use /');
   let p = path;
@@ -37,7 +38,8 @@ export function normalizeCodebasePath(path: string, { allowRoot = false } = {}):
   for (const segment of p.split('/')) {
     if (segment === '') throw new InvalidPathError(path, 'has an empty segment');
     if (segment === '.' || segment === '..') throw new InvalidPathError(path, `has a "${segment}" segment`);
-    if (Buffer.byteLength(segment) > MAX_NAME_BYTES) throw new InvalidPathError(path, `a name is longer than ${MAX_NAME_BYTES} bytes`);
+    if (Buffer.byteLength(segment) > MAX_NAME_BYTES)
+      throw new InvalidPathError(path, `a name is longer than ${MAX_NAME_BYTES} bytes`);
   }
   return p;
 }

@@ -29,7 +29,8 @@ export const MIN_BWRAP_VERSION = '0.7.0';
 
 export const APPARMOR_PROFILE_PATH = '/etc/apparmor.d/agentfense-bwrap';
 
-export type SysctlName = 'kernel.unprivileged_userns_clone' | 'user.max_user_namespaces' | 'kernel.apparmor_restrict_unprivileged_userns';
+export type SysctlName =
+  'kernel.unprivileged_userns_clone' | 'user.max_user_namespaces' | 'kernel.apparmor_restrict_unprivileged_userns';
 
 /** The value each switch needs for unprivileged user namespaces. */
 const SYSCTL_ALLOWING: Record<SysctlName, string> = {
@@ -55,7 +56,9 @@ export function installBwrapFix(): Fix {
     steps: [
       { say: 'Debian, Ubuntu:', run: 'sudo apt-get install -y bubblewrap' },
       { say: 'Fedora, RHEL, CentOS Stream:', run: 'sudo dnf install -y bubblewrap', alternative: true },
-      { say: 'Then make sure the directory holding bwrap is on the PATH the server (or VS Code) starts with: the server looks for bwrap on PATH only.' },
+      {
+        say: 'Then make sure the directory holding bwrap is on the PATH the server (or VS Code) starts with: the server looks for bwrap on PATH only.',
+      },
       REMOTE_SERVER_STEP,
     ],
   };
@@ -100,7 +103,15 @@ export function sysctlFix(name: SysctlName): Fix {
  */
 export function apparmorProfile(bwrapPath: string): string {
   const target = /[\s"]/.test(bwrapPath) ? `"${bwrapPath.replace(/"/g, '\\"')}"` : bwrapPath;
-  return ['abi <abi/4.0>,', 'include <tunables/global>', '', `profile agentfense-bwrap ${target} flags=(unconfined) {`, '  userns,', '}', ''].join('\n');
+  return [
+    'abi <abi/4.0>,',
+    'include <tunables/global>',
+    '',
+    `profile agentfense-bwrap ${target} flags=(unconfined) {`,
+    '  userns,',
+    '}',
+    '',
+  ].join('\n');
 }
 
 export function apparmorFix(bwrapPath: string): Fix {
@@ -126,19 +137,27 @@ export function apparmorFix(bwrapPath: string): Fix {
 
 /** Docker's and Podman's defaults (seccomp, AppArmor, a masked /proc) stop bwrap inside. */
 export function containerFix(): Fix {
-  const opts = ['--security-opt seccomp=unconfined', '--security-opt apparmor=unconfined', '--security-opt systempaths=unconfined'];
+  const opts = [
+    '--security-opt seccomp=unconfined',
+    '--security-opt apparmor=unconfined',
+    '--security-opt systempaths=unconfined',
+  ];
   return {
     summary: 'start the container with the options bubblewrap needs, or run the server outside it',
     steps: [
-      { say: `Docker or Podman: start the container with ${opts.join(' ')}, e.g.`, run: `docker run ${opts.join(' ')} …` },
+      {
+        say: `Docker or Podman: start the container with ${opts.join(' ')}, e.g.`,
+        run: `docker run ${opts.join(' ')} …`,
+      },
       {
         say: 'A devcontainer: add them to its runArgs, then rebuild the container:',
         file: {
           path: '.devcontainer/devcontainer.json',
-          content: '"runArgs": ["--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined", "--security-opt", "systempaths=unconfined"]\n',
+          content:
+            '"runArgs": ["--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined", "--security-opt", "systempaths=unconfined"]\n',
         },
       },
-      { say: 'The host\'s own user-namespace switches apply inside too (see the sysctl checks).' },
+      { say: "The host's own user-namespace switches apply inside too (see the sysctl checks)." },
       REMOTE_SERVER_STEP,
     ],
   };

@@ -76,15 +76,25 @@ export function bwrapTooOld(v: [number, number, number]): boolean {
 }
 
 /** What a failed trial's message says went wrong (bubblewrap's own wording). */
-export type TrialFailure = 'uid-map-denied' | 'userns-not-permitted' | 'userns-limit' | 'mount-denied' | 'unknown-option' | 'other';
+export type TrialFailure =
+  'uid-map-denied' | 'userns-not-permitted' | 'userns-limit' | 'mount-denied' | 'unknown-option' | 'other';
 
 export function classifyTrialFailure(output: string): TrialFailure {
   if (/setting up [ug]id map|write to [ug]id_map|setgroups/i.test(output)) return 'uid-map-denied';
   if (/max_\*_namespaces|nesting depth|ENOSPC/.test(output)) return 'userns-limit';
-  if (/No permissions to creat\w* new namespace|Creating new namespace failed|unshare.*(Operation not permitted|Permission denied)/i.test(output)) {
+  if (
+    /No permissions to creat\w* new namespace|Creating new namespace failed|unshare.*(Operation not permitted|Permission denied)/i.test(
+      output,
+    )
+  ) {
     return 'userns-not-permitted';
   }
-  if (/(Can't|Failed to) (mount|make|remount|bind)|mount .*(Operation not permitted|Permission denied)|pivot_root/i.test(output)) return 'mount-denied';
+  if (
+    /(Can't|Failed to) (mount|make|remount|bind)|mount .*(Operation not permitted|Permission denied)|pivot_root/i.test(
+      output,
+    )
+  )
+    return 'mount-denied';
   if (/Unknown option|Unrecognized option/i.test(output)) return 'unknown-option';
   return 'other';
 }
@@ -103,7 +113,8 @@ const SYSCTLS: Record<SysctlName, SysctlRule> = {
     title: 'Unprivileged user namespaces enabled (kernel.unprivileged_userns_clone)',
     blocks: (v) => v === 0,
     explains: ['userns-not-permitted', 'uid-map-denied'],
-    cause: () => 'kernel.unprivileged_userns_clone is 0: this kernel lets only root create user namespaces, and bwrap needs one.',
+    cause: () =>
+      'kernel.unprivileged_userns_clone is 0: this kernel lets only root create user namespaces, and bwrap needs one.',
   },
   'user.max_user_namespaces': {
     title: 'User namespaces allowed (user.max_user_namespaces)',
@@ -131,7 +142,12 @@ export function assessHost(f: HostFacts): Readiness {
     title: 'Linux',
     status: linux ? 'pass' : 'fail',
     detail: f.platform,
-    ...(linux ? {} : { cause: `sandboxes are bubblewrap (Linux namespaces); this is ${f.platform}.`, fix: remoteServerFix('use a remote AgentFense server') }),
+    ...(linux
+      ? {}
+      : {
+          cause: `sandboxes are bubblewrap (Linux namespaces); this is ${f.platform}.`,
+          fix: remoteServerFix('use a remote AgentFense server'),
+        }),
   });
 
   checks.push(
@@ -165,7 +181,12 @@ export function assessHost(f: HostFacts): Readiness {
     const v = parseBwrapVersion(f.bwrapVersion.output);
     const printed = f.bwrapVersion.output.trim().split('\n')[0] ?? '';
     if (!v) {
-      checks.push({ id: 'bwrap-version', title: versionTitle, status: 'skip', detail: `no version in ${JSON.stringify(printed)}; the trial sandbox decides` });
+      checks.push({
+        id: 'bwrap-version',
+        title: versionTitle,
+        status: 'skip',
+        detail: `no version in ${JSON.stringify(printed)}; the trial sandbox decides`,
+      });
     } else if (bwrapTooOld(v)) {
       versionTooOld = true;
       checks.push({
@@ -190,17 +211,30 @@ export function assessHost(f: HostFacts): Readiness {
     }
     const text = raw.trim();
     if (!/^-?\d+$/.test(text)) {
-      checks.push({ id, title: rule.title, status: 'skip', detail: `unreadable value ${JSON.stringify(text)}; the trial sandbox decides` });
+      checks.push({
+        id,
+        title: rule.title,
+        status: 'skip',
+        detail: `unreadable value ${JSON.stringify(text)}; the trial sandbox decides`,
+      });
       continue;
     }
     const value = Number(text);
     if (!rule.blocks(value)) {
       checks.push({ id, title: rule.title, status: 'pass', detail: `${id} = ${value}` });
     } else if (trialOk) {
-      checks.push({ id, title: rule.title, status: 'pass', detail: `${id} = ${value}, but the trial sandbox ran: bwrap is allowed anyway (setuid, or a profile)` });
+      checks.push({
+        id,
+        title: rule.title,
+        status: 'pass',
+        detail: `${id} = ${value}, but the trial sandbox ran: bwrap is allowed anyway (setuid, or a profile)`,
+      });
     } else {
       failedSysctls.push({ id, rule });
-      const fix = id === 'kernel.apparmor_restrict_unprivileged_userns' ? apparmorFix(f.bwrapRealPath ?? f.bwrapPath ?? '/usr/bin/bwrap') : sysctlFix(id);
+      const fix =
+        id === 'kernel.apparmor_restrict_unprivileged_userns'
+          ? apparmorFix(f.bwrapRealPath ?? f.bwrapPath ?? '/usr/bin/bwrap')
+          : sysctlFix(id);
       checks.push({ id, title: rule.title, status: 'fail', detail: `${id} = ${value}`, cause: rule.cause(value), fix });
     }
   }
@@ -209,7 +243,12 @@ export function assessHost(f: HostFacts): Readiness {
   return { ready: checks.every((c) => c.status !== 'fail'), checks };
 }
 
-function trialCheck(f: HostFacts, ran: boolean, versionTooOld: boolean, failedSysctls: { id: SysctlName; rule: SysctlRule }[]): HostCheckResult {
+function trialCheck(
+  f: HostFacts,
+  ran: boolean,
+  versionTooOld: boolean,
+  failedSysctls: { id: SysctlName; rule: SysctlRule }[],
+): HostCheckResult {
   const title = `A trial sandbox starts (bwrap as ${f.sandboxUser})`;
   if (!ran || !f.trial) {
     const why = !f.bwrapPath ? 'no bwrap to run' : versionTooOld ? 'bwrap is unusable (see above)' : 'not run';
@@ -221,24 +260,46 @@ function trialCheck(f: HostFacts, ran: boolean, versionTooOld: boolean, failedSy
   const base = { id: 'trial-sandbox' as const, title, status: 'fail' as const, detail: `bwrap said: ${firstLine}` };
   const kind = classifyTrialFailure(said);
   const userns = kind === 'uid-map-denied' || kind === 'userns-not-permitted' || kind === 'userns-limit';
-  const explaining = failedSysctls.find((s) => s.rule.explains.includes(kind)) ?? (userns ? failedSysctls[0] : undefined);
+  const explaining =
+    failedSysctls.find((s) => s.rule.explains.includes(kind)) ?? (userns ? failedSysctls[0] : undefined);
   if (explaining) {
-    return { ...base, cause: `the kernel refused bwrap a user namespace, as ${explaining.id} predicts.`, sameFixAs: explaining.id };
+    return {
+      ...base,
+      cause: `the kernel refused bwrap a user namespace, as ${explaining.id} predicts.`,
+      sameFixAs: explaining.id,
+    };
   }
   if (kind === 'userns-limit') {
-    return { ...base, cause: 'the limit on user namespaces is reached (user.max_user_namespaces here or in an enclosing namespace).', fix: sysctlFix('user.max_user_namespaces') };
+    return {
+      ...base,
+      cause: 'the limit on user namespaces is reached (user.max_user_namespaces here or in an enclosing namespace).',
+      fix: sysctlFix('user.max_user_namespaces'),
+    };
   }
   if (userns && f.inContainer) {
-    return { ...base, cause: 'the kernel refused bwrap a user namespace inside this container (its seccomp or AppArmor profile, or the host).', fix: containerFix() };
+    return {
+      ...base,
+      cause:
+        'the kernel refused bwrap a user namespace inside this container (its seccomp or AppArmor profile, or the host).',
+      fix: containerFix(),
+    };
   }
   if (kind === 'uid-map-denied' && f.sysctls['kernel.apparmor_restrict_unprivileged_userns'] !== undefined) {
-    return { ...base, cause: 'AppArmor refused bwrap the uid map of its user namespace.', fix: apparmorFix(f.bwrapRealPath ?? f.bwrapPath ?? '/usr/bin/bwrap') };
+    return {
+      ...base,
+      cause: 'AppArmor refused bwrap the uid map of its user namespace.',
+      fix: apparmorFix(f.bwrapRealPath ?? f.bwrapPath ?? '/usr/bin/bwrap'),
+    };
   }
   if (userns) {
     return {
       ...base,
       cause: `the kernel refused bwrap a user namespace for ${f.sandboxUser} (a security module or a kernel setting).`,
-      fix: sysctlFix(f.sysctls['kernel.unprivileged_userns_clone'] !== undefined ? 'kernel.unprivileged_userns_clone' : 'user.max_user_namespaces'),
+      fix: sysctlFix(
+        f.sysctls['kernel.unprivileged_userns_clone'] !== undefined
+          ? 'kernel.unprivileged_userns_clone'
+          : 'user.max_user_namespaces',
+      ),
     };
   }
   if (kind === 'mount-denied') {
@@ -246,14 +307,18 @@ function trialCheck(f: HostFacts, ran: boolean, versionTooOld: boolean, failedSy
       ...base,
       cause: f.inContainer
         ? 'bwrap could not mount inside this container: /proc is masked or mounts are filtered by its profile.'
-        : 'bwrap could not set up the sandbox\'s mounts (a security module refused a mount).',
-      fix: f.inContainer ? containerFix() : remoteServerFix('see bwrap\'s message; or use a remote AgentFense server'),
+        : "bwrap could not set up the sandbox's mounts (a security module refused a mount).",
+      fix: f.inContainer ? containerFix() : remoteServerFix("see bwrap's message; or use a remote AgentFense server"),
     };
   }
   if (kind === 'unknown-option') {
     return { ...base, cause: 'this bwrap does not know an option every sandbox uses.', fix: upgradeBwrapFix() };
   }
-  return { ...base, cause: `bwrap could not start a sandbox: ${firstLine}`, fix: remoteServerFix('see bwrap\'s message; or use a remote AgentFense server') };
+  return {
+    ...base,
+    cause: `bwrap could not start a sandbox: ${firstLine}`,
+    fix: remoteServerFix("see bwrap's message; or use a remote AgentFense server"),
+  };
 }
 
 /** The FAILED_PRECONDITION text: every failed check's cause and fix, on one line each. */

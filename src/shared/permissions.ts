@@ -63,7 +63,8 @@ export function normalizeRules(rules: readonly unknown[]): NormalizedRule[] {
 }
 
 export function normalizeRule(rule: unknown, index = 0): NormalizedRule {
-  if (!rule || typeof rule !== 'object' || Array.isArray(rule)) throw new InvalidRuleError(index, rule, 'must be an object');
+  if (!rule || typeof rule !== 'object' || Array.isArray(rule))
+    throw new InvalidRuleError(index, rule, 'must be an object');
   const r = rule as Record<string, unknown>;
   // Before the fields: `permision` must read as a misspelled key, not as a missing permission.
   const unknown = unknownProperty(r, RULE_KEYS);

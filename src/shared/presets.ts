@@ -80,9 +80,5 @@ export function extendPreset(base: string | readonly PermissionRule[], ext: Pres
   const additions = normalizeRules(ext.additions ?? []);
   const overrides = normalizeRules(ext.overrides ?? []);
   const top = Math.max(0, ...baseRules.map((r) => r.priority), ...additions.map((r) => r.priority));
-  return [
-    ...baseRules,
-    ...additions,
-    ...overrides.map((r) => ({ ...r, priority: top + 1 + r.priority })),
-  ];
+  return [...baseRules, ...additions, ...overrides.map((r) => ({ ...r, priority: top + 1 + r.priority }))];
 }

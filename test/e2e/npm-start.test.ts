@@ -95,17 +95,25 @@ async function npmStart(): Promise<NpmStart> {
   npm.stdout!.on('data', (d) => (text += String(d)));
   npm.stderr!.on('data', (d) => (text += String(d)));
   const output = () => text;
-  await waitFor('npm start to print its URL and password', async () => output(), (t) => /\[start\] password: /.test(t) || npm.exitCode !== null, 240_000);
+  await waitFor(
+    'npm start to print its URL and password',
+    async () => output(),
+    (t) => /\[start\] password: /.test(t) || npm.exitCode !== null,
+    240_000,
+  );
   assert.equal(npm.exitCode, null, `npm start exited early:\n${output()}`);
   assert.match(output(), new RegExp(`\\[start\\] open +http://127\\.0\\.0\\.1:${port}/`));
   assert.match(output(), new RegExp(`\\[start\\] password: ${password}`));
   // code-server runs in a group of its own, started by the script (npm's child).
   const script = processesMatching('scripts/start.mjs').find((p) => parentOf(p.pid) === npm.pid);
-  assert.ok(script, 'the start script runs as npm\'s child');
+  assert.ok(script, "the start script runs as npm's child");
   const children = processesMatching('').filter((p) => parentOf(p.pid) === script.pid);
-  const groups = new Set([...children.map((p) => processGroupOf(p.pid)).filter((g): g is number => g !== undefined), ...groupsOf(root)]);
+  const groups = new Set([
+    ...children.map((p) => processGroupOf(p.pid)).filter((g): g is number => g !== undefined),
+    ...groupsOf(root),
+  ]);
   groups.delete(processGroupOf(process.pid)!);
-  assert.ok(groups.size > 0, 'code-server\'s process group is known');
+  assert.ok(groups.size > 0, "code-server's process group is known");
   return { npm, root, folder, port, password, output, groups };
 }
 
@@ -119,12 +127,30 @@ function portOpen(port: number): Promise<boolean> {
 
 /** After the signal: npm exits, no process mentioning the run's folder is left, the port is closed. */
 async function assertAllStopped(run: NpmStart): Promise<void> {
-  await waitFor('npm to exit', async () => run.npm.exitCode ?? run.npm.signalCode, (c) => c !== null, 30_000);
-  const left = await waitFor('every process of the run to end', async () => processesMatching(run.root), (ps) => ps.length === 0, 30_000).catch(
-    () => processesMatching(run.root),
+  await waitFor(
+    'npm to exit',
+    async () => run.npm.exitCode ?? run.npm.signalCode,
+    (c) => c !== null,
+    30_000,
   );
+  const left = await waitFor(
+    'every process of the run to end',
+    async () => processesMatching(run.root),
+    (ps) => ps.length === 0,
+    30_000,
+  ).catch(() => processesMatching(run.root));
   assert.deepEqual(left, [], `left running after npm start was stopped:\n${run.output().slice(-3000)}`);
-  for (const g of run.groups) assert.equal(await waitFor(`process group ${g} to end`, async () => groupAlive(g), (alive) => !alive, 15_000).catch(() => true), false, `process group ${g} still has processes`);
+  for (const g of run.groups)
+    assert.equal(
+      await waitFor(
+        `process group ${g} to end`,
+        async () => groupAlive(g),
+        (alive) => !alive,
+        15_000,
+      ).catch(() => true),
+      false,
+      `process group ${g} still has processes`,
+    );
   assert.equal(await portOpen(run.port), false, `port ${run.port} still open`);
 }
 
@@ -137,7 +163,11 @@ test('npm start: the URL and password open the workbench, a palette command runs
     // code-server's login page: without the password the workbench stays closed.
     const passwordBox = page.locator('input[type="password"]');
     await passwordBox.waitFor({ state: 'visible', timeout: 60_000 });
-    assert.equal(await page.locator('.monaco-workbench').count(), 0, 'the workbench must not open without the password');
+    assert.equal(
+      await page.locator('.monaco-workbench').count(),
+      0,
+      'the workbench must not open without the password',
+    );
     await passwordBox.fill(run.password);
     await passwordBox.press('Enter');
     const vs = new Workbench(page);

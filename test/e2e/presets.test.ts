@@ -20,8 +20,15 @@ afterEach((t) => vs?.screenshotIfFailed(t));
 
 test('the packaged extension is installed and activated (Developer: Show Running Extensions)', async () => {
   await vs.runCommand('Developer: Show Running Extensions');
-  const row = vs.page.locator('.monaco-list-row').filter({ has: vs.page.locator('.name', { hasText: /^AgentFense$/ }) });
-  const text = await waitFor('AgentFense among the running extensions', () => row.first().innerText(), (t) => /Activation/.test(t), 60_000);
+  const row = vs.page
+    .locator('.monaco-list-row')
+    .filter({ has: vs.page.locator('.name', { hasText: /^AgentFense$/ }) });
+  const text = await waitFor(
+    'AgentFense among the running extensions',
+    () => row.first().innerText(),
+    (t) => /Activation/.test(t),
+    60_000,
+  );
   assert.match(text, /0\.1\.0/, 'the version from package.json');
   await vs.page.keyboard.press('Escape');
 });
@@ -59,19 +66,31 @@ test('with agent-safe active, the Explorer says .env is not uploaded, secrets/ h
     () => vs.explorerDecoration('.env', { hover: true }),
     (d) => /not uploaded/i.test(`${d.ariaLabel} ${d.hover}`),
   );
-  assert.match(`${env.ariaLabel} ${env.hover}`, /not uploaded: excluded by AgentFense's default upload exclusion "\.env"/, `.env: ${env.hover}`);
+  assert.match(
+    `${env.ariaLabel} ${env.hover}`,
+    /not uploaded: excluded by AgentFense's default upload exclusion "\.env"/,
+    `.env: ${env.hover}`,
+  );
   const secrets = await waitFor(
     'a decoration on secrets',
     () => vs.explorerDecoration('secrets', { hover: true }),
     (d) => /hidden/i.test(`${d.ariaLabel} ${d.hover}`),
   );
-  assert.match(`${secrets.ariaLabel} ${secrets.hover}`, /hidden by rule "\*\*\/secrets\/\*\*"/, `secrets/: ${secrets.hover}`);
+  assert.match(
+    `${secrets.ariaLabel} ${secrets.hover}`,
+    /hidden by rule "\*\*\/secrets\/\*\*"/,
+    `secrets/: ${secrets.hover}`,
+  );
   const src = await waitFor(
     'a decoration on src',
     () => vs.explorerDecoration('src', { hover: true }),
     (d) => /read/i.test(`${d.ariaLabel} ${d.hover}`),
   );
-  assert.doesNotMatch(`${src.ariaLabel} ${src.hover}`, /hidden|write|not uploaded/i, `src/ is read-only under agent-safe: ${src.hover}`);
+  assert.doesNotMatch(
+    `${src.ariaLabel} ${src.hover}`,
+    /hidden|write|not uploaded/i,
+    `src/ is read-only under agent-safe: ${src.hover}`,
+  );
   await vs.saveScreenshot('explorer-decorations');
 });
 

@@ -23,9 +23,19 @@ async function runAndExpect(command: string, expected: RegExp): Promise<void> {
 
 test('after the server is SIGKILLed, the extension restarts it and the next run works', async () => {
   await runAndExpect('echo "before=$((40+2))"', /before=42/);
-  const [server] = await waitFor('the embedded server process', async () => vs.embeddedServers(), (s) => s.length === 1, 10_000);
+  const [server] = await waitFor(
+    'the embedded server process',
+    async () => vs.embeddedServers(),
+    (s) => s.length === 1,
+    10_000,
+  );
   process.kill(server.pid, 'SIGKILL');
-  await waitFor(`pid ${server.pid} to die`, async () => isAlive(server.pid), (alive) => !alive, 10_000);
+  await waitFor(
+    `pid ${server.pid} to die`,
+    async () => isAlive(server.pid),
+    (alive) => !alive,
+    10_000,
+  );
 
   await runAndExpect('echo "after=$((50+8))"', /after=58/);
   const restarted = vs.embeddedServers();

@@ -36,21 +36,54 @@ test('a run under development lists its changes for review; accept applies one, 
     (rows) => rows.some((r) => r.startsWith('new.txt')) && rows.some((r) => r.startsWith('math.js')),
     60_000,
   );
-  assert.ok((await vs.scmRows()).some((r) => /AgentFense/i.test(r)), 'the changes are under the AgentFense provider');
+  assert.ok(
+    (await vs.scmRows()).some((r) => /AgentFense/i.test(r)),
+    'the changes are under the AgentFense provider',
+  );
 
   await vs.scmResource('math.js').click();
-  await waitFor('a diff editor', () => vs.isDiffEditorVisible(), (v) => v, 30_000);
-  await waitFor('the diff to show the added line', () => vs.editorText(), (t) => t.includes('// edited'), 30_000);
+  await waitFor(
+    'a diff editor',
+    () => vs.isDiffEditorVisible(),
+    (v) => v,
+    30_000,
+  );
+  await waitFor(
+    'the diff to show the added line',
+    () => vs.editorText(),
+    (t) => t.includes('// edited'),
+    30_000,
+  );
   await vs.saveScreenshot('review-diff');
 
   await vs.scmResourceAction('math.js', /^Accept/i);
   await vs.openFile('math.js');
-  await waitFor('math.js to contain the accepted line', () => vs.editorText(), (t) => t.includes('// edited'), 30_000);
-  await waitFor('the accepted line on disk', async () => mathOnDisk(), (t) => t.includes('// edited'), 10_000);
+  await waitFor(
+    'math.js to contain the accepted line',
+    () => vs.editorText(),
+    (t) => t.includes('// edited'),
+    30_000,
+  );
+  await waitFor(
+    'the accepted line on disk',
+    async () => mathOnDisk(),
+    (t) => t.includes('// edited'),
+    10_000,
+  );
   assert.ok(!existsSync(join(vs.workspace, 'new.txt')), 'accepting math.js does not accept new.txt');
 
   await vs.page.keyboard.press('Control+Z');
-  await waitFor('Undo to take the line back', () => vs.editorText(), (t) => !t.includes('// edited'), 30_000);
+  await waitFor(
+    'Undo to take the line back',
+    () => vs.editorText(),
+    (t) => !t.includes('// edited'),
+    30_000,
+  );
   await vs.page.keyboard.press('Control+S');
-  await waitFor('the file on disk to be as before', async () => mathOnDisk(), (t) => t === original, 10_000);
+  await waitFor(
+    'the file on disk to be as before',
+    async () => mathOnDisk(),
+    (t) => t === original,
+    10_000,
+  );
 });

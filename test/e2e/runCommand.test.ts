@@ -15,18 +15,22 @@ before(async () => {
 after(() => vs?.stop());
 afterEach((t) => vs?.screenshotIfFailed(t));
 
-
 test('Run Command in Sandbox under agent-safe: the listing lacks .env, cat .env fails, exit code shown', async () => {
   await useAsActivePreset(vs, 'agent-safe');
   await runInSandbox(vs, 'ls -a; cat .env');
   const text = await vs.waitForTerminalText(exitLine(1), 120_000);
-  assert.match(text, /cat: \.?\/?(workspace\/)?\.env: No such file or directory/, 'cat .env fails because .env is not there');
+  assert.match(
+    text,
+    /cat: \.?\/?(workspace\/)?\.env: No such file or directory/,
+    'cat .env fails because .env is not there',
+  );
   // The listing: every terminal word except the echoed command line and cat's error.
   const listing = text
     .split('\n')
     .filter((line) => !line.includes('cat .env') && !line.includes('cat: '))
     .flatMap((line) => line.trim().split(/\s+/));
-  for (const name of ['.gitignore', 'package.json', 'src', 'test']) assert.ok(listing.includes(name), `ls -a shows ${name}: ${text}`);
+  for (const name of ['.gitignore', 'package.json', 'src', 'test'])
+    assert.ok(listing.includes(name), `ls -a shows ${name}: ${text}`);
   assert.ok(!listing.includes('.env'), `ls -a must not show .env: ${text}`);
   assert.doesNotMatch(text, /fake-secret-for-tests/);
   await vs.saveScreenshot('run-command');
@@ -40,7 +44,9 @@ test('the terminal header names the sandbox and the limits that hold in it', asy
   // (the server logs that it could not apply them). Rows joined: a narrow terminal wraps.
   assert.match(
     text.replace(/\n/g, ''),
-    AS_ROOT ? /\[agent-safe · sandbox \S+ · \/workspace · memory [\d.]+ GB · \d+ processes · [\d.]+ CPUs?\]/ : /\[agent-safe · sandbox \S+ · \/workspace · no limits\]/,
+    AS_ROOT
+      ? /\[agent-safe · sandbox \S+ · \/workspace · memory [\d.]+ GB · \d+ processes · [\d.]+ CPUs?\]/
+      : /\[agent-safe · sandbox \S+ · \/workspace · no limits\]/,
   );
 });
 

@@ -152,7 +152,13 @@ export class FakeServer {
 
   /** Adds a codebase with files directly (no upload). */
   seedCodebase(files: Record<string, string | Buffer> = {}): FakeCodebase {
-    const cb: FakeCodebase = { id: this.id('cb'), name: 'seeded', ownerId: 'o', files: new Map(), createdAt: new Date() };
+    const cb: FakeCodebase = {
+      id: this.id('cb'),
+      name: 'seeded',
+      ownerId: 'o',
+      files: new Map(),
+      createdAt: new Date(),
+    };
     for (const [p, c] of Object.entries(files)) cb.files.set(p, Buffer.from(c));
     this.codebases.set(cb.id, cb);
     return cb;
@@ -190,14 +196,16 @@ export class FakeServer {
 
   private runningSandbox(id: string): FakeSandbox {
     const sb = this.sandbox(id);
-    if (sb.status !== SandboxStatus.SANDBOX_STATUS_RUNNING) throw rpcError(status.FAILED_PRECONDITION, 'sandbox is not running');
+    if (sb.status !== SandboxStatus.SANDBOX_STATUS_RUNNING)
+      throw rpcError(status.FAILED_PRECONDITION, 'sandbox is not running');
     return sb;
   }
 
   private openSession(id: string): FakeSession {
     const s = this.sessions.get(id);
     if (!s) throw rpcError(status.NOT_FOUND, `session ${id} not found`);
-    if (s.status === SessionStatus.SESSION_STATUS_CLOSED) throw rpcError(status.FAILED_PRECONDITION, 'session is closed');
+    if (s.status === SessionStatus.SESSION_STATUS_CLOSED)
+      throw rpcError(status.FAILED_PRECONDITION, 'session is closed');
     return s;
   }
 
@@ -219,13 +227,28 @@ export class FakeServer {
   }
 
   private sessionMessage(s: FakeSession) {
-    return { id: s.id, sandboxId: s.sandboxId, status: s.status, shell: s.shell, createdAt: s.createdAt, closedAt: undefined };
+    return {
+      id: s.id,
+      sandboxId: s.sandboxId,
+      status: s.status,
+      shell: s.shell,
+      createdAt: s.createdAt,
+      closedAt: undefined,
+    };
   }
 
   private codebaseMessage(cb: FakeCodebase) {
     let size = 0;
     for (const b of cb.files.values()) size += b.length;
-    return { id: cb.id, name: cb.name, ownerId: cb.ownerId, size, fileCount: cb.files.size, createdAt: cb.createdAt, updatedAt: cb.createdAt };
+    return {
+      id: cb.id,
+      name: cb.name,
+      ownerId: cb.ownerId,
+      size,
+      fileCount: cb.files.size,
+      createdAt: cb.createdAt,
+      updatedAt: cb.createdAt,
+    };
   }
 
   /** The tiny command interpreter described at the top. */
@@ -278,7 +301,13 @@ export class FakeServer {
       createCodebase: (call, cb) => {
         const fail = this.enter('createCodebase', call.request, call.metadata);
         if (fail) return cb(fail, null);
-        const c: FakeCodebase = { id: this.id('cb'), name: call.request.name, ownerId: call.request.ownerId, files: new Map(), createdAt: new Date() };
+        const c: FakeCodebase = {
+          id: this.id('cb'),
+          name: call.request.name,
+          ownerId: call.request.ownerId,
+          files: new Map(),
+          createdAt: new Date(),
+        };
         this.codebases.set(c.id, c);
         cb(null, this.codebaseMessage(c));
       },
@@ -294,13 +323,16 @@ export class FakeServer {
       listCodebases: (call, cb) => {
         const fail = this.enter('listCodebases', call.request, call.metadata);
         if (fail) return cb(fail, null);
-        const all = [...this.codebases.values()].filter((c) => !call.request.ownerId || c.ownerId === call.request.ownerId);
+        const all = [...this.codebases.values()].filter(
+          (c) => !call.request.ownerId || c.ownerId === call.request.ownerId,
+        );
         cb(null, { codebases: all.map((c) => this.codebaseMessage(c)), nextPageToken: '' });
       },
       deleteCodebase: (call, cb) => {
         const fail = this.enter('deleteCodebase', call.request, call.metadata);
         if (fail) return cb(fail, null);
-        if (!this.codebases.delete(call.request.codebaseId)) return cb(rpcError(status.NOT_FOUND, `codebase ${call.request.codebaseId} not found`), null);
+        if (!this.codebases.delete(call.request.codebaseId))
+          return cb(rpcError(status.NOT_FOUND, `codebase ${call.request.codebaseId} not found`), null);
         cb(null, {});
       },
       uploadFiles: (call, cb) => {
@@ -320,7 +352,8 @@ export class FakeServer {
           if (!meta) {
             if (!chunk.metadata) return failWith(rpcError(status.INVALID_ARGUMENT, 'first chunk must carry metadata'));
             meta = chunk.metadata;
-            if (!this.codebases.has(meta.codebaseId)) return failWith(rpcError(status.NOT_FOUND, `codebase ${meta.codebaseId} not found`));
+            if (!this.codebases.has(meta.codebaseId))
+              return failWith(rpcError(status.NOT_FOUND, `codebase ${meta.codebaseId} not found`));
             return;
           }
           if (chunk.metadata) return failWith(rpcError(status.INVALID_ARGUMENT, 'metadata sent twice'));
@@ -332,7 +365,9 @@ export class FakeServer {
           if (!meta) return failWith(rpcError(status.INVALID_ARGUMENT, 'no metadata'));
           const content = Buffer.concat(parts);
           if (content.length !== meta.totalSize) {
-            return failWith(rpcError(status.INVALID_ARGUMENT, `got ${content.length} bytes, expected ${meta.totalSize}`));
+            return failWith(
+              rpcError(status.INVALID_ARGUMENT, `got ${content.length} bytes, expected ${meta.totalSize}`),
+            );
           }
           this.codebase(meta.codebaseId).files.set(meta.filePath, content);
           this.uploads.push({ filePath: meta.filePath, chunkSizes });
@@ -368,7 +403,13 @@ export class FakeServer {
             const rest = p.slice(prefix.length);
             const slash = rest.indexOf('/');
             if (call.request.recursive || slash < 0) {
-              out.set(p, { path: p, name: rest.split('/').pop()!, isDir: false, size: content.length, modifiedAt: c.createdAt });
+              out.set(p, {
+                path: p,
+                name: rest.split('/').pop()!,
+                isDir: false,
+                size: content.length,
+                modifiedAt: c.createdAt,
+              });
             } else {
               const dir = prefix + rest.slice(0, slash);
               out.set(dir, { path: dir, name: rest.slice(0, slash), isDir: true, size: 0, modifiedAt: c.createdAt });
@@ -386,7 +427,10 @@ export class FakeServer {
     /** Wraps a unary handler: records, injects failures, turns thrown errors into statuses. */
     const unary =
       <Req, Res>(method: FakeMethod, body: (req: Req, cancelled: () => boolean) => Res | Promise<Res>) =>
-      (call: { request: Req; metadata: Metadata; on(e: 'cancelled', l: () => void): unknown }, cb: (e: Partial<ServiceError> | null, r: Res | null) => void) => {
+      (
+        call: { request: Req; metadata: Metadata; on(e: 'cancelled', l: () => void): unknown },
+        cb: (e: Partial<ServiceError> | null, r: Res | null) => void,
+      ) => {
         const fail = this.enter(method, call.request, call.metadata);
         if (fail) return cb(fail, null);
         let cancelled = false;
@@ -421,7 +465,13 @@ export class FakeServer {
     /** Streams a command: `forever` until cancelled, otherwise its stdout then its stderr. */
     const streamCommand = async (
       method: FakeMethod,
-      call: { write(o: ExecOutput): boolean; end(): void; emit(e: 'error', err: unknown): boolean; on(e: 'cancelled', l: () => void): unknown; cancelled: boolean },
+      call: {
+        write(o: ExecOutput): boolean;
+        end(): void;
+        emit(e: 'error', err: unknown): boolean;
+        on(e: 'cancelled', l: () => void): unknown;
+        cancelled: boolean;
+      },
       run: () => Promise<CommandOutput>,
       command: string,
     ) => {
@@ -451,7 +501,8 @@ export class FakeServer {
       }
     };
 
-    const durationMs = (d: { seconds: number; nanos: number } | undefined) => (d ? d.seconds * 1000 + d.nanos / 1e6 : undefined);
+    const durationMs = (d: { seconds: number; nanos: number } | undefined) =>
+      d ? d.seconds * 1000 + d.nanos / 1e6 : undefined;
 
     return {
       createSandbox: unary('createSandbox', (req: CreateSandboxRequest) => {
@@ -473,12 +524,15 @@ export class FakeServer {
       }),
       getSandbox: unary('getSandbox', (req: { sandboxId: string }) => this.sandboxMessage(this.sandbox(req.sandboxId))),
       listSandboxes: unary('listSandboxes', (req: { codebaseId: string }) => ({
-        sandboxes: [...this.sandboxes.values()].filter((s) => !req.codebaseId || s.codebaseId === req.codebaseId).map((s) => this.sandboxMessage(s)),
+        sandboxes: [...this.sandboxes.values()]
+          .filter((s) => !req.codebaseId || s.codebaseId === req.codebaseId)
+          .map((s) => this.sandboxMessage(s)),
         nextPageToken: '',
       })),
       startSandbox: unary('startSandbox', (req: { sandboxId: string }) => {
         const sb = this.sandbox(req.sandboxId);
-        if (sb.status === SandboxStatus.SANDBOX_STATUS_RUNNING) throw rpcError(status.FAILED_PRECONDITION, 'sandbox is already running');
+        if (sb.status === SandboxStatus.SANDBOX_STATUS_RUNNING)
+          throw rpcError(status.FAILED_PRECONDITION, 'sandbox is already running');
         sb.status = SandboxStatus.SANDBOX_STATUS_RUNNING;
         return this.sandboxMessage(sb);
       }),
@@ -490,13 +544,18 @@ export class FakeServer {
       destroySandbox: unary('destroySandbox', (req: { sandboxId: string }) => {
         this.sandbox(req.sandboxId);
         this.sandboxes.delete(req.sandboxId);
-        for (const s of this.sessions.values()) if (s.sandboxId === req.sandboxId) s.status = SessionStatus.SESSION_STATUS_CLOSED;
+        for (const s of this.sessions.values())
+          if (s.sandboxId === req.sandboxId) s.status = SessionStatus.SESSION_STATUS_CLOSED;
         return {};
       }),
       exec: unary('exec', async (req: ExecRequest, cancelled) => {
         const started = Date.now();
         const sb = this.runningSandbox(req.sandboxId);
-        const out = await this.runCommand(sb, req.command, { timeoutMs: durationMs(req.timeout), env: req.env, isCancelled: cancelled });
+        const out = await this.runCommand(sb, req.command, {
+          timeoutMs: durationMs(req.timeout),
+          env: req.env,
+          isCancelled: cancelled,
+        });
         return execResult(out, started);
       }),
       execStream: (call) => {
@@ -512,24 +571,32 @@ export class FakeServer {
         void streamCommand(
           'execStream',
           call,
-          () => this.runCommand(sb, req.command, { timeoutMs: durationMs(req.timeout), env: req.env, isCancelled: () => call.cancelled }),
+          () =>
+            this.runCommand(sb, req.command, {
+              timeoutMs: durationMs(req.timeout),
+              env: req.env,
+              isCancelled: () => call.cancelled,
+            }),
           req.command,
         );
       },
-      createSession: unary('createSession', (req: { sandboxId: string; shell: string; env: Record<string, string> }) => {
-        this.runningSandbox(req.sandboxId);
-        const s: FakeSession = {
-          id: this.id('sess'),
-          sandboxId: req.sandboxId,
-          shell: req.shell || '/bin/bash',
-          status: SessionStatus.SESSION_STATUS_ACTIVE,
-          cwd: '/workspace',
-          env: { ...req.env },
-          createdAt: new Date(),
-        };
-        this.sessions.set(s.id, s);
-        return this.sessionMessage(s);
-      }),
+      createSession: unary(
+        'createSession',
+        (req: { sandboxId: string; shell: string; env: Record<string, string> }) => {
+          this.runningSandbox(req.sandboxId);
+          const s: FakeSession = {
+            id: this.id('sess'),
+            sandboxId: req.sandboxId,
+            shell: req.shell || '/bin/bash',
+            status: SessionStatus.SESSION_STATUS_ACTIVE,
+            cwd: '/workspace',
+            env: { ...req.env },
+            createdAt: new Date(),
+          };
+          this.sessions.set(s.id, s);
+          return this.sessionMessage(s);
+        },
+      ),
       getSession: unary('getSession', (req: { sessionId: string }) => {
         const s = this.sessions.get(req.sessionId);
         if (!s) throw rpcError(status.NOT_FOUND, `session ${req.sessionId} not found`);
@@ -537,7 +604,11 @@ export class FakeServer {
       }),
       listSessions: unary('listSessions', (req: { sandboxId: string }) => {
         this.sandbox(req.sandboxId);
-        return { sessions: [...this.sessions.values()].filter((s) => s.sandboxId === req.sandboxId).map((s) => this.sessionMessage(s)) };
+        return {
+          sessions: [...this.sessions.values()]
+            .filter((s) => s.sandboxId === req.sandboxId)
+            .map((s) => this.sessionMessage(s)),
+        };
       }),
       destroySession: unary('destroySession', (req: { sessionId: string }) => {
         const s = this.sessions.get(req.sessionId);
@@ -570,7 +641,12 @@ export class FakeServer {
         void streamCommand(
           'sessionExecStream',
           call,
-          () => this.runCommand(sb, req.command, { timeoutMs: durationMs(req.timeout), session: s, isCancelled: () => call.cancelled }),
+          () =>
+            this.runCommand(sb, req.command, {
+              timeoutMs: durationMs(req.timeout),
+              session: s,
+              isCancelled: () => call.cancelled,
+            }),
           req.command,
         );
       },

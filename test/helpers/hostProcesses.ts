@@ -15,7 +15,10 @@ export interface HostProcess {
 /** The pids in /proc now. */
 function pids(): number[] {
   try {
-    return fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number);
+    return fs
+      .readdirSync('/proc')
+      .filter((n) => /^\d+$/.test(n))
+      .map(Number);
   } catch {
     return [];
   }

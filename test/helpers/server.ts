@@ -14,8 +14,21 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, Metadata, type CallOptions, type ServiceError } from '@grpc/grpc-js';
-import { CodebaseServiceClient, type Codebase, type FileInfo, type ListFilesResponse, type UploadChunk } from '../../src/generated/codebase';
-import { SandboxServiceClient, type CreateSandboxRequest, type Sandbox, type ExecOutput, type ExecRequest, type ExecResult } from '../../src/generated/sandbox';
+import {
+  CodebaseServiceClient,
+  type Codebase,
+  type FileInfo,
+  type ListFilesResponse,
+  type UploadChunk,
+} from '../../src/generated/codebase';
+import {
+  SandboxServiceClient,
+  type CreateSandboxRequest,
+  type Sandbox,
+  type ExecOutput,
+  type ExecRequest,
+  type ExecResult,
+} from '../../src/generated/sandbox';
 import { PatternType, Permission, type PermissionRule } from '../../src/generated/common';
 import type { NormalizedRule } from '../../src/shared/permissions';
 import { rulesToProto } from '../../src/client/convert';
@@ -42,12 +55,23 @@ export interface StartOptions {
 type AnyUnary = (...args: any[]) => unknown;
 
 /** A generated client's unary method picked by name, as the one overload tests call. */
-export type UnaryByName<T> = (req: unknown, md: Metadata, opts: Partial<CallOptions>, cb: (e: ServiceError | null, r: T) => void) => unknown;
+export type UnaryByName<T> = (
+  req: unknown,
+  md: Metadata,
+  opts: Partial<CallOptions>,
+  cb: (e: ServiceError | null, r: T) => void,
+) => unknown;
 
 /** Calls a unary method of a generated client as a promise: `call<Sandbox>(c, c.getSandbox, req)`. */
 export function call<Res>(client: object, method: AnyUnary, req: unknown, metadata = new Metadata()): Promise<Res> {
-  const m = method as unknown as (req: unknown, md: Metadata, cb: (err: ServiceError | null, res: Res) => void) => unknown;
-  return new Promise((resolve, reject) => m.call(client, req, metadata, (err, res) => (err ? reject(err) : resolve(res))));
+  const m = method as unknown as (
+    req: unknown,
+    md: Metadata,
+    cb: (err: ServiceError | null, res: Res) => void,
+  ) => unknown;
+  return new Promise((resolve, reject) =>
+    m.call(client, req, metadata, (err, res) => (err ? reject(err) : resolve(res))),
+  );
 }
 
 const LEVEL: Record<string, Permission> = {
@@ -56,11 +80,20 @@ const LEVEL: Record<string, Permission> = {
   read: Permission.PERMISSION_READ,
   write: Permission.PERMISSION_WRITE,
 };
-const TYPE: Record<string, PatternType> = { glob: PatternType.PATTERN_TYPE_GLOB, directory: PatternType.PATTERN_TYPE_DIRECTORY, file: PatternType.PATTERN_TYPE_FILE };
+const TYPE: Record<string, PatternType> = {
+  glob: PatternType.PATTERN_TYPE_GLOB,
+  directory: PatternType.PATTERN_TYPE_DIRECTORY,
+  file: PatternType.PATTERN_TYPE_FILE,
+};
 
 /** rules(['**\/*', 'read'], ['/out/**', 'write', 10], ['/cfg.yaml', 'none', 5, 'file']) */
 export function rules(...list: [pattern: string, level: string, priority?: number, type?: string][]): PermissionRule[] {
-  return list.map(([pattern, level, priority = 0, type = 'glob']) => ({ pattern, permission: LEVEL[level], type: TYPE[type], priority }));
+  return list.map(([pattern, level, priority = 0, type = 'glob']) => ({
+    pattern,
+    permission: LEVEL[level],
+    type: TYPE[type],
+    priority,
+  }));
 }
 
 /** Shared-engine rules (presets) on the wire, encoded as the client encodes them. */
@@ -88,7 +121,10 @@ export class TestServer {
   }
 
   async createCodebase(files: Record<string, string | Buffer>): Promise<string> {
-    const cb = await call<Codebase>(this.codebases, this.codebases.createCodebase, { name: 'fixture', ownerId: 'tests' });
+    const cb = await call<Codebase>(this.codebases, this.codebases.createCodebase, {
+      name: 'fixture',
+      ownerId: 'tests',
+    });
     for (const [path, content] of Object.entries(files)) await this.upload(cb.id, path, content);
     return cb.id;
   }
@@ -116,12 +152,23 @@ export class TestServer {
   }
 
   async listFiles(codebaseId: string): Promise<string[]> {
-    const r = await call<ListFilesResponse>(this.codebases, this.codebases.listFiles, { codebaseId, path: '', recursive: true });
-    return r.files.filter((f: FileInfo) => !f.isDir).map((f: FileInfo) => f.path).sort();
+    const r = await call<ListFilesResponse>(this.codebases, this.codebases.listFiles, {
+      codebaseId,
+      path: '',
+      recursive: true,
+    });
+    return r.files
+      .filter((f: FileInfo) => !f.isDir)
+      .map((f: FileInfo) => f.path)
+      .sort();
   }
 
   /** CreateSandbox + StartSandbox; returns the id. */
-  async startSandbox(codebaseId: string, permissions: PermissionRule[], extra: Partial<CreateSandboxRequest> = {}): Promise<string> {
+  async startSandbox(
+    codebaseId: string,
+    permissions: PermissionRule[],
+    extra: Partial<CreateSandboxRequest> = {},
+  ): Promise<string> {
     const sb = await call<Sandbox>(this.sandboxes, this.sandboxes.createSandbox, {
       codebaseId,
       permissions,
@@ -137,15 +184,37 @@ export class TestServer {
   }
 
   exec(sandboxId: string, command: string, extra: Partial<ExecRequest> = {}): Promise<ExecResult> {
-    return call<ExecResult>(this.sandboxes, this.sandboxes.exec, { sandboxId, command, stdin: '', env: {}, workdir: '', timeout: undefined, ...extra });
+    return call<ExecResult>(this.sandboxes, this.sandboxes.exec, {
+      sandboxId,
+      command,
+      stdin: '',
+      env: {},
+      workdir: '',
+      timeout: undefined,
+      ...extra,
+    });
   }
 
   /** ExecStream collected: chunks in order, and the exit code from the trailer. */
-  execStream(sandboxId: string, command: string, extra: Partial<ExecRequest> = {}): Promise<{ stdout: string; stderr: string; exitCode?: number }> {
+  execStream(
+    sandboxId: string,
+    command: string,
+    extra: Partial<ExecRequest> = {},
+  ): Promise<{ stdout: string; stderr: string; exitCode?: number }> {
     return new Promise((resolve, reject) => {
       const out = { stdout: '', stderr: '', exitCode: undefined as number | undefined };
-      const s = this.sandboxes.execStream({ sandboxId, command, stdin: '', env: {}, workdir: '', timeout: undefined, ...extra });
-      s.on('data', (o: ExecOutput) => (o.type === 1 ? (out.stdout += o.data.toString()) : (out.stderr += o.data.toString())));
+      const s = this.sandboxes.execStream({
+        sandboxId,
+        command,
+        stdin: '',
+        env: {},
+        workdir: '',
+        timeout: undefined,
+        ...extra,
+      });
+      s.on('data', (o: ExecOutput) =>
+        o.type === 1 ? (out.stdout += o.data.toString()) : (out.stderr += o.data.toString()),
+      );
       s.on('status', (st: { metadata: Metadata }) => {
         const code = st.metadata.get(EXIT_CODE_TRAILER)[0];
         if (code !== undefined) out.exitCode = Number(code);

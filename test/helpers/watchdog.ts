@@ -23,13 +23,20 @@ export class Watchdog {
   private errors = 0;
   private timer?: NodeJS.Timeout;
 
-  constructor(address: string, private readonly intervalMs = 50) {
+  constructor(
+    address: string,
+    private readonly intervalMs = 50,
+  ) {
     this.client = new CodebaseServiceClient(address, credentials.createInsecure());
   }
 
   /** Connects first (the channel's set-up is not the server's latency), then probes. */
   async start(): Promise<this> {
-    await call<ListCodebasesResponse>(this.client, this.client.listCodebases, { ownerId: '', pageSize: 1, pageToken: '' });
+    await call<ListCodebasesResponse>(this.client, this.client.listCodebases, {
+      ownerId: '',
+      pageSize: 1,
+      pageToken: '',
+    });
     this.timer = setInterval(() => this.probe(), this.intervalMs);
     return this;
   }
@@ -41,12 +48,22 @@ export class Watchdog {
     this.client.close();
     const sorted = [...this.latencies].sort((a, b) => a - b);
     const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-    return { calls: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0, errors: this.errors };
+    return {
+      calls: sorted.length,
+      p50: at(0.5),
+      p99: at(0.99),
+      max: sorted[sorted.length - 1] ?? 0,
+      errors: this.errors,
+    };
   }
 
   private probe(): void {
     const started = performance.now();
-    const p = call<ListCodebasesResponse>(this.client, this.client.listCodebases, { ownerId: '', pageSize: 1, pageToken: '' })
+    const p = call<ListCodebasesResponse>(this.client, this.client.listCodebases, {
+      ownerId: '',
+      pageSize: 1,
+      pageToken: '',
+    })
       .then(
         () => void this.latencies.push(performance.now() - started),
         () => void this.errors++,

@@ -29,7 +29,12 @@ after(async () => {
 });
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
-const file = (codebaseId: string, filePath: string, content: Buffer | string, totalSize = Buffer.byteLength(content)): UploadChunk[] => {
+const file = (
+  codebaseId: string,
+  filePath: string,
+  content: Buffer | string,
+  totalSize = Buffer.byteLength(content),
+): UploadChunk[] => {
   const data = Buffer.from(content);
   const chunks: UploadChunk[] = [{ metadata: { codebaseId, filePath, totalSize } }];
   for (let i = 0; i < data.length; i += 65536) chunks.push({ data: data.subarray(i, i + 65536) });
@@ -53,7 +58,11 @@ describe('UploadBatch on the wire', () => {
   test('answers every file in order with its size and sha256; the codebase holds them all', async () => {
     const id = await server.createCodebase({});
     const big = Buffer.alloc(300_000, 9);
-    const { results, error } = await batch([...file(id, 'a.txt', 'alpha\n'), ...file(id, 'dir/empty', ''), ...file(id, 'dir/big.bin', big)]);
+    const { results, error } = await batch([
+      ...file(id, 'a.txt', 'alpha\n'),
+      ...file(id, 'dir/empty', ''),
+      ...file(id, 'dir/big.bin', big),
+    ]);
     assert.equal(error, undefined);
     assert.deepEqual(results, [
       { codebaseId: id, filePath: 'a.txt', size: 6, checksum: sha256('alpha\n') },
@@ -66,7 +75,11 @@ describe('UploadBatch on the wire', () => {
 
   test('a path sent twice ends with the later content', async () => {
     const id = await server.createCodebase({});
-    const { results, error } = await batch([...file(id, 'x.txt', 'first'), ...file(id, 'y.txt', 'y'), ...file(id, 'x.txt', 'second')]);
+    const { results, error } = await batch([
+      ...file(id, 'x.txt', 'first'),
+      ...file(id, 'y.txt', 'y'),
+      ...file(id, 'x.txt', 'second'),
+    ]);
     assert.equal(error, undefined);
     assert.equal(results.length, 3);
     assert.equal(await server.download(id, 'x.txt'), 'second');
@@ -74,10 +87,17 @@ describe('UploadBatch on the wire', () => {
 
   test('a bad path fails the call naming it; files answered before stay, files after are not stored', async () => {
     const id = await server.createCodebase({});
-    const { results, error } = await batch([...file(id, 'ok.txt', 'ok'), ...file(id, '../escape.txt', 'x'), ...file(id, 'after.txt', 'a')]);
+    const { results, error } = await batch([
+      ...file(id, 'ok.txt', 'ok'),
+      ...file(id, '../escape.txt', 'x'),
+      ...file(id, 'after.txt', 'a'),
+    ]);
     assert.equal(error?.code, status.INVALID_ARGUMENT);
     assert.match(error!.details, /escape\.txt/);
-    assert.deepEqual(results.map((r) => r.filePath), ['ok.txt']);
+    assert.deepEqual(
+      results.map((r) => r.filePath),
+      ['ok.txt'],
+    );
     assert.deepEqual(await server.listFiles(id), ['ok.txt']);
   });
 
@@ -86,7 +106,10 @@ describe('UploadBatch on the wire', () => {
     const { results, error } = await batch([...file(id, 'whole.txt', 'whole'), ...file(id, 'short.txt', 'abc', 10)]);
     assert.equal(error?.code, status.INVALID_ARGUMENT);
     assert.match(error!.details, /short\.txt: total_size says 10 bytes, but 3 were sent/);
-    assert.deepEqual(results.map((r) => r.filePath), ['whole.txt']);
+    assert.deepEqual(
+      results.map((r) => r.filePath),
+      ['whole.txt'],
+    );
     assert.deepEqual(await server.listFiles(id), ['whole.txt']);
   });
 
@@ -148,9 +171,18 @@ describe('uploadFiles over UploadBatch', () => {
       const last = reports.at(-1)!;
       assert.equal(last.filesDone, files.length);
       assert.equal(last.bytesDone, last.bytesTotal);
-      assert.ok(reports.some((r) => r.currentFile === 'large.bin' && r.bytesDone < r.bytesTotal), 'byte-level progress inside a big file');
-      assert.ok(server.logs.some((l) => l.includes('/agentfense.ext.v1.BatchUploadService/UploadBatch')), 'UploadBatch calls were made');
-      assert.ok(!server.logs.some((l) => l.includes('/sandbox.v1.CodebaseService/UploadFiles')), 'no per-file UploadFiles call was made');
+      assert.ok(
+        reports.some((r) => r.currentFile === 'large.bin' && r.bytesDone < r.bytesTotal),
+        'byte-level progress inside a big file',
+      );
+      assert.ok(
+        server.logs.some((l) => l.includes('/agentfense.ext.v1.BatchUploadService/UploadBatch')),
+        'UploadBatch calls were made',
+      );
+      assert.ok(
+        !server.logs.some((l) => l.includes('/sandbox.v1.CodebaseService/UploadFiles')),
+        'no per-file UploadFiles call was made',
+      );
     } finally {
       fs.rmSync(folder, { recursive: true, force: true });
     }

@@ -43,8 +43,15 @@ test('fromLocal → run → readFile → dispose, as in the seed’s first async
   {
     await using sandbox = await Sandbox.fromLocal(project, { client, preset: 'agent-safe' });
     codebaseId = sandbox.codebaseId;
-    const files = (await sandbox.listFiles('', true)).filter((f) => !f.isDir).map((f) => f.path).sort();
-    assert.deepEqual(files, ['.gitignore', 'README.md', 'secrets/token.txt', 'src/app.py'], 'gitignored build/ is not uploaded');
+    const files = (await sandbox.listFiles('', true))
+      .filter((f) => !f.isDir)
+      .map((f) => f.path)
+      .sort();
+    assert.deepEqual(
+      files,
+      ['.gitignore', 'README.md', 'secrets/token.txt', 'src/app.py'],
+      'gitignored build/ is not uploaded',
+    );
 
     const result = await sandbox.run('cat src/app.py; ls -a; cat secrets/token.txt');
     assert.match(result.stdout, /hello from app/);

@@ -138,7 +138,12 @@ describe('errors and metadata', () => {
       /rule #1 .*pattern must be a non-empty string/,
     );
     await assert.rejects(
-      client.createSandbox('cb_1', { permissions: [{ pattern: '/a', permission: 'read' }, { pattern: '/b', permission: 'read', priority: 1.5 }] }),
+      client.createSandbox('cb_1', {
+        permissions: [
+          { pattern: '/a', permission: 'read' },
+          { pattern: '/b', permission: 'read', priority: 1.5 },
+        ],
+      }),
       /rule #2 \("\/b"\).*priority must be a 32-bit integer/,
     );
     await assert.rejects(client.createSandbox('cb_1', { runtime: 'docker' }), /needs an image/);
@@ -188,10 +193,22 @@ describe('create and upload', () => {
 
   test('createSandbox puts the preset rules before the given ones; an unknown preset is refused locally', async () => {
     const cb = server.seedCodebase();
-    const sb = await client.createSandbox(cb.id, { preset: 'read-only', permissions: [{ pattern: '/out/**', permission: 'write' }] });
-    assert.deepEqual(sb.permissions.map((r) => [r.pattern, r.permission]), [['**/*', 'read'], ['/out/**', 'write']]);
+    const sb = await client.createSandbox(cb.id, {
+      preset: 'read-only',
+      permissions: [{ pattern: '/out/**', permission: 'write' }],
+    });
+    assert.deepEqual(
+      sb.permissions.map((r) => [r.pattern, r.permission]),
+      [
+        ['**/*', 'read'],
+        ['/out/**', 'write'],
+      ],
+    );
     const calls = server.calls.length;
-    await assert.rejects(client.createSandbox(cb.id, { preset: 'yolo' }), (err: Error) => err instanceof InvalidConfigurationError && /unknown preset "yolo"/.test(err.message));
+    await assert.rejects(
+      client.createSandbox(cb.id, { preset: 'yolo' }),
+      (err: Error) => err instanceof InvalidConfigurationError && /unknown preset "yolo"/.test(err.message),
+    );
     assert.equal(server.calls.length, calls);
   });
 
@@ -217,13 +234,19 @@ describe('create and upload', () => {
   test('a stream needs its size, and must match it', async () => {
     const cb = server.seedCodebase();
     await assert.rejects(client.uploadFile(cb.id, 'x', Readable.from([Buffer.from('abc')])), /needs its size/);
-    await assert.rejects(client.uploadFile(cb.id, 'x', Readable.from([Buffer.from('abcd')]), { size: 3 }), (err: UploadError) => {
-      assert.ok(err instanceof UploadError);
-      assert.equal(err.filePath, 'x');
-      assert.match(err.message, /more than 3 bytes/);
-      return true;
-    });
-    await assert.rejects(client.uploadFile(cb.id, 'x', Readable.from([Buffer.from('ab')]), { size: 3 }), /content has 2 bytes, but 3 were declared/);
+    await assert.rejects(
+      client.uploadFile(cb.id, 'x', Readable.from([Buffer.from('abcd')]), { size: 3 }),
+      (err: UploadError) => {
+        assert.ok(err instanceof UploadError);
+        assert.equal(err.filePath, 'x');
+        assert.match(err.message, /more than 3 bytes/);
+        return true;
+      },
+    );
+    await assert.rejects(
+      client.uploadFile(cb.id, 'x', Readable.from([Buffer.from('ab')]), { size: 3 }),
+      /content has 2 bytes, but 3 were declared/,
+    );
     assert.ok(!server.codebases.get(cb.id)!.files.has('x'));
   });
 
@@ -236,8 +259,17 @@ describe('create and upload', () => {
       await writeFile(join(dir, 'two.txt'), 'two');
       const before = server.uploads.length;
       const results = await uploadFiles(client, cb.id, await walkWorkspace(dir));
-      assert.deepEqual(results.map((r) => r.filePath), ['one.txt', 'two.txt']);
-      assert.deepEqual(server.uploads.slice(before).map((u) => u.filePath).sort(), ['one.txt', 'two.txt']);
+      assert.deepEqual(
+        results.map((r) => r.filePath),
+        ['one.txt', 'two.txt'],
+      );
+      assert.deepEqual(
+        server.uploads
+          .slice(before)
+          .map((u) => u.filePath)
+          .sort(),
+        ['one.txt', 'two.txt'],
+      );
       assert.equal(server.codebases.get(cb.id)!.files.get('two.txt')!.toString(), 'two');
     } finally {
       await rm(dir, { recursive: true, force: true });

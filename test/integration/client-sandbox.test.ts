@@ -82,7 +82,10 @@ describe('Sandbox.fromLocal', () => {
       assert.equal(last.filesDone, 7);
       assert.equal(last.filesTotal, 7);
       assert.equal(last.bytesDone, last.bytesTotal);
-      assert.ok(reports.some((r) => r.currentFile === 'big.bin' && r.filesDone < 7), 'byte-level progress while big.bin uploads');
+      assert.ok(
+        reports.some((r) => r.currentFile === 'big.bin' && r.filesDone < 7),
+        'byte-level progress while big.bin uploads',
+      );
       for (let i = 1; i < reports.length; i++) assert.ok(reports[i]!.bytesDone >= reports[i - 1]!.bytesDone);
 
       assert.equal(sandbox.status, 'running');
@@ -108,8 +111,12 @@ describe('Sandbox.fromLocal', () => {
   test('a bad rule is rejected before anything is created', async () => {
     const before = server.codebases.size;
     await assert.rejects(
-      Sandbox.fromLocal(project, { endpoint: server.endpoint, permissions: [{ pattern: '/x', permission: 'admin' as never }] }),
-      (err: Error) => err.name === 'InvalidConfigurationError' && /#1 \("\/x"\).*unknown permission "admin"/.test(err.message),
+      Sandbox.fromLocal(project, {
+        endpoint: server.endpoint,
+        permissions: [{ pattern: '/x', permission: 'admin' as never }],
+      }),
+      (err: Error) =>
+        err.name === 'InvalidConfigurationError' && /#1 \("\/x"\).*unknown permission "admin"/.test(err.message),
     );
     assert.equal(server.codebases.size, before);
   });
@@ -152,11 +159,19 @@ describe('Sandbox commands and files', () => {
   });
 
   test('run returns output, exit code and duration; sends env, workdir, stdin and the timeout', async () => {
-    const result = await sandbox.run('echo $GREETING', { env: { GREETING: 'hello' }, workdir: '/workspace/src', stdin: 'in' });
+    const result = await sandbox.run('echo $GREETING', {
+      env: { GREETING: 'hello' },
+      workdir: '/workspace/src',
+      stdin: 'in',
+    });
     assert.equal(result.stdout, 'hello\n');
     assert.equal(result.exitCode, 0);
     assert.ok(result.durationMs >= 0);
-    const req = server.callsOf('exec').at(-1)!.request as { workdir: string; stdin: string; timeout: { seconds: number } };
+    const req = server.callsOf('exec').at(-1)!.request as {
+      workdir: string;
+      stdin: string;
+      timeout: { seconds: number };
+    };
     assert.equal(req.workdir, '/workspace/src');
     assert.equal(req.stdin, 'in');
     assert.equal(req.timeout.seconds, 60, 'run defaults to 60 s like the SDK');
@@ -186,7 +201,10 @@ describe('Sandbox commands and files', () => {
   test('runStream yields stdout and stderr chunks', async () => {
     const chunks = [];
     for await (const c of sandbox.runStream('err oops')) chunks.push(c);
-    assert.deepEqual(chunks.map((c) => [c.stream, c.data.toString()]), [['stderr', 'oops\n']]);
+    assert.deepEqual(
+      chunks.map((c) => [c.stream, c.data.toString()]),
+      [['stderr', 'oops\n']],
+    );
   });
 
   test('aborting runStream cancels the call on the server and rejects with the reason', async () => {
@@ -213,7 +231,11 @@ describe('Sandbox commands and files', () => {
       break;
     }
     await server.waitForCancel('execStream', before + 1);
-    assert.deepEqual(server.cancelled.filter((m) => m !== 'execStream'), [], 'nothing else was cancelled');
+    assert.deepEqual(
+      server.cancelled.filter((m) => m !== 'execStream'),
+      [],
+      'nothing else was cancelled',
+    );
   });
 
   test('aborting run cancels the Exec call on the server', async () => {
@@ -299,7 +321,11 @@ describe('Sandbox lifecycle', () => {
 
   test('fromCodebase and connect leave the codebase alone unless asked', async () => {
     const cb = server.seedCodebase({ 'a.txt': 'A' });
-    const first = await Sandbox.fromCodebase(cb.id, { endpoint: server.endpoint, preset: 'read-only', autoStart: false });
+    const first = await Sandbox.fromCodebase(cb.id, {
+      endpoint: server.endpoint,
+      preset: 'read-only',
+      autoStart: false,
+    });
     assert.equal(first.status, 'pending');
     const again = await Sandbox.connect(first.id, { endpoint: server.endpoint });
     assert.equal(again.codebaseId, cb.id);

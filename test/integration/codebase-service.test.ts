@@ -34,7 +34,9 @@ before(async () => {
   server = new Server();
   server.addService(CodebaseServiceService, createCodebaseService(store));
   const socket = `unix://${join(dataDir, 'grpc.sock')}`;
-  await new Promise<void>((resolve, reject) => server.bindAsync(socket, ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(socket, ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())),
+  );
   client = new CodebaseServiceClient(socket, credentials.createInsecure());
 });
 
@@ -50,7 +52,8 @@ after(async () => {
 function unary<Res>(invoke: (callback: (err: ServiceError | null, res: Res) => void) => unknown): Promise<Res> {
   return new Promise((resolve, reject) => invoke((err, res) => (err ? reject(err) : resolve(res))));
 }
-const createCodebase = (name = 'cb', ownerId = 'owner') => unary<Codebase>((cb) => client.createCodebase({ name, ownerId }, cb));
+const createCodebase = (name = 'cb', ownerId = 'owner') =>
+  unary<Codebase>((cb) => client.createCodebase({ name, ownerId }, cb));
 const getCodebase = (codebaseId: string) => unary<Codebase>((cb) => client.getCodebase({ codebaseId }, cb));
 const deleteCodebase = (codebaseId: string) => unary<Empty>((cb) => client.deleteCodebase({ codebaseId }, cb));
 const listCodebases = (ownerId: string, pageSize: number, pageToken = '') =>
@@ -67,7 +70,12 @@ function sendChunks(chunks: UploadChunk[]): Promise<UploadResult> {
   });
 }
 
-function upload(codebaseId: string, filePath: string, content: Buffer | string, chunkSize = 64 * 1024): Promise<UploadResult> {
+function upload(
+  codebaseId: string,
+  filePath: string,
+  content: Buffer | string,
+  chunkSize = 64 * 1024,
+): Promise<UploadResult> {
   const data = Buffer.from(content);
   const chunks: UploadChunk[] = [{ metadata: { codebaseId, filePath, totalSize: data.length } }];
   for (let i = 0; i < data.length; i += chunkSize) chunks.push({ data: data.subarray(i, i + chunkSize) });
@@ -84,13 +92,18 @@ function download(codebaseId: string, filePath: string): Promise<{ content: Buff
   });
 }
 
-async function expectCode(promise: Promise<unknown>, code: status, messagePart?: string | RegExp): Promise<ServiceError> {
+async function expectCode(
+  promise: Promise<unknown>,
+  code: status,
+  messagePart?: string | RegExp,
+): Promise<ServiceError> {
   const err = await promise.then(
     () => assert.fail(`expected status ${status[code]}, but the call succeeded`),
     (e: ServiceError) => e,
   );
   assert.equal(err.code, code, `expected ${status[code]}, got ${status[err.code]}: ${err.details}`);
-  if (typeof messagePart === 'string') assert.ok(err.details.includes(messagePart), `"${err.details}" should mention "${messagePart}"`);
+  if (typeof messagePart === 'string')
+    assert.ok(err.details.includes(messagePart), `"${err.details}" should mention "${messagePart}"`);
   else if (messagePart) assert.match(err.details, messagePart);
   return err;
 }
@@ -227,8 +240,14 @@ describe('upload and download', () => {
     await upload(b.id, 'deep/y.txt', content);
     const digest = sha256(content);
     const names = await readdir(join(dataDir, 'codebases', 'blobs', digest.slice(0, 2)));
-    assert.deepEqual(names.filter((n) => n.startsWith(digest)), [digest]);
-    assert.equal(store.snapshot(a.id).entries.get('x.txt')!.digest, store.snapshot(b.id).entries.get('deep/y.txt')!.digest);
+    assert.deepEqual(
+      names.filter((n) => n.startsWith(digest)),
+      [digest],
+    );
+    assert.equal(
+      store.snapshot(a.id).entries.get('x.txt')!.digest,
+      store.snapshot(b.id).entries.get('deep/y.txt')!.digest,
+    );
   });
 
   it('answers NOT_FOUND for a missing file or codebase, INVALID_ARGUMENT for missing fields', async () => {
@@ -258,7 +277,10 @@ describe('upload atomicity: a failed upload leaves the old content and no temp f
 
   it('total_size larger than the bytes sent', async () => {
     const err = await expectCode(
-      sendChunks([{ metadata: { codebaseId: id, filePath: 'keep.txt', totalSize: 100 } }, { data: Buffer.from('short') }]),
+      sendChunks([
+        { metadata: { codebaseId: id, filePath: 'keep.txt', totalSize: 100 } },
+        { data: Buffer.from('short') },
+      ]),
       status.INVALID_ARGUMENT,
     );
     assert.match(err.details, /100/);
@@ -268,7 +290,10 @@ describe('upload atomicity: a failed upload leaves the old content and no temp f
 
   it('total_size smaller than the bytes sent', async () => {
     await expectCode(
-      sendChunks([{ metadata: { codebaseId: id, filePath: 'keep.txt', totalSize: 3 } }, { data: Buffer.from('too long') }]),
+      sendChunks([
+        { metadata: { codebaseId: id, filePath: 'keep.txt', totalSize: 3 } },
+        { data: Buffer.from('too long') },
+      ]),
       status.INVALID_ARGUMENT,
       /says 3 bytes/,
     );
@@ -276,7 +301,11 @@ describe('upload atomicity: a failed upload leaves the old content and no temp f
   });
 
   it('negative total_size', async () => {
-    await expectCode(sendChunks([{ metadata: { codebaseId: id, filePath: 'keep.txt', totalSize: -1 } }]), status.INVALID_ARGUMENT, 'total_size');
+    await expectCode(
+      sendChunks([{ metadata: { codebaseId: id, filePath: 'keep.txt', totalSize: -1 } }]),
+      status.INVALID_ARGUMENT,
+      'total_size',
+    );
     await assertUnchanged();
   });
 
@@ -345,7 +374,10 @@ describe('path validation', () => {
   for (const [path, reason] of rejected) {
     it(`rejects ${JSON.stringify(path.length > 40 ? path.slice(0, 40) + '…' : path)} (${reason})`, async () => {
       await expectCode(upload(id, path, 'x'), status.INVALID_ARGUMENT);
-      assert.deepEqual((await listFiles(id, '', true)).map((f) => f.path), ['dir', 'dir/inner.txt', 'file']);
+      assert.deepEqual(
+        (await listFiles(id, '', true)).map((f) => f.path),
+        ['dir', 'dir/inner.txt', 'file'],
+      );
     });
   }
 
@@ -365,7 +397,8 @@ describe('listFiles', () => {
   let id: string;
   before(async () => {
     id = (await createCodebase()).id;
-    for (const p of ['README.md', 'src/main.py', 'src/lib/util.py', 'src/lib/deep/x.py', 'docs/a.md']) await upload(id, p, `content of ${p}`);
+    for (const p of ['README.md', 'src/main.py', 'src/lib/util.py', 'src/lib/deep/x.py', 'docs/a.md'])
+      await upload(id, p, `content of ${p}`);
   });
 
   const summary = (files: FileInfo[]) => files.map((f) => `${f.path}${f.isDir ? '/' : ''}`);

@@ -63,7 +63,11 @@ async function allBlobNames(): Promise<string[]> {
   return names.sort();
 }
 
-async function expectRpc(promise: Promise<unknown> | (() => unknown), code: status, messagePart?: string): Promise<void> {
+async function expectRpc(
+  promise: Promise<unknown> | (() => unknown),
+  code: status,
+  messagePart?: string,
+): Promise<void> {
   let err: unknown;
   try {
     await (typeof promise === 'function' ? promise() : promise);
@@ -136,8 +140,14 @@ describe('restart recovery', () => {
     await mkdir(join(root(), 'cb_1111111111111111')); // created, but meta.json never written
     store = await CodebaseStore.open(dataDir);
     assert.deepEqual(await readdir(join(root(), 'tmp')), []);
-    assert.deepEqual((await readdir(root())).filter((n) => n.startsWith('cb_')), [a.id]);
-    assert.deepEqual(store.listCodebases({}).codebases.map((c) => c.id), [a.id]);
+    assert.deepEqual(
+      (await readdir(root())).filter((n) => n.startsWith('cb_')),
+      [a.id],
+    );
+    assert.deepEqual(
+      store.listCodebases({}).codebases.map((c) => c.id),
+      [a.id],
+    );
   });
 
   it('skips a codebase it cannot read, keeps serving the others, and keeps its blobs', async () => {
@@ -149,12 +159,18 @@ describe('restart recovery', () => {
     await writeFile(join(root(), broken.id, 'meta.json'), '{ not json');
     const logged: string[] = [];
     store = await CodebaseStore.open(dataDir, { log: createLogger('warn', (line) => logged.push(line)) });
-    assert.deepEqual(store.listCodebases({}).codebases.map((c) => c.id), [fine.id]);
+    assert.deepEqual(
+      store.listCodebases({}).codebases.map((c) => c.id),
+      [fine.id],
+    );
     // One JSON line in the server's log, naming the codebase.
     const entry = logged.map((l) => JSON.parse(l)).find((e) => e.codebase === broken.id);
     assert.equal(entry?.level, 'error');
     assert.match(entry?.msg ?? '', /could not be loaded and is skipped/);
-    assert.ok((await allBlobNames()).includes(sha256('precious')), 'blobs of the unreadable codebase are not collected');
+    assert.ok(
+      (await allBlobNames()).includes(sha256('precious')),
+      'blobs of the unreadable codebase are not collected',
+    );
   });
 
   it('a server killed mid-upload leaves the previous content and no partial file', async () => {
@@ -173,7 +189,9 @@ describe('restart recovery', () => {
         process.stdout.write(cb.id + '\\n');
         setInterval(() => {}, 1000);
       })();`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '-e', childCode], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', childCode], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const id = await new Promise<string>((resolve, reject) => {
       let out = '';
       child.stdout.on('data', (d: Buffer) => {
@@ -289,7 +307,11 @@ describe('snapshots and applyChanges', () => {
       '"lib" is a file',
     );
     assert.equal(store.snapshot(a.id), before);
-    await expectRpc(store.applyChanges(a.id, [{ kind: 'delete', path: '../etc/passwd' }]), status.INVALID_ARGUMENT, '".." segment');
+    await expectRpc(
+      store.applyChanges(a.id, [{ kind: 'delete', path: '../etc/passwd' }]),
+      status.INVALID_ARGUMENT,
+      '".." segment',
+    );
   });
 
   it('refuses sources that are not regular files', async () => {
@@ -350,47 +372,68 @@ describe('blobs', () => {
     const a = await store.createCodebase('a', 'alice');
     await put(a.id, 'small', 'small');
     await put(a.id, 'large', Buffer.alloc(2 * 1024 * 1024, 7));
-    await store.applyChanges(a.id, [{ kind: 'write', path: 'tool', source: await sourceFile('t', 'tool', 0o755), mode: 0o755 }]);
+    await store.applyChanges(a.id, [
+      { kind: 'write', path: 'tool', source: await sourceFile('t', 'tool', 0o755), mode: 0o755 },
+    ]);
     for (const entry of store.snapshot(a.id).entries.values()) {
       const s = await stat(store.blobPathFor(entry));
-      assert.deepEqual([s.uid, s.gid, s.mode & 0o777], [process.getuid!(), group, entry.mode === 0o755 ? 0o750 : 0o640], entry.path);
+      assert.deepEqual(
+        [s.uid, s.gid, s.mode & 0o777],
+        [process.getuid!(), group, entry.mode === 0o755 ? 0o750 : 0o640],
+        entry.path,
+      );
     }
-    for (const p of [root(), join(root(), 'blobs'), join(root(), 'blobs', '00'), join(root(), a.id), join(root(), a.id, 'meta.json')]) {
+    for (const p of [
+      root(),
+      join(root(), 'blobs'),
+      join(root(), 'blobs', '00'),
+      join(root(), a.id),
+      join(root(), a.id, 'meta.json'),
+    ]) {
       assert.equal((await stat(p)).uid, process.getuid!(), p);
     }
   });
 
-  it('answers RESOURCE_EXHAUSTED when the disk is full and keeps the previous content', rootOnly('mounts a 3 MiB tmpfs'), async () => {
-    const mountPoint = await mkdtemp(join(tmpdir(), 'codebase-full-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', mountPoint], { stdio: 'ignore' });
-    const small = await CodebaseStore.open(mountPoint);
-    try {
-      const a = await small.createCodebase('a', 'alice');
-      const fill = async (path: string, bytes: number) => {
-        const upload = small.beginUpload(a.id, path, bytes);
-        try {
-          for (let sent = 0; sent < bytes; sent += 64 * 1024) await upload.write(Buffer.alloc(Math.min(64 * 1024, bytes - sent), path.length));
-          await upload.commit();
-        } catch (err) {
-          await upload.abort();
-          throw err;
-        }
-      };
-      await fill('f', 1024 * 1024);
-      await expectRpc(fill('f', 4 * 1024 * 1024), status.RESOURCE_EXHAUSTED, 'disk space');
-      assert.equal(small.snapshot(a.id).entries.get('f')!.size, 1024 * 1024);
-      assert.deepEqual(await readdir(join(mountPoint, 'codebases', 'tmp')), []);
-    } finally {
-      await small.close();
-      execFileSync('umount', [mountPoint]);
-      await rm(mountPoint, { recursive: true, force: true });
-    }
-  });
+  it(
+    'answers RESOURCE_EXHAUSTED when the disk is full and keeps the previous content',
+    rootOnly('mounts a 3 MiB tmpfs'),
+    async () => {
+      const mountPoint = await mkdtemp(join(tmpdir(), 'codebase-full-'));
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', mountPoint], { stdio: 'ignore' });
+      const small = await CodebaseStore.open(mountPoint);
+      try {
+        const a = await small.createCodebase('a', 'alice');
+        const fill = async (path: string, bytes: number) => {
+          const upload = small.beginUpload(a.id, path, bytes);
+          try {
+            for (let sent = 0; sent < bytes; sent += 64 * 1024)
+              await upload.write(Buffer.alloc(Math.min(64 * 1024, bytes - sent), path.length));
+            await upload.commit();
+          } catch (err) {
+            await upload.abort();
+            throw err;
+          }
+        };
+        await fill('f', 1024 * 1024);
+        await expectRpc(fill('f', 4 * 1024 * 1024), status.RESOURCE_EXHAUSTED, 'disk space');
+        assert.equal(small.snapshot(a.id).entries.get('f')!.size, 1024 * 1024);
+        assert.deepEqual(await readdir(join(mountPoint, 'codebases', 'tmp')), []);
+      } finally {
+        await small.close();
+        execFileSync('umount', [mountPoint]);
+        await rm(mountPoint, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 describe('errors are RpcErrors', () => {
   it('maps unknown codebases and bad input to status codes', async () => {
-    await expectRpc(() => store.getCodebase('cb_0000000000000000'), status.NOT_FOUND, 'codebase cb_0000000000000000 not found');
+    await expectRpc(
+      () => store.getCodebase('cb_0000000000000000'),
+      status.NOT_FOUND,
+      'codebase cb_0000000000000000 not found',
+    );
     const a = await store.createCodebase('a', 'alice');
     await expectRpc(() => store.beginUpload(a.id, 'x', -5), status.INVALID_ARGUMENT, 'total_size');
     await expectRpc(() => store.beginUpload(a.id, '/abs', 1), status.INVALID_ARGUMENT, 'relative');

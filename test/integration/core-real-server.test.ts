@@ -57,7 +57,11 @@ describe('core over the AgentFense backend', () => {
       log: SILENT_LOG,
       confirmOverwrite: async (_root, pending) => (asked.push([...pending]), false),
     });
-    const provisioner = new SandboxProvisioner(backend, sync, { client: 'test', rulesOf: getPreset, network: () => false });
+    const provisioner = new SandboxProvisioner(backend, sync, {
+      client: 'test',
+      rulesOf: getPreset,
+      network: () => false,
+    });
     const root = { name: 'core-folder', path: folder };
 
     const target = await provisioner.ensureSandbox(root, 'development');
@@ -65,7 +69,10 @@ describe('core over the AgentFense backend', () => {
     const again = await provisioner.ensureSandbox(root, 'development');
     assert.equal(again.sandbox.id, target.sandbox.id, 'the same folder and preset reuse their sandbox');
 
-    const run = await backend.exec(target.sandbox.id, 'echo two >> grow.txt && printf "xyz\\n" > same.txt && echo new > added.txt');
+    const run = await backend.exec(
+      target.sandbox.id,
+      'echo two >> grow.txt && printf "xyz\\n" > same.txt && echo new > added.txt',
+    );
     assert.equal(run.exitCode, 0, run.stderr);
     const baseline = baselines.of(root);
     const changes = await refreshChanges(backend, baseline, { ignore: [], showIgnored: false });

@@ -50,7 +50,11 @@ const LIMITED_BWRAP =
   `exec unshare -U -r /bin/sh -c 'echo 0 > /proc/sys/user/max_user_namespaces && exec /usr/bin/bwrap "$@"' sh "$@"\n`;
 const REAL_BWRAP = '#!/bin/sh\nexec /usr/bin/bwrap "$@"\n';
 
-const envWith = (pathDir: string, extra: NodeJS.ProcessEnv = {}) => ({ ...process.env, PATH: `${pathDir}:/usr/bin:/bin`, ...extra });
+const envWith = (pathDir: string, extra: NodeJS.ProcessEnv = {}) => ({
+  ...process.env,
+  PATH: `${pathDir}:/usr/bin:/bin`,
+  ...extra,
+});
 /** An empty PATH directory: nothing in it, and /usr/bin (where bwrap lives) not on PATH. */
 const noBwrapEnv = () => {
   const dir = makeTempDir('af-empty-path-');
@@ -78,7 +82,10 @@ async function refusal(p: Promise<unknown>): Promise<string> {
   return err.details;
 }
 
-async function withServer(env: NodeJS.ProcessEnv, fn: (server: TestServer, codebaseId: string) => Promise<void>): Promise<void> {
+async function withServer(
+  env: NodeJS.ProcessEnv,
+  fn: (server: TestServer, codebaseId: string) => Promise<void>,
+): Promise<void> {
   const server = await startServer({ env });
   try {
     await fn(server, await server.createCodebase({ 'a.txt': 'a\n' }));
@@ -114,7 +121,10 @@ describe('host check: CreateSandbox on a host that cannot run sandboxes', () => 
       const msg = await refusal(createSandbox(server, cb));
       assert.match(msg, /kernel\.apparmor_restrict_unprivileged_userns is 1/);
       assert.match(msg, /profile agentfense-bwrap \S*\/bwrap flags=\(unconfined\)/);
-      assert.match(msg, /sudo tee \/etc\/apparmor\.d\/agentfense-bwrap, then sudo apparmor_parser -r \/etc\/apparmor\.d\/agentfense-bwrap/);
+      assert.match(
+        msg,
+        /sudo tee \/etc\/apparmor\.d\/agentfense-bwrap, then sudo apparmor_parser -r \/etc\/apparmor\.d\/agentfense-bwrap/,
+      );
       // The trial's failure is explained by the sysctl: said once, not twice.
       assert.doesNotMatch(msg, /trial sandbox starts/);
     });
@@ -129,7 +139,10 @@ describe('host check: CreateSandbox on a host that cannot run sandboxes', () => 
     await withServer(env, async (server, cb) => {
       const msg = await refusal(createSandbox(server, cb));
       assert.match(msg, /kernel\.unprivileged_userns_clone is 0/);
-      assert.match(msg, /sudo sysctl -w kernel\.unprivileged_userns_clone=1, then echo 'kernel\.unprivileged_userns_clone = 1' \| sudo tee -a \/etc\/sysctl\.d\/60-agentfense-userns\.conf/);
+      assert.match(
+        msg,
+        /sudo sysctl -w kernel\.unprivileged_userns_clone=1, then echo 'kernel\.unprivileged_userns_clone = 1' \| sudo tee -a \/etc\/sysctl\.d\/60-agentfense-userns\.conf/,
+      );
     });
   });
 
@@ -143,7 +156,10 @@ describe('host check: CreateSandbox on a host that cannot run sandboxes', () => 
 
   it('a restrictive sysctl on a host where bwrap works anyway is no refusal: the trial decides', async () => {
     const env = envWith(fakeBwrapDir(REAL_BWRAP), {
-      AGENTFENSE_PROC_SYS: procSys({ 'kernel/apparmor_restrict_unprivileged_userns': '1', 'kernel/unprivileged_userns_clone': '0' }),
+      AGENTFENSE_PROC_SYS: procSys({
+        'kernel/apparmor_restrict_unprivileged_userns': '1',
+        'kernel/unprivileged_userns_clone': '0',
+      }),
     });
     await withServer(env, async (server, cb) => {
       const id = await server.startSandbox(cb, rules(['**/*', 'read']));
@@ -176,7 +192,10 @@ describe('host check: re-checked on demand, and StartSandbox too', () => {
       const msg = await refusal(call(second.sandboxes, second.sandboxes.startSandbox, { sandboxId: sb.id }));
       assert.match(msg, /sudo apt-get install -y bubblewrap/);
       // An unknown sandbox stays NOT_FOUND: the host is not blamed for a wrong id.
-      await assert.rejects(call(second.sandboxes, second.sandboxes.startSandbox, { sandboxId: 'sb_0000000000000000' }), (e: ServiceError) => e.code === status.NOT_FOUND);
+      await assert.rejects(
+        call(second.sandboxes, second.sandboxes.startSandbox, { sandboxId: 'sb_0000000000000000' }),
+        (e: ServiceError) => e.code === status.NOT_FOUND,
+      );
     } finally {
       await second.stop();
     }
@@ -203,6 +222,9 @@ describe('host check: what the extension runs (dist/server.js --check --json)', 
     const dir = makeTempDir();
     dirs.push(dir);
     fs.writeFileSync(join(dir, 'not-server.js'), 'console.log("hello"); process.exit(3);\n');
-    await assert.rejects(runEnvironmentCheck({ nodePath: process.execPath, serverScript: join(dir, 'not-server.js'), env: process.env }), /did not answer with a host check \(exit code 3\)/);
+    await assert.rejects(
+      runEnvironmentCheck({ nodePath: process.execPath, serverScript: join(dir, 'not-server.js'), env: process.env }),
+      /did not answer with a host check \(exit code 3\)/,
+    );
   });
 });

@@ -31,7 +31,14 @@ for (const mode of ['overlay', 'copy']) {
       const b = await server.startSandbox(cb, FULL);
       // The writer says when it has written, then stays running until the test ends it: the
       // checks below run while its writes are certainly in its layer and not yet merged.
-      const writer = server.sandboxes.execStream({ sandboxId: a, command: 'echo from-a > a.txt; echo v2 > README.md; echo written; sleep 300', stdin: '', env: {}, workdir: '', timeout: undefined });
+      const writer = server.sandboxes.execStream({
+        sandboxId: a,
+        command: 'echo from-a > a.txt; echo v2 > README.md; echo written; sleep 300',
+        stdin: '',
+        env: {},
+        workdir: '',
+        timeout: undefined,
+      });
       writer.on('error', () => {}); // cancelled below
       await new Promise<void>((resolve, reject) => {
         writer.on('data', (o: ExecOutput) => o.data.toString().includes('written') && resolve());
@@ -41,17 +48,35 @@ for (const mode of ['overlay', 'copy']) {
       assert.match(during.stdout, /a\.txt: No such file or directory\nv1\n/);
       assert.equal(await server.download(cb, 'a.txt'), undefined, 'not merged while the command runs');
       writer.cancel(); // the command is killed; what it wrote is merged all the same
-      assert.equal(await settle(() => server.download(cb, 'a.txt'), (v) => v !== undefined), 'from-a\n');
+      assert.equal(
+        await settle(
+          () => server.download(cb, 'a.txt'),
+          (v) => v !== undefined,
+        ),
+        'from-a\n',
+      );
       assert.equal(await server.download(cb, 'README.md'), 'v2\n');
       const afterMerge = await server.exec(b, 'cat a.txt README.md');
       assert.equal(afterMerge.stdout, 'from-a\nv2\n');
     });
 
     it('merged files appear in ListFiles and DownloadFile; deletions and renames propagate', async () => {
-      const cb = await server.createCodebase({ 'src/app.py': 'app\n', 'src/util.py': 'util\n', 'keep.txt': 'k\n', 'old/x.txt': 'x\n', 'old/deep/y.txt': 'y\n' });
+      const cb = await server.createCodebase({
+        'src/app.py': 'app\n',
+        'src/util.py': 'util\n',
+        'keep.txt': 'k\n',
+        'old/x.txt': 'x\n',
+        'old/deep/y.txt': 'y\n',
+      });
       const sb = await server.startSandbox(cb, FULL);
       await server.exec(sb, 'mkdir -p out/nested && echo made > out/nested/new.txt && rm keep.txt');
-      assert.deepEqual(await server.listFiles(cb), ['old/deep/y.txt', 'old/x.txt', 'out/nested/new.txt', 'src/app.py', 'src/util.py']);
+      assert.deepEqual(await server.listFiles(cb), [
+        'old/deep/y.txt',
+        'old/x.txt',
+        'out/nested/new.txt',
+        'src/app.py',
+        'src/util.py',
+      ]);
       await server.exec(sb, 'mv src lib && rm -rf old && mkdir old && echo fresh > old/z.txt');
       assert.deepEqual(await server.listFiles(cb), ['lib/app.py', 'lib/util.py', 'old/z.txt', 'out/nested/new.txt']);
       assert.equal(await server.download(cb, 'lib/app.py'), 'app\n');
@@ -73,8 +98,14 @@ for (const mode of ['overlay', 'copy']) {
 
     it('writes to non-write paths never reach the codebase', async () => {
       const cb = await server.createCodebase({ 'src/app.py': 'app\n', '.env': 'SECRET=1\n', 'docs/a.md': 'a\n' });
-      const sb = await server.startSandbox(cb, rules(['**/*', 'write'], ['**/.env*', 'none', 100], ['/docs/**', 'read', 50]));
-      const r = await server.exec(sb, 'echo fake > .env; echo x > docs/a.md 2>&1; echo y > docs/b.md 2>&1; echo ok > src/app.py; cat .env');
+      const sb = await server.startSandbox(
+        cb,
+        rules(['**/*', 'write'], ['**/.env*', 'none', 100], ['/docs/**', 'read', 50]),
+      );
+      const r = await server.exec(
+        sb,
+        'echo fake > .env; echo x > docs/a.md 2>&1; echo y > docs/b.md 2>&1; echo ok > src/app.py; cat .env',
+      );
       assert.equal(r.stdout, 'fake\n', 'the sandbox may create a file where a hidden one is; it only sees its own');
       assert.equal(await server.download(cb, '.env'), 'SECRET=1\n');
       assert.equal(await server.download(cb, 'docs/a.md'), 'a\n');
@@ -85,7 +116,10 @@ for (const mode of ['overlay', 'copy']) {
     it('symlinks and other non-regular files in a layer are never merged or followed', async () => {
       const cb = await server.createCodebase({ 'a.txt': 'a\n' });
       const sb = await server.startSandbox(cb, FULL);
-      await server.exec(sb, 'ln -s /etc etcdir; ln -s /etc/hostname host; mkfifo fifo; mkdir real; echo r > real/r.txt');
+      await server.exec(
+        sb,
+        'ln -s /etc etcdir; ln -s /etc/hostname host; mkfifo fifo; mkdir real; echo r > real/r.txt',
+      );
       assert.deepEqual(await server.listFiles(cb), ['a.txt', 'real/r.txt']);
     });
 
@@ -100,7 +134,10 @@ for (const mode of ['overlay', 'copy']) {
     it('only /output is writable with agent-safe, and its files merge', async () => {
       const cb = await server.createCodebase({ 'src/app.py': 'app\n' });
       const sb = await server.startSandbox(cb, wireRules(getPreset('agent-safe')));
-      const r = await server.exec(sb, 'echo report > output/report.txt; echo t > tmp/t.txt; { echo x > src/app.py; } 2>&1; true');
+      const r = await server.exec(
+        sb,
+        'echo report > output/report.txt; echo t > tmp/t.txt; { echo x > src/app.py; } 2>&1; true',
+      );
       assert.match(r.stdout, /Read-only file system/);
       assert.equal(await server.download(cb, 'output/report.txt'), 'report\n');
       assert.equal(await server.download(cb, 'tmp/t.txt'), 't\n');

@@ -29,7 +29,10 @@ describe('Exec', () => {
   });
 
   it('has no capabilities and no network', async () => {
-    const r = await server.exec(sandboxId, "grep CapEff /proc/self/status; tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '");
+    const r = await server.exec(
+      sandboxId,
+      "grep CapEff /proc/self/status; tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '",
+    );
     // A private network namespace has only its loopback device.
     assert.equal(r.stdout, 'CapEff:\t0000000000000000\nlo\n');
   });
@@ -45,19 +48,40 @@ describe('Exec', () => {
 
   it('accepts an absolute workdir under /workspace and refuses one outside', async () => {
     assert.equal((await server.exec(sandboxId, 'pwd', { workdir: '/workspace/src' })).stdout, '/workspace/src\n');
-    await assert.rejects(server.exec(sandboxId, 'pwd', { workdir: '../etc' }), (e: { code: number }) => e.code === status.INVALID_ARGUMENT);
-    await assert.rejects(server.exec(sandboxId, 'pwd', { workdir: '/etc' }), (e: { code: number }) => e.code === status.INVALID_ARGUMENT);
+    await assert.rejects(
+      server.exec(sandboxId, 'pwd', { workdir: '../etc' }),
+      (e: { code: number }) => e.code === status.INVALID_ARGUMENT,
+    );
+    await assert.rejects(
+      server.exec(sandboxId, 'pwd', { workdir: '/etc' }),
+      (e: { code: number }) => e.code === status.INVALID_ARGUMENT,
+    );
   });
 
   it('rejects bad env names, an empty command, unknown and stopped sandboxes', async () => {
-    await assert.rejects(server.exec(sandboxId, 'true', { env: { 'A=B': 'x' } }), (e: { code: number }) => e.code === status.INVALID_ARGUMENT);
+    await assert.rejects(
+      server.exec(sandboxId, 'true', { env: { 'A=B': 'x' } }),
+      (e: { code: number }) => e.code === status.INVALID_ARGUMENT,
+    );
     await assert.rejects(server.exec(sandboxId, '  '), (e: { code: number }) => e.code === status.INVALID_ARGUMENT);
-    await assert.rejects(server.exec('sb_0000000000000000', 'true'), (e: { code: number }) => e.code === status.NOT_FOUND);
+    await assert.rejects(
+      server.exec('sb_0000000000000000', 'true'),
+      (e: { code: number }) => e.code === status.NOT_FOUND,
+    );
     const pending = await call<Sandbox>(server.sandboxes, server.sandboxes.createSandbox, {
-      codebaseId, permissions: wireRules(getPreset('read-only')), expiresIn: undefined, labels: {}, runtime: 0, image: '', resources: undefined,
+      codebaseId,
+      permissions: wireRules(getPreset('read-only')),
+      expiresIn: undefined,
+      labels: {},
+      runtime: 0,
+      image: '',
+      resources: undefined,
     });
-    await assert.rejects(server.exec(pending.id, 'true'), (e: { code: number; details: string }) =>
-      e.code === status.FAILED_PRECONDITION && e.details === `sandbox ${pending.id} is not running`);
+    await assert.rejects(
+      server.exec(pending.id, 'true'),
+      (e: { code: number; details: string }) =>
+        e.code === status.FAILED_PRECONDITION && e.details === `sandbox ${pending.id} is not running`,
+    );
   });
 
   it('streams output with ExecStream and reports the exit code in the trailer', async () => {

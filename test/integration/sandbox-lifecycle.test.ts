@@ -13,7 +13,8 @@ import { settle } from '../helpers/waitFor';
 let server: TestServer;
 let codebaseId: string;
 const READ = wireRules(getPreset('read-only'));
-const isCode = (code: status, details?: RegExp) => (e: ServiceError) => e.code === code && (!details || details.test(e.details));
+const isCode = (code: status, details?: RegExp) => (e: ServiceError) =>
+  e.code === code && (!details || details.test(e.details));
 
 before(async () => {
   server = await startServer();
@@ -25,7 +26,14 @@ after(async () => {
 
 const create = (extra: Record<string, unknown> = {}) =>
   call<Sandbox>(server.sandboxes, server.sandboxes.createSandbox, {
-    codebaseId, permissions: READ, expiresIn: undefined, labels: {}, runtime: 0, image: '', resources: undefined, ...extra,
+    codebaseId,
+    permissions: READ,
+    expiresIn: undefined,
+    labels: {},
+    runtime: 0,
+    image: '',
+    resources: undefined,
+    ...extra,
   });
 const get = (sandboxId: string) => call<Sandbox>(server.sandboxes, server.sandboxes.getSandbox, { sandboxId });
 const start = (sandboxId: string) => call<Sandbox>(server.sandboxes, server.sandboxes.startSandbox, { sandboxId });
@@ -64,7 +72,11 @@ describe('lifecycle', () => {
     const seen: string[] = [];
     let pageToken = '';
     do {
-      const page = await call<ListSandboxesResponse>(server.sandboxes, server.sandboxes.listSandboxes, { codebaseId: other, pageSize: 2, pageToken });
+      const page = await call<ListSandboxesResponse>(server.sandboxes, server.sandboxes.listSandboxes, {
+        codebaseId: other,
+        pageSize: 2,
+        pageToken,
+      });
       assert.ok(page.sandboxes.length <= 2);
       seen.push(...page.sandboxes.map((s) => s.id));
       pageToken = page.nextPageToken;
@@ -76,7 +88,12 @@ describe('lifecycle', () => {
     const cb = await server.createCodebase({ 'c.txt': 'c\n' });
     const ids: string[] = [];
     for (let i = 0; i < 12; i++) ids.push((await create({ codebaseId: cb })).id);
-    const list = (pageToken: string) => call<ListSandboxesResponse>(server.sandboxes, server.sandboxes.listSandboxes, { codebaseId: cb, pageSize: 3, pageToken });
+    const list = (pageToken: string) =>
+      call<ListSandboxesResponse>(server.sandboxes, server.sandboxes.listSandboxes, {
+        codebaseId: cb,
+        pageSize: 3,
+        pageToken,
+      });
     const seen: string[] = [];
     let page = await list('');
     for (;;) {
@@ -92,17 +109,33 @@ describe('lifecycle', () => {
   });
 
   it('a malformed page token or a negative page size is INVALID_ARGUMENT', async () => {
-    const list = (req: { pageSize: number; pageToken: string }) => call<ListSandboxesResponse>(server.sandboxes, server.sandboxes.listSandboxes, { codebaseId: '', ...req });
-    await assert.rejects(list({ pageSize: 1, pageToken: 'not-a-token' }), isCode(status.INVALID_ARGUMENT, /page_token is malformed/));
-    await assert.rejects(list({ pageSize: -1, pageToken: '' }), isCode(status.INVALID_ARGUMENT, /page_size must be 0 or positive/));
+    const list = (req: { pageSize: number; pageToken: string }) =>
+      call<ListSandboxesResponse>(server.sandboxes, server.sandboxes.listSandboxes, { codebaseId: '', ...req });
+    await assert.rejects(
+      list({ pageSize: 1, pageToken: 'not-a-token' }),
+      isCode(status.INVALID_ARGUMENT, /page_token is malformed/),
+    );
+    await assert.rejects(
+      list({ pageSize: -1, pageToken: '' }),
+      isCode(status.INVALID_ARGUMENT, /page_size must be 0 or positive/),
+    );
   });
 
   it('refuses Docker, images, unknown codebases and bad rules with the right codes', async () => {
-    await assert.rejects(create({ runtime: 2 }), isCode(status.FAILED_PRECONDITION, /Docker engine.*\/var\/run\/docker\.sock/));
+    await assert.rejects(
+      create({ runtime: 2 }),
+      isCode(status.FAILED_PRECONDITION, /Docker engine.*\/var\/run\/docker\.sock/),
+    );
     await assert.rejects(create({ image: 'python:3.12' }), isCode(status.INVALID_ARGUMENT));
-    await assert.rejects(create({ codebaseId: 'cb_missing' }), (e: ServiceError) => e.code === status.NOT_FOUND || e.code === status.INVALID_ARGUMENT);
+    await assert.rejects(
+      create({ codebaseId: 'cb_missing' }),
+      (e: ServiceError) => e.code === status.NOT_FOUND || e.code === status.INVALID_ARGUMENT,
+    );
     await assert.rejects(create({ codebaseId: '' }), isCode(status.INVALID_ARGUMENT));
-    await assert.rejects(create({ permissions: [{ pattern: '', type: 1, permission: 3, priority: 0 }] }), isCode(status.INVALID_ARGUMENT));
+    await assert.rejects(
+      create({ permissions: [{ pattern: '', type: 1, permission: 3, priority: 0 }] }),
+      isCode(status.INVALID_ARGUMENT),
+    );
   });
 
   it('destroys a sandbox when it expires', async () => {
@@ -110,7 +143,14 @@ describe('lifecycle', () => {
     await start(sb.id);
     assert.ok(sb.expiresAt);
     // Gone once it expires (a bound for a loaded machine, not a measurement).
-    const gone = await settle(() => get(sb.id).then(() => 'still there', (e: ServiceError) => e.code), (v) => v === status.NOT_FOUND);
+    const gone = await settle(
+      () =>
+        get(sb.id).then(
+          () => 'still there',
+          (e: ServiceError) => e.code,
+        ),
+      (v) => v === status.NOT_FOUND,
+    );
     assert.equal(gone, status.NOT_FOUND);
   });
 
@@ -118,7 +158,10 @@ describe('lifecycle', () => {
     const cb = await server.createCodebase({ 'x.txt': 'x\n' });
     const sb = await create({ codebaseId: cb });
     await start(sb.id);
-    await assert.rejects(call(server.codebases, server.codebases.deleteCodebase, { codebaseId: cb }), (e: ServiceError) => e.details.includes(sb.id));
+    await assert.rejects(
+      call(server.codebases, server.codebases.deleteCodebase, { codebaseId: cb }),
+      (e: ServiceError) => e.details.includes(sb.id),
+    );
     await stop(sb.id);
     await call(server.codebases, server.codebases.deleteCodebase, { codebaseId: cb });
   });
@@ -132,48 +175,72 @@ describe('resource limits', () => {
     await assert.rejects(create(limits({ cpuShares: 1 })), isCode(status.INVALID_ARGUMENT, /cpu_shares/));
   });
 
-  it('a 64 MiB memory limit stops a 512 MiB allocation', rootOnly('cgroup limits: a non-root server without a delegated cgroup refuses them (tested below)'), async () => {
-    const sb = await create(limits({ memoryBytes: 64 << 20 }));
-    await start(sb.id);
-    const r = await server.exec(sb.id, "python3 -c 'x=bytearray(512<<20); print(\"allocated\")'");
-    assert.notEqual(r.exitCode, 0);
-    assert.doesNotMatch(r.stdout, /allocated/);
-    assert.equal((await server.exec(sb.id, 'echo still-works')).stdout, 'still-works\n');
-    await destroy(sb.id);
-  });
+  it(
+    'a 64 MiB memory limit stops a 512 MiB allocation',
+    rootOnly('cgroup limits: a non-root server without a delegated cgroup refuses them (tested below)'),
+    async () => {
+      const sb = await create(limits({ memoryBytes: 64 << 20 }));
+      await start(sb.id);
+      const r = await server.exec(sb.id, 'python3 -c \'x=bytearray(512<<20); print("allocated")\'');
+      assert.notEqual(r.exitCode, 0);
+      assert.doesNotMatch(r.stdout, /allocated/);
+      assert.equal((await server.exec(sb.id, 'echo still-works')).stdout, 'still-works\n');
+      await destroy(sb.id);
+    },
+  );
 
-  it('a pids limit stops a fork loop', rootOnly('cgroup limits: a non-root server without a delegated cgroup refuses them (tested below)'), async () => {
-    const sb = await create(limits({ pidsLimit: 20 }));
-    await start(sb.id);
-    const r = await server.exec(sb.id, 'n=0; for i in $(seq 60); do sleep 5 & n=$((n+1)); done 2>/dev/null; jobs -p | wc -l; kill $(jobs -p) 2>/dev/null; true', { timeout: { seconds: 20, nanos: 0 } });
-    assert.ok(Number(r.stdout.trim()) < 20, `started ${r.stdout.trim()} processes`);
-    await destroy(sb.id);
-  });
+  it(
+    'a pids limit stops a fork loop',
+    rootOnly('cgroup limits: a non-root server without a delegated cgroup refuses them (tested below)'),
+    async () => {
+      const sb = await create(limits({ pidsLimit: 20 }));
+      await start(sb.id);
+      const r = await server.exec(
+        sb.id,
+        'n=0; for i in $(seq 60); do sleep 5 & n=$((n+1)); done 2>/dev/null; jobs -p | wc -l; kill $(jobs -p) 2>/dev/null; true',
+        { timeout: { seconds: 20, nanos: 0 } },
+      );
+      assert.ok(Number(r.stdout.trim()) < 20, `started ${r.stdout.trim()} processes`);
+      await destroy(sb.id);
+    },
+  );
 
-  it('a non-root server refuses each limit it cannot enforce, naming it, instead of ignoring it', nonRootOnly('root servers enforce limits'), async () => {
-    for (const [field, l] of [
-      ['memory_bytes', { memoryBytes: 64 << 20 }],
-      ['pids_limit', { pidsLimit: 20 }],
-      ['cpu_quota', { cpuQuota: 50_000 }],
-    ] as const) {
-      await assert.rejects(create(limits(l)), isCode(status.FAILED_PRECONDITION, new RegExp(`${field}.*cannot be enforced`)), field);
-    }
-  });
+  it(
+    'a non-root server refuses each limit it cannot enforce, naming it, instead of ignoring it',
+    nonRootOnly('root servers enforce limits'),
+    async () => {
+      for (const [field, l] of [
+        ['memory_bytes', { memoryBytes: 64 << 20 }],
+        ['pids_limit', { pidsLimit: 20 }],
+        ['cpu_quota', { cpuQuota: 50_000 }],
+      ] as const) {
+        await assert.rejects(
+          create(limits(l)),
+          isCode(status.FAILED_PRECONDITION, new RegExp(`${field}.*cannot be enforced`)),
+          field,
+        );
+      }
+    },
+  );
 
-  it('applies cpu limits to the sandbox cgroup and removes the cgroups on destroy', rootOnly('cgroup limits: a non-root server without a delegated cgroup refuses them (tested below)'), async () => {
-    const sb = await create(limits({ cpuQuota: 50_000, cpuShares: 512, memoryBytes: 128 << 20 }));
-    await start(sb.id);
-    const r = await server.exec(sb.id, 'cat /proc/self/cgroup');
-    const cpuLine = r.stdout.split('\n').find((l) => /:cpu[,:]/.test(l) || /:cpu,cpuacct:/.test(l));
-    assert.ok(cpuLine, r.stdout);
-    const dirs = findCgroupDirs(sb.id);
-    assert.ok(dirs.length >= 2, `cgroups for ${sb.id}: ${dirs}`);
-    const cpuDir = dirs.find((d) => d.startsWith('/sys/fs/cgroup/cpu/'))!;
-    assert.equal(fs.readFileSync(`${cpuDir}/cpu.cfs_quota_us`, 'utf8').trim(), '50000');
-    assert.equal(fs.readFileSync(`${cpuDir}/cpu.shares`, 'utf8').trim(), '512');
-    await destroy(sb.id);
-    assert.deepEqual(findCgroupDirs(sb.id), []);
-  });
+  it(
+    'applies cpu limits to the sandbox cgroup and removes the cgroups on destroy',
+    rootOnly('cgroup limits: a non-root server without a delegated cgroup refuses them (tested below)'),
+    async () => {
+      const sb = await create(limits({ cpuQuota: 50_000, cpuShares: 512, memoryBytes: 128 << 20 }));
+      await start(sb.id);
+      const r = await server.exec(sb.id, 'cat /proc/self/cgroup');
+      const cpuLine = r.stdout.split('\n').find((l) => /:cpu[,:]/.test(l) || /:cpu,cpuacct:/.test(l));
+      assert.ok(cpuLine, r.stdout);
+      const dirs = findCgroupDirs(sb.id);
+      assert.ok(dirs.length >= 2, `cgroups for ${sb.id}: ${dirs}`);
+      const cpuDir = dirs.find((d) => d.startsWith('/sys/fs/cgroup/cpu/'))!;
+      assert.equal(fs.readFileSync(`${cpuDir}/cpu.cfs_quota_us`, 'utf8').trim(), '50000');
+      assert.equal(fs.readFileSync(`${cpuDir}/cpu.shares`, 'utf8').trim(), '512');
+      await destroy(sb.id);
+      assert.deepEqual(findCgroupDirs(sb.id), []);
+    },
+  );
 });
 
 /** The sandbox's cgroup directories, found by name under the v1 controllers. */

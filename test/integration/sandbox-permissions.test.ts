@@ -70,19 +70,27 @@ describe('permission matrix: level × rule form × operation', () => {
   let codebaseId: string;
   let sandboxId: string;
   const target = (form: string, level: string): [string, string] =>
-    form === 'glob' ? ['glob', `f.${level}`] : form === 'directory' ? [`dir_${level}`, 'f.txt'] : ['file', `f_${level}.txt`];
+    form === 'glob'
+      ? ['glob', `f.${level}`]
+      : form === 'directory'
+        ? [`dir_${level}`, 'f.txt']
+        : ['file', `f_${level}.txt`];
 
   before(async () => {
     const files: Record<string, string> = {};
-    for (const l of LEVELS) for (const form of ['glob', 'directory', 'file']) files[target(form, l).join('/')] = `content-${l}\n`;
+    for (const l of LEVELS)
+      for (const form of ['glob', 'directory', 'file']) files[target(form, l).join('/')] = `content-${l}\n`;
     codebaseId = await server.createCodebase(files);
     const list = rules(
       ['**/*', 'write'],
-      ...LEVELS.flatMap((l) => [
-        [`**/*.${l}`, l, 10, 'glob'],
-        [`/dir_${l}/`, l, 10, 'directory'],
-        [`/file/f_${l}.txt`, l, 10, 'file'],
-      ] as [string, string, number, string][]),
+      ...LEVELS.flatMap(
+        (l) =>
+          [
+            [`**/*.${l}`, l, 10, 'glob'],
+            [`/dir_${l}/`, l, 10, 'directory'],
+            [`/file/f_${l}.txt`, l, 10, 'file'],
+          ] as [string, string, number, string][],
+      ),
     );
     sandboxId = await server.startSandbox(codebaseId, list);
   });
@@ -92,7 +100,10 @@ describe('permission matrix: level × rule form × operation', () => {
       it(`${form} rule, ${level}`, async () => {
         const [dir, name] = target(form, level);
         const r = await server.exec(sandboxId, probeScript(dir, name));
-        const got = r.stdout.trim().split('\n').map((line) => line.slice(line.indexOf(': ') + 2));
+        const got = r.stdout
+          .trim()
+          .split('\n')
+          .map((line) => line.slice(line.indexOf(': ') + 2));
         const want = EXPECTED[form][level];
         assert.deepEqual(
           Object.fromEntries(OPS.map((op, i) => [op, got[i]])),
@@ -102,7 +113,8 @@ describe('permission matrix: level × rule form × operation', () => {
         const content = await server.download(codebaseId, `${dir}/${name}`);
         if (level === 'write') assert.equal(content, undefined, 'the delete of a write file is merged');
         else assert.equal(content, `content-${level}\n`, 'a non-write file is never changed in the codebase');
-        if (level === 'write' || form !== 'directory') assert.equal(await server.download(codebaseId, `${dir}/sib.txt`), 'sib\n');
+        if (level === 'write' || form !== 'directory')
+          assert.equal(await server.download(codebaseId, `${dir}/sib.txt`), 'sib\n');
       });
     }
   }
@@ -120,12 +132,20 @@ describe('hidden files are unreachable', () => {
     });
     sandboxId = await server.startSandbox(
       codebaseId,
-      rules(['**/*', 'read'], ['/output/**', 'write', 10], ['**/.env*', 'none', 100], ['/docs/plan.md', 'view', 100, 'file']),
+      rules(
+        ['**/*', 'read'],
+        ['/output/**', 'write', 10],
+        ['**/.env*', 'none', 100],
+        ['/docs/plan.md', 'view', 100, 'file'],
+      ),
     );
   });
 
   it('not listed by ls, find, shell globs or grep -r', async () => {
-    const r = await server.exec(sandboxId, 'ls -A; ls -A src; find / -name ".env*" 2>/dev/null; echo * .*; echo src/.*; grep -rs TOP""SECRET / --exclude-dir=proc --exclude-dir=sys --exclude-dir=usr --exclude-dir=etc; true');
+    const r = await server.exec(
+      sandboxId,
+      'ls -A; ls -A src; find / -name ".env*" 2>/dev/null; echo * .*; echo src/.*; grep -rs TOP""SECRET / --exclude-dir=proc --exclude-dir=sys --exclude-dir=usr --exclude-dir=etc; true',
+    );
     assert.doesNotMatch(r.stdout, /\.env/);
     assert.doesNotMatch(r.stdout, new RegExp(SECRET));
     assert.match(r.stdout, /app\.py/);
@@ -143,7 +163,9 @@ describe('hidden files are unreachable', () => {
         'ln /workspace/docs/plan.md output/plan-hard',
         'cat docs/plan.md',
         'dd if=docs/plan.md of=/dev/stdout',
-      ].map((c) => `{ ${c}; } 2>&1`).join('; '),
+      ]
+        .map((c) => `{ ${c}; } 2>&1`)
+        .join('; '),
     );
     assert.doesNotMatch(r.stdout, new RegExp(SECRET));
     assert.match(r.stdout, /\.env: No such file or directory/);
@@ -151,7 +173,10 @@ describe('hidden files are unreachable', () => {
   });
 
   it('a view file shows its size but holds no content, and cannot be chmod-ed', async () => {
-    const r = await server.exec(sandboxId, 'stat -c "%s %a" docs/plan.md; chmod 644 docs/plan.md 2>&1; cat docs/plan.md 2>&1');
+    const r = await server.exec(
+      sandboxId,
+      'stat -c "%s %a" docs/plan.md; chmod 644 docs/plan.md 2>&1; cat docs/plan.md 2>&1',
+    );
     assert.match(r.stdout, /^\d+ 0\n/);
     assert.equal(r.stdout.split('\n')[0], `${`plan ${SECRET}\n`.length} 0`);
     assert.match(r.stdout, /Operation not permitted|Read-only file system/);
@@ -178,7 +203,8 @@ describe('presets against a fixture with secrets', () => {
     'view-only': ['none', 'none', 'none', 'view', 'view', 'view'],
   };
   const levelProbe = PATHS.map(
-    (p) => `if [ ! -e ${p} ]; then echo none; elif [ ! -r ${p} ]; then echo view; elif [ ! -w ${p} ]; then echo read; else echo write; fi`,
+    (p) =>
+      `if [ ! -e ${p} ]; then echo none; elif [ ! -r ${p} ]; then echo view; elif [ ! -w ${p} ]; then echo read; else echo write; fi`,
   ).join('; ');
 
   for (const preset of BUILTIN_PRESET_NAMES) {
@@ -191,7 +217,10 @@ describe('presets against a fixture with secrets', () => {
         Object.fromEntries(PATHS.map((p, i) => [p, EXPECT[preset][i]])),
       );
       // Writing everywhere: only `write` paths (and agent-safe's /output) reach the codebase.
-      await server.exec(sandboxId, `for p in ${PATHS.join(' ')}; do echo changed > $p; done 2>/dev/null; mkdir -p output; echo out > output/o.txt; true`);
+      await server.exec(
+        sandboxId,
+        `for p in ${PATHS.join(' ')}; do echo changed > $p; done 2>/dev/null; mkdir -p output; echo out > output/o.txt; true`,
+      );
       for (const [i, p] of PATHS.entries()) {
         const want = EXPECT[preset][i] === 'write' ? 'changed\n' : FIXTURE[p as keyof typeof FIXTURE];
         assert.equal(await server.download(codebaseId, p), want, `${preset}: ${p}`);

@@ -36,20 +36,53 @@ describe('timeouts and cancellation', () => {
   it('a timeout answers DEADLINE_EXCEEDED and leaves no process of the tree behind', async () => {
     const started = Date.now();
     await assert.rejects(
-      server.exec(sandboxId, 'sleep 101 & setsid sleep 102 & nohup sleep 103 >/dev/null 2>&1 & (sleep 104 &) ; sleep 100', { timeout: seconds(0.5) }),
+      server.exec(
+        sandboxId,
+        'sleep 101 & setsid sleep 102 & nohup sleep 103 >/dev/null 2>&1 & (sleep 104 &) ; sleep 100',
+        { timeout: seconds(0.5) },
+      ),
       (e: ServiceError) => e.code === status.DEADLINE_EXCEEDED && e.details === 'command timed out after 0.5s',
     );
     assert.ok(Date.now() - started < 5000);
-    for (const n of [100, 101, 102, 103, 104]) assert.deepEqual(await settle(() => processesWith(`sleep ${n}`), (p) => p.length === 0), [], `sleep ${n} survived`);
+    for (const n of [100, 101, 102, 103, 104])
+      assert.deepEqual(
+        await settle(
+          () => processesWith(`sleep ${n}`),
+          (p) => p.length === 0,
+        ),
+        [],
+        `sleep ${n} survived`,
+      );
   });
 
   it('cancelling an ExecStream kills the tree', async () => {
-    const stream = server.sandboxes.execStream({ sandboxId, command: 'sleep 201 & echo started; sleep 200', stdin: '', env: {}, workdir: '', timeout: undefined });
+    const stream = server.sandboxes.execStream({
+      sandboxId,
+      command: 'sleep 201 & echo started; sleep 200',
+      stdin: '',
+      env: {},
+      workdir: '',
+      timeout: undefined,
+    });
     await new Promise<void>((resolve) => stream.once('data', () => resolve()));
     stream.on('error', () => {});
-    assert.ok((await settle(() => processesWith('sleep 200'), (p) => p.length >= 1)).length >= 1, 'the command is running');
+    assert.ok(
+      (
+        await settle(
+          () => processesWith('sleep 200'),
+          (p) => p.length >= 1,
+        )
+      ).length >= 1,
+      'the command is running',
+    );
     stream.cancel();
-    assert.deepEqual(await settle(() => processesWith('sleep 200'), (p) => p.length === 0), []);
+    assert.deepEqual(
+      await settle(
+        () => processesWith('sleep 200'),
+        (p) => p.length === 0,
+      ),
+      [],
+    );
     assert.deepEqual(processesWith('sleep 201'), []);
   });
 
@@ -63,7 +96,10 @@ describe('timeouts and cancellation', () => {
   });
 
   it('binary output on both streams still fits a 4 MiB gRPC message (invalid UTF-8 grows when replaced)', async () => {
-    const r = await server.exec(sandboxId, 'head -c 3000000 /dev/zero | tr "\\0" "\\377"; head -c 3000000 /dev/zero | tr "\\0" "\\377" >&2');
+    const r = await server.exec(
+      sandboxId,
+      'head -c 3000000 /dev/zero | tr "\\0" "\\377"; head -c 3000000 /dev/zero | tr "\\0" "\\377" >&2',
+    );
     for (const s of [r.stdout, r.stderr]) {
       assert.ok(Buffer.byteLength(s) <= 1024 * 1024 + 100, `${Buffer.byteLength(s)} bytes`);
       assert.match(s, /\n\[agentfense: output truncated, \d+ bytes dropped\]$/);
@@ -115,7 +151,13 @@ describe('sessions', () => {
     const s = await createSession();
     await sessionExec(s.id, 'cd /tmp; export KEEP=yes');
     await assert.rejects(sessionExec(s.id, 'sleep 300 & sleep 301', seconds(0.5)), isCode(status.DEADLINE_EXCEEDED));
-    assert.deepEqual(await settle(() => processesWith('sleep 300'), (p) => p.length === 0), []);
+    assert.deepEqual(
+      await settle(
+        () => processesWith('sleep 300'),
+        (p) => p.length === 0,
+      ),
+      [],
+    );
     assert.deepEqual(processesWith('sleep 301'), []);
     const r = await sessionExec(s.id, 'pwd; echo $KEEP');
     assert.equal(r.stdout, '/tmp\nyes\n');
@@ -135,9 +177,18 @@ describe('sessions', () => {
     await sessionExec(s.id, '(sleep 400 &); sleep 401 >/dev/null 2>&1 & true');
     assert.equal(processesWith('sleep 400').length, 1);
     await call(server.sandboxes, server.sandboxes.destroySession, { sessionId: s.id });
-    assert.deepEqual(await settle(() => processesWith('sleep 400'), (p) => p.length === 0), []);
+    assert.deepEqual(
+      await settle(
+        () => processesWith('sleep 400'),
+        (p) => p.length === 0,
+      ),
+      [],
+    );
     assert.deepEqual(processesWith('sleep 401'), []);
-    await assert.rejects(sessionExec(s.id, 'true'), (e: ServiceError) => e.code === status.FAILED_PRECONDITION && /is closed/.test(e.details));
+    await assert.rejects(
+      sessionExec(s.id, 'true'),
+      (e: ServiceError) => e.code === status.FAILED_PRECONDITION && /is closed/.test(e.details),
+    );
     const got = await call<Session>(server.sandboxes, server.sandboxes.getSession, { sessionId: s.id });
     assert.equal(got.status, SessionStatus.SESSION_STATUS_CLOSED);
     await assert.rejects(sessionExec('sess_0000000000000000', 'true'), isCode(status.NOT_FOUND));

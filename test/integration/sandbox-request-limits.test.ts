@@ -34,7 +34,10 @@ const commandOf = (bytes: number) => `: ${'a'.repeat(bytes - 11)}; echo ok`;
 describe('request limits', () => {
   it('Exec takes a command of 131071 bytes and refuses one byte more, by name', async () => {
     assert.equal((await server.exec(sandboxId, commandOf(131071))).stdout, 'ok\n');
-    await assert.rejects(server.exec(sandboxId, commandOf(131072)), invalid(/^command is 131072 bytes; the limit is 131071 bytes/));
+    await assert.rejects(
+      server.exec(sandboxId, commandOf(131072)),
+      invalid(/^command is 131072 bytes; the limit is 131071 bytes/),
+    );
     const streamed = server.execStream(sandboxId, commandOf(131072));
     await assert.rejects(streamed, invalid(/^command is 131072 bytes/));
   });
@@ -43,7 +46,10 @@ describe('request limits', () => {
     // The supervisor hands each command to a fresh shell as its -c argument (a pipe could be
     // written by another sandbox process): the same 128 KiB bound as Exec, with the prelude.
     const s = await call<Session>(server.sandboxes, server.sandboxes.createSession, { sandboxId, shell: '', env: {} });
-    const r = await call<ExecResult>(server.sandboxes, server.sandboxes.sessionExec, { sessionId: s.id, command: commandOf(100_000) });
+    const r = await call<ExecResult>(server.sandboxes, server.sandboxes.sessionExec, {
+      sessionId: s.id,
+      command: commandOf(100_000),
+    });
     assert.equal(r.stdout, 'ok\n');
     await assert.rejects(
       call(server.sandboxes, server.sandboxes.sessionExec, { sessionId: s.id, command: commandOf(300_000) }),
@@ -57,12 +63,21 @@ describe('request limits', () => {
 
   it('NUL bytes and oversized env strings are refused naming the field', async () => {
     await assert.rejects(server.exec(sandboxId, 'echo a\0b'), invalid('command contains a NUL byte'));
-    await assert.rejects(server.exec(sandboxId, 'true', { env: { K: 'a\0b' } }), invalid(/environment variable K contains a NUL byte/));
-    await assert.rejects(server.exec(sandboxId, 'true', { env: { K: 'v'.repeat(131072) } }), invalid(/environment variable K is 131074 bytes/));
+    await assert.rejects(
+      server.exec(sandboxId, 'true', { env: { K: 'a\0b' } }),
+      invalid(/environment variable K contains a NUL byte/),
+    );
+    await assert.rejects(
+      server.exec(sandboxId, 'true', { env: { K: 'v'.repeat(131072) } }),
+      invalid(/environment variable K is 131074 bytes/),
+    );
   });
 
   it('a timeout longer than a Node timer can hold is refused, the longest one runs', async () => {
-    await assert.rejects(server.exec(sandboxId, 'echo ok', { timeout: { seconds: 2 ** 31, nanos: 0 } }), invalid(/^timeout must be at most 2147483\.647s/));
+    await assert.rejects(
+      server.exec(sandboxId, 'echo ok', { timeout: { seconds: 2 ** 31, nanos: 0 } }),
+      invalid(/^timeout must be at most 2147483\.647s/),
+    );
     const r = await server.exec(sandboxId, 'echo ok', { timeout: { seconds: 2147483, nanos: 647_000_000 } });
     assert.equal(r.stdout, 'ok\n');
   });
@@ -71,7 +86,10 @@ describe('request limits', () => {
     for (const field of ['memoryBytes', 'cpuQuota', 'cpuShares', 'pidsLimit'] as const) {
       const resources = { memoryBytes: 0, cpuQuota: 0, cpuShares: 0, pidsLimit: 0, [field]: -1 };
       const name = field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-      await assert.rejects(server.startSandbox(codebaseId, wireRules(getPreset('read-only')), { resources }), invalid(new RegExp(`resources\\.${name}`)));
+      await assert.rejects(
+        server.startSandbox(codebaseId, wireRules(getPreset('read-only')), { resources }),
+        invalid(new RegExp(`resources\\.${name}`)),
+      );
     }
   });
 });

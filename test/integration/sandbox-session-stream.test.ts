@@ -28,7 +28,8 @@ after(async () => {
   await server.stop();
 });
 
-const createSession = () => call<Session>(server.sandboxes, server.sandboxes.createSession, { sandboxId, shell: '', env: {} });
+const createSession = () =>
+  call<Session>(server.sandboxes, server.sandboxes.createSession, { sandboxId, shell: '', env: {} });
 const getSession = (sessionId: string) => call<Session>(server.sandboxes, server.sandboxes.getSession, { sessionId });
 const sessionExec = (sessionId: string, command: string) =>
   call<ExecResult>(server.sandboxes, server.sandboxes.sessionExec, { sessionId, command, timeout: undefined });
@@ -54,7 +55,7 @@ function streamed(sessionId: string, command: string): Promise<{ stdout: string;
 const processesWith = (cmdline: string) => serverProcessesWith(server.proc.pid!, cmdline);
 
 const until = async (cond: () => boolean, ms = 5000) => {
-  for (const end = Date.now() + ms; !cond() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25));
+  for (const end = Date.now() + ms; !cond() && Date.now() < end;) await new Promise((r) => setTimeout(r, 25));
 };
 
 describe('SessionExecStream', () => {
@@ -71,7 +72,11 @@ describe('SessionExecStream', () => {
   it('a cancelled streamed command is interrupted; the session stays usable with its cwd', async () => {
     const s = await createSession();
     await sessionExec(s.id, 'cd src && export KEPT=yes');
-    const stream = server.sandboxes.sessionExecStream({ sessionId: s.id, command: 'echo started; sleep 301', timeout: undefined });
+    const stream = server.sandboxes.sessionExecStream({
+      sessionId: s.id,
+      command: 'echo started; sleep 301',
+      timeout: undefined,
+    });
     const error = new Promise<ServiceError>((resolve) => stream.on('error', resolve));
     await new Promise<void>((resolve) => stream.once('data', () => resolve()));
     await until(() => processesWith('sleep 301').length > 0);

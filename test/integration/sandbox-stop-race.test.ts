@@ -30,7 +30,9 @@ after(async () => {
 
 /** Host processes whose command line mentions the sandbox (its mounts live under its dir). */
 function processesOf(sandboxId: string): string[] {
-  return processesMatching(sandboxId).map((p) => `${p.pid} (state ${stateOf(p.pid)}, parent ${parentOf(p.pid)}): ${p.cmd.slice(0, 100)}`);
+  return processesMatching(sandboxId).map(
+    (p) => `${p.pid} (state ${stateOf(p.pid)}, parent ${parentOf(p.pid)}): ${p.cmd.slice(0, 100)}`,
+  );
 }
 
 describe('sessions racing a stop', () => {
@@ -50,10 +52,16 @@ describe('sessions racing a stop', () => {
         for (const r of results.slice(0, 4)) {
           if (r.status === 'rejected') {
             const e = r.reason as ServiceError;
-            assert.ok([status.FAILED_PRECONDITION, status.NOT_FOUND].includes(e.code), `refused session: ${e.code} ${e.details}`);
+            assert.ok(
+              [status.FAILED_PRECONDITION, status.NOT_FOUND].includes(e.code),
+              `refused session: ${e.code} ${e.details}`,
+            );
           }
         }
-        const left = await settle(() => processesOf(sandboxId), (ps) => ps.length === 0);
+        const left = await settle(
+          () => processesOf(sandboxId),
+          (ps) => ps.length === 0,
+        );
         assert.deepEqual(left, [], `round ${round}: processes of ${sandboxId} survived ${op}`);
         if (op === 'stopSandbox') await call(server.sandboxes, server.sandboxes.destroySandbox, { sandboxId });
       }
@@ -65,7 +73,14 @@ describe('ExecStream cancelled as it starts', () => {
   it('no orphan survives, and the sandbox still stops at once', async () => {
     const sandboxId = await server.startSandbox(codebaseId, wireRules(getPreset('full-access')));
     for (let round = 0; round < 60; round++) {
-      const stream = server.sandboxes.execStream({ sandboxId, command: 'sleep 300', stdin: '', env: {}, workdir: '', timeout: undefined });
+      const stream = server.sandboxes.execStream({
+        sandboxId,
+        command: 'sleep 300',
+        stdin: '',
+        env: {},
+        workdir: '',
+        timeout: undefined,
+      });
       stream.on('error', () => {});
       // Cancel after a varying few milliseconds: somewhere around bwrap's clone.
       await new Promise((r) => setTimeout(r, round % 6));

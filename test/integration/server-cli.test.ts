@@ -13,10 +13,15 @@ import { join } from 'node:path';
 import type { Readiness } from '../../src/shared/hostReadiness';
 import { makeTempDir, SERVER_JS } from '../helpers/server';
 
-const run = (...args: string[]) => spawnSync(process.execPath, [SERVER_JS, ...args], { encoding: 'utf8', timeout: 10_000 });
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, [SERVER_JS, ...args], { encoding: 'utf8', timeout: 10_000 });
 /** With PATH set to `pathDirs` only. */
 const runWithPath = (pathDirs: string, ...args: string[]) =>
-  spawnSync(process.execPath, [SERVER_JS, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, PATH: pathDirs } });
+  spawnSync(process.execPath, [SERVER_JS, ...args], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { ...process.env, PATH: pathDirs },
+  });
 
 describe('server command line', () => {
   for (const flag of ['--help', '-h']) {
@@ -24,7 +29,10 @@ describe('server command line', () => {
       const r = run(flag);
       assert.equal(r.status, 0);
       assert.match(r.stdout, /^usage: node dist\/server\.js --listen unix:PATH\|HOST:PORT --data-dir DIR\n/);
-      assert.match(r.stdout, /--max-launches N[^\n]*\n {7}node dist\/server\.js --check \[--json\] \[--sandbox-uid N\]\n.*exit 1 when not\n$/);
+      assert.match(
+        r.stdout,
+        /--max-launches N[^\n]*\n {7}node dist\/server\.js --check \[--json\] \[--sandbox-uid N\]\n.*exit 1 when not\n$/,
+      );
       assert.equal(r.stderr, '');
     });
   }
@@ -50,8 +58,14 @@ describe('server --check', () => {
     assert.equal(r.status, 0, r.stdout + r.stderr);
     const lines = r.stdout.trimEnd().split('\n');
     assert.equal(lines.at(-1), 'This host can run sandboxes.');
-    assert.ok(lines.slice(0, -1).every((l) => l.startsWith('✓ ')), r.stdout);
-    assert.ok(lines.some((l) => /^✓ A trial sandbox starts \(bwrap as uid \d+.*\): started and exited 0$/.test(l)), r.stdout);
+    assert.ok(
+      lines.slice(0, -1).every((l) => l.startsWith('✓ ')),
+      r.stdout,
+    );
+    assert.ok(
+      lines.some((l) => /^✓ A trial sandbox starts \(bwrap as uid \d+.*\): started and exited 0$/.test(l)),
+      r.stdout,
+    );
   });
 
   it('with no bwrap on PATH: ✗ with the packages to install, exit 1', () => {

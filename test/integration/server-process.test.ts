@@ -22,7 +22,11 @@ function bwrapProcessesUsing(dir: string): number[] {
     .filter((p) => p.argv.some((a) => a.endsWith('bwrap')) && p.argv.some((a) => a.startsWith(dir)))
     .map((p) => p.pid);
 }
-const mountsUnder = (dir: string) => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4]?.startsWith(dir));
+const mountsUnder = (dir: string) =>
+  fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.split(' ')[4]?.startsWith(dir));
 
 describe('server process', () => {
   it('creates the unix socket with mode 0600 and logs one JSON line per RPC', async () => {
@@ -43,7 +47,9 @@ describe('server process', () => {
 
   it('refuses TCP without a token file', () => {
     const dir = makeTempDir();
-    const r = spawnSync(process.execPath, [SERVER_JS, '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [SERVER_JS, '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')], {
+      encoding: 'utf8',
+    });
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /without --token-file/);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -52,9 +58,14 @@ describe('server process', () => {
   it('on TCP, requires "authorization: Bearer <token>" on every call', async () => {
     const dir = makeTempDir();
     fs.writeFileSync(join(dir, 'token'), 's3cret-token\n', { mode: 0o600 });
-    const server = await startServer({ listen: '127.0.0.1:0', dataDir: join(dir, 'data'), args: ['--token-file', join(dir, 'token')] });
+    const server = await startServer({
+      listen: '127.0.0.1:0',
+      dataDir: join(dir, 'data'),
+      args: ['--token-file', join(dir, 'token')],
+    });
     const client = new CodebaseServiceClient(server.address, credentials.createInsecure());
-    const list = (md: Metadata) => call<ListCodebasesResponse>(client, client.listCodebases, { ownerId: '', pageSize: 0, pageToken: '' }, md);
+    const list = (md: Metadata) =>
+      call<ListCodebasesResponse>(client, client.listCodebases, { ownerId: '', pageSize: 0, pageToken: '' }, md);
     const withAuth = (v?: string) => {
       const md = new Metadata();
       if (v !== undefined) md.set('authorization', v);
@@ -98,12 +109,28 @@ describe('server process', () => {
     const sb = await server.startSandbox(cb, wireRules(getPreset('development')), resources);
     const running = server.exec(sb, 'sleep 300 & sleep 301').catch((e) => e);
     // Under a loaded CI machine a sandbox can take seconds to start: wait for it, boundedly.
-    assert.ok((await settle(() => bwrapProcessesUsing(dataDir), (p) => p.length > 0, 20_000)).length > 0, 'bwrap started');
+    assert.ok(
+      (
+        await settle(
+          () => bwrapProcessesUsing(dataDir),
+          (p) => p.length > 0,
+          20_000,
+        )
+      ).length > 0,
+      'bwrap started',
+    );
     server.proc.kill('SIGKILL');
     await server.exited;
     await running;
     server = await startServer({ dataDir, listen: `unix:${join(dir, 's.sock')}` });
-    assert.deepEqual(await settle(() => bwrapProcessesUsing(dataDir), (p) => p.length === 0, 20_000), []);
+    assert.deepEqual(
+      await settle(
+        () => bwrapProcessesUsing(dataDir),
+        (p) => p.length === 0,
+        20_000,
+      ),
+      [],
+    );
     assert.deepEqual(mountsUnder(dataDir), []);
     const got = await call<Sandbox>(server.sandboxes, server.sandboxes.getSandbox, { sandboxId: sb });
     assert.equal(got.status, SandboxStatus.SANDBOX_STATUS_STOPPED);

@@ -43,14 +43,23 @@ const U = '/sandbox.v1.CodebaseService/UploadFiles';
 
 describe('strict request decoding', () => {
   it('invalid UTF-8 in a command or an env value names the field; the command does not run', async () => {
-    const e = await rejected(raw.unary(`${S}Exec`, execRequestBytes({ sandboxId, command: Uint8Array.from([...Buffer.from('touch ran; echo '), 0xff]) })));
+    const e = await rejected(
+      raw.unary(
+        `${S}Exec`,
+        execRequestBytes({ sandboxId, command: Uint8Array.from([...Buffer.from('touch ran; echo '), 0xff]) }),
+      ),
+    );
     assert.equal(e.code, status.INVALID_ARGUMENT);
     assert.equal(e.details, 'request is not valid: a string field is not valid UTF-8 (command)');
     assert.deepEqual(await server.listFiles(codebaseId), ['keep.txt'], 'the command did not run');
-    const env = await rejected(raw.unary(`${S}Exec`, execRequestBytes({ sandboxId, command: 'true', env: [['K', INVALID_UTF8]] })));
+    const env = await rejected(
+      raw.unary(`${S}Exec`, execRequestBytes({ sandboxId, command: 'true', env: [['K', INVALID_UTF8]] })),
+    );
     assert.equal(env.code, status.INVALID_ARGUMENT);
     assert.equal(env.details, 'request is not valid: a string field is not valid UTF-8 (env["K"])');
-    const key = await rejected(raw.unary(`${S}Exec`, execRequestBytes({ sandboxId, command: 'true', env: [[INVALID_UTF8, 'v']] })));
+    const key = await rejected(
+      raw.unary(`${S}Exec`, execRequestBytes({ sandboxId, command: 'true', env: [[INVALID_UTF8, 'v']] })),
+    );
     assert.match(key.details, /UTF-8 \(env \(a key\)\)/);
   });
 
@@ -90,12 +99,23 @@ describe('strict request decoding', () => {
   it('a bad UploadFiles chunk fails the upload; nothing half-written', async () => {
     const big = Buffer.alloc(64 * 1024, 0x41);
     const garbage = Buffer.from([0x12, 0xff, 0xff, 0xff, 0xff, 0x0f]); // bytes field longer than the message
-    const e = await rejected(raw.clientStream(U, [uploadMetaBytes(codebaseId, 'keep.txt', 3 * big.length), uploadDataBytes(big), garbage, uploadDataBytes(big)]));
+    const e = await rejected(
+      raw.clientStream(U, [
+        uploadMetaBytes(codebaseId, 'keep.txt', 3 * big.length),
+        uploadDataBytes(big),
+        garbage,
+        uploadDataBytes(big),
+      ]),
+    );
     assert.equal(e.code, status.INVALID_ARGUMENT);
     assert.match(e.details, /request is not valid/);
-    const meta = await rejected(raw.clientStream(U, [uploadMetaBytes(codebaseId, INVALID_UTF8, 2), uploadDataBytes(Buffer.from('hi'))]));
+    const meta = await rejected(
+      raw.clientStream(U, [uploadMetaBytes(codebaseId, INVALID_UTF8, 2), uploadDataBytes(Buffer.from('hi'))]),
+    );
     assert.equal(meta.details, 'request is not valid: a string field is not valid UTF-8 (metadata.file_path)');
-    const size = await rejected(raw.clientStream(U, [uploadMetaBytes(codebaseId, 'new.txt', 2 ** 60), uploadDataBytes(Buffer.from('hi'))]));
+    const size = await rejected(
+      raw.clientStream(U, [uploadMetaBytes(codebaseId, 'new.txt', 2 ** 60), uploadDataBytes(Buffer.from('hi'))]),
+    );
     assert.match(size.details, /too large \(metadata\.total_size\)/);
     await new Promise((r) => setTimeout(r, 200));
     assert.deepEqual(await server.listFiles(codebaseId), ['keep.txt']);

@@ -37,7 +37,10 @@ const CPU_LOCK = join(tmpdir(), 'agentfense-cpu-heavy-tests.lock');
 // Everything writable, one hidden file (`.env`), so that D4 can aim at it.
 const RULES = rules(['**/*', 'write'], ['.env', 'none', 10, 'file']);
 
-async function watched(server: TestServer, work: () => Promise<ExecResult>): Promise<{ result: ExecResult; report: WatchdogReport }> {
+async function watched(
+  server: TestServer,
+  work: () => Promise<ExecResult>,
+): Promise<{ result: ExecResult; report: WatchdogReport }> {
   const dog = await new Watchdog(server.address).start();
   try {
     const result = await work();
@@ -66,13 +69,22 @@ describe('the event loop stays free while a sandbox works', { timeout: 20 * 60_0
   before(async () => {
     // Held for the whole file: released in after().
     await new Promise<void>((locked) => {
-      void withFileLock(CPU_LOCK, () => new Promise<void>((done) => {
-        release = done;
-        locked();
-      }), 20 * 60_000);
+      void withFileLock(
+        CPU_LOCK,
+        () =>
+          new Promise<void>((done) => {
+            release = done;
+            locked();
+          }),
+        20 * 60_000,
+      );
     });
     server = await startServer();
-    codebase = await server.createCodebase({ 'src/app.py': 'print(1)\n', '.env': 'SECRET=1\n', 'output/keep.txt': 'keep\n' });
+    codebase = await server.createCodebase({
+      'src/app.py': 'print(1)\n',
+      '.env': 'SECRET=1\n',
+      'output/keep.txt': 'keep\n',
+    });
     sandbox = await server.startSandbox(codebase, RULES);
   });
 
@@ -83,7 +95,9 @@ describe('the event loop stays free while a sandbox works', { timeout: 20 * 60_0
 
   test('D1: a 6 GB sparse file is refused with a note, the rest is merged, and nobody waits', async () => {
     const { result, report } = await watched(server, () =>
-      server.exec(sandbox, 'truncate -s 6G output/big && echo small > output/small.txt', { timeout: { seconds: 600, nanos: 0 } }),
+      server.exec(sandbox, 'truncate -s 6G output/big && echo small > output/small.txt', {
+        timeout: { seconds: 600, nanos: 0 },
+      }),
     );
     assert.equal(result.exitCode, 0, result.stderr);
     assert.match(result.stderr, /not merged: output\/big: .*(--max-merge-bytes|--layer-quota)/);
@@ -95,7 +109,9 @@ describe('the event loop stays free while a sandbox works', { timeout: 20 * 60_0
 
   test(`D2: ${MANY_FILES} empty files are merged while other clients are served`, async () => {
     const { result, report } = await watched(server, () =>
-      server.exec(sandbox, `mkdir -p output/many && cd output/many && seq 1 ${MANY_FILES} | xargs touch`, { timeout: { seconds: 900, nanos: 0 } }),
+      server.exec(sandbox, `mkdir -p output/many && cd output/many && seq 1 ${MANY_FILES} | xargs touch`, {
+        timeout: { seconds: 900, nanos: 0 },
+      }),
     );
     assert.equal(result.exitCode, 0, result.stderr);
     const info = await call<Codebase>(server.codebases, server.codebases.getCodebase, { codebaseId: codebase });
@@ -109,7 +125,10 @@ describe('the event loop stays free while a sandbox works', { timeout: 20 * 60_0
     const deep = `mkdir -p output/deep && cd output/deep && python3 -c 'import os\nfor _ in range(${DEPTH}): os.mkdir("d"); os.chdir("d")\nopen("f", "w").write("bottom")'`;
     const first = await watched(server, () => server.exec(sandbox, deep, { timeout: { seconds: 900, nanos: 0 } }));
     assert.equal(first.result.exitCode, 0, first.result.stderr);
-    assert.match(first.result.stderr, /not merged: output\/deep\/d(\/d)*: deeper than \d+ path components \(--max-merge-depth\)/);
+    assert.match(
+      first.result.stderr,
+      /not merged: output\/deep\/d(\/d)*: deeper than \d+ path components \(--max-merge-depth\)/,
+    );
     assertResponsive(`D3 (${DEPTH}-level directory)`, first.report);
 
     const later = await watched(server, () => server.exec(sandbox, 'echo after > output/after.txt'));
@@ -128,7 +147,9 @@ describe('the event loop stays free while a sandbox works', { timeout: 20 * 60_0
   });
 
   test('D4: a path that conflicts with a hidden file is reported and skipped; merging goes on', async () => {
-    const { result, report } = await watched(server, () => server.exec(sandbox, 'mkdir .env && echo 1 > .env/x && echo 4 > output/d4.txt'));
+    const { result, report } = await watched(server, () =>
+      server.exec(sandbox, 'mkdir .env && echo 1 > .env/x && echo 4 > output/d4.txt'),
+    );
     assert.equal(result.exitCode, 0, result.stderr);
     assert.match(result.stderr, /not merged: \.env\/x: /);
     assert.equal(await server.download(codebase, 'output/d4.txt'), '4\n');

@@ -45,7 +45,12 @@ async function withRetries<T>(fn: () => Promise<T>, ms = 20_000): Promise<{ valu
 }
 
 /** Each file is exactly one of its allowed versions (or absent when absence is allowed). */
-async function assertConsistent(srv: ServerHandle, codebaseId: string, allowed: Map<string, Set<string>>, what: string) {
+async function assertConsistent(
+  srv: ServerHandle,
+  codebaseId: string,
+  allowed: Map<string, Set<string>>,
+  what: string,
+) {
   const listed = new Map((await srv.listFiles(codebaseId)).filter((f) => !f.isDir).map((f) => [f.path, f.size]));
   let old = 0;
   let fresh = 0;
@@ -73,7 +78,11 @@ async function assertNothingLeft(srv: ServerHandle, what: string) {
     (v) => v.length === 0,
     10_000,
   );
-  assert.deepEqual(procs.map((p) => `${p.pid} ${p.cmd.slice(0, 80)}`), [], `${what}: sandbox processes left behind`);
+  assert.deepEqual(
+    procs.map((p) => `${p.pid} ${p.cmd.slice(0, 80)}`),
+    [],
+    `${what}: sandbox processes left behind`,
+  );
   const mounts = await waitFor(
     () => mountsUnder(srv.dataDir),
     (v) => v.length === 0,
@@ -91,11 +100,22 @@ async function killAndRestart(srv: ServerHandle, what: string) {
     (v) => v.length === 0,
     10_000,
   );
-  assert.deepEqual(procs.map((p) => p.cmd.slice(0, 80)), [], `${what}: sandbox processes survived the SIGKILL`);
+  assert.deepEqual(
+    procs.map((p) => p.cmd.slice(0, 80)),
+    [],
+    `${what}: sandbox processes survived the SIGKILL`,
+  );
   const mountsAfterKill = mountsUnder(srv.dataDir).length;
   await srv.restart();
   // The old client objects reconnect by themselves.
-  const { tries } = await withRetries(() => srv.unary('codebase', 'listCodebases', { ownerId: '', pageSize: 10, pageToken: '' }, { deadline: Date.now() + 2000 }));
+  const { tries } = await withRetries(() =>
+    srv.unary(
+      'codebase',
+      'listCodebases',
+      { ownerId: '', pageSize: 10, pageToken: '' },
+      { deadline: Date.now() + 2000 },
+    ),
+  );
   await assertNothingLeft(srv, `${what} (after restart)`);
   return { tries, mountsAfterKill };
 }
@@ -124,11 +144,18 @@ describe('SIGKILL and restart on the same data dir', () => {
         ),
       );
       // Kill once some uploads have finished and the others are mid-stream.
-      await waitFor(() => done, (d) => d >= 3, 15_000, 2);
+      await waitFor(
+        () => done,
+        (d) => d >= 3,
+        15_000,
+        2,
+      );
       const r = await killAndRestart(srv, 'upload');
       const outcomes = await Promise.all(uploads);
       const c = await assertConsistent(srv, cb, allowed, 'upload');
-      console.log(`kill during upload: calls ${JSON.stringify(countBy(outcomes))}; files old ${c.old}, new ${c.fresh}, absent ${c.absent}; reconnect after ${r.tries} tries`);
+      console.log(
+        `kill during upload: calls ${JSON.stringify(countBy(outcomes))}; files old ${c.old}, new ${c.fresh}, absent ${c.absent}; reconnect after ${r.tries} tries`,
+      );
       // The next upload works.
       await srv.upload(cb, 'after.txt', 'after restart');
       assert.equal((await srv.download(cb, 'after.txt')).toString(), 'after restart');
@@ -154,23 +181,40 @@ describe('SIGKILL and restart on the same data dir', () => {
       for (const [p, n] of news) allowed.set(p, new Set([olds.has(p) ? sha256(olds.get(p)!) : 'absent', sha256(n)]));
       const answered: { path: string; checksum: string }[] = [];
       const queue = [...news][Symbol.iterator]();
-      const files = { next: () => {
-        const n = queue.next();
-        return n.done ? n : { value: { path: n.value[0], read: () => ({ size: n.value[1].length, content: n.value[1] }) } };
-      } };
-      const upload = client.uploadBatch(cb, files, { onResult: (r) => answered.push({ path: r.filePath, checksum: r.checksum }) }).then(
-        () => 'ok',
-        (e) => codeName(e.code),
+      const files = {
+        next: () => {
+          const n = queue.next();
+          return n.done
+            ? n
+            : { value: { path: n.value[0], read: () => ({ size: n.value[1].length, content: n.value[1] }) } };
+        },
+      };
+      const upload = client
+        .uploadBatch(cb, files, { onResult: (r) => answered.push({ path: r.filePath, checksum: r.checksum }) })
+        .then(
+          () => 'ok',
+          (e) => codeName(e.code),
+        );
+      await waitFor(
+        () => answered.length,
+        (n) => n >= 30,
+        15_000,
+        2,
       );
-      await waitFor(() => answered.length, (n) => n >= 30, 15_000, 2);
       const r = await killAndRestart(srv, 'UploadBatch');
       const outcome = await upload;
       assert.notEqual(outcome, 'ok', 'the killed call did not succeed');
       const c = await assertConsistent(srv, cb, allowed, 'UploadBatch');
       // What the server answered before it died was durable.
-      for (const a of answered) assert.equal(sha256(await srv.download(cb, a.path)), a.checksum, `${a.path} was answered, so it is stored`);
-      console.log(`kill during UploadBatch: call ${outcome}; ${answered.length} files answered; files old ${c.old}, new ${c.fresh}, absent ${c.absent}; reconnect after ${r.tries} tries`);
-      const after = await client.uploadBatch(cb, [{ path: 'after.txt', read: () => ({ size: 5, content: 'after' }) }][Symbol.iterator]());
+      for (const a of answered)
+        assert.equal(sha256(await srv.download(cb, a.path)), a.checksum, `${a.path} was answered, so it is stored`);
+      console.log(
+        `kill during UploadBatch: call ${outcome}; ${answered.length} files answered; files old ${c.old}, new ${c.fresh}, absent ${c.absent}; reconnect after ${r.tries} tries`,
+      );
+      const after = await client.uploadBatch(
+        cb,
+        [{ path: 'after.txt', read: () => ({ size: 5, content: 'after' }) }][Symbol.iterator](),
+      );
       assert.equal(after[0]!.size, 5);
     } finally {
       client.close();
@@ -197,7 +241,9 @@ describe('SIGKILL and restart on the same data dir', () => {
       );
       const before = sandboxProcessesOf(srv.dataDir).length;
       const r = await killAndRestart(srv, 'exec+session');
-      console.log(`kill during exec+session: ${before} sandbox processes before, exec call → ${await running}; mounts right after the kill ${r.mountsAfterKill}; reconnect after ${r.tries} tries`);
+      console.log(
+        `kill during exec+session: ${before} sandbox processes before, exec call → ${await running}; mounts right after the kill ${r.mountsAfterKill}; reconnect after ${r.tries} tries`,
+      );
       // The sandbox record may survive or not; either way the codebase answers and a new sandbox works.
       assert.equal((await srv.download(cb, 'README.md')).toString(), 'hello\n');
       const sb2 = (await srv.createSandbox(cb, agentSafeRules())).id;
@@ -224,10 +270,15 @@ describe('SIGKILL and restart on the same data dir', () => {
       }
       const sb = (await srv.createSandbox(cb, agentSafeRules())).id;
       const t0 = Date.now();
-      const exec = srv.exec(sb, `cd /workspace/output && i=0; while [ $i -lt ${N} ]; do echo "v2 $i" > f$i; i=$((i+1)); done; echo wrote`).then(
-        (r) => `ok ${r.stdout.trim()}`,
-        (e) => codeName(e.code),
-      );
+      const exec = srv
+        .exec(
+          sb,
+          `cd /workspace/output && i=0; while [ $i -lt ${N} ]; do echo "v2 $i" > f$i; i=$((i+1)); done; echo wrote`,
+        )
+        .then(
+          (r) => `ok ${r.stdout.trim()}`,
+          (e) => codeName(e.code),
+        );
       // Kill while the server merges: the last file exists in the layer, the call has not returned.
       const last = `f${N - 1}`;
       const found = await waitFor(
@@ -237,7 +288,10 @@ describe('SIGKILL and restart on the same data dir', () => {
         5,
       );
       await sleep(20);
-      const settled = await Promise.race([exec.then((x) => `returned before the kill: ${x}`), sleep(0).then(() => 'pending')]);
+      const settled = await Promise.race([
+        exec.then((x) => `returned before the kill: ${x}`),
+        sleep(0).then(() => 'pending'),
+      ]);
       const r = await killAndRestart(srv, 'merge');
       const c = await assertConsistent(srv, cb, allowed, 'merge');
       console.log(
@@ -265,12 +319,26 @@ describe('graceful shutdown', () => {
       const before = mountsUnder(srv.dataDir).length;
       srv.closeClients();
       srv.proc.kill('SIGTERM');
-      await waitFor(() => srv.alive(), (a) => !a, 15_000);
+      await waitFor(
+        () => srv.alive(),
+        (a) => !a,
+        15_000,
+      );
       assert.ok(!srv.alive(), 'the server exits on SIGTERM');
-      const procs = await waitFor(() => sandboxProcessesOf(srv.dataDir), (v) => v.length === 0, 5000);
+      const procs = await waitFor(
+        () => sandboxProcessesOf(srv.dataDir),
+        (v) => v.length === 0,
+        5000,
+      );
       const mounts = mountsUnder(srv.dataDir);
-      console.log(`SIGTERM with a live sandbox: mounts ${before} before, ${mounts.length} after exit; sandbox processes after ${procs.length}`);
-      assert.deepEqual(procs.map((p) => p.cmd.slice(-60)), [], 'no sandbox process after SIGTERM');
+      console.log(
+        `SIGTERM with a live sandbox: mounts ${before} before, ${mounts.length} after exit; sandbox processes after ${procs.length}`,
+      );
+      assert.deepEqual(
+        procs.map((p) => p.cmd.slice(-60)),
+        [],
+        'no sandbox process after SIGTERM',
+      );
       assert.deepEqual(mounts, [], 'no mount under the data dir after SIGTERM');
     } finally {
       for (const m of mountsUnder(srv.dataDir).reverse()) spawnQuiet('umount', ['-l', m]);
@@ -300,9 +368,17 @@ describe('a full disk (8 MiB tmpfs as the data dir)', rootOnly('mounts a tmpfs')
         (e: ServiceError) => e,
       );
       assert.ok(big, 'a 12 MiB upload into 8 MiB cannot succeed');
-      assert.equal(big.code, status.RESOURCE_EXHAUSTED, `upload on a full disk: ${codeName(big.code)} "${big.details}"`);
+      assert.equal(
+        big.code,
+        status.RESOURCE_EXHAUSTED,
+        `upload on a full disk: ${codeName(big.code)} "${big.details}"`,
+      );
       assert.match(big.details, /disk|space/i);
-      assert.equal(sha256(await srv.download(cb, 'output/data.bin')), sha256(v1), 'old content kept after the failed upload');
+      assert.equal(
+        sha256(await srv.download(cb, 'output/data.bin')),
+        sha256(v1),
+        'old content kept after the failed upload',
+      );
       assert.ok(await srv.healthy());
 
       // Merge that needs more room than is left: the command's layer holds 5 MiB, staging and
@@ -321,8 +397,15 @@ describe('a full disk (8 MiB tmpfs as the data dir)', rootOnly('mounts a tmpfs')
         // Only acceptable if the command itself hit ENOSPC and nothing changed.
         assert.equal(sha256(now), sha256(v1), 'a merge that "succeeded" on a full disk must not have changed the file');
       } else {
-        assert.equal(merged.e.code, status.RESOURCE_EXHAUSTED, `merge on a full disk: ${codeName(merged.e.code)} "${merged.e.details}"`);
-        assert.ok(now.length === v1.length && sha256(now) === sha256(v1), 'previous content kept after the failed merge');
+        assert.equal(
+          merged.e.code,
+          status.RESOURCE_EXHAUSTED,
+          `merge on a full disk: ${codeName(merged.e.code)} "${merged.e.details}"`,
+        );
+        assert.ok(
+          now.length === v1.length && sha256(now) === sha256(v1),
+          'previous content kept after the failed merge',
+        );
       }
       assert.equal((await srv.download(cb, 'keep.txt')).toString(), 'keep me\n');
       assert.ok(await srv.healthy(), 'the server still answers');

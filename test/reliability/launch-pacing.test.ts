@@ -31,7 +31,10 @@ describe('launch pacing (--max-launches 1)', () => {
         ),
       ),
     );
-    assert.deepEqual(results, Array.from({ length: 8 }, (_, i) => `0 ${i}`));
+    assert.deepEqual(
+      results,
+      Array.from({ length: 8 }, (_, i) => `0 ${i}`),
+    );
     await srv.destroySandbox(sb);
   });
 

@@ -17,7 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SERVER_JS } from './lib/harness';
 
-const run = (...args: string[]) => spawnSync(process.execPath, [SERVER_JS, ...args], { encoding: 'utf8', timeout: 10_000 });
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, [SERVER_JS, ...args], { encoding: 'utf8', timeout: 10_000 });
 
 describe('data dir and socket outside the directories bound into sandboxes', () => {
   let dir: string;
@@ -55,7 +56,10 @@ describe('data dir and socket outside the directories bound into sandboxes', () 
     outside.push(sock);
     const r = run('--listen', `unix:${sock}`, '--data-dir', join(dir, 'data'));
     assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /--listen unix:\/etc\/af-[0-9a-f]+\.sock is inside \/etc, which every sandbox sees read-only/);
+    assert.match(
+      r.stderr,
+      /--listen unix:\/etc\/af-[0-9a-f]+\.sock is inside \/etc, which every sandbox sees read-only/,
+    );
     assert.equal(existsSync(sock), false);
     assert.equal(existsSync(join(dir, 'data')), false);
   });

@@ -11,7 +11,15 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { agentSafeRules, bwrapProcesses, descendants, startServer, uploadSecretFixture, waitFor, type ServerHandle } from './lib/harness';
+import {
+  agentSafeRules,
+  bwrapProcesses,
+  descendants,
+  startServer,
+  uploadSecretFixture,
+  waitFor,
+  type ServerHandle,
+} from './lib/harness';
 import { isRoot, NOBODY, runAs } from './lib/hostAccess';
 import type { Session } from '../../src/generated/sandbox';
 
@@ -29,7 +37,15 @@ function visibleCommandLines(dataDir: string): string[] {
       return '';
     }
   });
-  if (isRoot) lines.push(...runAs(NOBODY, NOBODY, 'while read -r p; do tr "\\0" " " < /proc/$p/cmdline; echo; done; exit 0', pids.map(String)));
+  if (isRoot)
+    lines.push(
+      ...runAs(
+        NOBODY,
+        NOBODY,
+        'while read -r p; do tr "\\0" " " < /proc/$p/cmdline; echo; done; exit 0',
+        pids.map(String),
+      ),
+    );
   return lines;
 }
 
@@ -51,13 +67,18 @@ describe("bwrap's command line carries no env value and no command text", () => 
     const env = canary('env');
     const text = canary('cmd');
     // Waits for /tmp/go, so that it is running while the command lines are read.
-    const running = srv.exec(sandboxId, `while [ ! -e /tmp/go ]; do sleep 0.05; done; echo "$API_KEY" # ${text}`, { env: { API_KEY: env } });
+    const running = srv.exec(sandboxId, `while [ ! -e /tmp/go ]; do sleep 0.05; done; echo "$API_KEY" # ${text}`, {
+      env: { API_KEY: env },
+    });
     try {
       const lines = await waitFor(
         () => visibleCommandLines(srv.dataDir),
         (l) => l.some((c) => c.includes('sleep')),
       );
-      assert.deepEqual(lines.filter((c) => c.includes(env) || c.includes(text)), []);
+      assert.deepEqual(
+        lines.filter((c) => c.includes(env) || c.includes(text)),
+        [],
+      );
     } finally {
       await srv.exec(sandboxId, 'touch /tmp/go');
     }
@@ -67,13 +88,20 @@ describe("bwrap's command line carries no env value and no command text", () => 
 
   it('Session: env values are not in any command line', async () => {
     const env = canary('session');
-    const session = await srv.unary<Session>('sandbox', 'createSession', { sandboxId, shell: '/bin/sh', env: { SESSION_KEY: env } });
+    const session = await srv.unary<Session>('sandbox', 'createSession', {
+      sandboxId,
+      shell: '/bin/sh',
+      env: { SESSION_KEY: env },
+    });
     try {
       const lines = await waitFor(
         () => visibleCommandLines(srv.dataDir),
         (l) => l.length > 0,
       );
-      assert.deepEqual(lines.filter((c) => c.includes(env)), []);
+      assert.deepEqual(
+        lines.filter((c) => c.includes(env)),
+        [],
+      );
       const r = await srv.sessionExec(session.id, 'echo "$SESSION_KEY"');
       assert.equal(r.stdout.trim(), env);
     } finally {

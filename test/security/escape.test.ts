@@ -93,7 +93,6 @@ function hostPathsOfSecrets(): string[] {
   return hits;
 }
 
-
 /** Downloads every file under output/ in the codebase and scans it (what the merges produced). */
 async function scanOutputFolder(a: Attempt): Promise<void> {
   const files = await srv.listFiles(fx.codebaseId, 'output', true).catch(() => []);
@@ -110,7 +109,8 @@ async function nothingRunsAfter(a: Attempt, what: string): Promise<void> {
     (v) => v.length === 0,
     5000,
   );
-  if (left.length) a.leak(`sandbox processes still run ${what}`, JSON.stringify(left.map((p) => `${p.pid}: …${p.cmd.slice(-40)}`)));
+  if (left.length)
+    a.leak(`sandbox processes still run ${what}`, JSON.stringify(left.map((p) => `${p.pid}: …${p.cmd.slice(-40)}`)));
 }
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -120,7 +120,14 @@ before(async () => {
   fx = await uploadSecretFixture(srv);
   tally = new Tally(fx.canaries);
   // A hidden name appearing in any listing is a leak (matched on whole path segments).
-  tally.hiddenNames.push(/(^|[\s/])\.env\b/m, /key\.pem/, /id_rsa\.key/, /credentials\.json/, /(^|[\s/])\.git\b/m, /(^|[\s/])secrets\b/m);
+  tally.hiddenNames.push(
+    /(^|[\s/])\.env\b/m,
+    /key\.pem/,
+    /id_rsa\.key/,
+    /credentials\.json/,
+    /(^|[\s/])\.git\b/m,
+    /(^|[\s/])secrets\b/m,
+  );
   // Canaries the host holds outside the server: in the home of the user running the server (root's
   // or the unprivileged user's) and the host /tmp.
   for (const [dir, what] of [
@@ -140,7 +147,8 @@ after(async () => {
   for (const p of hostFiles) rmSync(p, { force: true });
   if (A) await srv.destroySandbox(A).catch(() => undefined);
   console.log(`\n${tally?.summary()}`);
-  for (const l of tally?.leaks ?? []) console.log(`LEAK [${l.attempt}] ${l.what}\n    ${l.evidence.replace(/\n/g, '\n    ')}`);
+  for (const l of tally?.leaks ?? [])
+    console.log(`LEAK [${l.attempt}] ${l.what}\n    ${l.evidence.replace(/\n/g, '\n    ')}`);
   await srv?.stop();
 });
 
@@ -160,7 +168,9 @@ describe('hidden files stay hidden', () => {
 
   it('by listing the directories that hold them', async () => {
     await attempt('list /workspace and parents', async (a) => {
-      await a.sh(A, `ls -laR ${WS} 2>/dev/null; ls -la ${WS}/secrets ${WS}/.git ${WS}/config 2>/dev/null; true`, { names: true });
+      await a.sh(A, `ls -laR ${WS} 2>/dev/null; ls -la ${WS}/secrets ${WS}/.git ${WS}/config 2>/dev/null; true`, {
+        names: true,
+      });
       await a.sh(A, `cd ${WS} && for f in .* * */.* */*; do echo "$f"; done`, { names: true });
     });
   });
@@ -174,9 +184,13 @@ describe('hidden files stay hidden', () => {
 
   it('by find', async () => {
     await attempt('find', async (a) => {
-      await a.sh(A, `find ${WS} 2>/dev/null; find ${WS} -name '.env*' -o -name '*.pem' -o -name '*.key' -o -name '.git' 2>/dev/null`, {
-        names: true,
-      });
+      await a.sh(
+        A,
+        `find ${WS} 2>/dev/null; find ${WS} -name '.env*' -o -name '*.pem' -o -name '*.key' -o -name '.git' 2>/dev/null`,
+        {
+          names: true,
+        },
+      );
       await a.sh(A, `find ${WS} -type f -exec cat {} + 2>/dev/null; true`);
     });
   });
@@ -216,7 +230,10 @@ describe('hidden files stay hidden', () => {
           ` cat l-abs l-rel s-dir/key.pem l-proc 2>/dev/null; true`,
       );
       // Next command sees the merged result; and the host API serves what was merged.
-      await a.sh(A, `cat ${WS}/output/l-abs ${WS}/output/l-rel ${WS}/output/s-dir/key.pem ${WS}/output/l-proc 2>/dev/null; true`);
+      await a.sh(
+        A,
+        `cat ${WS}/output/l-abs ${WS}/output/l-rel ${WS}/output/s-dir/key.pem ${WS}/output/l-proc 2>/dev/null; true`,
+      );
       for (const p of ['output/l-abs', 'output/l-rel', 'output/l-proc', 'output/s-dir/key.pem']) {
         const got = await srv.download(fx.codebaseId, p).catch(() => Buffer.alloc(0));
         a.scan(got.toString('latin1'), `DownloadFile ${p}`);
@@ -225,28 +242,36 @@ describe('hidden files stay hidden', () => {
     await attempt('hard link to hidden file / blob', async (a) => {
       const targets = hostPathsOfSecrets();
       const cmds = [`ln ${WS}/.env ${WS}/output/h1 2>/dev/null && ${leakIf('hardlink-env')}`];
-      for (const [i, t] of targets.slice(0, 10).entries()) cmds.push(`ln ${q(t)} ${WS}/output/hb${i} 2>/dev/null && cat ${WS}/output/hb${i}`);
+      for (const [i, t] of targets.slice(0, 10).entries())
+        cmds.push(`ln ${q(t)} ${WS}/output/hb${i} 2>/dev/null && cat ${WS}/output/hb${i}`);
       await a.sh(A, cmds.join('; ') + '; true');
       for (let i = 0; i < Math.min(10, targets.length); i++) {
         const got = await srv.download(fx.codebaseId, `output/hb${i}`).catch(() => Buffer.alloc(0));
         a.scan(got.toString('latin1'), `DownloadFile output/hb${i}`);
       }
     });
-    await attempt('symlink to host paths (data dir blobs, /etc/shadow, host canaries), resolved by the merge', async (a) => {
-      const targets = [...hostPathsOfSecrets().slice(0, 10), '/etc/shadow', ...hostFiles];
-      const cmds = targets.map((t, i) => `ln -s ${q(t)} ${WS}/output/hs${i}`);
-      // A symlink to the blobs' host directory: a merge that walks through it imports them.
-      for (const [i, t] of targets.slice(0, 5).entries()) cmds.push(`ln -s ${q(t.slice(0, t.lastIndexOf('/')))} ${WS}/output/hd${i}`);
-      await a.sh(A, cmds.join('; ') + `; cat ${WS}/output/hs* 2>/dev/null; true`);
-      await a.sh(A, `cat ${WS}/output/hs* 2>/dev/null; true`);
-      const shadow = AS_ROOT && existsSync('/etc/shadow') ? readFileSync('/etc/shadow', 'utf8').split('\n')[0]! : '';
-      for (let i = 0; i < targets.length; i++) {
-        const got = (await srv.download(fx.codebaseId, `output/hs${i}`).catch(() => Buffer.alloc(0))).toString('latin1');
-        a.scan(got, `DownloadFile output/hs${i}`);
-        if (shadow && got.includes(shadow)) a.leak('host /etc/shadow copied into the codebase by the merge', got.slice(0, 80));
-      }
-      await scanOutputFolder(a);
-    });
+    await attempt(
+      'symlink to host paths (data dir blobs, /etc/shadow, host canaries), resolved by the merge',
+      async (a) => {
+        const targets = [...hostPathsOfSecrets().slice(0, 10), '/etc/shadow', ...hostFiles];
+        const cmds = targets.map((t, i) => `ln -s ${q(t)} ${WS}/output/hs${i}`);
+        // A symlink to the blobs' host directory: a merge that walks through it imports them.
+        for (const [i, t] of targets.slice(0, 5).entries())
+          cmds.push(`ln -s ${q(t.slice(0, t.lastIndexOf('/')))} ${WS}/output/hd${i}`);
+        await a.sh(A, cmds.join('; ') + `; cat ${WS}/output/hs* 2>/dev/null; true`);
+        await a.sh(A, `cat ${WS}/output/hs* 2>/dev/null; true`);
+        const shadow = AS_ROOT && existsSync('/etc/shadow') ? readFileSync('/etc/shadow', 'utf8').split('\n')[0]! : '';
+        for (let i = 0; i < targets.length; i++) {
+          const got = (await srv.download(fx.codebaseId, `output/hs${i}`).catch(() => Buffer.alloc(0))).toString(
+            'latin1',
+          );
+          a.scan(got, `DownloadFile output/hs${i}`);
+          if (shadow && got.includes(shadow))
+            a.leak('host /etc/shadow copied into the codebase by the merge', got.slice(0, 80));
+        }
+        await scanOutputFolder(a);
+      },
+    );
   });
 
   it('through a directory swapped for a symlink to a host dir while the merge walks the layer (TOCTOU)', async () => {
@@ -255,7 +280,7 @@ describe('hidden files stay hidden', () => {
     // hidden files' blobs) and a symlink to the blob's host directory. If the merge's walk or
     // copy follows the symlink on the host, the blob's content lands in the codebase.
     const targets = hostPathsOfSecrets().slice(0, 5);
-    assert.ok(targets.length > 0, 'found the hidden files\' blobs in the data dir');
+    assert.ok(targets.length > 0, "found the hidden files' blobs in the data dir");
     const pairs = targets.map((t) => [t.slice(0, t.lastIndexOf('/')), t.slice(t.lastIndexOf('/') + 1)]);
     await attempt('merge TOCTOU: directory <-> symlink swap', async (a) => {
       const s = await srv.createSession(A);
@@ -281,7 +306,10 @@ while time.time() < end:
         except OSError:
             pass
 `;
-      await a.sess(s.id, `cat > /tmp/race.py <<'EOF'\n${script}EOF\n(python3 /tmp/race.py >/dev/null 2>&1 &) ; echo started`);
+      await a.sess(
+        s.id,
+        `cat > /tmp/race.py <<'EOF'\n${script}EOF\n(python3 /tmp/race.py >/dev/null 2>&1 &) ; echo started`,
+      );
       const end = Date.now() + 10_000;
       let merges = 0;
       while (Date.now() < end && merges < 400) {
@@ -289,7 +317,10 @@ while time.time() < end:
         merges++;
       }
       await srv.destroySession(s.id);
-      await nothingRunsAfter(a, 'after DestroySession of the TOCTOU session (a python process was still running in it)');
+      await nothingRunsAfter(
+        a,
+        'after DestroySession of the TOCTOU session (a python process was still running in it)',
+      );
       console.log(`merge TOCTOU: ${merges} merges raced against the swapper`);
       await scanOutputFolder(a);
       await a.sh(A, `cat /workspace/output/race*/* /workspace/output/real*/* 2>/dev/null; true`);
@@ -298,9 +329,13 @@ while time.time() < end:
 
   it('through /proc/self/root, /proc/<pid>/cwd, /proc/<pid>/fd, /dev/fd', async () => {
     await attempt('/proc/self/root', async (a) => {
-      await a.sh(A, `ls -la /proc/self/root${WS}/ 2>/dev/null; cat /proc/self/root${WS}/.env /proc/1/root${WS}/.env 2>/dev/null; true`, {
-        names: true,
-      });
+      await a.sh(
+        A,
+        `ls -la /proc/self/root${WS}/ 2>/dev/null; cat /proc/self/root${WS}/.env /proc/1/root${WS}/.env 2>/dev/null; true`,
+        {
+          names: true,
+        },
+      );
     });
     await attempt('/proc/<pid>/cwd', async (a) => {
       await a.sh(
@@ -316,10 +351,20 @@ while time.time() < end:
           ` if [ -d "$f" ]; then ls -a "$f"/ 2>/dev/null; cat "$f"/.env 2>/dev/null; fi;` +
           ` case "$t" in /*) timeout 1 head -c 4096 "$f" 2>/dev/null;; esac; done; done; true`,
       );
-      if (r.stdout.includes(srv.dataDir)) a.leak('a sandbox process holds a descriptor into the data dir', r.stdout.split('\n').filter((l) => l.includes(srv.dataDir)).join('\n'));
+      if (r.stdout.includes(srv.dataDir))
+        a.leak(
+          'a sandbox process holds a descriptor into the data dir',
+          r.stdout
+            .split('\n')
+            .filter((l) => l.includes(srv.dataDir))
+            .join('\n'),
+        );
     });
     await attempt('/dev/fd', async (a) => {
-      await a.sh(A, `ls -la /dev/fd/ 2>&1; for f in /dev/fd/*; do timeout 1 cat "$f" 2>/dev/null; done; cat /dev/fd/3/.env 2>/dev/null; true`);
+      await a.sh(
+        A,
+        `ls -la /dev/fd/ 2>&1; for f in /dev/fd/*; do timeout 1 cat "$f" 2>/dev/null; done; cat /dev/fd/3/.env 2>/dev/null; true`,
+      );
     });
   });
 
@@ -332,7 +377,12 @@ while time.time() < end:
     await srv.upload(cb.id, 'README.md', 'readme\n');
     const rules = [
       ...agentSafeRules(),
-      { pattern: '/docs/**', type: PatternType.PATTERN_TYPE_GLOB, permission: Permission.PERMISSION_VIEW, priority: 200 },
+      {
+        pattern: '/docs/**',
+        type: PatternType.PATTERN_TYPE_GLOB,
+        permission: Permission.PERMISSION_VIEW,
+        priority: 200,
+      },
     ];
     const V = (await srv.createSandbox(cb.id, rules)).id;
     await attempt('read a view-only file (cat, chmod, nested userns root, /proc/self/root, copy)', async (a) => {
@@ -359,7 +409,14 @@ describe('the host stays out of reach', () => {
           ` cat /proc/1/root${srv.dataDir}/* 2>/dev/null; true`,
       );
       const targets = hostPathsOfSecrets();
-      if (targets.length) await a.sh(A, targets.slice(0, 20).map((t) => `cat ${q(t)} 2>/dev/null`).join('; ') + '; true');
+      if (targets.length)
+        await a.sh(
+          A,
+          targets
+            .slice(0, 20)
+            .map((t) => `cat ${q(t)} 2>/dev/null`)
+            .join('; ') + '; true',
+        );
     });
   });
 
@@ -377,10 +434,14 @@ describe('the host stays out of reach', () => {
       }
       const guesses = [...roots].filter((p) => !/^\/(proc|sys|dev|usr|lib|bin|sbin|etc)(\/|$)/.test(p)).slice(0, 200);
       const cmd = guesses
-        .map((g) => `ls -a ${q(g)} 2>/dev/null; cat ${q(g)}/.env ${q(g)}/*/.env 2>/dev/null; timeout 2 grep -rIas ${fx.prefix} ${q(g)} 2>/dev/null`)
+        .map(
+          (g) =>
+            `ls -a ${q(g)} 2>/dev/null; cat ${q(g)}/.env ${q(g)}/*/.env 2>/dev/null; timeout 2 grep -rIas ${fx.prefix} ${q(g)} 2>/dev/null`,
+        )
         .join('; ');
       await a.sh(A, (cmd || 'true') + '; true', { timeoutSec: 60 });
-      if (r.stdout.includes(srv.dataDir)) console.log(`note: the sandbox's mountinfo reveals the data dir path ${srv.dataDir} (path only)`);
+      if (r.stdout.includes(srv.dataDir))
+        console.log(`note: the sandbox's mountinfo reveals the data dir path ${srv.dataDir} (path only)`);
     });
   });
 
@@ -390,7 +451,10 @@ describe('the host stays out of reach', () => {
     tally.secrets.push(other);
     const B = (await srv.createSandbox(cb.id, presetRules('full-access'))).id;
     const sess = await srv.createSession(B);
-    await srv.sessionExec(sess.id, `mkdir -p /workspace/output /tmp/b && echo ${other} > /workspace/output/mine && echo ${other} > /tmp/b/mine && echo ok`);
+    await srv.sessionExec(
+      sess.id,
+      `mkdir -p /workspace/output /tmp/b && echo ${other} > /workspace/output/mine && echo ${other} > /tmp/b/mine && echo ok`,
+    );
     await attempt("find another sandbox's layer", async (a) => {
       await a.sh(
         A,
@@ -411,7 +475,8 @@ describe('the host stays out of reach', () => {
         `ls -la /root /home ${HOST_HOME} 2>&1; cat ${HOST_HOME}/.af-sec-canary-${RUN} /root/.af-sec-canary-${RUN} /tmp/.af-sec-canary-${RUN} ~/.af-sec-canary-${RUN} 2>/dev/null;` +
           ` cat /root/.bash_history /root/.ssh/* 2>/dev/null | head -c 1000; ls -la /root/.ssh 2>/dev/null && ${leakIf('root-ssh')}; true`,
       );
-      if (r.out.includes(`.af-sec-canary-${RUN}`)) a.leak("the host's /root or /tmp is listed inside the sandbox", r.out.slice(0, 300));
+      if (r.out.includes(`.af-sec-canary-${RUN}`))
+        a.leak("the host's /root or /tmp is listed inside the sandbox", r.out.slice(0, 300));
     });
   });
 
@@ -438,7 +503,8 @@ describe('read-only stays read-only', () => {
       if (now !== c) a.leak(`read-only ${p} was changed`, now.slice(0, 100));
     }
     const r = await srv.exec(A, `cat ${WS}/README.md ${WS}/src/app.py`);
-    if (r.stdout !== before_['README.md']! + before_['src/app.py']!) a.leak('read-only file changed inside the sandbox', r.stdout.slice(0, 100));
+    if (r.stdout !== before_['README.md']! + before_['src/app.py']!)
+      a.leak('read-only file changed inside the sandbox', r.stdout.slice(0, 100));
   };
 
   it('rename-over', async () => {
@@ -493,7 +559,8 @@ describe('read-only stays read-only', () => {
     await attempt('create output/.env and output/x.key', async (a) => {
       await a.sh(A, `echo planted > ${WS}/output/.env.local; echo planted > ${WS}/output/x.key; true`);
       const files = (await srv.listFiles(fx.codebaseId)).map((f) => f.path);
-      for (const p of ['output/.env.local', 'output/x.key']) if (files.includes(p)) a.leak(`none-level path ${p} was merged into the codebase`, files.join(' '));
+      for (const p of ['output/.env.local', 'output/x.key'])
+        if (files.includes(p)) a.leak(`none-level path ${p} was merged into the codebase`, files.join(' '));
     });
   });
 
@@ -588,7 +655,11 @@ describe('no process outlives its command, session or sandbox', () => {
         (v) => v.length === 0,
         5000,
       );
-      if (left.length) a.leak(`processes still run as host uid ${SANDBOX_HOST_UID}`, JSON.stringify(left.map((p) => `${p.pid}: …${p.cmd.slice(-160)}`)));
+      if (left.length)
+        a.leak(
+          `processes still run as host uid ${SANDBOX_HOST_UID}`,
+          JSON.stringify(left.map((p) => `${p.pid}: …${p.cmd.slice(-160)}`)),
+        );
     });
   });
 });
@@ -646,7 +717,9 @@ describe('network is off', () => {
             ` timeout 3 curl -s -m 2 http://${ip}:${tcpPort}/ >/dev/null 2>&1; [ $? -eq 52 ] && ${leakIf('curl-' + ip)}`,
         )
         .join('; ');
-      await a.sh(A, cmd + `; timeout 5 curl -s -m 3 -o /dev/null http://example.com/ && ${leakIf('internet')}; true`, { timeoutSec: 60 });
+      await a.sh(A, cmd + `; timeout 5 curl -s -m 3 -o /dev/null http://example.com/ && ${leakIf('internet')}; true`, {
+        timeoutSec: 60,
+      });
       await sleep(200);
       if (tcpHits) a.leak(`host TCP listener got ${tcpHits} connection(s) from the sandbox`, `port ${tcpPort}`);
     });
@@ -735,47 +808,67 @@ describe('resource limits hold and the server keeps serving', () => {
     const c = new CodebaseServiceClient(srv.address, credentials.createInsecure());
     const probe = () =>
       new Promise<boolean>((r) =>
-        c.listCodebases({ ownerId: '', pageSize: 1, pageToken: '' }, srv.md(), { deadline: Date.now() + 5000 }, (e) => r(!e)),
+        c.listCodebases({ ownerId: '', pageSize: 1, pageToken: '' }, srv.md(), { deadline: Date.now() + 5000 }, (e) =>
+          r(!e),
+        ),
       );
     return { probe, close: () => c.close() };
   }
 
   it('fill the disk (bounded at 256 MiB in the writable layer)', async () => {
     await attempt('disk fill', async (a) => {
-      const { value: r, worstMs, failures } = await whileProbing(() =>
+      const {
+        value: r,
+        worstMs,
+        failures,
+      } = await whileProbing(() =>
         a.sh(A, `dd if=/dev/zero of=${WS}/output/fill bs=1M count=256 2>&1 | tail -1; echo rc=$?`, { timeoutSec: 90 }),
       );
-      console.log(`disk fill: ${r.stdout.trim().replace(/\n/g, ' | ')}; other client worst latency ${worstMs} ms, failures ${failures}`);
-      if (failures) a.leak('the server stopped answering other clients during a disk fill', `${failures} failed probes`);
+      console.log(
+        `disk fill: ${r.stdout.trim().replace(/\n/g, ' | ')}; other client worst latency ${worstMs} ms, failures ${failures}`,
+      );
+      if (failures)
+        a.leak('the server stopped answering other clients during a disk fill', `${failures} failed probes`);
       assert.ok(await srv.healthy());
       await srv.exec(A, `rm -f ${WS}/output/fill`);
     });
   });
 
-  it('fork bomb under a pids limit', rootOnly('a non-root server without a delegated cgroup refuses pids limits (tested in sandbox-lifecycle)'), async () => {
-    await attempt('fork bomb', async (a) => {
-      const limit = 64;
-      const S = (await srv.createSandbox(fx.codebaseId, agentSafeRules(), { pidsLimit: limit })).id;
-      let peak = 0;
-      const sampler = setInterval(() => (peak = Math.max(peak, sandboxProcessesOf(srv.dataDir).length)), 100);
-      const t0 = Date.now();
-      const { value: r, worstMs, failures } = await whileProbing(() =>
-        srv
-          // Bounded even without a limit: depth 10 is at most ~2k processes, each living 3 s.
-          .exec(S, `b(){ if [ $1 -gt 0 ]; then b $(($1-1)) & b $(($1-1)) & fi; sleep 3; }; b 10; wait; echo survived`, { timeoutSec: 8 })
-          .then((x) => ({ ok: true as const, code: x.exitCode, out: x.stdout + x.stderr }))
-          .catch((e) => ({ ok: false as const, code: e.code as number, out: String(e.details) })),
-      );
-      clearInterval(sampler);
-      a.scan(r.out, 'fork bomb output');
-      console.log(
-        `fork bomb: returned after ${Date.now() - t0} ms (${r.ok ? 'exit ' + r.code : 'grpc status ' + r.code}); peak host processes of the sandbox uid ${peak} (limit ${limit}); other client worst latency ${worstMs} ms, failures ${failures}`,
-      );
-      if (peak > limit + 8) a.leak(`pids limit not enforced: ${peak} processes (limit ${limit})`, '');
-      // A precise count: fork sleeping children until the kernel refuses.
-      const counted = await srv.exec(
-        S,
-        `python3 -c "
+  it(
+    'fork bomb under a pids limit',
+    rootOnly('a non-root server without a delegated cgroup refuses pids limits (tested in sandbox-lifecycle)'),
+    async () => {
+      await attempt('fork bomb', async (a) => {
+        const limit = 64;
+        const S = (await srv.createSandbox(fx.codebaseId, agentSafeRules(), { pidsLimit: limit })).id;
+        let peak = 0;
+        const sampler = setInterval(() => (peak = Math.max(peak, sandboxProcessesOf(srv.dataDir).length)), 100);
+        const t0 = Date.now();
+        const {
+          value: r,
+          worstMs,
+          failures,
+        } = await whileProbing(() =>
+          srv
+            // Bounded even without a limit: depth 10 is at most ~2k processes, each living 3 s.
+            .exec(
+              S,
+              `b(){ if [ $1 -gt 0 ]; then b $(($1-1)) & b $(($1-1)) & fi; sleep 3; }; b 10; wait; echo survived`,
+              { timeoutSec: 8 },
+            )
+            .then((x) => ({ ok: true as const, code: x.exitCode, out: x.stdout + x.stderr }))
+            .catch((e) => ({ ok: false as const, code: e.code as number, out: String(e.details) })),
+        );
+        clearInterval(sampler);
+        a.scan(r.out, 'fork bomb output');
+        console.log(
+          `fork bomb: returned after ${Date.now() - t0} ms (${r.ok ? 'exit ' + r.code : 'grpc status ' + r.code}); peak host processes of the sandbox uid ${peak} (limit ${limit}); other client worst latency ${worstMs} ms, failures ${failures}`,
+        );
+        if (peak > limit + 8) a.leak(`pids limit not enforced: ${peak} processes (limit ${limit})`, '');
+        // A precise count: fork sleeping children until the kernel refuses.
+        const counted = await srv.exec(
+          S,
+          `python3 -c "
 import os, sys, time
 n = 0
 try:
@@ -786,53 +879,75 @@ try:
 except OSError as e:
     print('refused', e.errno)
 print('forked', n)"`,
-        { timeoutSec: 15 },
-      );
-      const forked = Number(/forked (\d+)/.exec(counted.stdout)?.[1] ?? -1);
-      console.log(`fork count under pids limit ${limit}: ${forked} children forked (${counted.stdout.includes('refused') ? 'then refused' : 'never refused'})`);
-      if (forked < 0 || forked >= limit) a.leak(`pids limit not enforced: ${forked} children forked under a limit of ${limit}`, counted.stdout + counted.stderr);
-      if (failures) a.leak('the server stopped answering during a fork bomb', `${failures}`);
-      const left = await waitFor(
-        () => sandboxProcessesOf(srv.dataDir),
-        (v) => v.length === 0,
-        10_000,
-      );
-      if (left.length) a.leak('fork bomb processes left behind after the Exec returned', `${left.length} processes: ${JSON.stringify(left.slice(0, 5).map((p) => `${p.pid}: …${p.cmd.slice(-120)}`))}`);
-      assert.ok(await srv.healthy());
-      await srv.destroySandbox(S);
-    });
-  });
+          { timeoutSec: 15 },
+        );
+        const forked = Number(/forked (\d+)/.exec(counted.stdout)?.[1] ?? -1);
+        console.log(
+          `fork count under pids limit ${limit}: ${forked} children forked (${counted.stdout.includes('refused') ? 'then refused' : 'never refused'})`,
+        );
+        if (forked < 0 || forked >= limit)
+          a.leak(
+            `pids limit not enforced: ${forked} children forked under a limit of ${limit}`,
+            counted.stdout + counted.stderr,
+          );
+        if (failures) a.leak('the server stopped answering during a fork bomb', `${failures}`);
+        const left = await waitFor(
+          () => sandboxProcessesOf(srv.dataDir),
+          (v) => v.length === 0,
+          10_000,
+        );
+        if (left.length)
+          a.leak(
+            'fork bomb processes left behind after the Exec returned',
+            `${left.length} processes: ${JSON.stringify(left.slice(0, 5).map((p) => `${p.pid}: …${p.cmd.slice(-120)}`))}`,
+          );
+        assert.ok(await srv.healthy());
+        await srv.destroySandbox(S);
+      });
+    },
+  );
 
-  it('unbounded memory under a memory limit', rootOnly('a non-root server without a delegated cgroup refuses memory limits (tested in sandbox-lifecycle)'), async () => {
-    await attempt('memory hog', async (a) => {
-      const limit = 64 * 1024 * 1024;
-      const S = (await srv.createSandbox(fx.codebaseId, agentSafeRules(), { memoryBytes: limit })).id;
-      let peak = 0;
-      const sampler = setInterval(() => {
-        for (const p of sandboxProcessesOf(srv.dataDir)) {
-          try {
-            const m = /^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'));
-            if (m) peak = Math.max(peak, Number(m[1]) * 1024);
-          } catch {
-            /* gone */
+  it(
+    'unbounded memory under a memory limit',
+    rootOnly('a non-root server without a delegated cgroup refuses memory limits (tested in sandbox-lifecycle)'),
+    async () => {
+      await attempt('memory hog', async (a) => {
+        const limit = 64 * 1024 * 1024;
+        const S = (await srv.createSandbox(fx.codebaseId, agentSafeRules(), { memoryBytes: limit })).id;
+        let peak = 0;
+        const sampler = setInterval(() => {
+          for (const p of sandboxProcessesOf(srv.dataDir)) {
+            try {
+              const m = /^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'));
+              if (m) peak = Math.max(peak, Number(m[1]) * 1024);
+            } catch {
+              /* gone */
+            }
           }
-        }
-      }, 50);
-      const { value: r } = await whileProbing(() =>
-        srv
-          // Bounded even without a limit: stops by itself at 1 GiB and says so.
-          .exec(S, `python3 -c "a=[]\nfor i in range(128): a.append(bytearray(8*1024*1024)); a[-1][::4096]=b'x'*2048\nprint('hog-finished')"; echo exit=$?`, { timeoutSec: 20 })
-          .then((x) => ({ ok: true as const, code: x.exitCode, out: x.stdout + x.stderr }))
-          .catch((e) => ({ ok: false as const, code: e.code as number, out: String(e.details) })),
-      );
-      clearInterval(sampler);
-      console.log(`memory hog: ${r.ok ? 'exit ' + r.code : 'grpc status ' + r.code}: ${r.out.trim().slice(-120)}; peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB (limit 64 MiB)`);
-      if (peak > limit * 1.25) a.leak(`memory limit not enforced: a sandbox process reached ${peak} bytes`, '');
-      if (r.out.includes('hog-finished')) a.leak('memory hog allocated 1 GiB under a 64 MiB limit', r.out.slice(-200));
-      assert.ok(await srv.healthy());
-      await srv.destroySandbox(S);
-    });
-  });
+        }, 50);
+        const { value: r } = await whileProbing(() =>
+          srv
+            // Bounded even without a limit: stops by itself at 1 GiB and says so.
+            .exec(
+              S,
+              `python3 -c "a=[]\nfor i in range(128): a.append(bytearray(8*1024*1024)); a[-1][::4096]=b'x'*2048\nprint('hog-finished')"; echo exit=$?`,
+              { timeoutSec: 20 },
+            )
+            .then((x) => ({ ok: true as const, code: x.exitCode, out: x.stdout + x.stderr }))
+            .catch((e) => ({ ok: false as const, code: e.code as number, out: String(e.details) })),
+        );
+        clearInterval(sampler);
+        console.log(
+          `memory hog: ${r.ok ? 'exit ' + r.code : 'grpc status ' + r.code}: ${r.out.trim().slice(-120)}; peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB (limit 64 MiB)`,
+        );
+        if (peak > limit * 1.25) a.leak(`memory limit not enforced: a sandbox process reached ${peak} bytes`, '');
+        if (r.out.includes('hog-finished'))
+          a.leak('memory hog allocated 1 GiB under a 64 MiB limit', r.out.slice(-200));
+        assert.ok(await srv.healthy());
+        await srv.destroySandbox(S);
+      });
+    },
+  );
 
   it('print gigabytes to stdout (unary Exec and ExecStream)', async () => {
     await attempt('stdout flood', async (a) => {
@@ -842,8 +957,15 @@ print('forked', n)"`,
           .exec(A, `head -c 2000000000 /dev/zero | tr '\\0' a; echo done`, { timeoutSec: 10, deadlineMs: 60_000 })
           .then((x) => `ok, ${x.stdout.length} bytes of stdout, exit ${x.exitCode}`)
           .catch((e) => `grpc status ${e.code}: ${String(e.details).slice(0, 120)}`);
-        const stream = await srv.execStream(A, `head -c 2000000000 /dev/zero | tr '\\0' b`, { timeoutSec: 10, maxBytes: 16 << 20, deadlineMs: 60_000 });
-        return { unary, stream: `${stream.total} bytes streamed, cancelled=${stream.cancelled}, error=${stream.error?.code ?? 'none'}` };
+        const stream = await srv.execStream(A, `head -c 2000000000 /dev/zero | tr '\\0' b`, {
+          timeoutSec: 10,
+          maxBytes: 16 << 20,
+          deadlineMs: 60_000,
+        });
+        return {
+          unary,
+          stream: `${stream.total} bytes streamed, cancelled=${stream.cancelled}, error=${stream.error?.code ?? 'none'}`,
+        };
       });
       const afterRss = rssBytes(srv.pid);
       console.log(
@@ -857,7 +979,11 @@ print('forked', n)"`,
         (v) => v.length === 0,
         10_000,
       );
-      if (left.length) a.leak('flood processes left behind', JSON.stringify(left.slice(0, 5).map((p) => `${p.pid}: …${p.cmd.slice(-160)}`)));
+      if (left.length)
+        a.leak(
+          'flood processes left behind',
+          JSON.stringify(left.slice(0, 5).map((p) => `${p.pid}: …${p.cmd.slice(-160)}`)),
+        );
     });
   });
 });

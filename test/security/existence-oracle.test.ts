@@ -26,7 +26,13 @@ interface Answer {
 }
 
 /** Everything the sandbox (or its caller) gets back, with the guessed name replaced by NAME. */
-async function answerFor(server: TestServer, sandbox: string, codebase: string, name: string, command: (n: string) => string): Promise<Answer> {
+async function answerFor(
+  server: TestServer,
+  sandbox: string,
+  codebase: string,
+  name: string,
+  command: (n: string) => string,
+): Promise<Answer> {
   const hide = (s: string) => s.split(name).join('NAME');
   let answer: Answer;
   try {
@@ -42,7 +48,8 @@ async function answerFor(server: TestServer, sandbox: string, codebase: string, 
 }
 
 for (const cow of ['overlay', 'copy'] as const) {
-  const skip = cow === 'overlay' && process.getuid?.() !== 0 && 'needs root: overlay layers are mounted by a root server';
+  const skip =
+    cow === 'overlay' && process.getuid?.() !== 0 && 'needs root: overlay layers are mounted by a root server';
   describe(`none files are not even an existence oracle (${cow})`, { skip }, () => {
     let server: TestServer;
     let codebase: string;

@@ -29,13 +29,20 @@ describe("the extension keeps its server's data and socket private", () => {
     rmSync(home, { recursive: true, force: true });
   });
 
-  it('a normal user\'s data dir is <globalStorage>/data, never a folder in the temp dir', { skip: isRoot && 'a root server needs o+x above its data dir, so root keeps the temp-dir fallback' }, () => {
-    const storage = join(home, 'globalStorage', 'agentfense');
-    mkdirSync(storage, { recursive: true, mode: 0o700 });
-    const before = new Set(readdirSync(tmpdir()));
-    assert.equal(dataDirFor(storage), join(storage, 'data'));
-    assert.deepEqual(readdirSync(tmpdir()).filter((n) => !before.has(n) && n.startsWith('agentfense-data-')), []);
-  });
+  it(
+    "a normal user's data dir is <globalStorage>/data, never a folder in the temp dir",
+    { skip: isRoot && 'a root server needs o+x above its data dir, so root keeps the temp-dir fallback' },
+    () => {
+      const storage = join(home, 'globalStorage', 'agentfense');
+      mkdirSync(storage, { recursive: true, mode: 0o700 });
+      const before = new Set(readdirSync(tmpdir()));
+      assert.equal(dataDirFor(storage), join(storage, 'data'));
+      assert.deepEqual(
+        readdirSync(tmpdir()).filter((n) => !before.has(n) && n.startsWith('agentfense-data-')),
+        [],
+      );
+    },
+  );
 
   it('a socket folder in the temp dir that is a symlink planted by someone is refused', () => {
     const storage = join(home, 'x'.repeat(120));
@@ -50,17 +57,21 @@ describe("the extension keeps its server's data and socket private", () => {
     }
   });
 
-  it('a socket folder in the temp dir created first by another user is refused', { skip: !isRoot && 'needs root: only root can make a folder owned by another user' }, () => {
-    const storage = join(home, 'y'.repeat(120));
-    const dir = socketDirOf(storage);
-    try {
-      mkdirSync(dir, { mode: 0o777 });
-      chownSync(dir, NOBODY, NOBODY);
-      assert.throws(() => socketPathFor(storage), new RegExp(`belongs to uid ${NOBODY}, not to you`));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  it(
+    'a socket folder in the temp dir created first by another user is refused',
+    { skip: !isRoot && 'needs root: only root can make a folder owned by another user' },
+    () => {
+      const storage = join(home, 'y'.repeat(120));
+      const dir = socketDirOf(storage);
+      try {
+        mkdirSync(dir, { mode: 0o777 });
+        chownSync(dir, NOBODY, NOBODY);
+        assert.throws(() => socketPathFor(storage), new RegExp(`belongs to uid ${NOBODY}, not to you`));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('our own socket folder left open gets 0700 back, and the socket path stays short', () => {
     const storage = join(home, 'z'.repeat(120));

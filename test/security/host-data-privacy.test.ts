@@ -14,7 +14,16 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { agentSafeRules, SERVER_JS, bwrapProcesses, startServer, uploadSecretFixture, waitFor, SANDBOX_HOST_UID, type ServerHandle } from './lib/harness';
+import {
+  agentSafeRules,
+  SERVER_JS,
+  bwrapProcesses,
+  startServer,
+  uploadSecretFixture,
+  waitFor,
+  SANDBOX_HOST_UID,
+  type ServerHandle,
+} from './lib/harness';
 import { isRoot, NOBODY, openToOthers, readableAs, runAs, walkHost, writableAs } from './lib/hostAccess';
 
 /** Plants a setuid copy of id(1) in the sandbox's writable output folder. */
@@ -46,36 +55,71 @@ for (const cow of modes) {
       assert.deepEqual(open, []);
     });
 
-    it('nobody can read no file and list no directory of the data dir', { skip: !isRoot && 'needs root: switches to nobody with setpriv' }, () => {
-      const entries = walkHost(srv.dataDir);
-      assert.ok(entries.some((e) => e.path.includes('/blobs/') && e.stat.isFile()), 'the walk found blobs');
-      assert.deepEqual(readableAs(NOBODY, NOBODY, entries), []);
-    });
+    it(
+      'nobody can read no file and list no directory of the data dir',
+      { skip: !isRoot && 'needs root: switches to nobody with setpriv' },
+      () => {
+        const entries = walkHost(srv.dataDir);
+        assert.ok(
+          entries.some((e) => e.path.includes('/blobs/') && e.stat.isFile()),
+          'the walk found blobs',
+        );
+        assert.deepEqual(readableAs(NOBODY, NOBODY, entries), []);
+      },
+    );
 
-    it('a setuid file the sandbox planted does not give nobody the sandbox uid', { skip: !isRoot && 'needs root: switches to nobody with setpriv' }, () => {
-      const planted = walkHost(srv.dataDir).filter((e) => e.stat.isFile() && (e.stat.mode & 0o4000) !== 0 && e.path.endsWith('/idx'));
-      assert.ok(planted.length > 0, 'the planted setuid file is in the layer');
-      const uids = runAs(NOBODY, NOBODY, 'while IFS= read -r p; do "$p" -u 2>/dev/null; done; exit 0', planted.map((e) => e.path));
-      assert.deepEqual(uids.filter((u) => u !== String(NOBODY)), []);
-    });
+    it(
+      'a setuid file the sandbox planted does not give nobody the sandbox uid',
+      { skip: !isRoot && 'needs root: switches to nobody with setpriv' },
+      () => {
+        const planted = walkHost(srv.dataDir).filter(
+          (e) => e.stat.isFile() && (e.stat.mode & 0o4000) !== 0 && e.path.endsWith('/idx'),
+        );
+        assert.ok(planted.length > 0, 'the planted setuid file is in the layer');
+        const uids = runAs(
+          NOBODY,
+          NOBODY,
+          'while IFS= read -r p; do "$p" -u 2>/dev/null; done; exit 0',
+          planted.map((e) => e.path),
+        );
+        assert.deepEqual(
+          uids.filter((u) => u !== String(NOBODY)),
+          [],
+        );
+      },
+    );
 
-    it('every mount below the data dir is nosuid and nodev', { skip: cow !== 'overlay' && 'only overlay mode mounts' }, () => {
-      const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
-        .split('\n')
-        .map((l) => l.split(' '))
-        .filter((f) => (f[4] ?? '').startsWith(srv.dataDir + '/'));
-      assert.ok(mounts.length > 0, 'the sandbox has an overlay');
-      for (const f of mounts) assert.match(f[5]!, /(^|,)nosuid(,|$)/, f[4]), assert.match(f[5]!, /(^|,)nodev(,|$)/, f[4]);
-    });
+    it(
+      'every mount below the data dir is nosuid and nodev',
+      { skip: cow !== 'overlay' && 'only overlay mode mounts' },
+      () => {
+        const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+          .split('\n')
+          .map((l) => l.split(' '))
+          .filter((f) => (f[4] ?? '').startsWith(srv.dataDir + '/'));
+        assert.ok(mounts.length > 0, 'the sandbox has an overlay');
+        for (const f of mounts)
+          (assert.match(f[5]!, /(^|,)nosuid(,|$)/, f[4]), assert.match(f[5]!, /(^|,)nodev(,|$)/, f[4]));
+      },
+    );
 
-    it('the sandbox uid cannot open a blob for writing through any path in the data dir', { skip: !isRoot && 'needs root: switches to the sandbox uid with setpriv' }, () => {
-      const entries = walkHost(srv.dataDir);
-      const blobInodes = new Set(entries.filter((e) => e.path.includes('/codebases/blobs/') && e.stat.isFile()).map((e) => e.stat.ino));
-      assert.ok(blobInodes.size > 0);
-      const paths = entries.filter((e) => e.stat.isFile() && blobInodes.has(e.stat.ino)).map((e) => e.path);
-      assert.ok(paths.some((p) => p.includes('/views/')), 'views hard-link blobs');
-      assert.deepEqual(writableAs(SANDBOX_HOST_UID, SANDBOX_HOST_UID, paths), []);
-    });
+    it(
+      'the sandbox uid cannot open a blob for writing through any path in the data dir',
+      { skip: !isRoot && 'needs root: switches to the sandbox uid with setpriv' },
+      () => {
+        const entries = walkHost(srv.dataDir);
+        const blobInodes = new Set(
+          entries.filter((e) => e.path.includes('/codebases/blobs/') && e.stat.isFile()).map((e) => e.stat.ino),
+        );
+        assert.ok(blobInodes.size > 0);
+        const paths = entries.filter((e) => e.stat.isFile() && blobInodes.has(e.stat.ino)).map((e) => e.path);
+        assert.ok(
+          paths.some((p) => p.includes('/views/')),
+          'views hard-link blobs',
+        );
+        assert.deepEqual(writableAs(SANDBOX_HOST_UID, SANDBOX_HOST_UID, paths), []);
+      },
+    );
 
     it("bwrap's command line names only paths other users cannot reach", async () => {
       const session = await srv.createSession(sandboxId, '/bin/sh');
@@ -90,8 +134,19 @@ for (const cow of modes) {
         assert.ok(named.length > 0);
         const entries = walkHost(srv.dataDir);
         const open = openToOthers(srv.dataDir, entries, isRoot ? SANDBOX_HOST_UID : undefined);
-        assert.deepEqual(open.filter((p) => named.some((n) => p === n || p.startsWith(n + '/'))), []);
-        if (isRoot) assert.deepEqual(readableAs(NOBODY, NOBODY, entries.filter((e) => named.some((n) => e.path === n || e.path.startsWith(n + '/')))), []);
+        assert.deepEqual(
+          open.filter((p) => named.some((n) => p === n || p.startsWith(n + '/'))),
+          [],
+        );
+        if (isRoot)
+          assert.deepEqual(
+            readableAs(
+              NOBODY,
+              NOBODY,
+              entries.filter((e) => named.some((n) => e.path === n || e.path.startsWith(n + '/'))),
+            ),
+            [],
+          );
       } finally {
         await srv.destroySession(session.id);
       }
@@ -114,7 +169,8 @@ describe('a data dir left open is private again after a restart', () => {
     for (const e of walkHost(srv.dataDir)) {
       if (e.stat.isSymbolicLink()) continue;
       chmodSync(e.path, e.stat.isDirectory() ? 0o755 : e.stat.mode | 0o044);
-      if (isRoot && e.path.includes('/blobs/') && e.stat.isFile()) chownSync(e.path, SANDBOX_HOST_UID, SANDBOX_HOST_UID);
+      if (isRoot && e.path.includes('/blobs/') && e.stat.isFile())
+        chownSync(e.path, SANDBOX_HOST_UID, SANDBOX_HOST_UID);
     }
     assert.notDeepEqual(openToOthers(srv.dataDir, walkHost(srv.dataDir)), []);
     await srv.restart();
@@ -125,27 +181,40 @@ describe('a data dir left open is private again after a restart', () => {
     if (isRoot) {
       const blobs = entries.filter((e) => e.path.includes('/blobs/') && e.stat.isFile());
       assert.ok(blobs.length > 0);
-      assert.deepEqual(blobs.filter((e) => e.stat.uid !== 0).map((e) => e.path), []);
+      assert.deepEqual(
+        blobs.filter((e) => e.stat.uid !== 0).map((e) => e.path),
+        [],
+      );
     }
   });
 });
 
-describe('the sandbox group is the sandbox user\'s alone', () => {
-  it('a --sandbox-uid whose group other accounts share is refused', { skip: !isRoot && 'needs root: --sandbox-uid applies to root servers only' }, () => {
-    // gid 65534 (nogroup on Debian) is the primary group of other accounts, e.g. _apt and sync.
-    const shared = readFileSync('/etc/passwd', 'utf8').split('\n').filter((l) => l.split(':')[3] === '65534' && l.split(':')[2] !== '65534');
-    assert.ok(shared.length > 0, 'this test expects an account besides nobody in group 65534');
-    const dir = mkdtempSync(join(tmpdir(), 'af-group-'));
-    try {
-      const r = spawnSync(process.execPath, [SERVER_JS, '--listen', `unix:${dir}/sock`, '--data-dir', join(dir, 'data'), '--sandbox-uid', '65534'], {
-        encoding: 'utf8',
-        timeout: 10_000,
-      });
-      assert.equal(r.status, 2, r.stderr);
-      assert.match(r.stderr, /group \(gid 65534\) is shared with/);
-      assert.equal(existsSync(join(dir, 'data')), false, 'nothing was created');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+describe("the sandbox group is the sandbox user's alone", () => {
+  it(
+    'a --sandbox-uid whose group other accounts share is refused',
+    { skip: !isRoot && 'needs root: --sandbox-uid applies to root servers only' },
+    () => {
+      // gid 65534 (nogroup on Debian) is the primary group of other accounts, e.g. _apt and sync.
+      const shared = readFileSync('/etc/passwd', 'utf8')
+        .split('\n')
+        .filter((l) => l.split(':')[3] === '65534' && l.split(':')[2] !== '65534');
+      assert.ok(shared.length > 0, 'this test expects an account besides nobody in group 65534');
+      const dir = mkdtempSync(join(tmpdir(), 'af-group-'));
+      try {
+        const r = spawnSync(
+          process.execPath,
+          [SERVER_JS, '--listen', `unix:${dir}/sock`, '--data-dir', join(dir, 'data'), '--sandbox-uid', '65534'],
+          {
+            encoding: 'utf8',
+            timeout: 10_000,
+          },
+        );
+        assert.equal(r.status, 2, r.stderr);
+        assert.match(r.stderr, /group \(gid 65534\) is shared with/);
+        assert.equal(existsSync(join(dir, 'data')), false, 'nothing was created');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

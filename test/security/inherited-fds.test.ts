@@ -89,11 +89,19 @@ describe('descriptors the server inherited stay out of sandboxes', () => {
 
   it('a session shell and its commands find none either', async () => {
     const s = await call<Session>(server.sandboxes, server.sandboxes.createSession, { sandboxId, shell: '', env: {} });
-    const r = await call<ExecResult>(server.sandboxes, server.sandboxes.sessionExec, { sessionId: s.id, command: PROBE, timeout: undefined });
+    const r = await call<ExecResult>(server.sandboxes, server.sandboxes.sessionExec, {
+      sessionId: s.id,
+      command: PROBE,
+      timeout: undefined,
+    });
     assert.ok(!(r.stdout + r.stderr).includes(SECRET), `the session read the inherited file:\n${r.stdout}`);
     assert.ok(!/'(5|100|251):/.test(/^FDS \[(.*)\]$/m.exec(r.stdout)?.[1] ?? 'no probe output'), r.stdout);
     // The shell itself (pid 1's child in the sandbox) holds nothing beyond its pipes.
-    const shellFds = await call<ExecResult>(server.sandboxes, server.sandboxes.sessionExec, { sessionId: s.id, command: 'ls /proc/$$/fd', timeout: undefined });
+    const shellFds = await call<ExecResult>(server.sandboxes, server.sandboxes.sessionExec, {
+      sessionId: s.id,
+      command: 'ls /proc/$$/fd',
+      timeout: undefined,
+    });
     assert.ok(!/^(5|100|251)$/m.test(shellFds.stdout), `the session shell holds an inherited fd: ${shellFds.stdout}`);
     await call(server.sandboxes, server.sandboxes.destroySession, { sessionId: s.id });
   });

@@ -57,7 +57,11 @@ EOF`;
 
 const exec = (sandboxId: string, command: string) => server.exec(sandboxId, command);
 const sessionExec = (command: string) =>
-  call<ExecResult>(server.sandboxes, server.sandboxes.sessionExec, { sessionId: session.id, command, timeout: { seconds: 20, nanos: 0 } });
+  call<ExecResult>(server.sandboxes, server.sandboxes.sessionExec, {
+    sessionId: session.id,
+    command,
+    timeout: { seconds: 20, nanos: 0 },
+  });
 
 before(async () => {
   server = await startServer();
@@ -66,7 +70,11 @@ before(async () => {
   listener = await server.startSandbox(codebaseId, rules);
   prober = await server.startSandbox(codebaseId, rules);
   // A session keeps the listener alive between commands.
-  session = await call<Session>(server.sandboxes, server.sandboxes.createSession, { sandboxId: listener, shell: '', env: {} });
+  session = await call<Session>(server.sandboxes, server.sandboxes.createSession, {
+    sandboxId: listener,
+    shell: '',
+    env: {},
+  });
   assert.equal((await sessionExec(LISTEN)).stdout, 'ready');
 });
 after(async () => {
@@ -77,7 +85,9 @@ describe('network-off sandboxes are apart from each other and from the host', ()
   it('the listener answers inside its own sandbox (the probe can see a connection)', async () => {
     const r = await sessionExec(PROBE);
     assert.equal(r.stdout, 'connected unix\nconnected tcp\nsent udp\n');
-    const seen = await sessionExec('for i in $(seq 1 100); do [ "$(sort -u /tmp/hits | wc -l)" -ge 3 ] && break; sleep 0.05; done; sort -u /tmp/hits | tr "\\n" " "');
+    const seen = await sessionExec(
+      'for i in $(seq 1 100); do [ "$(sort -u /tmp/hits | wc -l)" -ge 3 ] && break; sleep 0.05; done; sort -u /tmp/hits | tr "\\n" " "',
+    );
     assert.equal(seen.stdout, 'tcp udp unix ');
   });
 

@@ -25,9 +25,17 @@ const policy = JSON.parse(readFileSync(POLICY, 'utf8')) as Policy;
 
 /** Syscall numbers of this machine, from the same libseccomp the build uses. */
 function syscallNumbers(names: string[]): Record<string, number> {
-  const out = execFileSync('/usr/bin/python3', ['-c', 'import json,sys,seccomp; print(json.dumps({n: seccomp.resolve_syscall(seccomp.Arch.NATIVE, n) for n in sys.argv[1:]}))', ...names], {
-    encoding: 'utf8',
-  });
+  const out = execFileSync(
+    '/usr/bin/python3',
+    [
+      '-c',
+      'import json,sys,seccomp; print(json.dumps({n: seccomp.resolve_syscall(seccomp.Arch.NATIVE, n) for n in sys.argv[1:]}))',
+      ...names,
+    ],
+    {
+      encoding: 'utf8',
+    },
+  );
   return JSON.parse(out) as Record<string, number>;
 }
 
@@ -44,7 +52,10 @@ let sandboxId: string;
 
 before(async () => {
   server = await startServer();
-  const codebaseId = await server.createCodebase({ 'Makefile': 'all:\n\t@echo made\n', 'hello.c': 'int main(void){return 0;}\n' });
+  const codebaseId = await server.createCodebase({
+    Makefile: 'all:\n\t@echo made\n',
+    'hello.c': 'int main(void){return 0;}\n',
+  });
   sandboxId = await server.startSandbox(codebaseId, wireRules(getPreset('full-access')));
 });
 after(async () => {
@@ -69,7 +80,12 @@ for line in sys.stdin.read().split('\\n'):
   const stdin = calls.map((c) => c.join(' ')).join('\n') + '\n';
   const r = await server.exec(sandboxId, `python3 -c '${script.replace(/'/g, `'\\''`)}'`, { stdin });
   assert.equal(r.exitCode, 0, r.stderr);
-  return Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.split(' ')[0], Number(l.split(' ')[1])]));
+  return Object.fromEntries(
+    r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => [l.split(' ')[0], Number(l.split(' ')[1])]),
+  );
 }
 
 const EPERM = 1;
@@ -105,7 +121,7 @@ describe('the seccomp filter', () => {
 
   it('normal tools still work: threads, fork, git, make, python, node, gcc', async () => {
     const tools = [
-      'python3 -c "import threading,subprocess; t=threading.Thread(target=print,args=(\'thread\',)); t.start(); t.join(); print(subprocess.run([\'true\']).returncode)"',
+      "python3 -c \"import threading,subprocess; t=threading.Thread(target=print,args=('thread',)); t.start(); t.join(); print(subprocess.run(['true']).returncode)\"",
       'git init -q /tmp/repo && cd /tmp/repo && git -c user.name=t -c user.email=t@t commit -q --allow-empty -m x && git log --oneline | wc -l',
       'cd /workspace && make',
       'command -v node >/dev/null && node -e "require(\'worker_threads\'); console.log(\'node ok\')" || echo "node ok"',
@@ -124,7 +140,9 @@ describe("the host user's keyring (L4 repro)", () => {
   let keyId = 0;
 
   before(() => {
-    keyId = Number(execFileSync('/usr/bin/python3', ['-c', HOST_KEY(description, payload)], { encoding: 'utf8' }).trim());
+    keyId = Number(
+      execFileSync('/usr/bin/python3', ['-c', HOST_KEY(description, payload)], { encoding: 'utf8' }).trim(),
+    );
     assert.ok(keyId > 0, 'the test added a key to its user keyring');
   });
   after(() => {

@@ -23,9 +23,14 @@ after(async () => {
   await server.stop();
 });
 
-const createSession = (shell = '') => call<Session>(server.sandboxes, server.sandboxes.createSession, { sandboxId, shell, env: {} });
+const createSession = (shell = '') =>
+  call<Session>(server.sandboxes, server.sandboxes.createSession, { sandboxId, shell, env: {} });
 const run = (sessionId: string, command: string) =>
-  call<ExecResult>(server.sandboxes, server.sandboxes.sessionExec, { sessionId, command, timeout: { seconds: 20, nanos: 0 } });
+  call<ExecResult>(server.sandboxes, server.sandboxes.sessionExec, {
+    sessionId,
+    command,
+    timeout: { seconds: 20, nanos: 0 },
+  });
 
 /** After `attack`, `false` must exit 1, `exit 3` 3 and `true` 0, in the same session. */
 async function honestAfter(attack: string, shell = ''): Promise<void> {
@@ -53,7 +58,9 @@ describe('session exit codes cannot be forged', () => {
   });
 
   it('after redefining printf, echo, exit, trap and builtin (bash)', async () => {
-    await honestAfter('printf() { :; }; echo() { :; }; exit() { builtin exit 0; }; trap() { :; }; export -f printf echo exit trap 2>/dev/null; true');
+    await honestAfter(
+      'printf() { :; }; echo() { :; }; exit() { builtin exit 0; }; trap() { :; }; export -f printf echo exit trap 2>/dev/null; true',
+    );
   });
 
   it('after redefining printf (sh)', async () => {
@@ -65,11 +72,15 @@ describe('session exit codes cannot be forged', () => {
   });
 
   it('after a trap that exits 0 and a BASH_ENV / ENV that does', async () => {
-    await honestAfter("trap 'exit 0' EXIT; echo 'exit 0' > /tmp/forge.sh; export BASH_ENV=/tmp/forge.sh ENV=/tmp/forge.sh; true");
+    await honestAfter(
+      "trap 'exit 0' EXIT; echo 'exit 0' > /tmp/forge.sh; export BASH_ENV=/tmp/forge.sh ENV=/tmp/forge.sh; true",
+    );
   });
 
   it('after printing fake end markers, now and from the background during the next command', async () => {
-    await honestAfter(`${FAKE_MARKERS}; (for i in $(seq 1 200); do ${FAKE_MARKERS}; sleep 0.05; done) >/dev/null 2>&1 & true`);
+    await honestAfter(
+      `${FAKE_MARKERS}; (for i in $(seq 1 200); do ${FAKE_MARKERS}; sleep 0.05; done) >/dev/null 2>&1 & true`,
+    );
   });
 
   it('after trying to write to every descriptor of every process it can open', async () => {

@@ -57,29 +57,56 @@ describe('a unary call the client gave up on kills its command', () => {
   });
 
   it('Exec: an explicit cancel kills the command too', async () => {
-    const c = server.sandboxes.exec({ sandboxId, command: 'sleep 779', stdin: '', env: {}, workdir: '', timeout: undefined }, () => {});
+    const c = server.sandboxes.exec(
+      { sandboxId, command: 'sleep 779', stdin: '', env: {}, workdir: '', timeout: undefined },
+      () => {},
+    );
     const started = await waitFor(
       () => running('sleep 779'),
       (v) => v.length > 0,
     );
     assert.ok(started.length > 0, 'the command started');
     c.cancel();
-    assert.deepEqual(await waitFor(() => running('sleep 779'), (v) => v.length === 0), []);
+    assert.deepEqual(
+      await waitFor(
+        () => running('sleep 779'),
+        (v) => v.length === 0,
+      ),
+      [],
+    );
   });
 
   it('SessionExec: a 2 s client deadline kills the command but keeps the session', async () => {
     const s = await call<Session>(server.sandboxes, server.sandboxes.createSession, { sandboxId, shell: '', env: {} });
-    await call(server.sandboxes, server.sandboxes.sessionExec, { sessionId: s.id, command: 'cd /tmp; export KEPT=yes', timeout: undefined });
+    await call(server.sandboxes, server.sandboxes.sessionExec, {
+      sessionId: s.id,
+      command: 'cd /tmp; export KEPT=yes',
+      timeout: undefined,
+    });
     const err = await failure(
       new Promise<ExecResult>((resolve, reject) =>
-        server.sandboxes.sessionExec({ sessionId: s.id, command: 'sleep 778', timeout: undefined }, new Metadata(), { deadline: Date.now() + 2000 }, (e, r) =>
-          e ? reject(e) : resolve(r),
+        server.sandboxes.sessionExec(
+          { sessionId: s.id, command: 'sleep 778', timeout: undefined },
+          new Metadata(),
+          { deadline: Date.now() + 2000 },
+          (e, r) => (e ? reject(e) : resolve(r)),
         ),
       ),
     );
     assert.equal(err.code, status.DEADLINE_EXCEEDED);
-    assert.deepEqual(await waitFor(() => running('sleep 778'), (v) => v.length === 0), [], 'the session command outlived its call');
-    const r = await call<ExecResult>(server.sandboxes, server.sandboxes.sessionExec, { sessionId: s.id, command: 'pwd; echo $KEPT', timeout: undefined });
+    assert.deepEqual(
+      await waitFor(
+        () => running('sleep 778'),
+        (v) => v.length === 0,
+      ),
+      [],
+      'the session command outlived its call',
+    );
+    const r = await call<ExecResult>(server.sandboxes, server.sandboxes.sessionExec, {
+      sessionId: s.id,
+      command: 'pwd; echo $KEPT',
+      timeout: undefined,
+    });
     assert.equal(r.stdout, '/tmp\nyes\n');
     await call(server.sandboxes, server.sandboxes.destroySession, { sessionId: s.id });
   });

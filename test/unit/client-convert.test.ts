@@ -1,7 +1,15 @@
 // convert.ts: generated messages ↔ the client's plain types.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { durationToMs, execOutputFromProto, msToDuration, ruleFromProto, rulesToProto, sandboxFromProto, sessionFromProto } from '../../src/client/convert';
+import {
+  durationToMs,
+  execOutputFromProto,
+  msToDuration,
+  ruleFromProto,
+  rulesToProto,
+  sandboxFromProto,
+  sessionFromProto,
+} from '../../src/client/convert';
 import { PatternType, Permission, SandboxStatus, SessionStatus } from '../../src/generated/common';
 import { ExecOutput_OutputType, RuntimeType } from '../../src/generated/sandbox';
 
@@ -14,22 +22,33 @@ describe('convert', () => {
       { pattern: '/out/**', permission: 'write', type: 'glob', priority: 10 },
     ] as const;
     const wire = rulesToProto(rules);
-    assert.deepEqual(wire.map((r) => [r.permission, r.type]), [
-      [Permission.PERMISSION_NONE, PatternType.PATTERN_TYPE_FILE],
-      [Permission.PERMISSION_VIEW, PatternType.PATTERN_TYPE_DIRECTORY],
-      [Permission.PERMISSION_READ, PatternType.PATTERN_TYPE_GLOB],
-      [Permission.PERMISSION_WRITE, PatternType.PATTERN_TYPE_GLOB],
-    ]);
+    assert.deepEqual(
+      wire.map((r) => [r.permission, r.type]),
+      [
+        [Permission.PERMISSION_NONE, PatternType.PATTERN_TYPE_FILE],
+        [Permission.PERMISSION_VIEW, PatternType.PATTERN_TYPE_DIRECTORY],
+        [Permission.PERMISSION_READ, PatternType.PATTERN_TYPE_GLOB],
+        [Permission.PERMISSION_WRITE, PatternType.PATTERN_TYPE_GLOB],
+      ],
+    );
     assert.deepEqual(wire.map(ruleFromProto), rules);
   });
 
   test('unknown enum values decode like the SDK: none, glob, pending, bwrap', () => {
-    assert.deepEqual(ruleFromProto({ pattern: 'x', type: PatternType.PATTERN_TYPE_UNSPECIFIED, permission: 99 as Permission, priority: 0 }), {
-      pattern: 'x',
-      type: 'glob',
-      permission: 'none',
-      priority: 0,
-    });
+    assert.deepEqual(
+      ruleFromProto({
+        pattern: 'x',
+        type: PatternType.PATTERN_TYPE_UNSPECIFIED,
+        permission: 99 as Permission,
+        priority: 0,
+      }),
+      {
+        pattern: 'x',
+        type: 'glob',
+        permission: 'none',
+        priority: 0,
+      },
+    );
     const sb = sandboxFromProto({
       id: 's',
       codebaseId: 'c',
@@ -50,7 +69,17 @@ describe('convert', () => {
     assert.equal(sb.resources, undefined, 'all-zero limits mean none');
     assert.equal(sb.createdAt, undefined, 'the epoch means unset');
     assert.equal(sb.expiresAt!.getTime(), 5000);
-    assert.equal(sessionFromProto({ id: 'x', sandboxId: 's', status: SessionStatus.SESSION_STATUS_CLOSED, shell: '/bin/sh', createdAt: undefined, closedAt: undefined }).status, 'closed');
+    assert.equal(
+      sessionFromProto({
+        id: 'x',
+        sandboxId: 's',
+        status: SessionStatus.SESSION_STATUS_CLOSED,
+        shell: '/bin/sh',
+        createdAt: undefined,
+        closedAt: undefined,
+      }).status,
+      'closed',
+    );
   });
 
   test('durations are milliseconds in the API', () => {
@@ -61,7 +90,13 @@ describe('convert', () => {
   });
 
   test('exec output: stderr is stderr, anything else stdout', () => {
-    assert.equal(execOutputFromProto({ type: ExecOutput_OutputType.OUTPUT_TYPE_STDERR, data: Buffer.from('e') }).stream, 'stderr');
-    assert.equal(execOutputFromProto({ type: ExecOutput_OutputType.OUTPUT_TYPE_UNSPECIFIED, data: Buffer.from('o') }).stream, 'stdout');
+    assert.equal(
+      execOutputFromProto({ type: ExecOutput_OutputType.OUTPUT_TYPE_STDERR, data: Buffer.from('e') }).stream,
+      'stderr',
+    );
+    assert.equal(
+      execOutputFromProto({ type: ExecOutput_OutputType.OUTPUT_TYPE_UNSPECIFIED, data: Buffer.from('o') }).stream,
+      'stdout',
+    );
   });
 });

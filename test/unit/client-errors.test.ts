@@ -37,7 +37,8 @@ const ctx = (call: ClientCallName, extra: Partial<CallContext> = {}): CallContex
   ...extra,
 });
 
-const map = (code: status, details: string, call: ClientCallName) => toAgentFenseError(serviceError(code, details), ctx(call));
+const map = (code: status, details: string, call: ClientCallName) =>
+  toAgentFenseError(serviceError(code, details), ctx(call));
 
 describe('error mapping', () => {
   const table: [status, string, ClientCallName, new (...a: never[]) => AgentFenseError][] = [
@@ -103,7 +104,10 @@ describe('error mapping', () => {
     const timeout = map(status.DEADLINE_EXCEEDED, 'x', 'exec') as CommandTimeoutError;
     assert.deepEqual([timeout.command, timeout.timeoutMs], ['make', 1000]);
     assert.equal((map(status.UNAVAILABLE, 'x', 'exec') as ConnectionError).endpoint, 'unix:/run/af.sock');
-    assert.match(map(status.NOT_FOUND, 'sandbox sb_1 not found', 'getSandbox').message, /^getSandbox: sandbox "sb_1" not found: sandbox sb_1 not found$/);
+    assert.match(
+      map(status.NOT_FOUND, 'sandbox sb_1 not found', 'getSandbox').message,
+      /^getSandbox: sandbox "sb_1" not found: sandbox sb_1 not found$/,
+    );
   });
 
   test('non-gRPC errors and typed errors pass through unchanged', () => {

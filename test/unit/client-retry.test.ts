@@ -5,7 +5,8 @@ import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { backoffDelayMs, withRetry, isRetryableStatus, DEFAULT_RETRY_POLICY } from '../../src/client/retry';
 
 const policy = { maxAttempts: 5, initialBackoffMs: 100, maxBackoffMs: 1000 };
-const grpcError = (code: status): ServiceError => Object.assign(new Error(status[code]), { code, details: status[code], metadata: new Metadata() });
+const grpcError = (code: status): ServiceError =>
+  Object.assign(new Error(status[code]), { code, details: status[code], metadata: new Metadata() });
 
 describe('backoffDelayMs', () => {
   test('the ceiling doubles per retry and is capped', () => {
@@ -14,8 +15,14 @@ describe('backoffDelayMs', () => {
   });
 
   test('full jitter: the delay is uniform between 0 and the ceiling', () => {
-    assert.equal(backoffDelayMs(3, policy, () => 0), 0);
-    assert.equal(backoffDelayMs(3, policy, () => 0.5), 200);
+    assert.equal(
+      backoffDelayMs(3, policy, () => 0),
+      0,
+    );
+    assert.equal(
+      backoffDelayMs(3, policy, () => 0.5),
+      200,
+    );
     const samples = Array.from({ length: 2000 }, () => backoffDelayMs(4, policy));
     assert.ok(samples.every((d) => d >= 0 && d < 800));
     const mean = samples.reduce((a, b) => a + b, 0) / samples.length;
@@ -49,23 +56,34 @@ describe('withRetry', () => {
   test('gives up after maxAttempts with the last error', async () => {
     let n = 0;
     await assert.rejects(
-      withRetry(async () => {
-        n++;
-        throw grpcError(status.UNAVAILABLE);
-      }, { policy: { ...policy, maxAttempts: 3 }, ...noSleep }),
+      withRetry(
+        async () => {
+          n++;
+          throw grpcError(status.UNAVAILABLE);
+        },
+        { policy: { ...policy, maxAttempts: 3 }, ...noSleep },
+      ),
       { code: status.UNAVAILABLE },
     );
     assert.equal(n, 3);
   });
 
   test('any other status, or a non-gRPC error, is not retried', async () => {
-    for (const err of [grpcError(status.NOT_FOUND), grpcError(status.DEADLINE_EXCEEDED), grpcError(status.INTERNAL), new Error('plain')]) {
+    for (const err of [
+      grpcError(status.NOT_FOUND),
+      grpcError(status.DEADLINE_EXCEEDED),
+      grpcError(status.INTERNAL),
+      new Error('plain'),
+    ]) {
       let n = 0;
       await assert.rejects(
-        withRetry(async () => {
-          n++;
-          throw err;
-        }, { policy, ...noSleep }),
+        withRetry(
+          async () => {
+            n++;
+            throw err;
+          },
+          { policy, ...noSleep },
+        ),
         (e) => e === err,
       );
       assert.equal(n, 1);
@@ -83,7 +101,11 @@ describe('withRetry', () => {
         setTimeout(() => ac.abort(reason), 5);
         throw grpcError(status.UNAVAILABLE);
       },
-      { policy: { maxAttempts: 5, initialBackoffMs: 10_000, maxBackoffMs: 10_000 }, random: () => 0.99, signal: ac.signal },
+      {
+        policy: { maxAttempts: 5, initialBackoffMs: 10_000, maxBackoffMs: 10_000 },
+        random: () => 0.99,
+        signal: ac.signal,
+      },
     );
     await assert.rejects(p, (e) => e === reason);
     assert.equal(n, 1);

@@ -22,7 +22,10 @@ describe('uploadChunks', () => {
     assert.deepEqual(chunks[0], { metadata: meta(204800) });
     assert.equal((chunks[0] as UploadChunk).data, undefined);
     const data = chunks.slice(1).map((c) => c.data!);
-    assert.deepEqual(data.map((d) => d.length), [65536, 65536, 65536, 8192]);
+    assert.deepEqual(
+      data.map((d) => d.length),
+      [65536, 65536, 65536, 8192],
+    );
     assert.ok(chunks.slice(1).every((c) => c.metadata === undefined));
     assert.ok(Buffer.concat(data).equals(content));
   });
@@ -41,7 +44,10 @@ describe('uploadChunks', () => {
     const pieces = [Buffer.alloc(150_000, 1), Buffer.alloc(10, 2), new Uint8Array([3, 3])];
     const progress: number[] = [];
     const chunks = await collect(uploadChunks(meta(150_012), Readable.from(pieces), (n) => progress.push(n)));
-    assert.deepEqual(chunks.slice(1).map((c) => c.data!.length), [65536, 65536, 18928, 10, 2]);
+    assert.deepEqual(
+      chunks.slice(1).map((c) => c.data!.length),
+      [65536, 65536, 18928, 10, 2],
+    );
     assert.deepEqual(progress, [65536, 65536, 18928, 10, 2]);
     assert.ok(chunks.slice(1).every((c) => Buffer.isBuffer(c.data)));
   });
@@ -56,6 +62,9 @@ describe('uploadChunks', () => {
       UploadSizeMismatchError,
     );
     assert.deepEqual(sent, [65536], 'the chunk that would exceed the size is never yielded');
-    await assert.rejects(collect(uploadChunks(meta(5), Readable.from([Buffer.alloc(3)]))), /content has 3 bytes, but 5 were declared/);
+    await assert.rejects(
+      collect(uploadChunks(meta(5), Readable.from([Buffer.alloc(3)]))),
+      /content has 3 bytes, but 5 were declared/,
+    );
   });
 });

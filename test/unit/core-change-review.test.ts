@@ -30,7 +30,10 @@ test('planUpload: touched and new files are candidates; a deletion needs a fresh
     { path: 'c.txt', size: 3, mtimeMs: 10 },
     { path: 'd.txt', size: 1, mtimeMs: 1 },
   ]);
-  assert.deepEqual(plan.candidates.map((c) => c.path), ['a.txt', 'd.txt']);
+  assert.deepEqual(
+    plan.candidates.map((c) => c.path),
+    ['a.txt', 'd.txt'],
+  );
   const gone = planUpload(index(), [{ path: 'a.txt', size: 3, mtimeMs: 10 }]);
   assert.equal(gone.fresh, true);
   assert.equal(gone.freshReason, 'deleted-locally');
@@ -66,7 +69,10 @@ test('change candidates: added, deleted, size change certain; same-size touch ne
     { path: 'b.txt', isDir: false, size: 3, modifiedAtMs: 1000 },
     { path: 'c.txt', isDir: false, size: 3, modifiedAtMs: 1000 },
   ]);
-  assert.deepEqual(touched.map((x) => [x.path, x.certain]), [['a.txt', false]]);
+  assert.deepEqual(
+    touched.map((x) => [x.path, x.certain]),
+    [['a.txt', false]],
+  );
 });
 
 test('ignored and discarded paths are left out', () => {
@@ -82,10 +88,20 @@ test('ignored and discarded paths are left out', () => {
   const discarded = new Map([['kept.txt', remoteSignature(7, 9)]]);
   assert.deepEqual(findChangeCandidates(index(), remote, { isIgnored, discarded }), []);
   const shown = findChangeCandidates(index(), remote, { isIgnored, showIgnored: true, discarded });
-  assert.deepEqual(shown.map((c) => c.path), ['build/out.o', 'node_modules/x/index.js']);
+  assert.deepEqual(
+    shown.map((c) => c.path),
+    ['build/out.o', 'node_modules/x/index.js'],
+  );
   // The sandbox changed the discarded file again: it is back.
-  const again = findChangeCandidates(index(), [...remote.slice(0, 3), { path: 'kept.txt', isDir: false, size: 8, modifiedAtMs: 10 }], { discarded });
-  assert.deepEqual(again.map((c) => c.path), ['kept.txt']);
+  const again = findChangeCandidates(
+    index(),
+    [...remote.slice(0, 3), { path: 'kept.txt', isDir: false, size: 8, modifiedAtMs: 10 }],
+    { discarded },
+  );
+  assert.deepEqual(
+    again.map((c) => c.path),
+    ['kept.txt'],
+  );
 });
 
 test('confirmChanges hashes only uncertain candidates; equal content is not a change', async () => {
@@ -101,7 +117,10 @@ test('confirmChanges hashes only uncertain candidates; equal content is not a ch
     return p === 'a.txt' ? 'A' : 'other';
   });
   assert.deepEqual(hashed.sort(), ['a.txt', 'b.txt']);
-  assert.deepEqual(result.changes.map((c) => c.path), ['b.txt', 'c.txt']);
+  assert.deepEqual(
+    result.changes.map((c) => c.path),
+    ['b.txt', 'c.txt'],
+  );
   assert.deepEqual(result.sameContent, [{ path: 'a.txt', remoteMtimeMs: 3000 }]);
 });
 

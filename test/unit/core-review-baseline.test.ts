@@ -28,7 +28,10 @@ describe('FolderBaseline', () => {
       events.push('first ends');
     });
     const second = baseline.edit(async () => void events.push('second runs'));
-    await settle(() => events.length, (n) => n > 0);
+    await settle(
+      () => events.length,
+      (n) => n > 0,
+    );
     // The second edit is free to run now unless the baseline holds it back: give it turns.
     for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(events, ['first starts']);

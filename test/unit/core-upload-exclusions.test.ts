@@ -42,7 +42,8 @@ async function assertAgreesWithWalk(options: ExclusionOptions = {}) {
   assert.deepEqual(kept.sort(), walked);
 }
 
-const reason = async (path: string, options: ExclusionOptions = {}) => new UploadExclusions(dir, options).exclusionOf(path);
+const reason = async (path: string, options: ExclusionOptions = {}) =>
+  new UploadExclusions(dir, options).exclusionOf(path);
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'af-exclusions-'));
@@ -55,8 +56,16 @@ afterEach(async () => {
 describe('UploadExclusions', () => {
   test('names the default rule for .env and the folder for a file inside .git or node_modules', async () => {
     await tree({ '.env': 'K=1', '.git/config': '', 'pkg/node_modules/x.js': '', 'src/a.ts': '' });
-    assert.deepEqual(await reason('.env'), { kind: 'ignored', path: '.env', match: { pattern: '.env', origin: { kind: 'default' } } });
-    assert.deepEqual(await reason('.git/config'), { kind: 'ignored', path: '.git', match: { pattern: '.git', origin: { kind: 'default' } } });
+    assert.deepEqual(await reason('.env'), {
+      kind: 'ignored',
+      path: '.env',
+      match: { pattern: '.env', origin: { kind: 'default' } },
+    });
+    assert.deepEqual(await reason('.git/config'), {
+      kind: 'ignored',
+      path: '.git',
+      match: { pattern: '.git', origin: { kind: 'default' } },
+    });
     assert.deepEqual(await reason('pkg/node_modules/x.js'), {
       kind: 'ignored',
       path: 'pkg/node_modules',
@@ -83,7 +92,11 @@ describe('UploadExclusions', () => {
       'pkg/deeper/local.txt': '',
       'notbuild/build': '',
     });
-    const file = (path: string, pattern: string, at: string) => ({ kind: 'ignored', path: at, match: { pattern, origin: { kind: 'file', path } } });
+    const file = (path: string, pattern: string, at: string) => ({
+      kind: 'ignored',
+      path: at,
+      match: { pattern, origin: { kind: 'file', path } },
+    });
     assert.deepEqual(await reason('a.log'), file('.gitignore', '*.log', 'a.log'));
     assert.equal(await reason('keep.log'), undefined);
     assert.deepEqual(await reason('build/out.js'), file('.gitignore', 'build/', 'build'));
@@ -98,14 +111,22 @@ describe('UploadExclusions', () => {
 
   test('a file inside an ignored folder stays out even when a rule re-includes it (as in git)', async () => {
     await tree({ '.gitignore': 'out/\n!out/keep.txt\n', 'out/keep.txt': '' });
-    assert.deepEqual(await reason('out/keep.txt'), { kind: 'ignored', path: 'out', match: { pattern: 'out/', origin: { kind: 'file', path: '.gitignore' } } });
+    assert.deepEqual(await reason('out/keep.txt'), {
+      kind: 'ignored',
+      path: 'out',
+      match: { pattern: 'out/', origin: { kind: 'file', path: '.gitignore' } },
+    });
     await assertAgreesWithWalk();
   });
 
   test("the caller's patterns win over the root files and can bring a default back", async () => {
     await tree({ '.gitignore': '!*.tmp\n', 'a.tmp': '', '.env': 'X=1', 'b.txt': '' });
     const options = { ignore: ['*.tmp', '!.env'] };
-    assert.deepEqual(await reason('a.tmp', options), { kind: 'ignored', path: 'a.tmp', match: { pattern: '*.tmp', origin: { kind: 'option' } } });
+    assert.deepEqual(await reason('a.tmp', options), {
+      kind: 'ignored',
+      path: 'a.tmp',
+      match: { pattern: '*.tmp', origin: { kind: 'option' } },
+    });
     assert.equal(await reason('.env', options), undefined);
     await assertAgreesWithWalk(options);
     assert.equal(await reason('.env', { noDefaultIgnores: true }), undefined);
@@ -118,7 +139,11 @@ describe('UploadExclusions', () => {
     await symlink(join(dir, 'sub'), join(dir, 'linkdir'));
     execFileSync('mkfifo', [join(dir, 'pipe')]);
     assert.deepEqual(await reason('link.sh'), { kind: 'symlink', path: 'link.sh' });
-    assert.deepEqual(await reason('linkdir/f'), { kind: 'symlink', path: 'linkdir' }, 'a file seen through a linked folder');
+    assert.deepEqual(
+      await reason('linkdir/f'),
+      { kind: 'symlink', path: 'linkdir' },
+      'a file seen through a linked folder',
+    );
     assert.deepEqual(await reason('pipe'), { kind: 'special', path: 'pipe' });
     const bad = await reason('back\\slash.txt');
     assert.equal(bad?.kind, 'invalidName');

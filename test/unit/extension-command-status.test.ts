@@ -29,7 +29,10 @@ describe('CommandStatus', () => {
     const status = new CommandStatus(true, 'session');
     assert.equal(status.commandFor('false'), 'false');
     const fake = '\x1eAFX000000000000:0:/tmp\x1e';
-    const output = outputEndingWith([{ stream: 'stderr', data: Buffer.from(fake) }], { [EXIT_CODE_TRAILER]: '1', [SESSION_CWD_TRAILER]: Buffer.from('/workspace/é') });
+    const output = outputEndingWith([{ stream: 'stderr', data: Buffer.from(fake) }], {
+      [EXIT_CODE_TRAILER]: '1',
+      [SESSION_CWD_TRAILER]: Buffer.from('/workspace/é'),
+    });
     assert.equal(await drain(status, output), fake);
     assert.deepEqual(status.end(output).end, { exitCode: 1, cwd: '/workspace/é' });
   });

@@ -15,7 +15,9 @@ const extensionDir = join(root, 'src', 'extension');
 const TABLE_FILE = 'commandTable.ts';
 
 function contributedCommands(): string[] {
-  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { contributes: { commands: { command: string }[] } };
+  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    contributes: { commands: { command: string }[] };
+  };
   return manifest.contributes.commands.map((c) => c.command);
 }
 
@@ -25,9 +27,15 @@ function tableIds(): string[] {
   const source = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest, true);
   let table: ts.ObjectLiteralExpression | undefined;
   const visit = (node: ts.Node): void => {
-    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.name.text === 'COMMAND_TABLE' && node.initializer) {
+    if (
+      ts.isVariableDeclaration(node) &&
+      ts.isIdentifier(node.name) &&
+      node.name.text === 'COMMAND_TABLE' &&
+      node.initializer
+    ) {
       let init: ts.Expression = node.initializer;
-      while (ts.isSatisfiesExpression(init) || ts.isAsExpression(init) || ts.isParenthesizedExpression(init)) init = init.expression;
+      while (ts.isSatisfiesExpression(init) || ts.isAsExpression(init) || ts.isParenthesizedExpression(init))
+        init = init.expression;
       assert.ok(ts.isObjectLiteralExpression(init), 'COMMAND_TABLE is an object literal');
       table = init;
     }
@@ -36,7 +44,10 @@ function tableIds(): string[] {
   visit(source);
   assert.ok(table, `${TABLE_FILE} declares COMMAND_TABLE`);
   return table.properties.map((p) => {
-    assert.ok(ts.isPropertyAssignment(p) && ts.isStringLiteral(p.name), `every entry of COMMAND_TABLE is 'id': handler (found ${p.getText(source)})`);
+    assert.ok(
+      ts.isPropertyAssignment(p) && ts.isStringLiteral(p.name),
+      `every entry of COMMAND_TABLE is 'id': handler (found ${p.getText(source)})`,
+    );
     return p.name.text;
   });
 }
@@ -49,8 +60,16 @@ describe('the command table', () => {
     const table = tableIds();
     assert.deepEqual(duplicates(contributed), [], 'package.json contributes each command once');
     assert.deepEqual(duplicates(table), [], 'the table has one handler per command');
-    assert.deepEqual(contributed.filter((id) => !table.includes(id)), [], 'contributed commands without a handler');
-    assert.deepEqual(table.filter((id) => !contributed.includes(id)), [], 'handlers of commands package.json does not contribute');
+    assert.deepEqual(
+      contributed.filter((id) => !table.includes(id)),
+      [],
+      'contributed commands without a handler',
+    );
+    assert.deepEqual(
+      table.filter((id) => !contributed.includes(id)),
+      [],
+      'handlers of commands package.json does not contribute',
+    );
   });
 
   it('is the only place in src/extension that registers commands', () => {

@@ -8,7 +8,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 interface Manifest {
-  contributes: { configuration: { properties: Record<string, { default?: unknown; minimum?: number; description?: string }> } };
+  contributes: {
+    configuration: { properties: Record<string, { default?: unknown; minimum?: number; description?: string }> };
+  };
 }
 
 test('agentfense.defaultTimeout defaults to 1800 s and allows 0 for none', () => {

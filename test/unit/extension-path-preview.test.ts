@@ -36,7 +36,11 @@ before(async () => {
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
-async function preview(path: string, rules: readonly PermissionRule[], options: { ignore?: string[] } = {}): Promise<PathPreview> {
+async function preview(
+  path: string,
+  rules: readonly PermissionRule[],
+  options: { ignore?: string[] } = {},
+): Promise<PathPreview> {
   const exclusion = await new UploadExclusions(dir, options).exclusionOf(path);
   return previewPath(path, exclusion, new PermissionEngine(rules));
 }
@@ -56,9 +60,18 @@ describe('permission preview', () => {
   });
 
   test('a path left out by an ignore rule names the file and the rule, and the folder when the rule is on one', async () => {
-    assert.equal((await hover('debug.log', 'full-access')).tooltip, 'AgentFense: not uploaded: excluded by .gitignore rule "*.log"');
-    assert.equal((await hover('build/out.js', 'full-access')).tooltip, 'AgentFense: not uploaded: excluded by .gitignore rule "build/" on folder build/');
-    assert.equal((await hover('build', 'full-access')).tooltip, 'AgentFense: not uploaded: excluded by .gitignore rule "build/"');
+    assert.equal(
+      (await hover('debug.log', 'full-access')).tooltip,
+      'AgentFense: not uploaded: excluded by .gitignore rule "*.log"',
+    );
+    assert.equal(
+      (await hover('build/out.js', 'full-access')).tooltip,
+      'AgentFense: not uploaded: excluded by .gitignore rule "build/" on folder build/',
+    );
+    assert.equal(
+      (await hover('build', 'full-access')).tooltip,
+      'AgentFense: not uploaded: excluded by .gitignore rule "build/"',
+    );
     assert.equal(
       (await hover('.git/config', 'development')).tooltip,
       'AgentFense: not uploaded: excluded by AgentFense\'s default upload exclusion ".git" on folder .git/',
@@ -70,7 +83,10 @@ describe('permission preview', () => {
   });
 
   test('a path behind a symbolic link is not uploaded, and the hover says which link', async () => {
-    assert.equal((await hover('linked-src', 'read-only')).tooltip, 'AgentFense: not uploaded: excluded as a symbolic link; uploads do not follow links');
+    assert.equal(
+      (await hover('linked-src', 'read-only')).tooltip,
+      'AgentFense: not uploaded: excluded as a symbolic link; uploads do not follow links',
+    );
     assert.equal(
       (await hover('linked-src/math.js', 'read-only')).tooltip,
       'AgentFense: not uploaded: excluded because folder linked-src/ is a symbolic link; uploads do not follow links',
@@ -87,12 +103,18 @@ describe('permission preview', () => {
     }
     const custom = await preview('README.md', [{ pattern: '/src/**', permission: 'read' }]);
     assert.deepEqual(custom, { kind: 'hidden', rule: undefined });
-    assert.equal(describePreview(custom, 'mine').tooltip, 'AgentFense (mine): hidden: no rule of the preset matches it');
+    assert.equal(
+      describePreview(custom, 'mine').tooltip,
+      'AgentFense (mine): hidden: no rule of the preset matches it',
+    );
     const byFileRule = await preview('README.md', [
       { pattern: '**/*', permission: 'read' },
       { pattern: 'README.md', permission: 'none', type: 'file', priority: 5 },
     ]);
-    assert.equal(describePreview(byFileRule, 'mine').tooltip, 'AgentFense (mine): hidden by rule "README.md" (file), priority 5');
+    assert.equal(
+      describePreview(byFileRule, 'mine').tooltip,
+      'AgentFense (mine): hidden by rule "README.md" (file), priority 5',
+    );
   });
 
   test('an uploaded, visible path gets its level and the rule that gives it', async () => {
@@ -121,11 +143,30 @@ describe('permission preview', () => {
   test('other exclusions read as sentences too', () => {
     const engine = new PermissionEngine(getPreset('read-only'));
     const say = (p: PathPreview) => describePreview(p, 'read-only').tooltip;
-    assert.equal(say(previewPath('pipe', { kind: 'special', path: 'pipe' }, engine)), 'AgentFense: not uploaded: excluded as a special file (socket, pipe or device)');
-    assert.equal(say(previewPath('a/b', { kind: 'unreadable', path: 'a' }, engine)), 'AgentFense: not uploaded: excluded because folder a/ cannot be read');
-    assert.equal(say(previewPath('a/b', { kind: 'unreadable', path: '' }, engine)), 'AgentFense: not uploaded: excluded because the workspace folder cannot be read');
     assert.equal(
-      say(previewPath('x\\y', { kind: 'invalidName', path: 'x\\y', reason: 'invalid path "x\\\\y": backslashes are not path separators here; use /' }, engine)),
+      say(previewPath('pipe', { kind: 'special', path: 'pipe' }, engine)),
+      'AgentFense: not uploaded: excluded as a special file (socket, pipe or device)',
+    );
+    assert.equal(
+      say(previewPath('a/b', { kind: 'unreadable', path: 'a' }, engine)),
+      'AgentFense: not uploaded: excluded because folder a/ cannot be read',
+    );
+    assert.equal(
+      say(previewPath('a/b', { kind: 'unreadable', path: '' }, engine)),
+      'AgentFense: not uploaded: excluded because the workspace folder cannot be read',
+    );
+    assert.equal(
+      say(
+        previewPath(
+          'x\\y',
+          {
+            kind: 'invalidName',
+            path: 'x\\y',
+            reason: 'invalid path "x\\\\y": backslashes are not path separators here; use /',
+          },
+          engine,
+        ),
+      ),
       'AgentFense: not uploaded: excluded: invalid path "x\\\\y": backslashes are not path separators here; use /',
     );
   });

@@ -6,14 +6,20 @@ import { BUILTIN_PRESET_NAMES } from '../../src/shared/presets';
 
 test('the five built-ins come first, rules in evaluation order', () => {
   const cat = buildPresetCatalog({}, {});
-  assert.deepEqual(cat.entries.map((e) => e.name), [...BUILTIN_PRESET_NAMES]);
+  assert.deepEqual(
+    cat.entries.map((e) => e.name),
+    [...BUILTIN_PRESET_NAMES],
+  );
   const safe = cat.get('agent-safe')!;
   assert.equal(safe.rules![0].priority, 100);
   assert.equal(safe.rules!.at(-1)!.pattern, '**/*');
 });
 
 test('a user preset extends a built-in and its rules take effect', () => {
-  const cat = buildPresetCatalog({ docs: { extends: 'agent-safe', rules: [{ pattern: '/docs/**', permission: 'write', priority: 20 }] } }, {});
+  const cat = buildPresetCatalog(
+    { docs: { extends: 'agent-safe', rules: [{ pattern: '/docs/**', permission: 'write', priority: 20 }] } },
+    {},
+  );
   const engine = new PermissionEngine(cat.rulesOf('docs'));
   assert.equal(engine.permissionOf('docs/a.md'), 'write');
   assert.equal(engine.permissionOf('.env'), 'none');
@@ -23,7 +29,10 @@ test('a user preset extends a built-in and its rules take effect', () => {
 test('workspace presets override settings presets of the same name; chains of extends resolve', () => {
   const cat = buildPresetCatalog(
     { mine: { rules: [{ pattern: '**/*', permission: 'read' }] } },
-    { mine: { extends: 'base', rules: [] }, base: { extends: 'read-only', rules: [{ pattern: '/out/**', permission: 'write', priority: 5 }] } },
+    {
+      mine: { extends: 'base', rules: [] },
+      base: { extends: 'read-only', rules: [{ pattern: '/out/**', permission: 'write', priority: 5 }] },
+    },
   );
   assert.equal(cat.get('mine')!.source, 'workspace');
   assert.equal(new PermissionEngine(cat.rulesOf('mine')).permissionOf('out/x'), 'write');
@@ -32,7 +41,12 @@ test('workspace presets override settings presets of the same name; chains of ex
 test('invalid presets become error entries naming the rule, never throw', () => {
   const cat = buildPresetCatalog(
     {
-      bad: { rules: [{ pattern: '**/*', permission: 'read' }, { pattern: '/x', permission: 'execute' }] },
+      bad: {
+        rules: [
+          { pattern: '**/*', permission: 'read' },
+          { pattern: '/x', permission: 'execute' },
+        ],
+      },
       loopA: { extends: 'loopB', rules: [] },
       loopB: { extends: 'loopA', rules: [] },
       missing: { extends: 'nope', rules: [] },
@@ -70,11 +84,17 @@ test('a misspelled key names the key and what it was meant to be, in rules and i
       "badDescription": { "extends": "read-only", "description": 3 }
     }`).presets,
   );
-  assert.equal(cat.get('docs')!.error, 'permission rule #1 ("/docs/**"): unknown property "permision" — did you mean "permission"?');
+  assert.equal(
+    cat.get('docs')!.error,
+    'permission rule #1 ("/docs/**"): unknown property "permision" — did you mean "permission"?',
+  );
   assert.doesNotMatch(cat.get('docs')!.error!, /undefined/, 'never "unknown permission undefined"');
   assert.equal(cat.get('typo')!.error, 'unknown property "extend" — did you mean "extends"?');
   assert.equal(cat.get('norules')!.error, 'unknown property "rule" — did you mean "rules"?', 'not "has no rules"');
   assert.equal(cat.get('extra')!.error, 'unknown property "notes" (expected "extends", "description", "rules")');
   assert.equal(cat.get('badDescription')!.error, '"description" must be a string');
-  assert.throws(() => cat.rulesOf('docs'), /AgentFense preset "docs" is invalid: permission rule #1 \("\/docs\/\*\*"\): unknown property "permision" — did you mean "permission"\?/);
+  assert.throws(
+    () => cat.rulesOf('docs'),
+    /AgentFense preset "docs" is invalid: permission rule #1 \("\/docs\/\*\*"\): unknown property "permision" — did you mean "permission"\?/,
+  );
 });

@@ -15,7 +15,12 @@ function runMerged(script: string): string {
 }
 
 test('the wrapped command reports its exit code, even for `exit N`', () => {
-  for (const [cmd, code] of [['true', 0], ['false', 1], ['exit 7', 7], ['echo hi # comment', 0]] as const) {
+  for (const [cmd, code] of [
+    ['true', 0],
+    ['false', 1],
+    ['exit 7', 7],
+    ['echo hi # comment', 0],
+  ] as const) {
     const nonce = 'AFXtest';
     const out = runMerged(wrapCommand(cmd, nonce));
     const p = new ExitMarkerParser(nonce);
@@ -55,8 +60,14 @@ test('terminal text helpers', () => {
 });
 
 test('resource limits read as a person would say them', () => {
-  assert.equal(formatLimits({ memoryBytes: 8 * 2 ** 30, pidsLimit: 4096, cpuQuota: 150_000, cpuShares: 0 }), 'memory 8.00 GB · 4096 processes · 1.5 CPUs');
-  assert.equal(formatLimits({ memoryBytes: 0, pidsLimit: 64, cpuQuota: 100_000, cpuShares: 0 }), '64 processes · 1 CPU');
+  assert.equal(
+    formatLimits({ memoryBytes: 8 * 2 ** 30, pidsLimit: 4096, cpuQuota: 150_000, cpuShares: 0 }),
+    'memory 8.00 GB · 4096 processes · 1.5 CPUs',
+  );
+  assert.equal(
+    formatLimits({ memoryBytes: 0, pidsLimit: 64, cpuQuota: 100_000, cpuShares: 0 }),
+    '64 processes · 1 CPU',
+  );
   assert.equal(formatLimits(undefined), 'no limits');
   assert.equal(formatLimits({ memoryBytes: 0, pidsLimit: 0, cpuQuota: 0, cpuShares: 0 }), 'no limits');
 });
@@ -82,6 +93,9 @@ test('socket path stays under the Unix limit; server log lines are readable', ()
   assert.equal(socketPathFor('/short'), '/short/server.sock');
   const long = socketPathFor('/' + 'x'.repeat(150));
   assert.ok(Buffer.byteLength(long) <= 100, long);
-  assert.deepEqual(describeLogLine('{"level":"error","msg":"boom","code":3}'), { level: 'error', message: 'boom code=3' });
+  assert.deepEqual(describeLogLine('{"level":"error","msg":"boom","code":3}'), {
+    level: 'error',
+    message: 'boom code=3',
+  });
   assert.deepEqual(describeLogLine('plain'), { level: 'info', message: 'plain' });
 });

@@ -14,17 +14,25 @@ function dir(files: Record<string, string>): string {
   return d;
 }
 
-test('npm scripts.test wins, but not npm init\'s placeholder', async () => {
-  assert.equal((await detectTestCommand(dir({ 'package.json': '{"scripts":{"test":"node --test"}}', 'go.mod': '' })))?.command, 'npm test');
+test("npm scripts.test wins, but not npm init's placeholder", async () => {
   assert.equal(
-    await detectTestCommand(dir({ 'package.json': '{"scripts":{"test":"echo \\"Error: no test specified\\" && exit 1"}}' })),
+    (await detectTestCommand(dir({ 'package.json': '{"scripts":{"test":"node --test"}}', 'go.mod': '' })))?.command,
+    'npm test',
+  );
+  assert.equal(
+    await detectTestCommand(
+      dir({ 'package.json': '{"scripts":{"test":"echo \\"Error: no test specified\\" && exit 1"}}' }),
+    ),
     undefined,
   );
 });
 
 test('pytest from pytest.ini, pyproject or a tests/ folder of test_*.py', async () => {
   assert.equal((await detectTestCommand(dir({ 'pytest.ini': '' })))?.command, 'python3 -m pytest');
-  assert.equal((await detectTestCommand(dir({ 'pyproject.toml': '[tool.pytest.ini_options]\n' })))?.command, 'python3 -m pytest');
+  assert.equal(
+    (await detectTestCommand(dir({ 'pyproject.toml': '[tool.pytest.ini_options]\n' })))?.command,
+    'python3 -m pytest',
+  );
   assert.equal((await detectTestCommand(dir({ 'tests/test_app.py': '' })))?.command, 'python3 -m pytest');
   assert.equal(await detectTestCommand(dir({ 'pyproject.toml': '[project]\nname="x"\n' })), undefined);
 });

@@ -45,7 +45,9 @@ test('a healthy host is ready, every check passing', () => {
 });
 
 test('not Linux: only a remote server helps', () => {
-  const r = assessHost(healthy({ platform: 'darwin', bwrapPath: undefined, bwrapVersion: undefined, trial: undefined }));
+  const r = assessHost(
+    healthy({ platform: 'darwin', bwrapPath: undefined, bwrapVersion: undefined, trial: undefined }),
+  );
   assert.equal(r.ready, false);
   assert.equal(check(r, 'platform').status, 'fail');
   assert.match(notReadyMessage(r), /this is darwin/);
@@ -87,17 +89,35 @@ test('bwrap versions: below 0.7.0 fails (numeric, not string, comparison); an un
   assert.equal(odd.ready, true);
   assert.equal(check(odd, 'bwrap-version').status, 'skip');
 
-  const broken = assessHost(healthy({ bwrapVersion: { error: 'error while loading shared libraries: libcap.so.2' }, trial: undefined }));
+  const broken = assessHost(
+    healthy({ bwrapVersion: { error: 'error while loading shared libraries: libcap.so.2' }, trial: undefined }),
+  );
   assert.equal(check(broken, 'bwrap-version').status, 'fail');
   assert.equal(broken.ready, false);
 });
 
 test("bubblewrap's own messages are told apart", () => {
   assert.equal(classifyTrialFailure('bwrap: setting up uid map: Permission denied'), 'uid-map-denied');
-  assert.equal(classifyTrialFailure('bwrap: No permissions to creating new namespace, likely because the kernel does not allow non-privileged user namespaces.'), 'userns-not-permitted');
-  assert.equal(classifyTrialFailure('bwrap: Creating new namespace failed: Operation not permitted'), 'userns-not-permitted');
-  assert.equal(classifyTrialFailure('bwrap: Creating new namespace failed: nesting depth or /proc/sys/user/max_*_namespaces exceeded (ENOSPC)'), 'userns-limit');
-  assert.equal(classifyTrialFailure("bwrap: Can't mount proc on /newroot/proc: Operation not permitted"), 'mount-denied');
+  assert.equal(
+    classifyTrialFailure(
+      'bwrap: No permissions to creating new namespace, likely because the kernel does not allow non-privileged user namespaces.',
+    ),
+    'userns-not-permitted',
+  );
+  assert.equal(
+    classifyTrialFailure('bwrap: Creating new namespace failed: Operation not permitted'),
+    'userns-not-permitted',
+  );
+  assert.equal(
+    classifyTrialFailure(
+      'bwrap: Creating new namespace failed: nesting depth or /proc/sys/user/max_*_namespaces exceeded (ENOSPC)',
+    ),
+    'userns-limit',
+  );
+  assert.equal(
+    classifyTrialFailure("bwrap: Can't mount proc on /newroot/proc: Operation not permitted"),
+    'mount-denied',
+  );
   assert.equal(classifyTrialFailure('bwrap: Unknown option --clearenv'), 'unknown-option');
   assert.equal(classifyTrialFailure('bwrap: execvp /bin/sh: No such file or directory'), 'other');
 });
@@ -115,7 +135,10 @@ test('AppArmor restriction with a failing trial: the profile for the real bwrap 
   const aa = check(r, 'kernel.apparmor_restrict_unprivileged_userns');
   assert.equal(aa.status, 'fail');
   assert.equal(aa.fix!.steps[0].file!.path, '/etc/apparmor.d/agentfense-bwrap');
-  assert.match(aa.fix!.steps[0].file!.content, /^profile agentfense-bwrap \/opt\/bubblewrap\/bin\/bwrap flags=\(unconfined\) \{\n {2}userns,\n\}$/m);
+  assert.match(
+    aa.fix!.steps[0].file!.content,
+    /^profile agentfense-bwrap \/opt\/bubblewrap\/bin\/bwrap flags=\(unconfined\) \{\n {2}userns,\n\}$/m,
+  );
   assert.equal(aa.fix!.steps[1].run, 'sudo apparmor_parser -r /etc/apparmor.d/agentfense-bwrap');
   const trial = check(r, 'trial-sandbox');
   assert.equal(trial.status, 'fail');
@@ -125,13 +148,24 @@ test('AppArmor restriction with a failing trial: the profile for the real bwrap 
 });
 
 test('a restrictive sysctl where the trial runs anyway passes (setuid bwrap, a profile in place)', () => {
-  const r = assessHost(healthy({ sysctls: { 'kernel.apparmor_restrict_unprivileged_userns': '1', 'kernel.unprivileged_userns_clone': '0' } }));
+  const r = assessHost(
+    healthy({
+      sysctls: { 'kernel.apparmor_restrict_unprivileged_userns': '1', 'kernel.unprivileged_userns_clone': '0' },
+    }),
+  );
   assert.equal(r.ready, true);
   assert.match(check(r, 'kernel.unprivileged_userns_clone').detail, /= 0, but the trial sandbox ran/);
 });
 
 test('a restrictive sysctl before bwrap is even installed fails too: every fix at once', () => {
-  const r = assessHost(healthy({ bwrapPath: undefined, bwrapVersion: undefined, trial: undefined, sysctls: { 'user.max_user_namespaces': '0' } }));
+  const r = assessHost(
+    healthy({
+      bwrapPath: undefined,
+      bwrapVersion: undefined,
+      trial: undefined,
+      sysctls: { 'user.max_user_namespaces': '0' },
+    }),
+  );
   assert.deepEqual(
     r.checks.filter((c) => c.status === 'fail').map((c) => c.id),
     ['bwrap-installed', 'user.max_user_namespaces'],
@@ -141,38 +175,72 @@ test('a restrictive sysctl before bwrap is even installed fails too: every fix a
 
 test('kernel.unprivileged_userns_clone=0 and max_user_namespaces=0 get their sysctl, now and persisted', () => {
   const clone = assessHost(
-    healthy({ sysctls: { 'kernel.unprivileged_userns_clone': '0' }, trial: failedTrial('bwrap: No permissions to creating new namespace, likely because…') }),
+    healthy({
+      sysctls: { 'kernel.unprivileged_userns_clone': '0' },
+      trial: failedTrial('bwrap: No permissions to creating new namespace, likely because…'),
+    }),
   );
   const c = check(clone, 'kernel.unprivileged_userns_clone');
   assert.equal(c.status, 'fail');
   assert.deepEqual(
     c.fix!.steps.filter((s) => s.run).map((s) => s.run),
-    ['sudo sysctl -w kernel.unprivileged_userns_clone=1', "echo 'kernel.unprivileged_userns_clone = 1' | sudo tee -a /etc/sysctl.d/60-agentfense-userns.conf"],
+    [
+      'sudo sysctl -w kernel.unprivileged_userns_clone=1',
+      "echo 'kernel.unprivileged_userns_clone = 1' | sudo tee -a /etc/sysctl.d/60-agentfense-userns.conf",
+    ],
   );
   assert.equal(check(clone, 'trial-sandbox').sameFixAs, 'kernel.unprivileged_userns_clone');
 
-  const max = assessHost(healthy({ sysctls: { 'user.max_user_namespaces': '0' }, trial: failedTrial('bwrap: Creating new namespace failed: nesting depth or /proc/sys/user/max_*_namespaces exceeded (ENOSPC)') }));
+  const max = assessHost(
+    healthy({
+      sysctls: { 'user.max_user_namespaces': '0' },
+      trial: failedTrial(
+        'bwrap: Creating new namespace failed: nesting depth or /proc/sys/user/max_*_namespaces exceeded (ENOSPC)',
+      ),
+    }),
+  );
   assert.equal(check(max, 'user.max_user_namespaces').status, 'fail');
   assert.equal(check(max, 'trial-sandbox').sameFixAs, 'user.max_user_namespaces');
 });
 
 test('failures no sysctl explains: a limit in an enclosing namespace, a container, a masked /proc, an old option, anything else', () => {
-  const limit = assessHost(healthy({ trial: failedTrial('bwrap: Creating new namespace failed: nesting depth or /proc/sys/user/max_*_namespaces exceeded (ENOSPC)') }));
+  const limit = assessHost(
+    healthy({
+      trial: failedTrial(
+        'bwrap: Creating new namespace failed: nesting depth or /proc/sys/user/max_*_namespaces exceeded (ENOSPC)',
+      ),
+    }),
+  );
   assert.match(fixInline(check(limit, 'trial-sandbox').fix!), /user\.max_user_namespaces=10000/);
 
-  const container = assessHost(healthy({ inContainer: true, trial: failedTrial('bwrap: Creating new namespace failed: Operation not permitted') }));
+  const container = assessHost(
+    healthy({ inContainer: true, trial: failedTrial('bwrap: Creating new namespace failed: Operation not permitted') }),
+  );
   assert.match(check(container, 'trial-sandbox').cause!, /inside this container/);
-  assert.match(fixInline(check(container, 'trial-sandbox').fix!), /seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined/);
+  assert.match(
+    fixInline(check(container, 'trial-sandbox').fix!),
+    /seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined/,
+  );
 
-  const proc = assessHost(healthy({ inContainer: true, trial: failedTrial("bwrap: Can't mount proc on /newroot/proc: Operation not permitted") }));
+  const proc = assessHost(
+    healthy({
+      inContainer: true,
+      trial: failedTrial("bwrap: Can't mount proc on /newroot/proc: Operation not permitted"),
+    }),
+  );
   assert.match(check(proc, 'trial-sandbox').cause!, /\/proc is masked/);
 
-  const option = assessHost(healthy({ bwrapVersion: { output: 'bwrap (patched)' }, trial: failedTrial('bwrap: Unknown option --clearenv') }));
+  const option = assessHost(
+    healthy({ bwrapVersion: { output: 'bwrap (patched)' }, trial: failedTrial('bwrap: Unknown option --clearenv') }),
+  );
   assert.match(check(option, 'trial-sandbox').fix!.summary, /upgrade bubblewrap/);
 
   const other = assessHost(healthy({ trial: failedTrial('bwrap: execvp /bin/sh: No such file or directory\n') }));
   assert.equal(other.ready, false);
-  assert.match(notReadyMessage(other), /bwrap could not start a sandbox: bwrap: execvp \/bin\/sh: No such file or directory/);
+  assert.match(
+    notReadyMessage(other),
+    /bwrap could not start a sandbox: bwrap: execvp \/bin\/sh: No such file or directory/,
+  );
 });
 
 test('a sysctl that is not a number is reported, not guessed', () => {
@@ -200,6 +268,12 @@ test('the commands write exactly the files they show, even for a bwrap path with
 });
 
 test('fixInline: the main commands in order, then the first other way', () => {
-  assert.equal(fixInline(installBwrapFix()), 'install bubblewrap (the package is called bubblewrap everywhere): sudo apt-get install -y bubblewrap (or: sudo dnf install -y bubblewrap)');
-  assert.match(fixInline(apparmorFix('/usr/bin/bwrap')), /sudo tee \/etc\/apparmor\.d\/agentfense-bwrap, then sudo apparmor_parser -r \/etc\/apparmor\.d\/agentfense-bwrap \(or: sudo sysctl -w kernel\.apparmor_restrict_unprivileged_userns=0\)$/);
+  assert.equal(
+    fixInline(installBwrapFix()),
+    'install bubblewrap (the package is called bubblewrap everywhere): sudo apt-get install -y bubblewrap (or: sudo dnf install -y bubblewrap)',
+  );
+  assert.match(
+    fixInline(apparmorFix('/usr/bin/bwrap')),
+    /sudo tee \/etc\/apparmor\.d\/agentfense-bwrap, then sudo apparmor_parser -r \/etc\/apparmor\.d\/agentfense-bwrap \(or: sudo sysctl -w kernel\.apparmor_restrict_unprivileged_userns=0\)$/,
+  );
 });

@@ -49,7 +49,15 @@ describe('walkWorkspace', () => {
   });
 
   test('root .gitignore, with negation', async () => {
-    await tree({ '.gitignore': '*.log\n!keep.log\nbuild/\n/top.txt\n', 'a.log': '', 'keep.log': '', 'build/x': '', 'top.txt': '', 'sub/top.txt': '', 'sub/b.log': '' });
+    await tree({
+      '.gitignore': '*.log\n!keep.log\nbuild/\n/top.txt\n',
+      'a.log': '',
+      'keep.log': '',
+      'build/x': '',
+      'top.txt': '',
+      'sub/top.txt': '',
+      'sub/b.log': '',
+    });
     assert.deepEqual(await paths(), ['.gitignore', 'keep.log', 'sub/top.txt']);
   });
 
@@ -64,7 +72,13 @@ describe('walkWorkspace', () => {
       'local.txt': '',
       'special.gen': '',
     });
-    assert.deepEqual(await paths(), ['.gitignore', 'local.txt', 'pkg/.gitignore', 'pkg/deeper/local.txt', 'pkg/special.gen']);
+    assert.deepEqual(await paths(), [
+      '.gitignore',
+      'local.txt',
+      'pkg/.gitignore',
+      'pkg/deeper/local.txt',
+      'pkg/special.gen',
+    ]);
   });
 
   test('a file inside an ignored directory cannot be re-included (as in git)', async () => {
@@ -73,7 +87,16 @@ describe('walkWorkspace', () => {
   });
 
   test('.sandboxignore adds rules after .gitignore (and can undo them)', async () => {
-    await tree({ '.gitignore': '*.csv\n', '.sandboxignore': 'private/\n!data.csv\n', 'private/p': '', 'data.csv': '', 'other.csv': '', 'src/.sandboxignore': 'tmp*\n', 'src/tmp1': '', 'src/ok': '' });
+    await tree({
+      '.gitignore': '*.csv\n',
+      '.sandboxignore': 'private/\n!data.csv\n',
+      'private/p': '',
+      'data.csv': '',
+      'other.csv': '',
+      'src/.sandboxignore': 'tmp*\n',
+      'src/tmp1': '',
+      'src/ok': '',
+    });
     assert.deepEqual(await paths(), ['.gitignore', '.sandboxignore', 'data.csv', 'src/.sandboxignore', 'src/ok']);
   });
 
@@ -91,7 +114,10 @@ describe('walkWorkspace', () => {
     await symlink('/etc', join(dir, 'escape'));
     execFileSync('mkfifo', [join(dir, 'pipe')]);
     const files = await walkWorkspace(dir);
-    assert.deepEqual(files.map((f) => f.path), ['real.sh', 'sub/f']);
+    assert.deepEqual(
+      files.map((f) => f.path),
+      ['real.sh', 'sub/f'],
+    );
     const real = files[0]!;
     assert.equal(real.size, 10);
     assert.equal(real.mode, 0o755);

@@ -44,14 +44,41 @@ describe('layer boundaries', () => {
   }
 
   it('allows what the layers are for', async () => {
-    assert.deepEqual(await importErrors('src/extension/x.ts', "import * as vscode from 'vscode';\nimport { SandboxClient } from '../client';"), []);
+    assert.deepEqual(
+      await importErrors(
+        'src/extension/x.ts',
+        "import * as vscode from 'vscode';\nimport { SandboxClient } from '../client';",
+      ),
+      [],
+    );
     // The extension's own server/ folder (connection, embedded server) is not the server layer.
     assert.deepEqual(await importErrors('src/extension/x.ts', "import { Connection } from './server/connection';"), []);
-    assert.deepEqual(await importErrors('src/extension/run/x.ts', "import { Connection } from '../server/connection';"), []);
+    assert.deepEqual(
+      await importErrors('src/extension/run/x.ts', "import { Connection } from '../server/connection';"),
+      [],
+    );
     assert.deepEqual(await importErrors('src/client/x.ts', "import { getPreset } from '../shared/presets';"), []);
-    assert.deepEqual(await importErrors('src/client/x.ts', "import type { SandboxBackend } from '../core/backend';"), []);
-    assert.deepEqual(await importErrors('src/extension/x.ts', "import { WorkspaceSync } from '../core/sync/workspaceSync';"), []);
-    assert.deepEqual(await importErrors('src/extension/review/x.ts', "import { isCancellation } from '../server/errorReporting';\nimport type { Ctx } from '../context';"), []);
-    assert.deepEqual(await importErrors('src/server/x.ts', "import { getPreset } from '../shared/presets';\nimport { Sandbox } from '../generated/sandbox';"), []);
+    assert.deepEqual(
+      await importErrors('src/client/x.ts', "import type { SandboxBackend } from '../core/backend';"),
+      [],
+    );
+    assert.deepEqual(
+      await importErrors('src/extension/x.ts', "import { WorkspaceSync } from '../core/sync/workspaceSync';"),
+      [],
+    );
+    assert.deepEqual(
+      await importErrors(
+        'src/extension/review/x.ts',
+        "import { isCancellation } from '../server/errorReporting';\nimport type { Ctx } from '../context';",
+      ),
+      [],
+    );
+    assert.deepEqual(
+      await importErrors(
+        'src/server/x.ts',
+        "import { getPreset } from '../shared/presets';\nimport { Sandbox } from '../generated/sandbox';",
+      ),
+      [],
+    );
   });
 });

@@ -1,7 +1,13 @@
 // The shared permission engine as the client relies on it: rule ordering, glob forms, validation.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { PermissionEngine, normalizeRules, sortRules, type NormalizedRule, type PermissionRule } from '../../src/shared/permissions';
+import {
+  PermissionEngine,
+  normalizeRules,
+  sortRules,
+  type NormalizedRule,
+  type PermissionRule,
+} from '../../src/shared/permissions';
 
 const order = (rules: PermissionRule[]) => sortRules(normalizeRules(rules)).map((r) => r.pattern);
 
@@ -28,11 +34,23 @@ describe('rule ordering (first match wins)', () => {
   });
 
   test('equal type: a pattern anchored with / beats one starting with **', () => {
-    assert.deepEqual(order([{ pattern: '**/*.py', permission: 'read' }, { pattern: '/src/*.py', permission: 'write' }]), ['/src/*.py', '**/*.py']);
+    assert.deepEqual(
+      order([
+        { pattern: '**/*.py', permission: 'read' },
+        { pattern: '/src/*.py', permission: 'write' },
+      ]),
+      ['/src/*.py', '**/*.py'],
+    );
   });
 
   test('a longer literal prefix before ** beats a shorter one', () => {
-    assert.deepEqual(order([{ pattern: '/src/**', permission: 'read' }, { pattern: '/src/lib/**', permission: 'write' }]), ['/src/lib/**', '/src/**']);
+    assert.deepEqual(
+      order([
+        { pattern: '/src/**', permission: 'read' },
+        { pattern: '/src/lib/**', permission: 'write' },
+      ]),
+      ['/src/lib/**', '/src/**'],
+    );
   });
 
   test('a pattern without wildcards beats any pattern with one', () => {
@@ -52,8 +70,14 @@ describe('rule ordering (first match wins)', () => {
       { pattern: '**/b', permission: 'none' },
       { pattern: '**/c', permission: 'write' },
     ]);
-    assert.deepEqual(sortRules(rules).map((r) => r.pattern), ['**/a', '**/b', '**/c']);
-    assert.deepEqual(sortRules([...rules].reverse()).map((r) => r.pattern), ['**/c', '**/b', '**/a']);
+    assert.deepEqual(
+      sortRules(rules).map((r) => r.pattern),
+      ['**/a', '**/b', '**/c'],
+    );
+    assert.deepEqual(
+      sortRules([...rules].reverse()).map((r) => r.pattern),
+      ['**/c', '**/b', '**/a'],
+    );
   });
 
   test('the engine applies the order: a more specific rule overrides a broad one at equal priority', () => {
@@ -99,7 +123,8 @@ describe('glob forms', () => {
   });
 
   test('**/secrets/** matches a secrets directory anywhere and all inside it', () => {
-    for (const p of ['secrets', 'secrets/key.pem', 'a/secrets', 'a/b/secrets/c/d.txt']) assert.equal(level('**/secrets/**', p), 'write', p);
+    for (const p of ['secrets', 'secrets/key.pem', 'a/secrets', 'a/b/secrets/c/d.txt'])
+      assert.equal(level('**/secrets/**', p), 'write', p);
     for (const p of ['secretsx/a', 'a/my-secrets/b']) assert.equal(level('**/secrets/**', p), 'none', p);
   });
 
@@ -112,22 +137,38 @@ describe('glob forms', () => {
 describe('validation errors name the rule', () => {
   test('unknown permission', () => {
     assert.throws(
-      () => normalizeRules([{ pattern: '/a', permission: 'read' }, { pattern: '/b', permission: 'execute' }]),
+      () =>
+        normalizeRules([
+          { pattern: '/a', permission: 'read' },
+          { pattern: '/b', permission: 'execute' },
+        ]),
       /permission rule #2 \("\/b"\): unknown permission "execute"/,
     );
   });
 
   test('empty pattern', () => {
-    assert.throws(() => normalizeRules([{ pattern: '  ', permission: 'read' }]), /permission rule #1 .*pattern must be a non-empty string/);
+    assert.throws(
+      () => normalizeRules([{ pattern: '  ', permission: 'read' }]),
+      /permission rule #1 .*pattern must be a non-empty string/,
+    );
   });
 
   test('non-integer priority', () => {
-    assert.throws(() => normalizeRules([{ pattern: '/a', permission: 'read', priority: 1.5 }]), /rule #1 \("\/a"\): priority must be a 32-bit integer, got 1.5/);
-    assert.throws(() => normalizeRules([{ pattern: '/a', permission: 'read', priority: '3' as never }]), /priority must be a 32-bit integer/);
+    assert.throws(
+      () => normalizeRules([{ pattern: '/a', permission: 'read', priority: 1.5 }]),
+      /rule #1 \("\/a"\): priority must be a 32-bit integer, got 1.5/,
+    );
+    assert.throws(
+      () => normalizeRules([{ pattern: '/a', permission: 'read', priority: '3' as never }]),
+      /priority must be a 32-bit integer/,
+    );
   });
 
   test('unknown pattern type', () => {
-    assert.throws(() => normalizeRules([{ pattern: '/a', permission: 'read', type: 'regex' as never }]), /unknown pattern type "regex"/);
+    assert.throws(
+      () => normalizeRules([{ pattern: '/a', permission: 'read', type: 'regex' as never }]),
+      /unknown pattern type "regex"/,
+    );
   });
 
   test('a misspelled key is named, with the key it was meant to be', () => {
@@ -139,21 +180,42 @@ describe('validation errors name the rule', () => {
       }
       return 'accepted';
     };
-    assert.equal(message({ pattern: '/docs/**', permision: 'write' }), 'permission rule #1 ("/docs/**"): unknown property "permision" — did you mean "permission"?');
-    assert.equal(message({ patern: '/a', permission: 'read' }), 'permission rule #1 ({"patern":"/a","permission":"read"}): unknown property "patern" — did you mean "pattern"?');
-    assert.equal(message({ pattern: '/a', permission: 'read', priorty: 5 }), 'permission rule #1 ("/a"): unknown property "priorty" — did you mean "priority"?');
-    assert.equal(message({ pattern: '/a', permission: 'read', Type: 'file' }), 'permission rule #1 ("/a"): unknown property "Type" — did you mean "type"?');
-    assert.equal(message({ pattern: '/a', premission: 'read' }), 'permission rule #1 ("/a"): unknown property "premission" — did you mean "permission"?', 'two letters swapped');
+    assert.equal(
+      message({ pattern: '/docs/**', permision: 'write' }),
+      'permission rule #1 ("/docs/**"): unknown property "permision" — did you mean "permission"?',
+    );
+    assert.equal(
+      message({ patern: '/a', permission: 'read' }),
+      'permission rule #1 ({"patern":"/a","permission":"read"}): unknown property "patern" — did you mean "pattern"?',
+    );
+    assert.equal(
+      message({ pattern: '/a', permission: 'read', priorty: 5 }),
+      'permission rule #1 ("/a"): unknown property "priorty" — did you mean "priority"?',
+    );
+    assert.equal(
+      message({ pattern: '/a', permission: 'read', Type: 'file' }),
+      'permission rule #1 ("/a"): unknown property "Type" — did you mean "type"?',
+    );
+    assert.equal(
+      message({ pattern: '/a', premission: 'read' }),
+      'permission rule #1 ("/a"): unknown property "premission" — did you mean "permission"?',
+      'two letters swapped',
+    );
     assert.equal(
       message({ pattern: '/a', permission: 'read', comment: 'why' }),
       'permission rule #1 ("/a"): unknown property "comment" (expected "pattern", "permission", "type", "priority")',
       'nothing close: the keys a rule may have',
     );
-    assert.equal(message({ pattern: '/a', permission: 'read', prio: 1 }), 'permission rule #1 ("/a"): unknown property "prio" (expected "pattern", "permission", "type", "priority")');
+    assert.equal(
+      message({ pattern: '/a', permission: 'read', prio: 1 }),
+      'permission rule #1 ("/a"): unknown property "prio" (expected "pattern", "permission", "type", "priority")',
+    );
     assert.equal(message(['/a', 'read']), 'permission rule #1 (["/a","read"]): must be an object');
   });
 
   test('defaults: glob, priority 0', () => {
-    assert.deepEqual(normalizeRules([{ pattern: '/a', permission: 'view' }]), [{ pattern: '/a', permission: 'view', type: 'glob', priority: 0 }]);
+    assert.deepEqual(normalizeRules([{ pattern: '/a', permission: 'view' }]), [
+      { pattern: '/a', permission: 'view', type: 'glob', priority: 0 },
+    ]);
   });
 });

@@ -15,12 +15,19 @@ import { BUILTIN_PRESET_NAMES, getPreset, presetDescription } from '../../src/sh
 
 const ROOT = join(__dirname, '..', '..');
 const SCHEMA_PATH = 'schemas/presets.schema.json';
-const readJson = (path: string): Record<string, unknown> => JSON.parse(readFileSync(join(ROOT, path), 'utf8')) as Record<string, unknown>;
+const readJson = (path: string): Record<string, unknown> =>
+  JSON.parse(readFileSync(join(ROOT, path), 'utf8')) as Record<string, unknown>;
 const schema = readJson(SCHEMA_PATH);
 
 // VS Code's own schema keywords: ajv must know them to stay strict about every other keyword,
 // so a typo in the schema itself ("requried") fails here instead of silently checking nothing.
-const VSCODE_KEYWORDS = ['markdownDescription', 'markdownEnumDescriptions', 'defaultSnippets', 'errorMessage', 'patternErrorMessage'];
+const VSCODE_KEYWORDS = [
+  'markdownDescription',
+  'markdownEnumDescriptions',
+  'defaultSnippets',
+  'errorMessage',
+  'patternErrorMessage',
+];
 // strictRequired is the one strict check left off: "extends or a non-empty rules" is an anyOf of
 // `required`s whose properties the preset object (one level up) defines, as JSON Schema allows.
 const ajv = new Ajv({ strict: true, strictRequired: false, allErrors: true });
@@ -41,12 +48,19 @@ function schemaVerdict(presets: unknown): string {
   return validate(presets) ? 'valid' : ajv.errorsText(validate.errors);
 }
 
-const rule = (extra: Record<string, unknown> = {}) => ({ pattern: '/docs/**', permission: 'write', priority: 20, ...extra });
+const rule = (extra: Record<string, unknown> = {}) => ({
+  pattern: '/docs/**',
+  permission: 'write',
+  priority: 20,
+  ...extra,
+});
 
 /** Presets both must accept. */
 const GOOD: Record<string, unknown> = {
   'an empty file': {},
-  "the setting's own example": { name: { extends: 'agent-safe', rules: [{ pattern: '/docs/**', permission: 'write', priority: 20 }] } },
+  "the setting's own example": {
+    name: { extends: 'agent-safe', rules: [{ pattern: '/docs/**', permission: 'write', priority: 20 }] },
+  },
   'every rule field, each type': {
     all: {
       description: 'All the fields',
@@ -61,10 +75,14 @@ const GOOD: Record<string, unknown> = {
   'extends alone': { mine: { extends: 'read-only' } },
   'extends another of yours': { base: { extends: 'development', rules: [rule()] }, mine: { extends: 'base' } },
   // What "Duplicate into Workspace Presets" writes for a built-in.
-  'a duplicated built-in': { 'agent-safe-copy': { extends: 'agent-safe', description: 'Based on agent-safe; add your rules below.', rules: [] } },
+  'a duplicated built-in': {
+    'agent-safe-copy': { extends: 'agent-safe', description: 'Based on agent-safe; add your rules below.', rules: [] },
+  },
 };
 for (const name of BUILTIN_PRESET_NAMES) {
-  GOOD[`a copy of ${name}, rule for rule`] = { [`my-${name}`]: { description: presetDescription(name), rules: getPreset(name) } };
+  GOOD[`a copy of ${name}, rule for rule`] = {
+    [`my-${name}`]: { description: presetDescription(name), rules: getPreset(name) },
+  };
   GOOD[`extends ${name}`] = { [`on-${name}`]: { extends: name } };
 }
 
@@ -74,16 +92,46 @@ const BAD: Record<string, { presets: unknown; parser: RegExp }> = {
     presets: { docs: { extends: 'agent-safe', rules: [{ pattern: '/docs/**', permision: 'write', priority: 20 }] } },
     parser: /^docs: permission rule #1 \("\/docs\/\*\*"\): unknown property "permision" — did you mean "permission"\?$/,
   },
-  'a misspelled preset key': { presets: { docs: { extends: 'agent-safe', rule: [rule()] } }, parser: /unknown property "rule" — did you mean "rules"\?/ },
-  'a key nothing resembles': { presets: { docs: { extends: 'agent-safe', notes: 'x' } }, parser: /unknown property "notes" \(expected "extends", "description", "rules"\)/ },
-  'an unknown rule key': { presets: { docs: { rules: [rule({ comment: 'why' })] } }, parser: /unknown property "comment"/ },
-  'an unknown permission': { presets: { docs: { rules: [rule({ permission: 'execute' })] } }, parser: /unknown permission "execute"/ },
-  'an unknown pattern type': { presets: { docs: { rules: [rule({ type: 'regex' })] } }, parser: /unknown pattern type "regex"/ },
-  'a fractional priority': { presets: { docs: { rules: [rule({ priority: 1.5 })] } }, parser: /priority must be a 32-bit integer/ },
-  'a priority in quotes': { presets: { docs: { rules: [rule({ priority: '3' })] } }, parser: /priority must be a 32-bit integer/ },
-  'a priority past int32': { presets: { docs: { rules: [rule({ priority: 2 ** 31 })] } }, parser: /priority must be a 32-bit integer/ },
-  'no pattern': { presets: { docs: { rules: [{ permission: 'read' }] } }, parser: /pattern must be a non-empty string/ },
-  'a blank pattern': { presets: { docs: { rules: [rule({ pattern: ' \t' })] } }, parser: /pattern must be a non-empty string/ },
+  'a misspelled preset key': {
+    presets: { docs: { extends: 'agent-safe', rule: [rule()] } },
+    parser: /unknown property "rule" — did you mean "rules"\?/,
+  },
+  'a key nothing resembles': {
+    presets: { docs: { extends: 'agent-safe', notes: 'x' } },
+    parser: /unknown property "notes" \(expected "extends", "description", "rules"\)/,
+  },
+  'an unknown rule key': {
+    presets: { docs: { rules: [rule({ comment: 'why' })] } },
+    parser: /unknown property "comment"/,
+  },
+  'an unknown permission': {
+    presets: { docs: { rules: [rule({ permission: 'execute' })] } },
+    parser: /unknown permission "execute"/,
+  },
+  'an unknown pattern type': {
+    presets: { docs: { rules: [rule({ type: 'regex' })] } },
+    parser: /unknown pattern type "regex"/,
+  },
+  'a fractional priority': {
+    presets: { docs: { rules: [rule({ priority: 1.5 })] } },
+    parser: /priority must be a 32-bit integer/,
+  },
+  'a priority in quotes': {
+    presets: { docs: { rules: [rule({ priority: '3' })] } },
+    parser: /priority must be a 32-bit integer/,
+  },
+  'a priority past int32': {
+    presets: { docs: { rules: [rule({ priority: 2 ** 31 })] } },
+    parser: /priority must be a 32-bit integer/,
+  },
+  'no pattern': {
+    presets: { docs: { rules: [{ permission: 'read' }] } },
+    parser: /pattern must be a non-empty string/,
+  },
+  'a blank pattern': {
+    presets: { docs: { rules: [rule({ pattern: ' \t' })] } },
+    parser: /pattern must be a non-empty string/,
+  },
   'a NUL in the pattern': { presets: { docs: { rules: [rule({ pattern: '/a\0b' })] } }, parser: /NUL/ },
   'no permission': { presets: { docs: { rules: [{ pattern: '/a' }] } }, parser: /unknown permission undefined/ },
   'a rule that is not an object': { presets: { docs: { rules: ['/docs/**'] } }, parser: /must be an object/ },
@@ -96,7 +144,10 @@ const BAD: Record<string, { presets: unknown; parser: RegExp }> = {
   'an empty rule list without extends': { presets: { docs: { rules: [] } }, parser: /has no rules/ },
   'extends that is not a name': { presets: { docs: { extends: 5 } }, parser: /"extends" must be a preset name/ },
   'an empty extends': { presets: { docs: { extends: '' } }, parser: /extends unknown preset ""/ },
-  'a description that is not text': { presets: { docs: { extends: 'read-only', description: ['x'] } }, parser: /"description" must be a string/ },
+  'a description that is not text': {
+    presets: { docs: { extends: 'read-only', description: ['x'] } },
+    parser: /"description" must be a string/,
+  },
 };
 
 describe('schemas/presets.schema.json and the presets parser agree', () => {
@@ -126,34 +177,58 @@ describe('schemas/presets.schema.json and the presets parser agree', () => {
 
   test('the schema lists the names, keys and values the code knows', () => {
     const presetSchema = schema.additionalProperties as {
-      properties: Record<string, { examples?: string[]; items?: { properties: Record<string, { enum?: string[]; markdownEnumDescriptions?: string[] }> } }>;
+      properties: Record<
+        string,
+        {
+          examples?: string[];
+          items?: { properties: Record<string, { enum?: string[]; markdownEnumDescriptions?: string[] }> };
+        }
+      >;
     };
     const names = schema.propertyNames as { not: { enum: string[] } };
     assert.deepEqual(names.not.enum, [...BUILTIN_PRESET_NAMES], 'the names a preset of yours cannot take');
     assert.deepEqual(Object.keys(presetSchema.properties), [...PRESET_KEYS]);
-    assert.deepEqual([...presetSchema.properties.extends!.examples!].sort(), [...BUILTIN_PRESET_NAMES].sort(), 'extends completes the built-ins');
+    assert.deepEqual(
+      [...presetSchema.properties.extends!.examples!].sort(),
+      [...BUILTIN_PRESET_NAMES].sort(),
+      'extends completes the built-ins',
+    );
     const ruleProps = presetSchema.properties.rules!.items!.properties;
     assert.deepEqual(Object.keys(ruleProps), [...RULE_KEYS]);
     assert.deepEqual(ruleProps.permission!.enum, [...PERMISSION_LEVELS]);
     assert.deepEqual(ruleProps.type!.enum, [...PATTERN_TYPES]);
     for (const key of ['permission', 'type']) {
-      assert.equal(ruleProps[key]!.markdownEnumDescriptions!.length, ruleProps[key]!.enum!.length, `one hover per ${key} value`);
+      assert.equal(
+        ruleProps[key]!.markdownEnumDescriptions!.length,
+        ruleProps[key]!.enum!.length,
+        `one hover per ${key} value`,
+      );
     }
   });
 });
 
 describe('package.json and the package carry the schema', () => {
   const pkg = readJson('package.json') as {
-    contributes: { jsonValidation: { fileMatch: string; url: string }[]; configuration: { properties: Record<string, Record<string, unknown>> } };
+    contributes: {
+      jsonValidation: { fileMatch: string; url: string }[];
+      configuration: { properties: Record<string, Record<string, unknown>> };
+    };
   };
 
   test('contributes.jsonValidation points .agentfense/presets.json at the schema', () => {
-    assert.deepEqual(pkg.contributes.jsonValidation, [{ fileMatch: '.agentfense/presets.json', url: `./${SCHEMA_PATH}` }]);
+    assert.deepEqual(pkg.contributes.jsonValidation, [
+      { fileMatch: '.agentfense/presets.json', url: `./${SCHEMA_PATH}` },
+    ]);
   });
 
-  test('the agentfense.presets setting has the schema file\'s shape, key for key', () => {
+  test("the agentfense.presets setting has the schema file's shape, key for key", () => {
     // A setting's schema cannot $ref a file of the extension, so it holds a copy; this keeps the copy true.
-    const { default: fallback, markdownDescription, order, ...settingShape } = pkg.contributes.configuration.properties['agentfense.presets']!;
+    const {
+      default: fallback,
+      markdownDescription,
+      order,
+      ...settingShape
+    } = pkg.contributes.configuration.properties['agentfense.presets']!;
     const { $schema, title, description, ...fileShape } = schema;
     assert.deepEqual(settingShape, fileShape);
     assert.deepEqual(fallback, {});

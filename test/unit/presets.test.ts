@@ -18,7 +18,13 @@ const SECRETS = [
 
 const EXPECTED_PRESETS = {
   // The SDK's agent-safe, rule for rule and in its order.
-  'agent-safe': [g('**/*', 'read', 0), g('/output/**', 'write', 10), g('/tmp/**', 'write', 10), ...SECRETS, g('**/.git/**', 'none', 50)],
+  'agent-safe': [
+    g('**/*', 'read', 0),
+    g('/output/**', 'write', 10),
+    g('/tmp/**', 'write', 10),
+    ...SECRETS,
+    g('**/.git/**', 'none', 50),
+  ],
   'read-only': [g('**/*', 'read', 0), ...SECRETS],
   'full-access': [g('**/*', 'write', 0)],
   development: [g('**/*', 'write', 0), ...SECRETS],
@@ -37,17 +43,41 @@ describe('presets', () => {
   });
 
   test('every preset but full-access hides the secrets; full-access says loudly that it exposes them', () => {
-    const secrets = ['.env', '.env.production', 'secrets/key.pem', 'a/secrets/b.txt', 'id_rsa.key', 'cert.pem', 'config/credentials.json', 'credentials'];
+    const secrets = [
+      '.env',
+      '.env.production',
+      'secrets/key.pem',
+      'a/secrets/b.txt',
+      'id_rsa.key',
+      'cert.pem',
+      'config/credentials.json',
+      'credentials',
+    ];
     for (const preset of BUILTIN_PRESET_NAMES.filter((p) => p !== 'full-access')) {
       assert.deepEqual(decide(preset, secrets), Object.fromEntries(secrets.map((p) => [p, 'none'])), preset);
     }
-    assert.deepEqual(Object.values(decide('full-access', secrets)), secrets.map(() => 'write'));
+    assert.deepEqual(
+      Object.values(decide('full-access', secrets)),
+      secrets.map(() => 'write'),
+    );
     assert.match(presetDescription('full-access'), /EXPOSES SECRETS/);
   });
 
   test('agent-safe hides secrets and .git, reads code, writes only output/ and tmp/', () => {
     assert.deepEqual(
-      decide('agent-safe', ['.env', '.env.local', 'secrets/key.pem', 'id_rsa.key', 'cert.pem', 'config/credentials.json', '.git/config', 'src/app.py', 'output/x', 'tmp/y', 'src/out.txt']),
+      decide('agent-safe', [
+        '.env',
+        '.env.local',
+        'secrets/key.pem',
+        'id_rsa.key',
+        'cert.pem',
+        'config/credentials.json',
+        '.git/config',
+        'src/app.py',
+        'output/x',
+        'tmp/y',
+        'src/out.txt',
+      ]),
       {
         '.env': 'none',
         '.env.local': 'none',
@@ -65,7 +95,10 @@ describe('presets', () => {
   });
 
   test('secrets stay hidden even inside output/ (priority 100 beats 10)', () => {
-    assert.deepEqual(decide('agent-safe', ['output/.env', 'output/secrets/a']), { 'output/.env': 'none', 'output/secrets/a': 'none' });
+    assert.deepEqual(decide('agent-safe', ['output/.env', 'output/secrets/a']), {
+      'output/.env': 'none',
+      'output/secrets/a': 'none',
+    });
   });
 
   test('development writes code and .git; read-only reads it, view-only lists it, full-access writes everything', () => {
@@ -73,14 +106,21 @@ describe('presets', () => {
     assert.deepEqual(decide('development', paths), { 'src/app.py': 'write', '.git/config': 'write' });
     assert.deepEqual(decide('read-only', paths), { 'src/app.py': 'read', '.git/config': 'read' });
     assert.deepEqual(decide('view-only', paths), { 'src/app.py': 'view', '.git/config': 'view' });
-    assert.deepEqual(decide('full-access', [...paths, '.env']), { 'src/app.py': 'write', '.git/config': 'write', '.env': 'write' });
+    assert.deepEqual(decide('full-access', [...paths, '.env']), {
+      'src/app.py': 'write',
+      '.git/config': 'write',
+      '.env': 'write',
+    });
   });
 
   test('getPreset returns a fresh copy and names the known presets when asked for an unknown one', () => {
     const a = getPreset('read-only');
     a[0]!.permission = 'write';
     assert.equal(getPreset('read-only')[0]!.permission, 'read');
-    assert.throws(() => getPreset('yolo'), /unknown preset "yolo" \(known: agent-safe, read-only, development, full-access, view-only\)/);
+    assert.throws(
+      () => getPreset('yolo'),
+      /unknown preset "yolo" \(known: agent-safe, read-only, development, full-access, view-only\)/,
+    );
   });
 });
 
@@ -115,7 +155,15 @@ describe('extendPreset', () => {
   });
 
   test('a rule list can be the base; bad rules are rejected naming the rule', () => {
-    assert.deepEqual(extendPreset([{ pattern: '/a', permission: 'read' }], { overrides: [{ pattern: '/a', permission: 'none' }] }).map((r) => r.priority), [0, 1]);
-    assert.throws(() => extendPreset('read-only', { additions: [{ pattern: '/x', permission: 'rw' as never }] }), /rule #1 \("\/x"\): unknown permission "rw"/);
+    assert.deepEqual(
+      extendPreset([{ pattern: '/a', permission: 'read' }], { overrides: [{ pattern: '/a', permission: 'none' }] }).map(
+        (r) => r.priority,
+      ),
+      [0, 1],
+    );
+    assert.throws(
+      () => extendPreset('read-only', { additions: [{ pattern: '/x', permission: 'rw' as never }] }),
+      /rule #1 \("\/x"\): unknown permission "rw"/,
+    );
   });
 });

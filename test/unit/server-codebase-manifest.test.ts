@@ -8,7 +8,13 @@ import { decodePageToken, encodePageToken, isAfterCursor, resolvePageSize } from
 import { isCodebaseId, newCodebaseId } from '../../src/server/codebase/codebaseId';
 import { RpcError } from '../../src/server/rpc/rpcError';
 
-const entry = (path: string, size = 1, mtimeMs = 1000) => ({ path, size, mode: 0o644, digest: 'd'.repeat(64), mtimeMs });
+const entry = (path: string, size = 1, mtimeMs = 1000) => ({
+  path,
+  size,
+  mode: 0o644,
+  digest: 'd'.repeat(64),
+  mtimeMs,
+});
 
 function manifestOf(...paths: string[]): Manifest {
   const m = new Manifest('cb_0000000000000000');
@@ -116,7 +122,12 @@ describe('page tokens and sizes', () => {
   });
 
   it('rejects malformed tokens', () => {
-    for (const bad of ['!!!', Buffer.from('{"a":1}').toString('base64url'), Buffer.from('[1]').toString('base64url'), Buffer.from('["x","y"]').toString('base64url')]) {
+    for (const bad of [
+      '!!!',
+      Buffer.from('{"a":1}').toString('base64url'),
+      Buffer.from('[1]').toString('base64url'),
+      Buffer.from('["x","y"]').toString('base64url'),
+    ]) {
       expectInvalid(() => decodePageToken(bad));
     }
   });
@@ -135,6 +146,7 @@ describe('codebase ids', () => {
     assert.match(id, /^cb_[0-9a-f]{16}$/);
     assert.notEqual(newCodebaseId(), id);
     assert.ok(isCodebaseId(id));
-    for (const bad of ['cb_123', '../cb_0000000000000000', 'cb_000000000000000G', 'tmp', 'blobs']) assert.ok(!isCodebaseId(bad), bad);
+    for (const bad of ['cb_123', '../cb_0000000000000000', 'cb_000000000000000G', 'tmp', 'blobs'])
+      assert.ok(!isCodebaseId(bad), bad);
   });
 });

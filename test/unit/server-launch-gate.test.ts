@@ -71,7 +71,14 @@ describe('LaunchGate', () => {
     await gate.acquire(); // never released by hand
     let next: Release | undefined;
     void gate.acquire().then((r) => (next = r));
-    assert.ok(await settle(() => next, (r) => r !== undefined, 5_000), 'the waiter got the slot');
+    assert.ok(
+      await settle(
+        () => next,
+        (r) => r !== undefined,
+        5_000,
+      ),
+      'the waiter got the slot',
+    );
     next!();
   });
 

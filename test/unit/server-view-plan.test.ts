@@ -7,14 +7,26 @@ import { getPreset } from '../../src/shared/presets';
 import { normalizeRules } from '../../src/shared/permissions';
 
 function snapshot(paths: string[]): CodebaseSnapshot {
-  const entries = new Map<string, ManifestEntry>(paths.map((path) => [path, { path, size: 1, mode: 0o644, digest: 'd'.repeat(64), mtimeMs: 0 }]));
+  const entries = new Map<string, ManifestEntry>(
+    paths.map((path) => [path, { path, size: 1, mode: 0o644, digest: 'd'.repeat(64), mtimeMs: 0 }]),
+  );
   return { codebaseId: 'cb_test', version: 'v1', entries };
 }
 
-const levels = (plan: ReturnType<typeof planView>) => Object.fromEntries([...plan.files.values()].map((f) => [f.path, f.level]));
+const levels = (plan: ReturnType<typeof planView>) =>
+  Object.fromEntries([...plan.files.values()].map((f) => [f.path, f.level]));
 
 describe('planView', () => {
-  const codebase = snapshot(['README.md', 'src/app.py', '.env', 'secrets/key.pem', 'config/.env.local', '.git/config', 'output/old.txt', 'docs/id_rsa.key']);
+  const codebase = snapshot([
+    'README.md',
+    'src/app.py',
+    '.env',
+    'secrets/key.pem',
+    'config/.env.local',
+    '.git/config',
+    'output/old.txt',
+    'docs/id_rsa.key',
+  ]);
 
   test('agent-safe: secrets and .git are absent, down to directories that hold nothing else', () => {
     const plan = planView(codebase, normalizeRules(getPreset('agent-safe')));
@@ -48,7 +60,12 @@ describe('planView', () => {
     const plan = planView(snapshot(['src/app.py', 'src/locked.py', 'src/vendor/lib.py', 'README.md']), rules);
     assert.deepEqual(plan.writableRoots, ['src']);
     assert.deepEqual(plan.readOnlyBinds, ['src/locked.py', 'src/vendor']);
-    assert.deepEqual(levels(plan), { 'src/app.py': 'write', 'src/locked.py': 'read', 'src/vendor/lib.py': 'view', 'README.md': 'read' });
+    assert.deepEqual(levels(plan), {
+      'src/app.py': 'write',
+      'src/locked.py': 'read',
+      'src/vendor/lib.py': 'view',
+      'README.md': 'read',
+    });
   });
 
   test('view-only: everything but secrets is listed at view level and nothing is writable', () => {

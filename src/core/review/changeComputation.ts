@@ -112,9 +112,11 @@ export async function confirmChanges(
         continue;
       }
       const earlier = confirmed.get(c.path);
-      const reusable = earlier?.size === c.size && earlier.remoteMtimeMs === c.remoteMtimeMs ? earlier.sha256 : undefined;
+      const reusable =
+        earlier?.size === c.size && earlier.remoteMtimeMs === c.remoteMtimeMs ? earlier.sha256 : undefined;
       const sha256 = reusable ?? (await hashRemote(c.path));
-      if (sha256 === index.files[c.path]?.sha256) sameContent.push({ path: c.path, remoteMtimeMs: c.remoteMtimeMs ?? 0 });
+      if (sha256 === index.files[c.path]?.sha256)
+        sameContent.push({ path: c.path, remoteMtimeMs: c.remoteMtimeMs ?? 0 });
       else changes[i] = { ...c, sha256 };
     }
   };

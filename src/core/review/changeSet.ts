@@ -17,7 +17,11 @@ export interface RefreshOptions {
   signal?: AbortSignal;
 }
 
-export function refreshChanges(backend: SandboxBackend, baseline: FolderBaseline, options: RefreshOptions): Promise<readonly Change[]> {
+export function refreshChanges(
+  backend: SandboxBackend,
+  baseline: FolderBaseline,
+  options: RefreshOptions,
+): Promise<readonly Change[]> {
   return baseline.edit(async (draft) => {
     const index = draft.index;
     const remote = index && (await backend.listFiles(index.codebaseId));

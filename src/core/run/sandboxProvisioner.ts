@@ -78,7 +78,11 @@ export class SandboxProvisioner<S extends SandboxSummary = SandboxSummary> {
       // Gone meanwhile (destroyed, expired): make a new one.
     }
     options.report?.(`creating a ${preset} sandbox…`);
-    const labels: Record<string, string> = { [LABEL_PRESET]: preset, [LABEL_FOLDER]: root.name, [LABEL_CLIENT]: this.options.client };
+    const labels: Record<string, string> = {
+      [LABEL_PRESET]: preset,
+      [LABEL_FOLDER]: root.name,
+      [LABEL_CLIENT]: this.options.client,
+    };
     if (network === 'on') labels[LABEL_NETWORK] = 'on';
     const created = await this.backend.createSandbox(codebaseId, { permissions: rules, labels });
     const sandbox = await this.backend.startSandbox(created.id);

@@ -84,7 +84,11 @@ function addFile(rules: Ignore, file: IgnoreFile): void {
 const marked = (patterns: readonly string[], mark: string) => patterns.map((pattern) => ({ pattern, mark }));
 
 /** The root's rules: DEFAULT_IGNORES, then the root's ignore files, then the caller's patterns (which win). */
-export function rootIgnoreScope(files: readonly IgnoreFile[], extra: readonly string[], withDefaults: boolean): IgnoreScope {
+export function rootIgnoreScope(
+  files: readonly IgnoreFile[],
+  extra: readonly string[],
+  withDefaults: boolean,
+): IgnoreScope {
   const rules = ignore();
   if (withDefaults) rules.add(marked(DEFAULT_IGNORES, DEFAULT_MARK));
   for (const file of files) addFile(rules, file);
@@ -123,12 +127,19 @@ export function matchIgnore(relPath: string, isDir: boolean, scopes: readonly Ig
  * name is tried). A directory by that name holds no rules; a link is followed, as reading the
  * name would.
  */
-export async function readIgnoreFiles(absDir: string, relDir: string, listed?: (name: string) => boolean): Promise<IgnoreFile[]> {
+export async function readIgnoreFiles(
+  absDir: string,
+  relDir: string,
+  listed?: (name: string) => boolean,
+): Promise<IgnoreFile[]> {
   const files: IgnoreFile[] = [];
   for (const name of IGNORE_FILE_NAMES) {
     if (listed && !listed(name)) continue;
     try {
-      files.push({ path: relDir === '' ? name : `${relDir}/${name}`, text: await fs.readFile(join(absDir, name), 'utf8') });
+      files.push({
+        path: relDir === '' ? name : `${relDir}/${name}`,
+        text: await fs.readFile(join(absDir, name), 'utf8'),
+      });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'EISDIR') throw err;

@@ -7,7 +7,14 @@
 import { constants, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { normalizeCodebasePath } from '../../shared/codebasePath';
-import { matchIgnore, nestedIgnoreScope, readIgnoreFiles, rootIgnoreScope, type IgnoreMatch, type IgnoreScope } from './ignoreRules';
+import {
+  matchIgnore,
+  nestedIgnoreScope,
+  readIgnoreFiles,
+  rootIgnoreScope,
+  type IgnoreMatch,
+  type IgnoreScope,
+} from './ignoreRules';
 
 /** The first reason, from the root down, that the walker leaves `path` (the asked path or a folder above it) out. */
 export type UploadExclusion =
@@ -101,7 +108,8 @@ export class UploadExclusions {
     );
     if (!listable) return { listable, scope: undefined };
     const files = await readIgnoreFiles(absDir, relDir);
-    if (relDir === '') return { listable, scope: rootIgnoreScope(files, this.options.ignore ?? [], !this.options.noDefaultIgnores) };
+    if (relDir === '')
+      return { listable, scope: rootIgnoreScope(files, this.options.ignore ?? [], !this.options.noDefaultIgnores) };
     return { listable, scope: nestedIgnoreScope(relDir, files) };
   }
 }

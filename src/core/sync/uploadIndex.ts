@@ -76,7 +76,10 @@ export function planUpload(index: UploadIndex | undefined, local: readonly Local
 }
 
 /** Whether a local file still matches what was uploaded (for "workspace changed since upload"). */
-export function matchesIndex(entry: IndexEntry | undefined, stat: { size: number; mtimeMs: number } | undefined): boolean {
+export function matchesIndex(
+  entry: IndexEntry | undefined,
+  stat: { size: number; mtimeMs: number } | undefined,
+): boolean {
   if (!entry) return stat === undefined;
   return stat !== undefined && stat.size === entry.size && stat.mtimeMs === entry.mtimeMs;
 }

@@ -51,7 +51,11 @@ export type ProgressRunner = <T>(
 ) => Promise<T>;
 
 /** Asked before an upload replaces sandbox changes nobody reviewed; false cancels the upload. */
-export type OverwriteConfirmation = (root: WorkspaceRoot, pending: readonly string[], freshCodebase: boolean) => Promise<boolean>;
+export type OverwriteConfirmation = (
+  root: WorkspaceRoot,
+  pending: readonly string[],
+  freshCodebase: boolean,
+) => Promise<boolean>;
 
 export interface WorkspaceSyncOptions {
   /** Which client makes codebases: part of their owner and name (`vscode`, `mcp`, `bench`). */
@@ -106,7 +110,9 @@ export class WorkspaceSync {
     const t1 = performance.now();
     let index = draft.index;
     if (index && !(await this.backend.hasCodebase(index.codebaseId))) {
-      this.options.log.info(`Codebase ${index.codebaseId} of ${root.name} no longer exists on the server; uploading afresh.`);
+      this.options.log.info(
+        `Codebase ${index.codebaseId} of ${root.name} no longer exists on the server; uploading afresh.`,
+      );
       index = undefined;
     }
     const plan = planUpload(index, files);
@@ -118,18 +124,24 @@ export class WorkspaceSync {
     if (!plan.fresh && toUpload.length === 0) {
       if (plan.candidates.length > 0) {
         // Touched but identical: remember the new times so the next sync does not hash them.
-        for (const c of plan.candidates) index!.files[c.path] = { ...index!.files[c.path]!, size: c.size, mtimeMs: c.mtimeMs };
+        for (const c of plan.candidates)
+          index!.files[c.path] = { ...index!.files[c.path]!, size: c.size, mtimeMs: c.mtimeMs };
         draft.save();
       }
-      this.options.log.debug(`${root.name}: nothing to upload (${files.length} files checked in ${Math.round(t3 - t0)} ms)`);
+      this.options.log.debug(
+        `${root.name}: nothing to upload (${files.length} files checked in ${Math.round(t3 - t0)} ms)`,
+      );
       return { index: index!, walkedFiles: files.length, uploadedFiles: 0, uploadedBytes: 0, fresh: false, phasesMs };
     }
 
     await this.confirmOverwrite(root, draft.changes, plan.fresh ? 'all' : toUpload.map((f) => f.path));
     const progress = this.options.progress ?? runWithoutUi;
-    const result = await progress(uploadTitle(root, plan, toUpload.length), (report, taskSignal) =>
-      this.upload(root, plan.fresh ? undefined : index, toUpload, files, report, taskSignal ?? signal),
-    signal);
+    const result = await progress(
+      uploadTitle(root, plan, toUpload.length),
+      (report, taskSignal) =>
+        this.upload(root, plan.fresh ? undefined : index, toUpload, files, report, taskSignal ?? signal),
+      signal,
+    );
     const t4 = performance.now();
     await this.recordRemoteTimes(result.index, new Set(toUpload.map((f) => f.path)));
     const t5 = performance.now();
@@ -154,7 +166,11 @@ export class WorkspaceSync {
     };
   }
 
-  private async confirmOverwrite(root: WorkspaceRoot, pendingChanges: readonly { path: string }[], overwritten: string[] | 'all'): Promise<void> {
+  private async confirmOverwrite(
+    root: WorkspaceRoot,
+    pendingChanges: readonly { path: string }[],
+    overwritten: string[] | 'all',
+  ): Promise<void> {
     if (!this.options.confirmOverwrite || pendingChanges.length === 0) return;
     const replaced = overwritten === 'all' ? undefined : new Set(overwritten);
     const pending = pendingChanges.map((c) => c.path).filter((p) => !replaced || replaced.has(p));
@@ -174,7 +190,11 @@ export class WorkspaceSync {
   ): Promise<{ index: UploadIndex; fresh: boolean }> {
     const index =
       previous ??
-      emptyIndex((await this.backend.createCodebase(`${this.options.client}:${root.name}`, codebaseOwner(this.options.client))).id, root.path);
+      emptyIndex(
+        (await this.backend.createCodebase(`${this.options.client}:${root.name}`, codebaseOwner(this.options.client)))
+          .id,
+        root.path,
+      );
     const totalBytes = toUpload.reduce((n, f) => n + f.size, 0);
     const stored = await this.backend.uploadFiles(index.codebaseId, toUpload, {
       signal,
@@ -191,7 +211,9 @@ export class WorkspaceSync {
       if (!uploaded.has(f.path) && known) index.files[f.path] = { ...known, size: f.size, mtimeMs: f.mtimeMs };
     }
     // The backend's sha256 of what it stored: exactly the bytes uploaded, hashed once.
-    toUpload.forEach((f, i) => (index.files[f.path] = { size: f.size, mtimeMs: f.mtimeMs, sha256: stored[i]!.checksum }));
+    toUpload.forEach(
+      (f, i) => (index.files[f.path] = { size: f.size, mtimeMs: f.mtimeMs, sha256: stored[i]!.checksum }),
+    );
     return { index, fresh: !previous };
   }
 

@@ -68,7 +68,10 @@ export async function walkWorkspace(dir: string, options: WalkOptions = {}): Pro
  */
 const STAT_BATCH = 256;
 
-async function statFiles(candidates: readonly { path: string; absPath: string }[], signal: AbortSignal | undefined): Promise<LocalFile[]> {
+async function statFiles(
+  candidates: readonly { path: string; absPath: string }[],
+  signal: AbortSignal | undefined,
+): Promise<LocalFile[]> {
   const found: LocalFile[] = [];
   for (let start = 0; start < candidates.length; start += STAT_BATCH) {
     if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
@@ -132,7 +135,9 @@ async function walkDirectory(
     }
     if (isDir) {
       subdirs.push(
-        readDirectory(absPath, options).then((sub) => (sub ? walkDirectory(absPath, relPath, sub, scopes, out, options) : undefined)),
+        readDirectory(absPath, options).then((sub) =>
+          sub ? walkDirectory(absPath, relPath, sub, scopes, out, options) : undefined,
+        ),
       );
     } else {
       out.push({ path: relPath, absPath });

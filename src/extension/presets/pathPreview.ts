@@ -19,7 +19,11 @@ export type PathPreview =
   | { kind: 'visible'; level: VisibleLevel; rule: NormalizedRule | undefined };
 
 /** `exclusion` as UploadExclusions.exclusionOf answers for `relPath`. */
-export function previewPath(relPath: string, exclusion: UploadExclusion | undefined, engine: PermissionEngine): PathPreview {
+export function previewPath(
+  relPath: string,
+  exclusion: UploadExclusion | undefined,
+  engine: PermissionEngine,
+): PathPreview {
   if (exclusion) return { kind: 'notUploaded', path: relPath, exclusion };
   const rule = engine.matchingRule(relPath);
   const level = rule?.permission ?? 'none';
@@ -45,7 +49,11 @@ export function describePreview(preview: PathPreview, presetName: string): Previ
   switch (preview.kind) {
     case 'notUploaded':
       // Not the preset's doing: any preset would show the same, so the hover does not name it.
-      return { badge: PREVIEW_BADGES.notUploaded, tooltip: `AgentFense: not uploaded: ${exclusionText(preview.exclusion, preview.path)}`, faded: true };
+      return {
+        badge: PREVIEW_BADGES.notUploaded,
+        tooltip: `AgentFense: not uploaded: ${exclusionText(preview.exclusion, preview.path)}`,
+        faded: true,
+      };
     case 'hidden':
       return {
         badge: PREVIEW_BADGES.none,

@@ -43,7 +43,9 @@ export class PresetCatalog {
   rulesOf(name: string): NormalizedRule[] {
     const entry = this.byName.get(name);
     if (!entry) {
-      throw new Error(`Unknown AgentFense preset "${name}". Known presets: ${this.entries.map((e) => e.name).join(', ')}.`);
+      throw new Error(
+        `Unknown AgentFense preset "${name}". Known presets: ${this.entries.map((e) => e.name).join(', ')}.`,
+      );
     }
     if (!entry.rules) throw new Error(`AgentFense preset "${name}" is invalid: ${entry.error}`);
     return entry.rules;
@@ -64,7 +66,10 @@ export function parsePresetFile(text: string): { presets: UserPresetMap; error?:
   }
 }
 
-export function buildPresetCatalog(settings: UserPresetMap | undefined, workspace: UserPresetMap | undefined): PresetCatalog {
+export function buildPresetCatalog(
+  settings: UserPresetMap | undefined,
+  workspace: UserPresetMap | undefined,
+): PresetCatalog {
   const entries: PresetEntry[] = BUILTIN_PRESET_NAMES.map((name) => ({
     name,
     source: 'builtin',
@@ -119,15 +124,23 @@ function resolveOne(
   def: unknown,
   baseRules: (base: string) => { rules?: NormalizedRule[]; error?: string },
 ): PresetEntry {
-  const fail = (error: string, ownRules: unknown[] = []): PresetEntry => ({ name, source, description: '', error, ownRules });
-  if (!def || typeof def !== 'object' || Array.isArray(def)) return fail('must be an object { "extends"?, "rules": [...] }');
+  const fail = (error: string, ownRules: unknown[] = []): PresetEntry => ({
+    name,
+    source,
+    description: '',
+    error,
+    ownRules,
+  });
+  if (!def || typeof def !== 'object' || Array.isArray(def))
+    return fail('must be an object { "extends"?, "rules": [...] }');
   const d = def as Record<string, unknown>;
   // First: a misspelled "rules" would otherwise read as "has no rules".
   const unknown = unknownProperty(d, PRESET_KEYS);
   if (unknown) return fail(unknown);
   const ownRules = d.rules ?? [];
   if (!Array.isArray(ownRules)) return fail('"rules" must be an array of rules');
-  if (d.description !== undefined && typeof d.description !== 'string') return fail('"description" must be a string', ownRules);
+  if (d.description !== undefined && typeof d.description !== 'string')
+    return fail('"description" must be a string', ownRules);
   const description = d.description ?? '';
   let own: NormalizedRule[];
   try {
@@ -149,7 +162,11 @@ function resolveOne(
   return {
     name,
     source,
-    description: description || (ext ? `${ext} + ${own.length} rule${own.length === 1 ? '' : 's'}` : `${own.length} rule${own.length === 1 ? '' : 's'}`),
+    description:
+      description ||
+      (ext
+        ? `${ext} + ${own.length} rule${own.length === 1 ? '' : 's'}`
+        : `${own.length} rule${own.length === 1 ? '' : 's'}`),
     extends: ext,
     rules: sortRules(rules),
     ownRules,

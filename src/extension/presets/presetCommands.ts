@@ -35,7 +35,9 @@ export function registerBuiltinPresetDocuments(ctx: Ctx): void {
 async function activatePreset(ctx: Ctx, name: string): Promise<void> {
   const entry = ctx.presets.catalog.get(name);
   if (!entry?.rules) {
-    void vscode.window.showErrorMessage(`AgentFense: preset "${name}" cannot be used: ${entry?.error ?? 'unknown preset'}`);
+    void vscode.window.showErrorMessage(
+      `AgentFense: preset "${name}" cannot be used: ${entry?.error ?? 'unknown preset'}`,
+    );
     return;
   }
   await ctx.config.setActivePreset(name);
@@ -73,7 +75,9 @@ export async function duplicatePreset(ctx: Ctx, arg?: PresetNode | string): Prom
   } catch (e) {
     if (exists) {
       // Never overwrite a file we could not parse: the user's text would be lost.
-      void vscode.window.showErrorMessage(`AgentFense: ${WORKSPACE_PRESETS_FILE} is not valid JSON (${(e as Error).message}); fix it first.`);
+      void vscode.window.showErrorMessage(
+        `AgentFense: ${WORKSPACE_PRESETS_FILE} is not valid JSON (${(e as Error).message}); fix it first.`,
+      );
       await vscode.window.showTextDocument(uri);
       return;
     }
@@ -83,7 +87,13 @@ export async function duplicatePreset(ctx: Ctx, arg?: PresetNode | string): Prom
     title: `Copy preset "${entry.name}" into ${WORKSPACE_PRESETS_FILE}`,
     value: suggested,
     validateInput: (v) =>
-      !v.trim() ? 'Give the preset a name' : ctx.presets.catalog.get(v.trim())?.source === 'builtin' ? 'That is a built-in preset name' : v.trim() in existing ? 'A workspace preset has this name already' : undefined,
+      !v.trim()
+        ? 'Give the preset a name'
+        : ctx.presets.catalog.get(v.trim())?.source === 'builtin'
+          ? 'That is a built-in preset name'
+          : v.trim() in existing
+            ? 'A workspace preset has this name already'
+            : undefined,
   });
   if (!name) return;
   const copy =
@@ -96,7 +106,11 @@ export async function duplicatePreset(ctx: Ctx, arg?: PresetNode | string): Prom
   const content = new TextEncoder().encode(JSON.stringify(next, null, 2) + '\n');
   if (exists) {
     const doc = await vscode.workspace.openTextDocument(uri);
-    edit.replace(uri, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), new TextDecoder().decode(content));
+    edit.replace(
+      uri,
+      new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)),
+      new TextDecoder().decode(content),
+    );
   } else {
     edit.createFile(uri, { contents: content });
   }
@@ -119,7 +133,9 @@ export async function revealRuleSource(_ctx: Ctx, node: PresetNode | undefined):
   const entry = node.entry;
   const pattern = node.kind === 'rule' ? node.rule.pattern : undefined;
   if (entry.source === 'builtin') {
-    const doc = await vscode.workspace.openTextDocument(vscode.Uri.from({ scheme: BUILTIN_SCHEME, path: `/${entry.name}.json` }));
+    const doc = await vscode.workspace.openTextDocument(
+      vscode.Uri.from({ scheme: BUILTIN_SCHEME, path: `/${entry.name}.json` }),
+    );
     const editor = await vscode.window.showTextDocument(doc, { preview: true });
     revealText(editor, pattern ? JSON.stringify(pattern) : JSON.stringify(entry.name));
     return;
@@ -140,10 +156,17 @@ export async function revealRuleSource(_ctx: Ctx, node: PresetNode | undefined):
     }
   } else {
     const inspected = vscode.workspace.getConfiguration('agentfense').inspect<Record<string, unknown>>('presets');
-    if (inspected?.workspaceFolderValue && entry.name in inspected.workspaceFolderValue && vscode.workspace.workspaceFolders?.[0]) {
+    if (
+      inspected?.workspaceFolderValue &&
+      entry.name in inspected.workspaceFolderValue &&
+      vscode.workspace.workspaceFolders?.[0]
+    ) {
       uri = vscode.Uri.joinPath(vscode.workspace.workspaceFolders[0].uri, '.vscode', 'settings.json');
     } else if (inspected?.workspaceValue && entry.name in inspected.workspaceValue) {
-      uri = vscode.workspace.workspaceFile ?? (vscode.workspace.workspaceFolders?.[0] && vscode.Uri.joinPath(vscode.workspace.workspaceFolders[0].uri, '.vscode', 'settings.json'));
+      uri =
+        vscode.workspace.workspaceFile ??
+        (vscode.workspace.workspaceFolders?.[0] &&
+          vscode.Uri.joinPath(vscode.workspace.workspaceFolders[0].uri, '.vscode', 'settings.json'));
     } else {
       await vscode.commands.executeCommand('workbench.action.openSettingsJson');
       const editor = vscode.window.activeTextEditor;

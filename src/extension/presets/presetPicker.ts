@@ -8,9 +8,14 @@ export async function pickPreset(ctx: Ctx, placeHolder = 'Preset for new sandbox
   const items = ctx.presets.catalog.entries.map((e) => ({
     label: `${e.name === active ? '$(check)' : e.rules ? '$(shield)' : '$(error)'} ${e.name}`,
     name: e.name,
-    description: e.source === 'builtin' ? 'built-in' : e.source === 'settings' ? 'settings' : '.agentfense/presets.json',
+    description:
+      e.source === 'builtin' ? 'built-in' : e.source === 'settings' ? 'settings' : '.agentfense/presets.json',
     detail: e.rules ? e.description : `Invalid: ${e.error}`,
   }));
-  const picked = await vscode.window.showQuickPick(items, { placeHolder, matchOnDescription: true, matchOnDetail: true });
+  const picked = await vscode.window.showQuickPick(items, {
+    placeHolder,
+    matchOnDescription: true,
+    matchOnDetail: true,
+  });
   return picked?.name;
 }

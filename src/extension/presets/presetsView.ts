@@ -7,7 +7,12 @@ import type { NormalizedRule, PermissionLevel } from '../../shared/permissions';
 import type { Ctx } from '../context';
 import type { PresetEntry } from './presetCatalog';
 
-export const LEVEL_ICONS: Record<PermissionLevel, string> = { none: 'eye-closed', view: 'eye', read: 'book', write: 'edit' };
+export const LEVEL_ICONS: Record<PermissionLevel, string> = {
+  none: 'eye-closed',
+  view: 'eye',
+  read: 'book',
+  write: 'edit',
+};
 export const LEVEL_WORDS: Record<PermissionLevel, string> = {
   none: 'hidden (does not exist in the sandbox)',
   view: 'listed, content unreadable',
@@ -31,7 +36,11 @@ export class PresetsTreeProvider implements vscode.TreeDataProvider<PresetNode> 
 
   getChildren(node?: PresetNode): PresetNode[] {
     if (!node) {
-      const files: PresetNode[] = this.ctx.presets.fileErrors.map((f) => ({ kind: 'fileError', uri: f.uri, message: f.error }));
+      const files: PresetNode[] = this.ctx.presets.fileErrors.map((f) => ({
+        kind: 'fileError',
+        uri: f.uri,
+        message: f.error,
+      }));
       return [...files, ...this.ctx.presets.catalog.entries.map((entry): PresetNode => ({ kind: 'preset', entry }))];
     }
     if (node.kind !== 'preset') return [];
@@ -44,9 +53,13 @@ export class PresetsTreeProvider implements vscode.TreeDataProvider<PresetNode> 
       case 'preset': {
         const { entry } = node;
         const active = entry.name === this.ctx.presets.activeName;
-        const item = new vscode.TreeItem(entry.name, active ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+        const item = new vscode.TreeItem(
+          entry.name,
+          active ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed,
+        );
         item.id = `preset:${entry.source}:${entry.name}`;
-        const source = entry.source === 'builtin' ? 'built-in' : entry.source === 'settings' ? 'settings' : 'presets.json';
+        const source =
+          entry.source === 'builtin' ? 'built-in' : entry.source === 'settings' ? 'settings' : 'presets.json';
         item.description = `${active ? '● active · ' : ''}${source}`;
         item.tooltip = new vscode.MarkdownString(
           `**${entry.name}** (${source})${active ? ' — active' : ''}\n\n${entry.rules ? entry.description : `$(error) ${entry.error}`}`,
@@ -54,7 +67,10 @@ export class PresetsTreeProvider implements vscode.TreeDataProvider<PresetNode> 
         );
         item.iconPath = !entry.rules
           ? new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'))
-          : new vscode.ThemeIcon(active ? 'pass-filled' : 'shield', active ? new vscode.ThemeColor('charts.green') : undefined);
+          : new vscode.ThemeIcon(
+              active ? 'pass-filled' : 'shield',
+              active ? new vscode.ThemeColor('charts.green') : undefined,
+            );
         item.contextValue = `preset.${entry.source}${active ? '.active' : ''}${entry.rules ? '' : '.invalid'}`;
         return item;
       }

@@ -28,7 +28,8 @@ export async function showChanges(controller: ReviewController): Promise<void> {
 }
 
 export async function openFiles(...states: ChangeResourceState[]): Promise<void> {
-  for (const s of statesOf(states)) await vscode.window.showTextDocument(s.resourceUri, { preview: states.length === 1 });
+  for (const s of statesOf(states))
+    await vscode.window.showTextDocument(s.resourceUri, { preview: states.length === 1 });
 }
 
 export function accept(ctx: Ctx, controller: ReviewController, ...states: unknown[]): Promise<void> {
@@ -49,7 +50,10 @@ export async function discardAll(ctx: Ctx, controller: ReviewController, arg?: u
   if (!review || review.changes.length === 0) return;
   const ok = await vscode.window.showWarningMessage(
     `Discard all ${review.changes.length} sandbox changes in ${review.folder.name}?`,
-    { modal: true, detail: 'Your workspace files are uploaded back into the sandbox\'s codebase; the sandbox\'s versions are lost.' },
+    {
+      modal: true,
+      detail: "Your workspace files are uploaded back into the sandbox's codebase; the sandbox's versions are lost.",
+    },
     'Discard All',
   );
   if (ok) await discardStates(ctx, review.states);
@@ -59,7 +63,9 @@ export async function acceptFolder(ctx: Ctx, controller: ReviewController, ...ar
   // SCM tree folders pass their resource states (or a node with a uri); accept what is below.
   const states = statesOf(args);
   if (states.length) return acceptStates(ctx, controller, states);
-  const uri = (args[0] as { uri?: vscode.Uri; resourceUri?: vscode.Uri } | undefined)?.uri ?? (args[0] as { resourceUri?: vscode.Uri })?.resourceUri;
+  const uri =
+    (args[0] as { uri?: vscode.Uri; resourceUri?: vscode.Uri } | undefined)?.uri ??
+    (args[0] as { resourceUri?: vscode.Uri })?.resourceUri;
   if (!uri) return;
   const review = controller.reviewFor(uri);
   const prefix = uri.toString().replace(/\/?$/, '/');
@@ -81,7 +87,12 @@ function statesOf(args: unknown[]): ChangeResourceState[] {
 
 async function reviewOf(controller: ReviewController, arg: unknown): Promise<FolderReview | undefined> {
   const all = controller.all.filter((r) => r.changes.length > 0);
-  const byArg = controller.all.find((r) => r.scm === arg || r.group === arg || (arg as { rootUri?: vscode.Uri })?.rootUri?.toString() === r.folder.uri.toString());
+  const byArg = controller.all.find(
+    (r) =>
+      r.scm === arg ||
+      r.group === arg ||
+      (arg as { rootUri?: vscode.Uri })?.rootUri?.toString() === r.folder.uri.toString(),
+  );
   if (byArg) return byArg;
   if (all.length <= 1) return all[0];
   const picked = await vscode.window.showQuickPick(
@@ -108,7 +119,10 @@ export async function openDiff(ctx: Ctx, controller: ReviewController, state: Ch
     if (isBinary(bytes)) kind = 'binary';
   }
   if (kind !== 'text') {
-    const why = kind === 'binary' ? 'is a binary file' : `is larger than ${Math.round(max / 1024)} KB (agentfense.review.maxDiffBytes)`;
+    const why =
+      kind === 'binary'
+        ? 'is a binary file'
+        : `is larger than ${Math.round(max / 1024)} KB (agentfense.review.maxDiffBytes)`;
     const choice = await vscode.window.showInformationMessage(
       `"${change.path}" ${why}, so no text diff is shown. The sandbox ${change.kind} it (${change.size} bytes).`,
       'Accept',
@@ -119,8 +133,13 @@ export async function openDiff(ctx: Ctx, controller: ReviewController, state: Ch
     return;
   }
   const left = change.kind === 'added' ? sandboxUri(codebaseId, change.path, { empty: true }) : state.resourceUri;
-  const right = change.kind === 'deleted' ? sandboxUri(codebaseId, change.path, { empty: true }) : sandboxUri(codebaseId, change.path);
-  const what = { added: 'added by the sandbox', modified: 'Workspace ↔ Sandbox', deleted: 'deleted by the sandbox' }[change.kind];
+  const right =
+    change.kind === 'deleted'
+      ? sandboxUri(codebaseId, change.path, { empty: true })
+      : sandboxUri(codebaseId, change.path);
+  const what = { added: 'added by the sandbox', modified: 'Workspace ↔ Sandbox', deleted: 'deleted by the sandbox' }[
+    change.kind
+  ];
   await vscode.commands.executeCommand('vscode.diff', left, right, `${name} (${what})`, { preview: true });
 }
 
@@ -129,7 +148,10 @@ async function askConflict(state: ChangeResourceState, remaining: number): Promi
   const buttons = ['Open Diff', 'Overwrite', 'Skip', ...(remaining > 1 ? ['Overwrite All'] : [])];
   const choice = await vscode.window.showWarningMessage(
     `"${state.change.path}" changed in your workspace since it was uploaded to the sandbox.`,
-    { modal: true, detail: 'Accepting the sandbox\'s version replaces your edits (Undo can bring them back for text files).' },
+    {
+      modal: true,
+      detail: "Accepting the sandbox's version replaces your edits (Undo can bring them back for text files).",
+    },
     ...buttons,
   );
   if (choice === 'Open Diff') {
@@ -150,7 +172,8 @@ async function acceptStates(ctx: Ctx, controller: ReviewController, states: Chan
   if (!accepted) return;
   const n = accepted.count;
   const msg = `AgentFense: accepted ${n} change${n === 1 ? '' : 's'} (Edit › Undo reverts ${n === 1 ? 'it' : 'them'}).`;
-  if (accepted.backupDir) void vscode.window.showInformationMessage(`${msg} Replaced binary files were backed up to ${accepted.backupDir}.`);
+  if (accepted.backupDir)
+    void vscode.window.showInformationMessage(`${msg} Replaced binary files were backed up to ${accepted.backupDir}.`);
   else vscode.window.setStatusBarMessage(`$(check) ${msg}`, 5000);
 }
 
@@ -172,7 +195,11 @@ async function acceptLocked(
   let overwriteAll = false;
 
   await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `AgentFense: accepting ${states.length} sandbox change${states.length === 1 ? '' : 's'}`, cancellable: true },
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: `AgentFense: accepting ${states.length} sandbox change${states.length === 1 ? '' : 's'}`,
+      cancellable: true,
+    },
     async (progress, token) => {
       for (let i = 0; i < states.length; i++) {
         if (token.isCancellationRequested) throw new vscode.CancellationError();
@@ -183,7 +210,8 @@ async function acceptLocked(
         const local = await localStat(review.baseline.root, change.path);
         const openDoc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
         const conflict =
-          (change.kind === 'added' ? local !== undefined : !matchesIndex(index.files[change.path], local)) || openDoc?.isDirty === true;
+          (change.kind === 'added' ? local !== undefined : !matchesIndex(index.files[change.path], local)) ||
+          openDoc?.isDirty === true;
         if (conflict && !overwriteAll) {
           const choice = await askConflict(state, states.length - i);
           if (choice === 'cancel') return;
@@ -257,7 +285,12 @@ async function discardStates(ctx: Ctx, states: ChangeResourceState[]): Promise<v
 }
 
 /** Puts the workspace's versions back into the codebase; returns how many added files stay there hidden. */
-async function discardLocked(ctx: Ctx, review: FolderReview, draft: BaselineDraft, states: ChangeResourceState[]): Promise<number> {
+async function discardLocked(
+  ctx: Ctx,
+  review: FolderReview,
+  draft: BaselineDraft,
+  states: ChangeResourceState[],
+): Promise<number> {
   const index = draft.index;
   const codebaseId = index?.codebaseId;
   if (!index || !codebaseId) return 0;

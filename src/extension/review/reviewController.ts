@@ -74,7 +74,8 @@ export class ReviewController implements vscode.Disposable {
         }
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('agentfense.review.showIgnored') || e.affectsConfiguration('agentfense.ignore')) void this.refreshAll();
+        if (e.affectsConfiguration('agentfense.review.showIgnored') || e.affectsConfiguration('agentfense.ignore'))
+          void this.refreshAll();
       }),
     );
   }
@@ -119,9 +120,12 @@ export class ReviewController implements vscode.Disposable {
     const key = folder.uri.toString();
     // Coalesce: a refresh asked for while one runs starts after it, once.
     const previous = this.refreshing.get(key) ?? Promise.resolve();
-    const next = previous.then(() => this.doRefresh(folder)).catch((e) => {
-      if (!isCancellation(e)) this.ctx.log.error(`Refreshing sandbox changes of ${folder.name}: ${(e as Error).message}`);
-    });
+    const next = previous
+      .then(() => this.doRefresh(folder))
+      .catch((e) => {
+        if (!isCancellation(e))
+          this.ctx.log.error(`Refreshing sandbox changes of ${folder.name}: ${(e as Error).message}`);
+      });
     this.refreshing.set(key, next);
     return next;
   }
@@ -129,8 +133,13 @@ export class ReviewController implements vscode.Disposable {
   private async doRefresh(folder: vscode.WorkspaceFolder): Promise<void> {
     const review = this.ensureReview(folder);
     if (!(await review.baseline.current()).index) return this.render(review);
-    await vscode.window.withProgress({ location: { viewId: 'workbench.view.scm' }, title: 'Checking sandbox changes' }, () =>
-      refreshChanges(this.ctx.backend, review.baseline, { ignore: this.ctx.config.ignore, showIgnored: this.ctx.config.showIgnoredChanges }),
+    await vscode.window.withProgress(
+      { location: { viewId: 'workbench.view.scm' }, title: 'Checking sandbox changes' },
+      () =>
+        refreshChanges(this.ctx.backend, review.baseline, {
+          ignore: this.ctx.config.ignore,
+          showIgnored: this.ctx.config.showIgnoredChanges,
+        }),
     );
     // The codebase may hold new versions: diffs read them again.
     this.fs.invalidate();

@@ -59,7 +59,13 @@ export class SandboxFileSystem implements vscode.FileSystemProvider {
     const { path } = parseSandboxUri(uri);
     if (path === '') return { type: vscode.FileType.Directory, ctime: 0, mtime: 0, size: 0 };
     const bytes = await this.readFile(uri);
-    return { type: vscode.FileType.File, ctime: 0, mtime: 0, size: bytes.byteLength, permissions: vscode.FilePermission.Readonly };
+    return {
+      type: vscode.FileType.File,
+      ctime: 0,
+      mtime: 0,
+      size: bytes.byteLength,
+      permissions: vscode.FilePermission.Readonly,
+    };
   }
 
   watch(): vscode.Disposable {

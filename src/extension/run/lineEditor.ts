@@ -4,10 +4,7 @@
  * vscode-free and side-effect-free so every key can be unit-tested.
  */
 
-export type LineEditorEvent =
-  | { kind: 'submit'; line: string }
-  | { kind: 'interrupt' }
-  | { kind: 'eof' };
+export type LineEditorEvent = { kind: 'submit'; line: string } | { kind: 'interrupt' } | { kind: 'eof' };
 
 export interface KeyResult {
   /** Bytes to write to the terminal (ANSI), in order. */

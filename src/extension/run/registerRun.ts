@@ -8,6 +8,8 @@ import { registerTaskProvider } from './taskProvider';
 export function registerRun(ctx: Ctx): SandboxesTreeProvider {
   registerTaskProvider(ctx);
   const sandboxes = new SandboxesTreeProvider(ctx);
-  ctx.push(vscode.window.createTreeView('agentfense.sandboxes', { treeDataProvider: sandboxes, showCollapseAll: true }));
+  ctx.push(
+    vscode.window.createTreeView('agentfense.sandboxes', { treeDataProvider: sandboxes, showCollapseAll: true }),
+  );
   return sandboxes;
 }

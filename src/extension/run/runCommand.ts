@@ -20,7 +20,9 @@ export async function askCommand(ctx: Ctx, title = 'Run in the AgentFense sandbo
   const historyItems = history.map((h) => ({ label: h, description: 'recent' }));
   qp.items = historyItems;
   qp.onDidChangeValue((v) => {
-    qp.items = v.trim() ? [{ label: v, description: 'run this command' }, ...historyItems.filter((h) => h.label !== v)] : historyItems;
+    qp.items = v.trim()
+      ? [{ label: v, description: 'run this command' }, ...historyItems.filter((h) => h.label !== v)]
+      : historyItems;
   });
   const picked = await new Promise<string | undefined>((resolve) => {
     qp.onDidAccept(() => resolve(qp.selectedItems[0]?.label ?? (qp.value.trim() || undefined)));
@@ -30,13 +32,19 @@ export async function askCommand(ctx: Ctx, title = 'Run in the AgentFense sandbo
   qp.dispose();
   const command = picked?.trim();
   if (!command) return undefined;
-  await ctx.extension.globalState.update(HISTORY_KEY, [command, ...history.filter((h) => h !== command)].slice(0, HISTORY_LIMIT));
+  await ctx.extension.globalState.update(
+    HISTORY_KEY,
+    [command, ...history.filter((h) => h !== command)].slice(0, HISTORY_LIMIT),
+  );
   return command;
 }
 
 export function startRunTerminal(ctx: Ctx, spec: RunSpec, name?: string): vscode.Terminal {
-  const pty = new SandboxRunTerminal(spec, (...args) => ctx.provision(...args), ctx.connection, (outcome) =>
-    ctx.codebaseMayHaveChanged(outcome.folder),
+  const pty = new SandboxRunTerminal(
+    spec,
+    (...args) => ctx.provision(...args),
+    ctx.connection,
+    (outcome) => ctx.codebaseMayHaveChanged(outcome.folder),
   );
   const terminal = vscode.window.createTerminal({
     name: name ?? `AgentFense: ${spec.command.length > 30 ? spec.command.slice(0, 29) + '…' : spec.command}`,
@@ -70,7 +78,11 @@ export async function runCommandInSandbox(ctx: Ctx, arg?: SandboxArg | string): 
 }
 
 /** The folder's test command: remembered choice, detection, or asked once. */
-export async function testCommandFor(ctx: Ctx, folder: vscode.WorkspaceFolder, { ask = true } = {}): Promise<string | undefined> {
+export async function testCommandFor(
+  ctx: Ctx,
+  folder: vscode.WorkspaceFolder,
+  { ask = true } = {},
+): Promise<string | undefined> {
   const remembered = ctx.extension.workspaceState.get<Record<string, string>>(TEST_COMMAND_KEY, {});
   const known = remembered[folder.uri.toString()];
   if (known) return known;
@@ -80,7 +92,8 @@ export async function testCommandFor(ctx: Ctx, folder: vscode.WorkspaceFolder, {
   const command = (
     await vscode.window.showInputBox({
       title: `How does ${folder.name} run its tests?`,
-      prompt: 'No test command was detected (package.json, pytest, go.mod, Cargo.toml, Makefile). It will be remembered for this workspace.',
+      prompt:
+        'No test command was detected (package.json, pytest, go.mod, Cargo.toml, Makefile). It will be remembered for this workspace.',
       placeHolder: 'e.g. ./run-tests.sh',
       ignoreFocusOut: true,
     })
@@ -95,7 +108,11 @@ export async function runTestsInSandbox(ctx: Ctx): Promise<void> {
   if (!folder) return;
   const command = await testCommandFor(ctx, folder);
   if (!command) return;
-  startRunTerminal(ctx, { folder, command, timeoutMs: ctx.config.defaultTimeoutMs, closeOnExit: false }, `AgentFense: tests (${folder.name})`);
+  startRunTerminal(
+    ctx,
+    { folder, command, timeoutMs: ctx.config.defaultTimeoutMs, closeOnExit: false },
+    `AgentFense: tests (${folder.name})`,
+  );
 }
 
 export async function forgetTestCommand(ctx: Ctx): Promise<void> {

@@ -130,7 +130,9 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
         this.write(`\r\n${formatExitLine(130, Date.now() - started, 'interrupted')}\r\n`);
       } else if (e instanceof CommandTimeoutError) {
         this.exitCode = 124;
-        this.write(`\r\n${formatExitLine(124, Date.now() - started, `timed out after ${Math.round((spec.timeoutMs ?? 0) / 1000)} s`)}\r\n`);
+        this.write(
+          `\r\n${formatExitLine(124, Date.now() - started, `timed out after ${Math.round((spec.timeoutMs ?? 0) / 1000)} s`)}\r\n`,
+        );
       } else {
         this.exitCode = 1;
         this.write(`\r\n${RED}AgentFense: ${toTerminalNewlines(describeError(e))}${RESET}\r\n`);

@@ -41,7 +41,8 @@ export class SandboxesTreeProvider implements vscode.TreeDataProvider<SandboxNod
   }
 
   private async folderOfCodebase(id: string): Promise<vscode.WorkspaceFolder | undefined> {
-    for (const f of vscode.workspace.workspaceFolders ?? []) if ((await this.ctx.baselines.of(rootOf(f)).current()).index?.codebaseId === id) return f;
+    for (const f of vscode.workspace.workspaceFolders ?? [])
+      if ((await this.ctx.baselines.of(rootOf(f)).current()).index?.codebaseId === id) return f;
     return undefined;
   }
 
@@ -51,14 +52,24 @@ export class SandboxesTreeProvider implements vscode.TreeDataProvider<SandboxNod
       if (!node) {
         const { codebases } = await this.ctx.connection.call((c) => c.listCodebases({}));
         const nodes: SandboxNode[] = [];
-        for (const codebase of codebases) nodes.push({ kind: 'codebase', codebase, folder: await this.folderOfCodebase(codebase.id) });
+        for (const codebase of codebases)
+          nodes.push({ kind: 'codebase', codebase, folder: await this.folderOfCodebase(codebase.id) });
         // This workspace's codebases first.
-        return nodes.sort((a, b) => Number(!!(b as { folder?: unknown }).folder) - Number(!!(a as { folder?: unknown }).folder));
+        return nodes.sort(
+          (a, b) => Number(!!(b as { folder?: unknown }).folder) - Number(!!(a as { folder?: unknown }).folder),
+        );
       }
       if (node.kind === 'codebase') {
         const { sandboxes } = await this.ctx.connection.call((c) => c.listSandboxes({ codebaseId: node.codebase.id }));
-        if (sandboxes.length === 0) return [{ kind: 'message', text: 'No sandboxes yet — run a command to create one', icon: 'info' }];
-        return sandboxes.map((sandbox) => ({ kind: 'sandbox', sandbox, codebaseId: node.codebase.id, folder: node.folder, sandboxId: sandbox.id }));
+        if (sandboxes.length === 0)
+          return [{ kind: 'message', text: 'No sandboxes yet — run a command to create one', icon: 'info' }];
+        return sandboxes.map((sandbox) => ({
+          kind: 'sandbox',
+          sandbox,
+          codebaseId: node.codebase.id,
+          folder: node.folder,
+          sandboxId: sandbox.id,
+        }));
       }
       if (node.kind === 'sandbox') {
         if (node.sandbox.status !== 'running') return [];
@@ -75,7 +86,10 @@ export class SandboxesTreeProvider implements vscode.TreeDataProvider<SandboxNod
     switch (node.kind) {
       case 'codebase': {
         const { codebase } = node;
-        const item = new vscode.TreeItem(node.folder ? node.folder.name : codebase.name || codebase.id, vscode.TreeItemCollapsibleState.Expanded);
+        const item = new vscode.TreeItem(
+          node.folder ? node.folder.name : codebase.name || codebase.id,
+          vscode.TreeItemCollapsibleState.Expanded,
+        );
         item.id = `codebase:${codebase.id}`;
         item.description = `${codebase.fileCount} files · ${formatBytes(codebase.size)}${node.folder ? ' · this workspace' : ''}`;
         item.tooltip = `Codebase ${codebase.id} (${codebase.name})\nUpdated ${formatAge(codebase.updatedAt)}`;
@@ -86,10 +100,17 @@ export class SandboxesTreeProvider implements vscode.TreeDataProvider<SandboxNod
       case 'sandbox': {
         const { sandbox } = node;
         const preset = sandbox.labels[LABEL_PRESET] ?? 'custom rules';
-        const item = new vscode.TreeItem(shortSandboxId(sandbox.id), sandbox.status === 'running' ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+        const item = new vscode.TreeItem(
+          shortSandboxId(sandbox.id),
+          sandbox.status === 'running'
+            ? vscode.TreeItemCollapsibleState.Collapsed
+            : vscode.TreeItemCollapsibleState.None,
+        );
         item.id = `sandbox:${sandbox.id}`;
         item.description = `${sandbox.status} · ${preset} · ${formatAge(sandbox.startedAt ?? sandbox.createdAt)} · ${sandbox.runtime}`;
-        const labels = Object.entries(sandbox.labels).map(([k, v]) => `${k}=${v}`).join(', ');
+        const labels = Object.entries(sandbox.labels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ');
         item.tooltip = new vscode.MarkdownString(
           `**Sandbox** \`${sandbox.id}\`\n\n- status: ${sandbox.status}\n- preset: ${preset}\n- folder: ${sandbox.labels[LABEL_FOLDER] ?? '—'}\n- runtime: ${sandbox.runtime}\n- limits: ${formatLimits(sandbox.resources)}\n- created: ${sandbox.createdAt?.toLocaleString() ?? '—'}\n- labels: ${labels || '—'}`,
         );
@@ -118,7 +139,12 @@ export type SandboxArgNode = Extract<SandboxNode, { kind: 'sandbox' }>;
 export type CodebaseArgNode = Extract<SandboxNode, { kind: 'codebase' }>;
 
 /** Start, stop or destroy the sandbox of a Sandboxes view node (destroy asks first). */
-export async function changeSandbox(ctx: Ctx, tree: SandboxesTreeProvider, node: SandboxArgNode | undefined, verb: 'start' | 'stop' | 'destroy'): Promise<void> {
+export async function changeSandbox(
+  ctx: Ctx,
+  tree: SandboxesTreeProvider,
+  node: SandboxArgNode | undefined,
+  verb: 'start' | 'stop' | 'destroy',
+): Promise<void> {
   if (!node) return;
   if (verb === 'destroy') {
     const ok = await vscode.window.showWarningMessage(
@@ -129,7 +155,12 @@ export async function changeSandbox(ctx: Ctx, tree: SandboxesTreeProvider, node:
     if (!ok) return;
   }
   await ctx.connection.call<unknown>(
-    (c) => (verb === 'start' ? c.startSandbox(node.sandbox.id) : verb === 'stop' ? c.stopSandbox(node.sandbox.id) : c.destroySandbox(node.sandbox.id)),
+    (c) =>
+      verb === 'start'
+        ? c.startSandbox(node.sandbox.id)
+        : verb === 'stop'
+          ? c.stopSandbox(node.sandbox.id)
+          : c.destroySandbox(node.sandbox.id),
     { idempotent: verb !== 'start' },
   );
   tree.refresh();
@@ -144,7 +175,10 @@ export async function deleteCodebase(ctx: Ctx, tree: SandboxesTreeProvider, n?: 
   if (!n) return;
   const ok = await vscode.window.showWarningMessage(
     `Delete codebase "${n.codebase.name}" (${n.codebase.id})?`,
-    { modal: true, detail: 'Its sandboxes stop working and changes not yet accepted are lost. Your workspace files are not touched.' },
+    {
+      modal: true,
+      detail: 'Its sandboxes stop working and changes not yet accepted are lost. Your workspace files are not touched.',
+    },
     'Delete',
   );
   if (!ok) return;

@@ -68,7 +68,9 @@ export class SessionTerminal implements vscode.Pseudoterminal {
       if (this.closed) return void this.destroy();
       this.showPrompt();
     } catch (e) {
-      this.write(`${RED}AgentFense: ${toTerminalNewlines(describeError(e))}${RESET}\r\n${DIM}Press any key to close.${RESET}`);
+      this.write(
+        `${RED}AgentFense: ${toTerminalNewlines(describeError(e))}${RESET}\r\n${DIM}Press any key to close.${RESET}`,
+      );
       this.dead = true;
       void offerEnvironmentCheck(e);
     }
@@ -129,7 +131,10 @@ export class SessionTerminal implements vscode.Pseudoterminal {
       const { stream, status } = await this.ctx.connection.call(
         async (c) => {
           const status = new CommandStatus(this.ctx.connection.serverTrust.sendsStatus, 'session');
-          const stream = c.sessionExecStream(this.sessionId!, status.commandFor(line), { signal: abort.signal, timeoutMs: this.ctx.config.defaultTimeoutMs });
+          const stream = c.sessionExecStream(this.sessionId!, status.commandFor(line), {
+            signal: abort.signal,
+            timeoutMs: this.ctx.config.defaultTimeoutMs,
+          });
           return { stream, status };
         },
         { idempotent: false },
@@ -193,13 +198,20 @@ export class SessionTerminal implements vscode.Pseudoterminal {
 
 export function openSessionTerminal(ctx: Ctx, target: SessionTarget): vscode.Terminal {
   const pty = new SessionTerminal(ctx, target);
-  const terminal = vscode.window.createTerminal({ name: `AgentFense: ${target.folder.name} shell`, pty, iconPath: new vscode.ThemeIcon('shield') });
+  const terminal = vscode.window.createTerminal({
+    name: `AgentFense: ${target.folder.name} shell`,
+    pty,
+    iconPath: new vscode.ThemeIcon('shield'),
+  });
   terminal.show();
   return terminal;
 }
 
 /** "Open Sandbox Terminal": on the sandbox the Sandboxes view passes, or on the folder's. */
-export async function openTerminal(ctx: Ctx, arg?: { sandboxId?: string; codebaseId?: string; folder?: vscode.WorkspaceFolder }): Promise<void> {
+export async function openTerminal(
+  ctx: Ctx,
+  arg?: { sandboxId?: string; codebaseId?: string; folder?: vscode.WorkspaceFolder },
+): Promise<void> {
   const folder = arg?.folder ?? (await ctx.pickFolder('Workspace folder for the sandbox terminal'));
   if (!folder) return;
   openSessionTerminal(ctx, { folder, sandboxId: arg?.sandboxId, codebaseId: arg?.codebaseId });

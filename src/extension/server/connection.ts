@@ -88,7 +88,11 @@ export class Connection implements vscode.Disposable {
         client = new SandboxClient({ endpoint: server.endpoint });
       } else {
         const token = await this.extension.secrets.get(TOKEN_SECRET_KEY);
-        client = new SandboxClient({ endpoint: this.config.endpoint, secure: this.config.tls, token: token || undefined });
+        client = new SandboxClient({
+          endpoint: this.config.endpoint,
+          secure: this.config.tls,
+          token: token || undefined,
+        });
       }
       // A cheap call proves the endpoint answers (and that the token is accepted).
       await client.listCodebases({ pageSize: 1 }, { deadlineMs: 10_000 });

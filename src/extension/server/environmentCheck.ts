@@ -19,7 +19,12 @@ const CHECK_TIMEOUT_MS = 60_000;
 
 function isCheck(c: unknown): c is HostCheckResult {
   const o = c as Partial<HostCheckResult> | null;
-  return typeof o?.id === 'string' && typeof o.title === 'string' && typeof o.detail === 'string' && ['pass', 'fail', 'skip'].includes(o.status as string);
+  return (
+    typeof o?.id === 'string' &&
+    typeof o.title === 'string' &&
+    typeof o.detail === 'string' &&
+    ['pass', 'fail', 'skip'].includes(o.status as string)
+  );
 }
 
 function parseReadiness(stdout: string): Readiness | undefined {
@@ -45,7 +50,9 @@ export function runEnvironmentCheck(o: EnvironmentCheckOptions): Promise<Readine
         if (error?.name === 'AbortError') return reject(error);
         const code = error ? ((error as { code?: unknown }).code ?? error.message) : 0;
         const said = (stderr.trim() || stdout.trim()).split('\n')[0] ?? '';
-        reject(new Error(`${o.serverScript} did not answer with a host check (exit code ${code})${said ? `: ${said}` : ''}`));
+        reject(
+          new Error(`${o.serverScript} did not answer with a host check (exit code ${code})${said ? `: ${said}` : ''}`),
+        );
       },
     );
   });

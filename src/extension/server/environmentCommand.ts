@@ -6,7 +6,11 @@ import { environmentReportMarkdown } from './environmentReport';
 
 export async function checkEnvironment(ctx: Ctx): Promise<void> {
   const readiness = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: 'AgentFense: checking whether this host can run sandboxes…', cancellable: true },
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: 'AgentFense: checking whether this host can run sandboxes…',
+      cancellable: true,
+    },
     (_progress, token) => {
       const abort = new AbortController();
       token.onCancellationRequested(() => abort.abort());
@@ -19,8 +23,13 @@ export async function checkEnvironment(ctx: Ctx): Promise<void> {
       });
     },
   );
-  const content = environmentReportMarkdown(readiness, { endpoint: ctx.config.endpoint || undefined, checkedAt: new Date() });
+  const content = environmentReportMarkdown(readiness, {
+    endpoint: ctx.config.endpoint || undefined,
+    checkedAt: new Date(),
+  });
   const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content });
   await vscode.window.showTextDocument(doc, { preview: false });
-  ctx.log.info(`Environment check: ${readiness.ready ? 'ready' : 'not ready'} (${readiness.checks.map((c) => `${c.id}=${c.status}`).join(', ')})`);
+  ctx.log.info(
+    `Environment check: ${readiness.ready ? 'ready' : 'not ready'} (${readiness.checks.map((c) => `${c.id}=${c.status}`).join(', ')})`,
+  );
 }

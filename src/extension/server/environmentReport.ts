@@ -24,8 +24,16 @@ function fixMarkdown(fix: Fix): string[] {
 
 export function environmentReportMarkdown(r: Readiness, context: { endpoint?: string; checkedAt?: Date } = {}): string {
   const lines = ['# AgentFense: environment check', ''];
-  lines.push(r.ready ? '**This host can run sandboxes.**' : '**This host cannot run sandboxes.** Fix the ✗ checks below, then run *AgentFense: Check Environment* again.');
-  if (context.endpoint) lines.push('', `> The extension uses the remote server at \`${context.endpoint}\`; this checks the embedded server on this machine.`);
+  lines.push(
+    r.ready
+      ? '**This host can run sandboxes.**'
+      : '**This host cannot run sandboxes.** Fix the ✗ checks below, then run *AgentFense: Check Environment* again.',
+  );
+  if (context.endpoint)
+    lines.push(
+      '',
+      `> The extension uses the remote server at \`${context.endpoint}\`; this checks the embedded server on this machine.`,
+    );
   lines.push('');
   for (const c of r.checks) lines.push(`- ${MARK[c.status]} **${c.title}** — ${c.detail}`);
   for (const c of r.checks.filter((x) => x.status === 'fail')) {
@@ -35,6 +43,7 @@ export function environmentReportMarkdown(r: Readiness, context: { endpoint?: st
     if (same) lines.push(`**Fix:** the fix of *${same.title}* above.`);
     else if (c.fix) lines.push(...fixMarkdown(c.fix));
   }
-  if (context.checkedAt) lines.push('', `*Checked ${context.checkedAt.toISOString()} with \`node dist/server.js --check\`.*`);
+  if (context.checkedAt)
+    lines.push('', `*Checked ${context.checkedAt.toISOString()} with \`node dist/server.js --check\`.*`);
   return lines.join('\n') + '\n';
 }

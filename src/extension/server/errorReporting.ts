@@ -49,7 +49,9 @@ const CHECK_ENVIRONMENT = 'Check Environment';
 
 /** The server refused a sandbox because the host cannot run one (see src/shared/hostReadiness). */
 export function isHostNotReady(e: unknown): boolean {
-  return e instanceof AgentFenseError && e.code === status.FAILED_PRECONDITION && e.serverMessage.startsWith(HOST_NOT_READY);
+  return (
+    e instanceof AgentFenseError && e.code === status.FAILED_PRECONDITION && e.serverMessage.startsWith(HOST_NOT_READY)
+  );
 }
 
 /**
@@ -58,7 +60,10 @@ export function isHostNotReady(e: unknown): boolean {
  */
 export async function offerEnvironmentCheck(e: unknown): Promise<void> {
   if (!isHostNotReady(e)) return;
-  const choice = await vscode.window.showErrorMessage('AgentFense: this host cannot run sandboxes. See each check and its fix?', CHECK_ENVIRONMENT);
+  const choice = await vscode.window.showErrorMessage(
+    'AgentFense: this host cannot run sandboxes. See each check and its fix?',
+    CHECK_ENVIRONMENT,
+  );
   if (choice === CHECK_ENVIRONMENT) await vscode.commands.executeCommand('agentfense.checkEnvironment');
 }
 

@@ -16,7 +16,10 @@ export function checkEmbeddedServerSupport(platform: NodeJS.Platform = process.p
   return new Promise((resolve) => {
     execFile('bwrap', ['--version'], { timeout: 5000 }, (error, stdout) => {
       if (error) {
-        resolve({ ok: false, reason: `AgentFense needs bubblewrap to sandbox commands, and \`bwrap\` was not found. ${BWRAP_FIX}` });
+        resolve({
+          ok: false,
+          reason: `AgentFense needs bubblewrap to sandbox commands, and \`bwrap\` was not found. ${BWRAP_FIX}`,
+        });
       } else {
         resolve({ ok: true, bwrapVersion: stdout.trim() });
       }

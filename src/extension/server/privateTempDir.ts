@@ -22,8 +22,14 @@ export function privateTempDir(dir: string, mode: number): string {
   }
   const st = lstatSync(dir);
   const uid = process.getuid?.() ?? st.uid;
-  if (!st.isDirectory()) throw new TempDirTakenError(`${dir} exists and is not a directory (a symlink?); refusing to use it. Remove it and try again.`);
-  if (st.uid !== uid) throw new TempDirTakenError(`${dir} belongs to uid ${st.uid}, not to you (uid ${uid}); refusing to use it. Remove it and try again.`);
+  if (!st.isDirectory())
+    throw new TempDirTakenError(
+      `${dir} exists and is not a directory (a symlink?); refusing to use it. Remove it and try again.`,
+    );
+  if (st.uid !== uid)
+    throw new TempDirTakenError(
+      `${dir} belongs to uid ${st.uid}, not to you (uid ${uid}); refusing to use it. Remove it and try again.`,
+    );
   if ((st.mode & 0o7777) !== mode) chmodSync(dir, mode);
   return dir;
 }

@@ -5,7 +5,11 @@ import type { Ctx } from '../context';
 export function registerServer(ctx: Ctx): void {
   ctx.push(
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('agentfense.endpoint') || e.affectsConfiguration('agentfense.tls') || e.affectsConfiguration('agentfense.server.path')) {
+      if (
+        e.affectsConfiguration('agentfense.endpoint') ||
+        e.affectsConfiguration('agentfense.tls') ||
+        e.affectsConfiguration('agentfense.server.path')
+      ) {
         ctx.connection.reset();
       }
     }),

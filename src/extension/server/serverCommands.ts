@@ -5,16 +5,17 @@ import { TOKEN_SECRET_KEY } from './connection';
 
 export async function connect(ctx: Ctx): Promise<void> {
   ctx.connection.reset();
-  await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Window, title: 'AgentFense: connecting' },
-    () => ctx.connection.getClient(),
+  await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'AgentFense: connecting' }, () =>
+    ctx.connection.getClient(),
   );
   vscode.window.setStatusBarMessage('$(shield) AgentFense: connected', 3000);
 }
 
 export async function restartServer(ctx: Ctx): Promise<void> {
   if (!ctx.connection.isEmbedded) {
-    void vscode.window.showInformationMessage('AgentFense uses the remote server in agentfense.endpoint; reconnecting to it instead.');
+    void vscode.window.showInformationMessage(
+      'AgentFense uses the remote server in agentfense.endpoint; reconnecting to it instead.',
+    );
     ctx.connection.reset();
     await ctx.connection.getClient();
     return;
@@ -28,7 +29,8 @@ export async function restartServer(ctx: Ctx): Promise<void> {
 export async function setServerToken(ctx: Ctx): Promise<void> {
   const token = await vscode.window.showInputBox({
     title: 'AgentFense server token',
-    prompt: 'Sent as a bearer token to the server in agentfense.endpoint. Stored in the OS keychain (SecretStorage). Leave empty to remove it.',
+    prompt:
+      'Sent as a bearer token to the server in agentfense.endpoint. Stored in the OS keychain (SecretStorage). Leave empty to remove it.',
     password: true,
     ignoreFocusOut: true,
   });

@@ -305,7 +305,10 @@ async function lastErrorLine(path: string, from: number): Promise<string | undef
       const { size } = await fh.stat();
       const buf = Buffer.alloc(Math.min(size - from, 64 * 1024));
       await fh.read(buf, 0, buf.length, Math.max(from, size - buf.length));
-      const lines = buf.toString('utf8').split('\n').filter((l) => l.trim() !== '');
+      const lines = buf
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '');
       for (let i = lines.length - 1; i >= 0; i--) {
         const text = describeLogLine(lines[i]);
         if (text.level === 'error' || text.level === 'fatal' || i === lines.length - 1) return text.message;
@@ -324,10 +327,21 @@ export function describeLogLine(line: string): { level: string; message: string 
   try {
     const o = JSON.parse(line) as Record<string, unknown>;
     if (o && typeof o === 'object') {
-      const level = typeof o.level === 'string' ? o.level : o.event === 'fatal' || o.event === 'error' ? 'error' : 'info';
-      const msg = typeof o.msg === 'string' ? o.msg : typeof o.message === 'string' ? o.message : typeof o.event === 'string' ? o.event : '';
+      const level =
+        typeof o.level === 'string' ? o.level : o.event === 'fatal' || o.event === 'error' ? 'error' : 'info';
+      const msg =
+        typeof o.msg === 'string'
+          ? o.msg
+          : typeof o.message === 'string'
+            ? o.message
+            : typeof o.event === 'string'
+              ? o.event
+              : '';
       const rest = Object.entries(o)
-        .filter(([k]) => !['level', 'msg', 'message', 'time', 'ts', 'event'].includes(k) || (k === 'event' && msg !== o.event))
+        .filter(
+          ([k]) =>
+            !['level', 'msg', 'message', 'time', 'ts', 'event'].includes(k) || (k === 'event' && msg !== o.event),
+        )
         .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
         .join(' ');
       return { level, message: [msg, rest].filter(Boolean).join(' ') };

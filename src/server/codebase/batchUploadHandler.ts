@@ -83,10 +83,16 @@ export function receiveBatch(store: CodebaseStore, call: ServerDuplexStream<Uplo
       const meta = chunk.metadata;
       if (!meta.codebaseId) throw invalidArgument(`codebase_id is required (file ${JSON.stringify(meta.filePath)})`);
       requireField(meta.filePath, 'file_path');
-      current = { upload: store.beginUpload(meta.codebaseId, meta.filePath, meta.totalSize), codebaseId: meta.codebaseId };
+      current = {
+        upload: store.beginUpload(meta.codebaseId, meta.filePath, meta.totalSize),
+        codebaseId: meta.codebaseId,
+      };
       return;
     }
-    if (!current) throw invalidArgument('a data chunk came before any metadata chunk: each file starts with its metadata (codebase_id, file_path, total_size)');
+    if (!current)
+      throw invalidArgument(
+        'a data chunk came before any metadata chunk: each file starts with its metadata (codebase_id, file_path, total_size)',
+      );
     if (chunk.data && chunk.data.length > 0) return current.upload.write(chunk.data);
   };
 

@@ -16,7 +16,6 @@ import { chmod, chown, lstat, mkdir, readdir, rename, unlink } from 'node:fs/pro
 import { join } from 'node:path';
 import { BlobWriter } from './blobWriter';
 
-
 /** A blob that is in the store and pinned against garbage collection until released. */
 export interface StoredBlob {
   digest: string;
@@ -70,7 +69,8 @@ export class BlobStore {
         const dir = join(this.root, name);
         await mkdir(dir, { recursive: true, mode: 0o700 });
         await chmod(dir, 0o700);
-        for (const blob of await readdir(dir)) if (BLOB_NAME.test(blob)) await this.secure(join(dir, blob), blob.endsWith('.x') ? 0o755 : 0o644);
+        for (const blob of await readdir(dir))
+          if (BLOB_NAME.test(blob)) await this.secure(join(dir, blob), blob.endsWith('.x') ? 0o755 : 0o644);
       }),
     );
   }
@@ -80,7 +80,9 @@ export class BlobStore {
   }
 
   createWriter(): BlobWriter {
-    return new BlobWriter(this.tmpDir, (tempPath, data, digest, size, mode) => this.install(tempPath, data, digest, size, mode));
+    return new BlobWriter(this.tmpDir, (tempPath, data, digest, size, mode) =>
+      this.install(tempPath, data, digest, size, mode),
+    );
   }
 
   addReference(digest: string, mode: number): void {
@@ -160,7 +162,13 @@ export class BlobStore {
    * (large uploads) or an in-memory buffer (small ones, written to a temp file here); either
    * way the blob appears by rename, so it is never visible half-written.
    */
-  private async install(tempPath: string, data: Buffer | undefined, digest: string, size: number, mode: number): Promise<StoredBlob> {
+  private async install(
+    tempPath: string,
+    data: Buffer | undefined,
+    digest: string,
+    size: number,
+    mode: number,
+  ): Promise<StoredBlob> {
     const finalMode = blobMode(mode);
     const fileMode = blobFileMode(finalMode, this.readerGroup);
     const name = blobName(digest, finalMode);

@@ -11,7 +11,13 @@ import type { StoredBlob } from './blobStore';
 
 const MEMORY_LIMIT = 1024 * 1024;
 
-export type InstallBlob = (tempPath: string, data: Buffer | undefined, digest: string, size: number, mode: number) => Promise<StoredBlob>;
+export type InstallBlob = (
+  tempPath: string,
+  data: Buffer | undefined,
+  digest: string,
+  size: number,
+  mode: number,
+) => Promise<StoredBlob>;
 
 export class BlobWriter {
   private readonly hash = createHash('sha256');

@@ -4,7 +4,10 @@ import type { DownloadFileRequest, FileChunk } from '../../generated/codebase';
 import { requireField } from '../rpc/requiredField';
 import type { CodebaseStore } from './store';
 
-export async function sendFile(store: CodebaseStore, call: ServerWritableStream<DownloadFileRequest, FileChunk>): Promise<void> {
+export async function sendFile(
+  store: CodebaseStore,
+  call: ServerWritableStream<DownloadFileRequest, FileChunk>,
+): Promise<void> {
   const { codebaseId, filePath } = call.request;
   requireField(codebaseId, 'codebase_id');
   requireField(filePath, 'file_path');

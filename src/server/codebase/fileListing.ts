@@ -30,7 +30,13 @@ export function listDirectory(manifest: Manifest, dir: string, recursive: boolea
     const rest = entry.path.slice(prefix.length);
     let slash = rest.indexOf('/');
     if (slash === -1 || recursive) {
-      files.push({ path: entry.path, name: baseName(entry.path), isDir: false, size: entry.size, modifiedAtMs: entry.mtimeMs });
+      files.push({
+        path: entry.path,
+        name: baseName(entry.path),
+        isDir: false,
+        size: entry.size,
+        modifiedAtMs: entry.mtimeMs,
+      });
     }
     while (slash !== -1) {
       noteDir(prefix + rest.slice(0, slash), entry.mtimeMs);

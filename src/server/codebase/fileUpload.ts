@@ -29,7 +29,9 @@ export class FileUpload {
   write(chunk: Buffer): Promise<void> | void {
     const total = this.writer.bytesReceived + chunk.length;
     if (total > this.expectedSize) {
-      throw invalidArgument(`${this.path}: total_size says ${this.expectedSize} bytes, but at least ${total} were sent`);
+      throw invalidArgument(
+        `${this.path}: total_size says ${this.expectedSize} bytes, but at least ${total} were sent`,
+      );
     }
     return this.writer.write(chunk);
   }
@@ -43,7 +45,13 @@ export class FileUpload {
     const mode = this.target.manifest.get(this.path)?.mode ?? 0o644;
     const blob = await this.writer.finish(mode);
     try {
-      const entry = Object.freeze({ path: this.path, size: blob.size, mode: blob.mode, digest: blob.digest, mtimeMs: Date.now() });
+      const entry = Object.freeze({
+        path: this.path,
+        size: blob.size,
+        mode: blob.mode,
+        digest: blob.digest,
+        mtimeMs: Date.now(),
+      });
       await this.target.publish([{ put: entry }]);
     } finally {
       blob.release();

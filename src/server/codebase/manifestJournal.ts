@@ -74,7 +74,9 @@ export class ManifestJournal {
   }
 
   /** Appends batches (already numbered) as one write. */
-  async append(batches: ReadonlyArray<{ seq: number; publishedAtMs: number; ops: readonly ManifestOp[] }>): Promise<void> {
+  async append(
+    batches: ReadonlyArray<{ seq: number; publishedAtMs: number; ops: readonly ManifestOp[] }>,
+  ): Promise<void> {
     let text = this.mayEndInFragment ? '\n' : '';
     for (const b of batches) {
       const record: BatchRecord = { s: b.seq, t: b.publishedAtMs, ops: b.ops.map(opToRecord) };

@@ -19,7 +19,9 @@ export function createCodebaseService(store: CodebaseStore): CodebaseServiceServ
       return toCodebase(await store.createCodebase(name, ownerId));
     }),
 
-    getCodebase: unary(async ({ codebaseId }) => toCodebase(store.getCodebase(requireField(codebaseId, 'codebase_id')))),
+    getCodebase: unary(async ({ codebaseId }) =>
+      toCodebase(store.getCodebase(requireField(codebaseId, 'codebase_id'))),
+    ),
 
     listCodebases: unary(async ({ ownerId, pageSize, pageToken }) => {
       const page = store.listCodebases({ ownerId, pageSize, pageToken });

@@ -93,7 +93,10 @@ export class CodebaseStore implements CodebaseAccess {
       } catch (err) {
         // Only outside interference corrupts these files; keep serving the other codebases
         // and leave this one on disk for a person to look at.
-        store.log.error('codebase could not be loaded and is skipped (left on disk)', { codebase: name, error: (err as Error).message });
+        store.log.error('codebase could not be loaded and is skipped (left on disk)', {
+          codebase: name,
+          error: (err as Error).message,
+        });
         unreadable++;
         continue;
       }
@@ -142,7 +145,9 @@ export class CodebaseStore implements CodebaseAccess {
         if (change.kind === 'delete') return { remove: change.path };
         const { blob, mtimeMs } = await this.ingestFile(change.source, change.mode);
         held.push(blob);
-        return { put: Object.freeze({ path: change.path, size: blob.size, mode: blob.mode, digest: blob.digest, mtimeMs }) };
+        return {
+          put: Object.freeze({ path: change.path, size: blob.size, mode: blob.mode, digest: blob.digest, mtimeMs }),
+        };
       });
       return (await codebase.publish(ops, true))!;
     } finally {
@@ -215,7 +220,8 @@ export class CodebaseStore implements CodebaseAccess {
   beginUpload(codebaseId: string, path: string, totalSize: number): FileUpload {
     const codebase = this.require(codebaseId);
     const filePath = validFilePath(path);
-    if (!Number.isSafeInteger(totalSize) || totalSize < 0) throw invalidArgument(`total_size must be 0 or more, got ${totalSize}`);
+    if (!Number.isSafeInteger(totalSize) || totalSize < 0)
+      throw invalidArgument(`total_size must be 0 or more, got ${totalSize}`);
     const conflict = codebase.manifest.fileConflict(filePath);
     if (conflict) throw invalidArgument(`invalid path ${JSON.stringify(filePath)}: ${conflict}`);
     return new FileUpload(codebase, filePath, totalSize, this.blobs.createWriter());

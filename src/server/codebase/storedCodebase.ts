@@ -77,7 +77,12 @@ export class StoredCodebase {
       throw err;
     }
     const file = JSON.parse(text) as MetaFile;
-    const meta: CodebaseMeta = { id: file.id, name: file.name, ownerId: file.ownerId, createdAtMs: Date.parse(file.createdAt) };
+    const meta: CodebaseMeta = {
+      id: file.id,
+      name: file.name,
+      ownerId: file.ownerId,
+      createdAtMs: Date.parse(file.createdAt),
+    };
     const { journal, loaded } = await ManifestJournal.load(dir, meta.id);
     const updatedAt = Math.max(Date.parse(file.updatedAt) || meta.createdAtMs, loaded.updatedAtMs);
     return new StoredCodebase(dir, meta, loaded.manifest, journal, updatedAt, hooks);
@@ -177,7 +182,10 @@ export class StoredCodebase {
         await writeMeta(this.dir, this.meta, this.updatedAt);
       } catch (err) {
         // The journal still holds everything; compaction is retried after the next group.
-        this.hooks.log.warn('codebase journal compaction failed; retried after the next upload', { codebase: this.meta.id, error: (err as Error).message });
+        this.hooks.log.warn('codebase journal compaction failed; retried after the next upload', {
+          codebase: this.meta.id,
+          error: (err as Error).message,
+        });
       }
     }
   }

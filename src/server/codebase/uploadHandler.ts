@@ -15,7 +15,10 @@ import type { CodebaseStore } from './store';
  * Events rather than `for await`: async iteration destroys the call's duplex stream when the
  * loop ends, which costs an error object per upload, noticeable at thousands of uploads.
  */
-export function receiveUpload(store: CodebaseStore, call: ServerReadableStream<UploadChunk, UploadResult>): Promise<UploadResult> {
+export function receiveUpload(
+  store: CodebaseStore,
+  call: ServerReadableStream<UploadChunk, UploadResult>,
+): Promise<UploadResult> {
   return new Promise((resolve, reject) => {
     let codebaseId = '';
     let upload: FileUpload | undefined;
@@ -32,7 +35,8 @@ export function receiveUpload(store: CodebaseStore, call: ServerReadableStream<U
     /** Returns a promise only when the chunk needs I/O; the call is paused meanwhile (backpressure). */
     const handle = (chunk: UploadChunk): Promise<void> | void => {
       if (chunk.metadata) {
-        if (upload) throw invalidArgument('only the first chunk may carry metadata; this upload sent a second metadata chunk');
+        if (upload)
+          throw invalidArgument('only the first chunk may carry metadata; this upload sent a second metadata chunk');
         const meta = chunk.metadata;
         requireField(meta.codebaseId, 'codebase_id');
         requireField(meta.filePath, 'file_path');
@@ -40,7 +44,8 @@ export function receiveUpload(store: CodebaseStore, call: ServerReadableStream<U
         codebaseId = meta.codebaseId;
         return;
       }
-      if (!upload) throw invalidArgument('the first chunk must carry the metadata (codebase_id, file_path, total_size)');
+      if (!upload)
+        throw invalidArgument('the first chunk must carry the metadata (codebase_id, file_path, total_size)');
       if (chunk.data && chunk.data.length > 0) return upload.write(chunk.data);
     };
 

@@ -24,7 +24,8 @@ export function parseCheckOptions(argv: readonly string[]): CheckOptions {
     else if (arg === '--sandbox-uid' || arg.startsWith('--sandbox-uid=')) {
       const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
       const uid = Number(value);
-      if (value === undefined || !Number.isInteger(uid) || uid <= 0 || uid >= 2 ** 32 - 1) throw new UsageError('--sandbox-uid must be a positive integer');
+      if (value === undefined || !Number.isInteger(uid) || uid <= 0 || uid >= 2 ** 32 - 1)
+        throw new UsageError('--sandbox-uid must be a positive integer');
       o.sandboxUid = uid;
     } else throw new UsageError(`--check takes only --json and --sandbox-uid; got ${arg}`);
   }
@@ -37,7 +38,13 @@ function fixText(fix: Fix, indent: string): string[] {
   const lines = [`${indent}Fix: ${fix.summary}`];
   for (const s of fix.steps) {
     lines.push(`${indent}  ${s.say}`);
-    if (s.file && !s.run) lines.push(...s.file.content.replace(/\n$/, '').split('\n').map((l) => `${indent}      ${l}`));
+    if (s.file && !s.run)
+      lines.push(
+        ...s.file.content
+          .replace(/\n$/, '')
+          .split('\n')
+          .map((l) => `${indent}      ${l}`),
+      );
     if (s.run) lines.push(`${indent}    ${s.run}`);
   }
   return lines;
@@ -53,7 +60,11 @@ export function formatReadinessText(r: Readiness): string {
     if (same) lines.push(`    Fix: the fix of "${same.title}" above.`);
     else if (c.fix) lines.push(...fixText(c.fix, '    '));
   }
-  lines.push(r.ready ? 'This host can run sandboxes.' : 'This host cannot run sandboxes: fix the ✗ checks above, then run --check again.');
+  lines.push(
+    r.ready
+      ? 'This host can run sandboxes.'
+      : 'This host cannot run sandboxes: fix the ✗ checks above, then run --check again.',
+  );
   return lines.join('\n') + '\n';
 }
 

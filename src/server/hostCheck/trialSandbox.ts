@@ -17,7 +17,11 @@ const TRIAL_TIMEOUT_MS = 20_000;
 /** bwrap's message is one line; keep a little more in case a wrapper adds some. */
 const OUTPUT_CAP = 4096;
 
-export async function runTrialSandbox(bwrap: string, identity: SandboxIdentity, signal?: AbortSignal): Promise<TrialOutcome> {
+export async function runTrialSandbox(
+  bwrap: string,
+  identity: SandboxIdentity,
+  signal?: AbortSignal,
+): Promise<TrialOutcome> {
   // The sandbox user must reach the view and tmp dirs, as for a real sandbox.
   const dir = fs.mkdtempSync(join(tmpdir(), 'agentfense-trial-'));
   try {
@@ -51,10 +55,17 @@ export async function runTrialSandbox(bwrap: string, identity: SandboxIdentity, 
       };
       child.stdout.on('data', collect);
       child.stderr.on('data', collect);
-      child.once('error', (e) => resolve({ ok: false, exitCode: null, output: `could not run ${bwrap}: ${e.message}` }));
+      child.once('error', (e) =>
+        resolve({ ok: false, exitCode: null, output: `could not run ${bwrap}: ${e.message}` }),
+      );
       child.once('close', (code, sig) => {
         if (code === 0) resolve({ ok: true });
-        else if (sig) resolve({ ok: false, exitCode: null, output: output || `bwrap was killed by ${sig} (no answer within ${TRIAL_TIMEOUT_MS / 1000} s?)` });
+        else if (sig)
+          resolve({
+            ok: false,
+            exitCode: null,
+            output: output || `bwrap was killed by ${sig} (no answer within ${TRIAL_TIMEOUT_MS / 1000} s?)`,
+          });
         else resolve({ ok: false, exitCode: code, output });
       });
     });

@@ -14,7 +14,8 @@ export interface PageCursor {
 }
 
 export function resolvePageSize(pageSize: number): number {
-  if (!Number.isInteger(pageSize) || pageSize < 0) throw invalidArgument(`page_size must be 0 or positive, got ${pageSize}`);
+  if (!Number.isInteger(pageSize) || pageSize < 0)
+    throw invalidArgument(`page_size must be 0 or positive, got ${pageSize}`);
   if (pageSize === 0) return DEFAULT_PAGE_SIZE;
   return Math.min(pageSize, MAX_PAGE_SIZE);
 }

@@ -32,6 +32,9 @@ export function toRpcError(err: unknown): RpcError {
   if (e?.code === 'ENOSPC') return resourceExhausted('the server is out of disk space');
   // Each argument is checked before spawning; this is the total (command, environment and
   // the sandbox's own arguments together) exceeding the kernel's limit.
-  if (e?.code === 'E2BIG') return invalidArgument('the command and its environment are too large to start a process (E2BIG); send large input as stdin');
+  if (e?.code === 'E2BIG')
+    return invalidArgument(
+      'the command and its environment are too large to start a process (E2BIG); send large input as stdin',
+    );
   return internal(`internal error: ${e?.message ?? String(err)}`);
 }

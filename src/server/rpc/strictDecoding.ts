@@ -10,7 +10,14 @@
  * (unary and server-streaming: the request; client-streaming: any chunk, as a stream error
  * the handler already treats as a failed call).
  */
-import type { sendUnaryData, Server, ServerUnaryCall, ServerWritableStream, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type {
+  sendUnaryData,
+  Server,
+  ServerUnaryCall,
+  ServerWritableStream,
+  ServiceDefinition,
+  UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { invalidArgument, type RpcError } from './rpcError';
 
@@ -54,11 +61,14 @@ class DiagnosticReader extends BinaryReader {
  * anything else can only be a map key, shown quoted (`env["K"]`).
  */
 const segment = (key: string) =>
-  /^[a-z][A-Za-z0-9]*$/.test(key) ? `.${key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}` : `[${JSON.stringify(key)}]`;
+  /^[a-z][A-Za-z0-9]*$/.test(key)
+    ? `.${key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`
+    : `[${JSON.stringify(key)}]`;
 
 /** Paths of the values the diagnostic pass marked, e.g. `resources.memory_bytes`, `env (a name)`. */
 function markedFields(value: unknown, path: string, out: string[]): void {
-  if (value === BAD_STRING || (typeof value === 'number' && Number.isNaN(value))) out.push(path.replace(/^\./, '') || 'the request');
+  if (value === BAD_STRING || (typeof value === 'number' && Number.isNaN(value)))
+    out.push(path.replace(/^\./, '') || 'the request');
   else if (Array.isArray(value)) value.forEach((v, i) => markedFields(v, `${path}[${i}]`, out));
   else if (value && typeof value === 'object' && !(value instanceof Uint8Array) && !(value instanceof Date)) {
     for (const [k, v] of Object.entries(value)) {
@@ -86,13 +96,15 @@ export function strictDeserializer(methodPath: string, original: Decoder): Decod
   const decode = original as unknown as GeneratedDecode;
   return (bytes: Buffer) => {
     try {
-      return decode(new BinaryReader(bytes, (b) => {
-        try {
-          return fatalUtf8.decode(b);
-        } catch {
-          throw new InvalidUtf8();
-        }
-      }));
+      return decode(
+        new BinaryReader(bytes, (b) => {
+          try {
+            return fatalUtf8.decode(b);
+          } catch {
+            throw new InvalidUtf8();
+          }
+        }),
+      );
     } catch (err) {
       const method = methodPath.slice(methodPath.lastIndexOf('/') + 1);
       let problem: string;
@@ -114,7 +126,9 @@ function strictHandler(requestStream: boolean, responseStream: boolean, handler:
     return ((call: NodeJS.EventEmitter, ...rest: unknown[]) => {
       const emit = call.emit.bind(call);
       call.emit = (event: string | symbol, ...args: unknown[]) =>
-        event === 'data' && args[0] instanceof InvalidRequest ? emit('error', args[0].error.toServiceError()) : emit(event, ...args);
+        event === 'data' && args[0] instanceof InvalidRequest
+          ? emit('error', args[0].error.toServiceError())
+          : emit(event, ...args);
       return (handler as (...a: unknown[]) => void)(call, ...rest);
     }) as Handler;
   }

@@ -141,8 +141,19 @@ export class LiveSandbox {
       let outcome: RunOutcome | undefined;
       try {
         // Env values and the command go through pipes: bwrap's command line is public.
-        const launch = this.launch([...env, '--chdir', cwd, '--ro-bind-data', String(SCRIPT_FD), SCRIPT_PATH], ['/bin/sh', SCRIPT_PATH], o.command);
-        outcome = await runCommand({ launch, gate: this.ctx.launchGate, stdin: o.stdin, timeoutMs: o.timeoutMs, sink: o.sink, abort: abort.signal });
+        const launch = this.launch(
+          [...env, '--chdir', cwd, '--ro-bind-data', String(SCRIPT_FD), SCRIPT_PATH],
+          ['/bin/sh', SCRIPT_PATH],
+          o.command,
+        );
+        outcome = await runCommand({
+          launch,
+          gate: this.ctx.launchGate,
+          stdin: o.stdin,
+          timeoutMs: o.timeoutMs,
+          sink: o.sink,
+          abort: abort.signal,
+        });
       } finally {
         try {
           const notes = await this.mergeLocked();
@@ -173,10 +184,23 @@ export class LiveSandbox {
       // The supervisor gets a fixed environment; the session's goes into each command's prelude.
       const statePath = `/tmp/.agentfense-state-${sessionId}`;
       const supervisor = this.launch(
-        ['--clearenv', '--setenv', 'PATH', '/usr/bin:/bin', '--ro-bind', supervisorShellPath(this.ctx.dataDir), SUPERVISOR_IN_SANDBOX, '--chdir', '/workspace'],
+        [
+          '--clearenv',
+          '--setenv',
+          'PATH',
+          '/usr/bin:/bin',
+          '--ro-bind',
+          supervisorShellPath(this.ctx.dataDir),
+          SUPERVISOR_IN_SANDBOX,
+          '--chdir',
+          '/workspace',
+        ],
         [SUPERVISOR_IN_SANDBOX, '-c', SUPERVISOR_SCRIPT, 'agentfense-session', shell, statePath],
       );
-      const session = new ShellSession(sessionId, this.spec.id, shell, supervisor, statePath, { cwd: '/workspace', env });
+      const session = new ShellSession(sessionId, this.spec.id, shell, supervisor, statePath, {
+        cwd: '/workspace',
+        env,
+      });
       this.sessions.set(sessionId, session);
       return session;
     });
@@ -217,7 +241,8 @@ export class LiveSandbox {
       // Belt and braces: no session may survive the teardown of its mounts.
       for (const s of this.sessions.values()) s.close();
       const orphans = killBwrapsMentioning(this.dir + '/');
-      if (orphans > 0) this.ctx.log.warn('killed orphaned sandbox processes', { sandbox: this.spec.id, count: orphans });
+      if (orphans > 0)
+        this.ctx.log.warn('killed orphaned sandbox processes', { sandbox: this.spec.id, count: orphans });
       await this.tearDown();
     });
   }
@@ -280,17 +305,26 @@ export class LiveSandbox {
     // Only our own merge moved the version: the layer still equals the codebase.
     if (outcome.snapshot && before === this.knownVersion) this.knownVersion = outcome.snapshot.version;
     if (outcome.written.length || outcome.deleted.length) {
-      this.ctx.log.debug('merged', { sandbox: this.spec.id, written: outcome.written.length, deleted: outcome.deleted.length });
+      this.ctx.log.debug('merged', {
+        sandbox: this.spec.id,
+        written: outcome.written.length,
+        deleted: outcome.deleted.length,
+      });
     }
-    if (outcome.notes) this.ctx.log.info('merge refused paths', { sandbox: this.spec.id, notes: outcome.notes.trimEnd() });
+    if (outcome.notes)
+      this.ctx.log.info('merge refused paths', { sandbox: this.spec.id, notes: outcome.notes.trimEnd() });
     return outcome.notes;
   }
 
   private async tearDown(): Promise<void> {
-    await this.layer?.tearDown().catch((err) => this.ctx.log.warn('layer teardown failed', { sandbox: this.spec.id, error: String(err) }));
+    await this.layer
+      ?.tearDown()
+      .catch((err) => this.ctx.log.warn('layer teardown failed', { sandbox: this.spec.id, error: String(err) }));
     this.view?.release();
     if (this.layerFs) {
-      await unmount(this.layerFs).catch((err) => this.ctx.log.warn('layer tmpfs unmount failed', { sandbox: this.spec.id, error: String(err) }));
+      await unmount(this.layerFs).catch((err) =>
+        this.ctx.log.warn('layer tmpfs unmount failed', { sandbox: this.spec.id, error: String(err) }),
+      );
       this.layerFs = undefined;
     }
     if (this.layerDir !== this.dir) await removeTree(this.layerDir).catch(() => {});

@@ -30,13 +30,18 @@ export function sandboxIdentity(requestedUid?: number): SandboxIdentity {
  * directories are searchable by that group, so it must be the sandbox's alone: on Debian,
  * `--sandbox-uid 65534` would give nogroup, which `_apt` and `sync` share.
  */
-export function accountsSharingGroup(identity: SandboxIdentity, files = { passwd: '/etc/passwd', group: '/etc/group' }): string[] {
+export function accountsSharingGroup(
+  identity: SandboxIdentity,
+  files = { passwd: '/etc/passwd', group: '/etc/group' },
+): string[] {
   const out = new Set<string>();
   for (const line of readLines(files.passwd)) {
     const [name, , uid, gid] = line.split(':');
     if (Number(gid) === identity.gid && Number(uid) !== identity.uid) out.add(name);
   }
-  const sandboxUser = readLines(files.passwd).find((l) => Number(l.split(':')[2]) === identity.uid)?.split(':')[0];
+  const sandboxUser = readLines(files.passwd)
+    .find((l) => Number(l.split(':')[2]) === identity.uid)
+    ?.split(':')[0];
   for (const line of readLines(files.group)) {
     const [, , gid, members = ''] = line.split(':');
     if (Number(gid) !== identity.gid) continue;
@@ -47,7 +52,10 @@ export function accountsSharingGroup(identity: SandboxIdentity, files = { passwd
 
 function readLines(file: string): string[] {
   try {
-    return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'));
   } catch {
     return [];
   }

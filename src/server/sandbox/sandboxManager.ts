@@ -114,10 +114,12 @@ export class SandboxManager {
   }
 
   list(codebaseId: string): SandboxRecord[] {
-    return [...this.records.values()]
-      .filter((r) => !codebaseId || r.codebaseId === codebaseId)
-      // The order paging's cursor assumes (rpc/paging.ts).
-      .sort((a, b) => compareCursors(listPosition(a), listPosition(b)));
+    return (
+      [...this.records.values()]
+        .filter((r) => !codebaseId || r.codebaseId === codebaseId)
+        // The order paging's cursor assumes (rpc/paging.ts).
+        .sort((a, b) => compareCursors(listPosition(a), listPosition(b)))
+    );
   }
 
   /** A RUNNING sandbox using the codebase, if any (the store refuses to delete it then). */
@@ -207,7 +209,11 @@ export class SandboxManager {
     try {
       await removeTree(path);
     } catch (err) {
-      this.ctx.log.warn('could not remove part of a sandbox; left in place', { sandbox: sandboxId, path, error: String(err) });
+      this.ctx.log.warn('could not remove part of a sandbox; left in place', {
+        sandbox: sandboxId,
+        path,
+        error: String(err),
+      });
     }
   }
 
@@ -241,7 +247,9 @@ export class SandboxManager {
       const left = new Date(r.expiresAt!).getTime() - Date.now();
       if (left <= 0) {
         this.ctx.log.info('sandbox expired', { sandbox: r.id });
-        this.destroy(r.id).catch((err) => this.ctx.log.error('destroying expired sandbox failed', { sandbox: r.id, error: String(err) }));
+        this.destroy(r.id).catch((err) =>
+          this.ctx.log.error('destroying expired sandbox failed', { sandbox: r.id, error: String(err) }),
+        );
         return;
       }
       const t = setTimeout(arm, Math.min(left, MAX_TIMER_MS));

@@ -44,8 +44,12 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 const durationMs = (d: Duration | undefined, field: string, maxMs = Infinity): number | undefined => {
   if (!d) return undefined;
   const ms = d.seconds * 1000 + d.nanos / 1e6;
-  if (!Number.isFinite(ms) || ms < 0 || d.seconds < 0 || d.nanos < 0) throw invalidArgument(`${field} must not be negative`);
-  if (ms > maxMs) throw invalidArgument(`${field} must be at most ${maxMs / 1000}s (about ${Math.floor(maxMs / 86_400_000)} days); got ${d.seconds}s`);
+  if (!Number.isFinite(ms) || ms < 0 || d.seconds < 0 || d.nanos < 0)
+    throw invalidArgument(`${field} must not be negative`);
+  if (ms > maxMs)
+    throw invalidArgument(
+      `${field} must be at most ${maxMs / 1000}s (about ${Math.floor(maxMs / 86_400_000)} days); got ${d.seconds}s`,
+    );
   return ms > 0 ? ms : undefined;
 };
 const timeoutMsOf = (d: Duration | undefined) => durationMs(d, 'timeout', MAX_TIMEOUT_MS);
@@ -87,7 +91,10 @@ function abortOnCancel(call: ServerUnaryCall<unknown, unknown> | ServerWritableS
 function streamSink(call: ServerWritableStream<unknown, ExecOutput>): OutputSink {
   return {
     write: (stream, data) =>
-      call.write({ type: stream === 'stdout' ? ExecOutput_OutputType.OUTPUT_TYPE_STDOUT : ExecOutput_OutputType.OUTPUT_TYPE_STDERR, data }),
+      call.write({
+        type: stream === 'stdout' ? ExecOutput_OutputType.OUTPUT_TYPE_STDOUT : ExecOutput_OutputType.OUTPUT_TYPE_STDERR,
+        data,
+      }),
     onceDrain: (resume) => call.once('drain', resume),
   };
 }
@@ -127,7 +134,12 @@ function dockerReachable(): Promise<boolean> {
 
 function validShell(shell: string): string {
   const s = shell || DEFAULT_SHELL;
-  if (!s.startsWith('/') || s.includes('\0') || s.split('/').includes('..') || !SHELL_DIRS.some((d) => s.startsWith(d))) {
+  if (
+    !s.startsWith('/') ||
+    s.includes('\0') ||
+    s.split('/').includes('..') ||
+    !SHELL_DIRS.some((d) => s.startsWith(d))
+  ) {
     throw invalidArgument(`shell ${JSON.stringify(shell)} must be an absolute path under /usr, /bin or /sbin`);
   }
   try {
@@ -139,7 +151,12 @@ function validShell(shell: string): string {
   return s;
 }
 
-export function createSandboxService(manager: SandboxManager, cgroups: CgroupLimits, host: Pick<HostCheck, 'require'>, defaultLimits?: ResourceLimitValues): SandboxServiceServer {
+export function createSandboxService(
+  manager: SandboxManager,
+  cgroups: CgroupLimits,
+  host: Pick<HostCheck, 'require'>,
+  defaultLimits?: ResourceLimitValues,
+): SandboxServiceServer {
   const execValidated = (req: ExecRequest) => {
     requireField(req.sandboxId, 'sandbox_id');
     validCommand(req.command, true);
@@ -161,26 +178,36 @@ export function createSandboxService(manager: SandboxManager, cgroups: CgroupLim
       requireField(req.codebaseId, 'codebase_id');
       if (req.runtime === RuntimeType.RUNTIME_TYPE_DOCKER) {
         if (!(await dockerReachable())) {
-          throw failedPrecondition(`the Docker runtime needs a Docker engine, and none is reachable at ${DOCKER_SOCKET}`);
+          throw failedPrecondition(
+            `the Docker runtime needs a Docker engine, and none is reachable at ${DOCKER_SOCKET}`,
+          );
         }
         throw unimplemented('this embedded server runs sandboxes with bubblewrap only');
       }
       if (req.runtime !== RuntimeType.RUNTIME_TYPE_BWRAP && req.runtime !== RuntimeType.RUNTIME_TYPE_UNSPECIFIED) {
         throw invalidArgument(`unknown runtime ${req.runtime}`);
       }
-      if (req.image) throw invalidArgument('image applies to the Docker runtime only; bubblewrap sandboxes use the host system read-only');
+      if (req.image)
+        throw invalidArgument(
+          'image applies to the Docker runtime only; bubblewrap sandboxes use the host system read-only',
+        );
       const rules = rulesFromWire(req.permissions);
       const expiresInMs = durationMs(req.expiresIn, 'expires_in');
       if (req.resources) validateLimits(req.resources);
       const requested = req.resources && hasLimits(req.resources) ? { ...req.resources } : undefined;
       // What was asked must be enforceable (never silently dropped); defaults fill the rest.
       if (requested) cgroups.checkEnforceable(requested);
-      const merged = withDefaults(requested, defaultLimits ?? { memoryBytes: 0, pidsLimit: 0, cpuQuota: 0, cpuShares: 0 });
+      const merged = withDefaults(
+        requested,
+        defaultLimits ?? { memoryBytes: 0, pidsLimit: 0, cpuQuota: 0, cpuShares: 0 },
+      );
       const resources = hasLimits(merged) ? merged : undefined;
       await host.require(); // FAILED_PRECONDITION naming each cause and its fix
       checkSeccompProgram();
       manager.store.snapshot(req.codebaseId); // NOT_FOUND for an unknown codebase
-      return recordToWire(manager.create({ codebaseId: req.codebaseId, rules, labels: { ...req.labels }, expiresInMs, resources }));
+      return recordToWire(
+        manager.create({ codebaseId: req.codebaseId, rules, labels: { ...req.labels }, expiresInMs, resources }),
+      );
     }),
 
     getSandbox: unary((req) => recordToWire(manager.get(req.sandboxId))),
@@ -215,7 +242,14 @@ export function createSandboxService(manager: SandboxManager, cgroups: CgroupLim
       const { sb, timeoutMs } = execValidated(req);
       // Nobody reads the result of a cancelled call: kill the command's tree (like ExecStream).
       const abort = abortOnCancel(call);
-      const r = await sb.exec({ command: req.command, stdin: req.stdin, env: req.env, workdir: req.workdir, timeoutMs, abort });
+      const r = await sb.exec({
+        command: req.command,
+        stdin: req.stdin,
+        env: req.env,
+        workdir: req.workdir,
+        timeoutMs,
+        abort,
+      });
       if (r.timedOut) throw timedOut(timeoutMs);
       return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode, duration: toDuration(r.durationMs) };
     }),

@@ -32,10 +32,13 @@ export function rulesFromWire(rules: readonly WireRule[]): NormalizedRule[] {
   const converted = rules.map((r, i) => {
     const permission = LEVEL_OF[r.permission];
     if (!permission) {
-      throw invalidArgument(`permission rule #${i + 1} (${JSON.stringify(r.pattern)}): permission must be NONE, VIEW, READ or WRITE`);
+      throw invalidArgument(
+        `permission rule #${i + 1} (${JSON.stringify(r.pattern)}): permission must be NONE, VIEW, READ or WRITE`,
+      );
     }
     const type = TYPE_OF[r.type];
-    if (!type) throw invalidArgument(`permission rule #${i + 1} (${JSON.stringify(r.pattern)}): unknown pattern type ${r.type}`);
+    if (!type)
+      throw invalidArgument(`permission rule #${i + 1} (${JSON.stringify(r.pattern)}): unknown pattern type ${r.type}`);
     return { pattern: r.pattern, permission, type, priority: r.priority };
   });
   try {
@@ -47,5 +50,10 @@ export function rulesFromWire(rules: readonly WireRule[]): NormalizedRule[] {
 }
 
 export function rulesToWire(rules: readonly NormalizedRule[]): WireRule[] {
-  return rules.map((r) => ({ pattern: r.pattern, type: WIRE_TYPE[r.type], permission: WIRE_LEVEL[r.permission], priority: r.priority }));
+  return rules.map((r) => ({
+    pattern: r.pattern,
+    type: WIRE_TYPE[r.type],
+    permission: WIRE_LEVEL[r.permission],
+    priority: r.priority,
+  }));
 }

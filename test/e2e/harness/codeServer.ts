@@ -87,7 +87,16 @@ function codeServerEnv(env: E2eEnvironment, dirs: CodeServerDirs): NodeJS.Proces
 export function installExtension(env: E2eEnvironment, dirs: CodeServerDirs, vsix: string): void {
   const r = spawnSync(
     env.node,
-    [env.codeServerEntry, '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions, '--install-extension', vsix, '--force'],
+    [
+      env.codeServerEntry,
+      '--user-data-dir',
+      dirs.userData,
+      '--extensions-dir',
+      dirs.extensions,
+      '--install-extension',
+      vsix,
+      '--force',
+    ],
     { env: codeServerEnv(env, dirs), encoding: 'utf8', timeout: 120_000 },
   );
   if (r.status !== 0) throw new Error(`code-server --install-extension ${vsix} failed:\n${r.stdout}\n${r.stderr}`);
@@ -115,7 +124,9 @@ async function waitUntilAnswering(url: string, child: ChildProcess, logFile: str
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
-      throw new Error(`code-server exited with ${child.exitCode} before answering:\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
+      throw new Error(
+        `code-server exited with ${child.exitCode} before answering:\n${readFileSync(logFile, 'utf8').slice(-3000)}`,
+      );
     }
     try {
       const res = await fetch(`${url}/healthz`);
@@ -125,7 +136,9 @@ async function waitUntilAnswering(url: string, child: ChildProcess, logFile: str
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`code-server did not answer on ${url} within ${timeoutMs} ms:\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
+  throw new Error(
+    `code-server did not answer on ${url} within ${timeoutMs} ms:\n${readFileSync(logFile, 'utf8').slice(-3000)}`,
+  );
 }
 
 export async function startCodeServer(
@@ -139,10 +152,14 @@ export async function startCodeServer(
     env.node,
     [
       env.codeServerEntry,
-      '--auth', 'none',
-      '--bind-addr', `127.0.0.1:${port}`,
-      '--user-data-dir', dirs.userData,
-      '--extensions-dir', dirs.extensions,
+      '--auth',
+      'none',
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--user-data-dir',
+      dirs.userData,
+      '--extensions-dir',
+      dirs.extensions,
       '--disable-telemetry',
       '--disable-update-check',
       '--disable-workspace-trust',

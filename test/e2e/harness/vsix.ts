@@ -36,7 +36,10 @@ function inputsHash(): string {
   const h = createHash('sha256');
   for (const f of PACKAGED_INPUTS) {
     const p = join(REPO_ROOT, f);
-    h.update(f).update('\0').update(existsSync(p) ? readFileSync(p) : '').update('\0');
+    h.update(f)
+      .update('\0')
+      .update(existsSync(p) ? readFileSync(p) : '')
+      .update('\0');
   }
   return h.digest('hex').slice(0, 16);
 }

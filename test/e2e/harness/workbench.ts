@@ -44,7 +44,10 @@ export class Workbench {
   /** Waits for the workbench to be laid out with the folder open in the Explorer. */
   async waitUntilReady(folderName: string, timeoutMs = 90_000): Promise<void> {
     await this.page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: timeoutMs });
-    await this.page.locator('.part.activitybar, .activitybar').first().waitFor({ state: 'visible', timeout: timeoutMs });
+    await this.page
+      .locator('.part.activitybar, .activitybar')
+      .first()
+      .waitFor({ state: 'visible', timeout: timeoutMs });
     // The Explorer shows the folder's files once the remote file system answers.
     await waitFor(
       `the Explorer to show the folder ${folderName}`,
@@ -57,7 +60,9 @@ export class Workbench {
 
   /** Clears toasts that would cover what the tests look at (e.g. "git not found", recommendations). */
   async dismissNotifications(): Promise<void> {
-    const toasts = this.page.locator('.notification-toast .codicon-notifications-clear, .notification-toast .codicon-close');
+    const toasts = this.page.locator(
+      '.notification-toast .codicon-notifications-clear, .notification-toast .codicon-close',
+    );
     for (const b of await toasts.all()) await b.click({ timeout: 2000 }).catch(() => undefined);
   }
 
@@ -77,7 +82,9 @@ export class Workbench {
     // "Tasks: Run Task"), so pick the row by its exact label, as a person reads before clicking.
     const row = this.quickInput
       .locator('.monaco-list-row')
-      .filter({ has: this.page.locator('.label-name').filter({ hasText: new RegExp(`^\\s*${escapeRegExp(title)}\\s*$`) }) })
+      .filter({
+        has: this.page.locator('.label-name').filter({ hasText: new RegExp(`^\\s*${escapeRegExp(title)}\\s*$`) }),
+      })
       .first();
     for (;;) {
       await this.closeQuickInput();
@@ -94,7 +101,9 @@ export class Workbench {
       } catch {
         if (Date.now() >= deadline) {
           const offered = await this.quickInputRows();
-          throw new Error(`the command palette does not offer "${title}"; it offers: ${JSON.stringify(offered.slice(0, 10))}`);
+          throw new Error(
+            `the command palette does not offer "${title}"; it offers: ${JSON.stringify(offered.slice(0, 10))}`,
+          );
         }
       }
     }
@@ -103,7 +112,9 @@ export class Workbench {
   /** After a failed step: close dialogs, menus and pickers so the next test starts from a calm window. */
   async calmDown(): Promise<void> {
     for (let i = 0; i < 3; i++) await this.page.keyboard.press('Escape').catch(() => undefined);
-    for (const b of await this.page.locator('.monaco-dialog-box .dialog-buttons a, .monaco-dialog-box .monaco-button').all()) {
+    for (const b of await this.page
+      .locator('.monaco-dialog-box .dialog-buttons a, .monaco-dialog-box .monaco-button')
+      .all()) {
       await b.click({ timeout: 1000 }).catch(() => undefined);
     }
     await this.dismissNotifications();
@@ -151,7 +162,9 @@ export class Workbench {
   async openViewContainer(title: string, timeoutMs = DEFAULT_TIMEOUT): Promise<void> {
     const shows = (t: string) => t.toLowerCase().startsWith(title.toLowerCase());
     if (shows(await this.sideBarTitle())) return;
-    const item = this.page.locator(`.activitybar .action-item a[aria-label^="${title}"], .activitybar .action-item[aria-label^="${title}"]`).first();
+    const item = this.page
+      .locator(`.activitybar .action-item a[aria-label^="${title}"], .activitybar .action-item[aria-label^="${title}"]`)
+      .first();
     await item.waitFor({ state: 'visible', timeout: timeoutMs });
     await item.click();
     await waitFor(`the side bar to show ${title}`, () => this.sideBarTitle(), shows, timeoutMs);
@@ -161,7 +174,9 @@ export class Workbench {
   async view(viewTitle: string, timeoutMs = DEFAULT_TIMEOUT): Promise<Locator> {
     const pane = this.page
       .locator('.sidebar .pane, .auxiliarybar .pane, .panel .pane')
-      .filter({ has: this.page.locator('.pane-header', { hasText: new RegExp(`^\\s*${escapeRegExp(viewTitle)}`, 'i') }) })
+      .filter({
+        has: this.page.locator('.pane-header', { hasText: new RegExp(`^\\s*${escapeRegExp(viewTitle)}`, 'i') }),
+      })
       .first();
     await pane.waitFor({ state: 'visible', timeout: timeoutMs });
     const header = pane.locator('.pane-header').first();
@@ -175,7 +190,9 @@ export class Workbench {
     // One label per row: the row's first .label-name (which nests a highlighted-label span).
     return pane
       .locator('.monaco-list-row')
-      .evaluateAll((rows) => rows.map((r) => (r.querySelector('.label-name') as { innerText?: string } | null)?.innerText?.trim() ?? ''));
+      .evaluateAll((rows) =>
+        rows.map((r) => (r.querySelector('.label-name') as { innerText?: string } | null)?.innerText?.trim() ?? ''),
+      );
   }
 
   /** A tree row whose label is exactly `label` (or matches the RegExp). */
@@ -199,15 +216,27 @@ export class Workbench {
     const row = await this.treeItem(viewTitle, label, timeoutMs);
     if ((await row.getAttribute('aria-expanded')) !== 'true') {
       await row.click();
-      await waitFor(`"${label}" to expand`, () => row.getAttribute('aria-expanded'), (v) => v === 'true', timeoutMs);
+      await waitFor(
+        `"${label}" to expand`,
+        () => row.getAttribute('aria-expanded'),
+        (v) => v === 'true',
+        timeoutMs,
+      );
     }
   }
 
   /** Opens the row's context menu and clicks an entry, or an inline action with that title. */
-  async treeItemAction(viewTitle: string, label: string | RegExp, action: string, timeoutMs = DEFAULT_TIMEOUT): Promise<void> {
+  async treeItemAction(
+    viewTitle: string,
+    label: string | RegExp,
+    action: string,
+    timeoutMs = DEFAULT_TIMEOUT,
+  ): Promise<void> {
     const row = await this.treeItem(viewTitle, label, timeoutMs);
     await row.hover();
-    const inline = row.locator(`.actions .action-label[aria-label="${action}"], .actions .action-label[title="${action}"]`).first();
+    const inline = row
+      .locator(`.actions .action-label[aria-label="${action}"], .actions .action-label[title="${action}"]`)
+      .first();
     if (await inline.isVisible().catch(() => false)) {
       await inline.click();
       return;
@@ -217,7 +246,9 @@ export class Workbench {
   }
 
   async clickContextMenuItem(action: string, timeoutMs = DEFAULT_TIMEOUT): Promise<void> {
-    const item = this.page.locator('.context-view .monaco-menu .action-item .action-label', { hasText: action }).first();
+    const item = this.page
+      .locator('.context-view .monaco-menu .action-item .action-label', { hasText: action })
+      .first();
     await item.waitFor({ state: 'visible', timeout: timeoutMs });
     await item.click();
   }
@@ -233,7 +264,9 @@ export class Workbench {
 
   /** The texts of the Source Control view's rows (provider headers, groups, resources). */
   async scmRows(): Promise<string[]> {
-    return (await this.page.locator('.scm-view .monaco-list-row').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+    return (await this.page.locator('.scm-view .monaco-list-row').allInnerTexts()).map((t) =>
+      t.replace(/\s+/g, ' ').trim(),
+    );
   }
 
   /** Clicks an inline action (by title, e.g. "Accept") on a Source Control resource, or its context-menu entry. */
@@ -250,7 +283,9 @@ export class Workbench {
       }
     }
     await row.click({ button: 'right' });
-    const item = this.page.locator('.context-view .monaco-menu .action-item .action-label', { hasText: pattern }).first();
+    const item = this.page
+      .locator('.context-view .monaco-menu .action-item .action-label', { hasText: pattern })
+      .first();
     await item.waitFor({ state: 'visible', timeout: timeoutMs });
     await item.click();
   }
@@ -268,12 +303,17 @@ export class Workbench {
    * What the Explorer shows about a file's decoration: the badge letter (drawn by CSS ::after, so
    * read from computed styles), the row's aria-label, and the hover text a person sees on hover.
    */
-  async explorerDecoration(name: string, opts: { hover?: boolean } = {}): Promise<{ badge: string; ariaLabel: string; hover: string }> {
+  async explorerDecoration(
+    name: string,
+    opts: { hover?: boolean } = {},
+  ): Promise<{ badge: string; ariaLabel: string; hover: string }> {
     const row = this.explorerRow(name);
     await row.waitFor({ state: 'visible', timeout: DEFAULT_TIMEOUT });
     const { badge, ariaLabel } = await row.evaluate((el) => {
       // Runs in the page; the repository's tsconfig has no DOM typings, hence the cast.
-      const { getComputedStyle } = globalThis as unknown as { getComputedStyle(e: unknown, pseudo: string): { content: string } };
+      const { getComputedStyle } = globalThis as unknown as {
+        getComputedStyle(e: unknown, pseudo: string): { content: string };
+      };
       const badges: string[] = [];
       for (const node of [el, ...Array.from(el.querySelectorAll('*'))]) {
         for (const pseudo of ['::after', '::before']) {
@@ -282,7 +322,9 @@ export class Workbench {
         }
       }
       // The decoration's tooltip is appended to the inner icon label's aria-label ("path • tooltip").
-      const labels = [el, ...Array.from(el.querySelectorAll('[aria-label]'))].map((n) => n.getAttribute('aria-label') ?? '');
+      const labels = [el, ...Array.from(el.querySelectorAll('[aria-label]'))].map(
+        (n) => n.getAttribute('aria-label') ?? '',
+      );
       return { badge: badges.filter((b) => !/^[\uE000-\uF8FF]$/.test(b)).join(' '), ariaLabel: labels.join(' | ') };
     });
     let hover = '';
@@ -298,7 +340,12 @@ export class Workbench {
       );
       await this.page.mouse.move(5, 5);
       await this.page.keyboard.press('Escape');
-      await waitFor('the hover to close', () => hovers.count(), (n) => n === 0, 5000).catch(() => undefined);
+      await waitFor(
+        'the hover to close',
+        () => hovers.count(),
+        (n) => n === 0,
+        5000,
+      ).catch(() => undefined);
     }
     return { badge, ariaLabel, hover };
   }
@@ -306,18 +353,27 @@ export class Workbench {
   // ------------------------------------------------------------------ terminal
   /** The text of the visible terminal (DOM renderer rows; needs gpuAcceleration off). */
   async terminalText(): Promise<string> {
-    const rows = this.page.locator('.terminal-wrapper.active .xterm-rows, .terminal .xterm-rows').filter({ visible: true });
+    const rows = this.page
+      .locator('.terminal-wrapper.active .xterm-rows, .terminal .xterm-rows')
+      .filter({ visible: true });
     const texts = await rows.allInnerTexts();
     return texts.join('\n').replace(/\u00a0/g, ' ');
   }
 
   async waitForTerminalText(expected: string | RegExp, timeoutMs = DEFAULT_TIMEOUT): Promise<string> {
-    return waitFor(`the terminal to show ${String(expected)}`, () => this.terminalText(), (t) => textMatches(t, expected), timeoutMs);
+    return waitFor(
+      `the terminal to show ${String(expected)}`,
+      () => this.terminalText(),
+      (t) => textMatches(t, expected),
+      timeoutMs,
+    );
   }
 
   /** The labels of the terminal tabs / dropdown entries (e.g. "AgentFense: …"). */
   async terminalNames(): Promise<string[]> {
-    return this.page.locator('.terminal-tabs-entry .label-name, .panel .monaco-select-box option, .terminal-tabs-entry').allInnerTexts();
+    return this.page
+      .locator('.terminal-tabs-entry .label-name, .panel .monaco-select-box option, .terminal-tabs-entry')
+      .allInnerTexts();
   }
 
   /** Types a line into the terminal that has keyboard focus (focusing the active one first) and presses Enter. */
@@ -325,9 +381,9 @@ export class Workbench {
     const focused = () =>
       this.page.evaluate(
         () =>
-          (globalThis as unknown as { document: { activeElement?: { classList: { contains(c: string): boolean } } } }).document.activeElement?.classList.contains(
-            'xterm-helper-textarea',
-          ) ?? false,
+          (
+            globalThis as unknown as { document: { activeElement?: { classList: { contains(c: string): boolean } } } }
+          ).document.activeElement?.classList.contains('xterm-helper-textarea') ?? false,
       );
     // A terminal that was just opened takes focus itself once it is ready; only if it does not
     // is it focused through the palette.
@@ -351,23 +407,43 @@ export class Workbench {
     const input = this.quickInput.locator('.quick-input-box input');
     await input.waitFor({ state: 'visible', timeout: timeoutMs });
     await input.fill(name);
-    await this.quickInput.locator('.monaco-list-row', { hasText: name }).first().waitFor({ state: 'visible', timeout: timeoutMs });
+    await this.quickInput
+      .locator('.monaco-list-row', { hasText: name })
+      .first()
+      .waitFor({ state: 'visible', timeout: timeoutMs });
     await this.page.keyboard.press('Enter');
-    await waitFor(`an editor tab for ${name}`, () => this.activeEditorTitle(), (t) => t.includes(name), timeoutMs);
+    await waitFor(
+      `an editor tab for ${name}`,
+      () => this.activeEditorTitle(),
+      (t) => t.includes(name),
+      timeoutMs,
+    );
   }
 
   async activeEditorTitle(): Promise<string> {
     // The tab's aria-label is its whole title; its visible label is split into spans ("math" + ".js").
-    return ((await this.page.locator('.tabs-container .tab.active').first().getAttribute('aria-label').catch(() => '')) ?? '').trim();
+    return (
+      (await this.page
+        .locator('.tabs-container .tab.active')
+        .first()
+        .getAttribute('aria-label')
+        .catch(() => '')) ?? ''
+    ).trim();
   }
 
   async isDiffEditorVisible(): Promise<boolean> {
-    return this.page.locator('.editor-instance .monaco-diff-editor').filter({ visible: true }).count().then((n) => n > 0);
+    return this.page
+      .locator('.editor-instance .monaco-diff-editor')
+      .filter({ visible: true })
+      .count()
+      .then((n) => n > 0);
   }
 
   /** The text of the visible editor lines (for the diff editor: both sides, left then right). */
   async editorText(): Promise<string> {
-    return (await this.page.locator('.editor-instance .view-lines').filter({ visible: true }).allInnerTexts()).join('\n').replace(/\u00a0/g, ' ');
+    return (await this.page.locator('.editor-instance .view-lines').filter({ visible: true }).allInnerTexts())
+      .join('\n')
+      .replace(/\u00a0/g, ' ');
   }
 
   // ------------------------------------------------------------------ notifications and status bar
@@ -376,7 +452,12 @@ export class Workbench {
   }
 
   async statusBarText(): Promise<string> {
-    return (await this.page.locator('.part.statusbar').innerText().catch(() => '')).replace(/\s+/g, ' ');
+    return (
+      await this.page
+        .locator('.part.statusbar')
+        .innerText()
+        .catch(() => '')
+    ).replace(/\s+/g, ' ');
   }
 }
 

@@ -10,7 +10,16 @@ import type { ChildProcess } from 'node:child_process';
 import { startServer as startSharedServer, wireRules, type TestServer, type UnaryByName } from '../../helpers/server';
 import { commOf, hostProcesses, uidsOf, type HostProcess } from '../../helpers/hostProcesses';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -22,7 +31,12 @@ import {
   type ClientReadableStream,
   type ServiceError,
 } from '@grpc/grpc-js';
-import { CodebaseServiceClient, type Codebase, type ListFilesResponse, type UploadResult } from '../../../src/generated/codebase';
+import {
+  CodebaseServiceClient,
+  type Codebase,
+  type ListFilesResponse,
+  type UploadResult,
+} from '../../../src/generated/codebase';
 import {
   SandboxServiceClient,
   ExecOutput_OutputType,
@@ -128,7 +142,10 @@ export class ServerHandle {
   connect(): void {
     this.closeClients();
     const creds: ChannelCredentials = credentials.createInsecure();
-    const opts = { 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.max_send_message_length': 64 * 1024 * 1024 };
+    const opts = {
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      'grpc.max_send_message_length': 64 * 1024 * 1024,
+    };
     this.codebase = new CodebaseServiceClient(this.address, creds, opts);
     this.sandbox = new SandboxServiceClient(this.address, creds, opts);
   }
@@ -148,7 +165,12 @@ export class ServerHandle {
         throw new Error(`server exited (${this.proc.exitCode ?? this.proc.signalCode}) during start:\n${this.log}`);
       }
       try {
-        await this.unary('codebase', 'listCodebases', { ownerId: '', pageSize: 1, pageToken: '' }, { deadline: Date.now() + 1000 });
+        await this.unary(
+          'codebase',
+          'listCodebases',
+          { ownerId: '', pageSize: 1, pageToken: '' },
+          { deadline: Date.now() + 1000 },
+        );
         return;
       } catch (e) {
         last = e;
@@ -237,7 +259,11 @@ export class ServerHandle {
     return Buffer.concat(parts);
   }
 
-  async listFiles(codebaseId: string, path = '', recursive = true): Promise<{ path: string; isDir: boolean; size: number }[]> {
+  async listFiles(
+    codebaseId: string,
+    path = '',
+    recursive = true,
+  ): Promise<{ path: string; isDir: boolean; size: number }[]> {
     const r = await this.unary<ListFilesResponse>('codebase', 'listFiles', { codebaseId, path, recursive });
     return r.files;
   }
@@ -268,7 +294,13 @@ export class ServerHandle {
   exec(
     sandboxId: string,
     command: string,
-    o: { timeoutSec?: number; workdir?: string; env?: Record<string, string>; stdin?: string; deadlineMs?: number } = {},
+    o: {
+      timeoutSec?: number;
+      workdir?: string;
+      env?: Record<string, string>;
+      stdin?: string;
+      deadlineMs?: number;
+    } = {},
   ): Promise<ExecResult> {
     return this.unary(
       'sandbox',
@@ -322,7 +354,8 @@ export class ServerHandle {
       }
     } catch (e) {
       const se = e as ServiceError;
-      if (!(cancelled && se.code === status.CANCELLED)) return { stdout: Buffer.concat(out), stderr: Buffer.concat(err), total, cancelled, error: se };
+      if (!(cancelled && se.code === status.CANCELLED))
+        return { stdout: Buffer.concat(out), stderr: Buffer.concat(err), total, cancelled, error: se };
     }
     return { stdout: Buffer.concat(out), stderr: Buffer.concat(err), total, cancelled };
   }
@@ -347,7 +380,12 @@ export class ServerHandle {
   /** A normal call works: the server is up and serving. */
   async healthy(): Promise<boolean> {
     try {
-      await this.unary('codebase', 'listCodebases', { ownerId: '', pageSize: 1, pageToken: '' }, { deadline: Date.now() + 5000 });
+      await this.unary(
+        'codebase',
+        'listCodebases',
+        { ownerId: '', pageSize: 1, pageToken: '' },
+        { deadline: Date.now() + 5000 },
+      );
       return true;
     } catch {
       return false;
@@ -524,7 +562,7 @@ export async function freePort(): Promise<number> {
 
 /** The grpc status name of an error, for messages. */
 export function codeName(code: number | undefined): string {
-  return code === undefined ? 'none' : (status as unknown as Record<number, string>)[code] ?? String(code);
+  return code === undefined ? 'none' : ((status as unknown as Record<number, string>)[code] ?? String(code));
 }
 
 /** Runs `fn` expecting a gRPC error; returns it (fails if the call succeeded). */

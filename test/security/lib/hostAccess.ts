@@ -44,13 +44,17 @@ export function walkHost(dir: string): HostEntry[] {
  * per line; returns its stdout lines. Root only.
  */
 export function runAs(uid: number, gid: number, script: string, lines: readonly string[] = []): string[] {
-  const r = spawnSync('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', '/bin/sh', '-c', script], {
-    input: lines.join('\n') + '\n',
-    encoding: 'utf8',
-    cwd: '/',
-    timeout: 120_000,
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const r = spawnSync(
+    'setpriv',
+    [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', '/bin/sh', '-c', script],
+    {
+      input: lines.join('\n') + '\n',
+      encoding: 'utf8',
+      cwd: '/',
+      timeout: 120_000,
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`setpriv as ${uid} failed (${r.status}): ${r.stderr}`);
   return r.stdout.split('\n').filter(Boolean);
@@ -62,12 +66,22 @@ export function readableAs(uid: number, gid: number, entries: readonly HostEntry
     'while IFS= read -r p; do [ -z "$p" ] && continue; ' +
     'if [ -d "$p" ]; then ls -A -- "$p" >/dev/null 2>&1 && echo "$p"; ' +
     'elif [ -f "$p" ]; then head -c1 -- "$p" >/dev/null 2>&1 && echo "$p"; fi; done; exit 0';
-  return runAs(uid, gid, script, entries.filter((e) => !e.path.includes('\n')).map((e) => e.path));
+  return runAs(
+    uid,
+    gid,
+    script,
+    entries.filter((e) => !e.path.includes('\n')).map((e) => e.path),
+  );
 }
 
 /** Paths the user can open for writing (opened for append, nothing written). */
 export function writableAs(uid: number, gid: number, paths: readonly string[]): string[] {
-  return runAs(uid, gid, 'while IFS= read -r p; do [ -z "$p" ] && continue; (: >> "$p") 2>/dev/null && echo "$p"; done; exit 0', paths);
+  return runAs(
+    uid,
+    gid,
+    'while IFS= read -r p; do [ -z "$p" ] && continue; (: >> "$p") 2>/dev/null && echo "$p"; done; exit 0',
+    paths,
+  );
 }
 
 /**
@@ -77,7 +91,8 @@ export function writableAs(uid: number, gid: number, paths: readonly string[]): 
  */
 export function openToOthers(top: string, entries: readonly HostEntry[], trustedGid?: number): string[] {
   const byPath = new Map(entries.map((e) => [e.path, e.stat]));
-  const otherBits = (st: Stats) => (st.gid === trustedGid ? st.mode & 0o007 : (st.mode & 0o007) | ((st.mode >> 3) & 0o007));
+  const otherBits = (st: Stats) =>
+    st.gid === trustedGid ? st.mode & 0o007 : (st.mode & 0o007) | ((st.mode >> 3) & 0o007);
   const searchable = (p: string): boolean => {
     for (let d = p.slice(0, p.lastIndexOf('/')); d.length >= top.length; d = d.slice(0, d.lastIndexOf('/'))) {
       const st = byPath.get(d);
@@ -85,5 +100,9 @@ export function openToOthers(top: string, entries: readonly HostEntry[], trusted
     }
     return true;
   };
-  return entries.filter((e) => !e.stat.isSymbolicLink() && (e.path === top || searchable(e.path)) && (otherBits(e.stat) & 0o004) !== 0).map((e) => e.path);
+  return entries
+    .filter(
+      (e) => !e.stat.isSymbolicLink() && (e.path === top || searchable(e.path)) && (otherBits(e.stat) & 0o004) !== 0,
+    )
+    .map((e) => e.path);
 }

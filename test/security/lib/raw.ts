@@ -32,7 +32,11 @@ export class RawClient {
   }
 
   /** A client stream of raw messages; `cancelAfter` cancels instead of half-closing. */
-  clientStream(method: string, bodies: Uint8Array[], o: { cancelAfter?: number; timeoutMs?: number } = {}): Promise<Buffer> {
+  clientStream(
+    method: string,
+    bodies: Uint8Array[],
+    o: { cancelAfter?: number; timeoutMs?: number } = {},
+  ): Promise<Buffer> {
     return new Promise((resolve, reject) => {
       const call = this.client.makeClientStreamRequest(
         method,

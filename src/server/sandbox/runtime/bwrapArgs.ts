@@ -34,7 +34,18 @@ export const BASE_ENV: Readonly<Record<string, string>> = {
 
 /** Arguments up to (not including) env, chdir and the command; built once per sandbox state. */
 export function bwrapMountArgs(m: SandboxMounts): string[] {
-  const args = ['--unshare-user', '--uid', '1000', '--gid', '1000', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--hostname', 'sandbox'];
+  const args = [
+    '--unshare-user',
+    '--uid',
+    '1000',
+    '--gid',
+    '1000',
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--hostname',
+    'sandbox',
+  ];
   if (!m.network) args.push('--unshare-net');
   args.push('--unshare-cgroup-try', '--die-with-parent', '--new-session');
   for (const d of SYSTEM_DIRS) args.push('--ro-bind-try', d, d);
@@ -74,7 +85,10 @@ export function commandEnv(requestEnv: Readonly<Record<string, string>>): Record
     if (value.includes('\0')) throw invalidArgument(`environment variable ${name} contains a NUL byte`);
     // The command sees it as one `NAME=value` string (and bwrap gets the value as an argument).
     const bytes = Buffer.byteLength(name) + 1 + Buffer.byteLength(value);
-    if (bytes > MAX_ARG_BYTES) throw invalidArgument(`environment variable ${name} is ${bytes} bytes as NAME=value; the limit is ${MAX_ARG_BYTES} bytes`);
+    if (bytes > MAX_ARG_BYTES)
+      throw invalidArgument(
+        `environment variable ${name} is ${bytes} bytes as NAME=value; the limit is ${MAX_ARG_BYTES} bytes`,
+      );
     env[name] = value;
   }
   return env;

@@ -53,7 +53,9 @@ export function findBwrap(): string {
   if (bwrapPath) return bwrapPath;
   const found = bwrapOnPath();
   if (found) return (bwrapPath = found);
-  throw failedPrecondition('bubblewrap (bwrap) is not on the server\'s PATH; install bubblewrap: apt-get install bubblewrap');
+  throw failedPrecondition(
+    "bubblewrap (bwrap) is not on the server's PATH; install bubblewrap: apt-get install bubblewrap",
+  );
 }
 
 export function launchBwrap(l: Launch): ChildProcess {
@@ -61,7 +63,10 @@ export function launchBwrap(l: Launch): ChildProcess {
   const bwrapArgs = ['--seccomp', String(SECCOMP_FD), ...l.bwrapArgs];
   const [file, args] =
     l.cgroupProcs.length > 0
-      ? ['/bin/sh', ['-c', JOIN_CGROUPS_THEN_EXEC, 'sh', String(l.cgroupProcs.length), ...l.cgroupProcs, bwrap, ...bwrapArgs]]
+      ? [
+          '/bin/sh',
+          ['-c', JOIN_CGROUPS_THEN_EXEC, 'sh', String(l.cgroupProcs.length), ...l.cgroupProcs, bwrap, ...bwrapArgs],
+        ]
       : [bwrap, bwrapArgs];
   const asOtherUser = l.identity.serverIsRoot;
   const piped: [number, string][] = [];

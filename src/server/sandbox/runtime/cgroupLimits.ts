@@ -28,10 +28,18 @@ export function hasLimits(l: ResourceLimitValues | undefined): l is ResourceLimi
 /** Range checks; 0 means "no limit". */
 export function validateLimits(l: ResourceLimitValues): void {
   const check = (name: string, value: number, min: number, max: number, why: string) => {
-    if (!Number.isSafeInteger(value) || value < 0) throw invalidArgument(`${name} must be a non-negative integer, got ${value}`);
-    if (value !== 0 && (value < min || value > max)) throw invalidArgument(`${name} ${value} is out of range (${min}..${max}; ${why})`);
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw invalidArgument(`${name} must be a non-negative integer, got ${value}`);
+    if (value !== 0 && (value < min || value > max))
+      throw invalidArgument(`${name} ${value} is out of range (${min}..${max}; ${why})`);
   };
-  check('resources.memory_bytes', l.memoryBytes, 8 * MiB, 2 ** 50, 'at least 8 MiB: the shell and bwrap need some memory');
+  check(
+    'resources.memory_bytes',
+    l.memoryBytes,
+    8 * MiB,
+    2 ** 50,
+    'at least 8 MiB: the shell and bwrap need some memory',
+  );
   check('resources.cpu_quota', l.cpuQuota, 1000, CPU_PERIOD_US * 1024, 'microseconds of CPU per 100 ms period');
   check('resources.cpu_shares', l.cpuShares, 2, 262_144, 'the kernel accepts 2..262144');
   check('resources.pids_limit', l.pidsLimit, 8, 4_194_304, 'at least 8: bwrap and the shell need a few processes');
@@ -67,7 +75,9 @@ export class CgroupLimits {
     ];
     for (const [ctrl, name, value] of wanted) {
       if (value > 0 && !this.layout.parents[ctrl]) {
-        throw failedPrecondition(`resources.${name} cannot be enforced on this host: ${this.layout.problems[ctrl] ?? `no ${ctrl} cgroup controller`}`);
+        throw failedPrecondition(
+          `resources.${name} cannot be enforced on this host: ${this.layout.problems[ctrl] ?? `no ${ctrl} cgroup controller`}`,
+        );
       }
     }
   }
@@ -112,16 +122,29 @@ export class CgroupLimits {
     };
     const v2 = this.layout.version === 2;
     if (l.memoryBytes > 0) {
-      make('memory', v2 ? [['memory.max', String(l.memoryBytes)], ['memory.swap.max', '0']] : [['memory.limit_in_bytes', String(l.memoryBytes)], ['memory.memsw.limit_in_bytes', String(l.memoryBytes)]]);
+      make(
+        'memory',
+        v2
+          ? [
+              ['memory.max', String(l.memoryBytes)],
+              ['memory.swap.max', '0'],
+            ]
+          : [
+              ['memory.limit_in_bytes', String(l.memoryBytes)],
+              ['memory.memsw.limit_in_bytes', String(l.memoryBytes)],
+            ],
+      );
     }
     if (l.pidsLimit > 0) make('pids', [['pids.max', String(l.pidsLimit)]]);
     if (l.cpuQuota > 0 || l.cpuShares > 0) {
       const s: [string, string][] = [];
       if (v2) {
         if (l.cpuQuota > 0) s.push(['cpu.max', `${l.cpuQuota} ${CPU_PERIOD_US}`]);
-        if (l.cpuShares > 0) s.push(['cpu.weight', String(Math.max(1, Math.min(10000, Math.round((l.cpuShares * 100) / 1024))))]);
+        if (l.cpuShares > 0)
+          s.push(['cpu.weight', String(Math.max(1, Math.min(10000, Math.round((l.cpuShares * 100) / 1024))))]);
       } else {
-        if (l.cpuQuota > 0) s.push(['cpu.cfs_period_us', String(CPU_PERIOD_US)], ['cpu.cfs_quota_us', String(l.cpuQuota)]);
+        if (l.cpuQuota > 0)
+          s.push(['cpu.cfs_period_us', String(CPU_PERIOD_US)], ['cpu.cfs_quota_us', String(l.cpuQuota)]);
         if (l.cpuShares > 0) s.push(['cpu.shares', String(l.cpuShares)]);
       }
       make('cpu', s);
@@ -138,7 +161,10 @@ export class CgroupLimits {
     for (const parent of new Set(Object.values(this.layout.parents))) {
       let names: string[] = [];
       try {
-        names = fs.readdirSync(parent, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+        names = fs
+          .readdirSync(parent, { withFileTypes: true })
+          .filter((d) => d.isDirectory())
+          .map((d) => d.name);
       } catch {
         continue;
       }
@@ -192,7 +218,8 @@ function detectLayout(identity: SandboxIdentity, scope: string): Layout {
       available = fs.readFileSync(join(base, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
       fs.accessSync(base, fs.constants.W_OK);
     } catch {
-      for (const c of ['memory', 'pids', 'cpu'] as Controller[]) layout.problems[c] = `the server's cgroup ${base} is not delegated to it`;
+      for (const c of ['memory', 'pids', 'cpu'] as Controller[])
+        layout.problems[c] = `the server's cgroup ${base} is not delegated to it`;
       return layout;
     }
     for (const c of ['memory', 'pids', 'cpu'] as Controller[]) {

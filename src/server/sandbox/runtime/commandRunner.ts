@@ -88,7 +88,14 @@ export async function runCommand(req: RunRequest): Promise<RunOutcome> {
     release = await req.gate.acquire(req.abort);
   } catch {
     // Cancelled while waiting for a slot: nothing ran.
-    return { exitCode: 128 + signalNumber('SIGKILL'), stdout: '', stderr: '', timedOut: false, aborted: true, durationMs: 0 };
+    return {
+      exitCode: 128 + signalNumber('SIGKILL'),
+      stdout: '',
+      stderr: '',
+      timedOut: false,
+      aborted: true,
+      durationMs: 0,
+    };
   }
   try {
     return await runLaunched(req);

@@ -24,7 +24,16 @@ export function hostDefaultLimits(): ResourceLimitValues {
 }
 
 /** The request's limits over the defaults, field by field. */
-export function withDefaults(requested: ResourceLimitValues | undefined, defaults: ResourceLimitValues): ResourceLimitValues {
-  const pick = (field: keyof ResourceLimitValues) => (requested && requested[field] > 0 ? requested[field] : defaults[field]);
-  return { memoryBytes: pick('memoryBytes'), pidsLimit: pick('pidsLimit'), cpuQuota: pick('cpuQuota'), cpuShares: pick('cpuShares') };
+export function withDefaults(
+  requested: ResourceLimitValues | undefined,
+  defaults: ResourceLimitValues,
+): ResourceLimitValues {
+  const pick = (field: keyof ResourceLimitValues) =>
+    requested && requested[field] > 0 ? requested[field] : defaults[field];
+  return {
+    memoryBytes: pick('memoryBytes'),
+    pidsLimit: pick('pidsLimit'),
+    cpuQuota: pick('cpuQuota'),
+    cpuShares: pick('cpuShares'),
+  };
 }

@@ -19,7 +19,8 @@ export class LaunchGate {
     readonly slots: number,
     private readonly holdMs: number,
   ) {
-    if (!Number.isInteger(slots) || slots < 1) throw new RangeError(`launch slots must be a positive integer, not ${slots}`);
+    if (!Number.isInteger(slots) || slots < 1)
+      throw new RangeError(`launch slots must be a positive integer, not ${slots}`);
     this.free = slots;
   }
 
@@ -61,7 +62,8 @@ export class LaunchGate {
       released = true;
       clearTimeout(timer);
       const next = this.waiting.shift();
-      if (next) next(); // the slot passes straight on
+      if (next)
+        next(); // the slot passes straight on
       else this.free++;
     };
     const timer = setTimeout(release, this.holdMs);

@@ -68,7 +68,8 @@ export function killBwrapsMentioning(dirPrefix: string, which: 'all' | 'orphans'
     const pid = Number(name);
     if (!/^\d+$/.test(name) || pid === process.pid) continue;
     const argv = cmdlineOf(pid);
-    if (argv.some((a) => /(^|\/)bwrap$/.test(a)) && argv.some((a) => a.startsWith(dirPrefix))) matching.set(pid, parentOf(pid));
+    if (argv.some((a) => /(^|\/)bwrap$/.test(a)) && argv.some((a) => a.startsWith(dirPrefix)))
+      matching.set(pid, parentOf(pid));
   }
   let killed = 0;
   for (const [pid, parent] of matching) {

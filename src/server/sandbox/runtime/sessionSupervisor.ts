@@ -83,7 +83,18 @@ export interface SessionState {
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Set by each shell itself, or read by a starting shell as code to run or options to set. */
-const NOT_CARRIED = new Set(['PWD', 'OLDPWD', 'SHLVL', '_', 'BASH_ENV', 'ENV', 'SHELLOPTS', 'BASHOPTS', 'PS4', 'ZDOTDIR']);
+const NOT_CARRIED = new Set([
+  'PWD',
+  'OLDPWD',
+  'SHLVL',
+  '_',
+  'BASH_ENV',
+  'ENV',
+  'SHELLOPTS',
+  'BASHOPTS',
+  'PS4',
+  'ZDOTDIR',
+]);
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -103,7 +114,10 @@ export function parseSavedState(saved: Buffer, previous: SessionState): SessionS
   if (nul < 0) return previous;
   const cwd = saved.subarray(0, nul).toString('utf8').replace(/\n$/, '');
   const env: Record<string, string> = {};
-  for (const entry of saved.subarray(nul + 1).toString('utf8').split('\0')) {
+  for (const entry of saved
+    .subarray(nul + 1)
+    .toString('utf8')
+    .split('\0')) {
     const eq = entry.indexOf('=');
     if (eq <= 0) continue;
     const name = entry.slice(0, eq);

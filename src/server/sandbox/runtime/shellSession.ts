@@ -86,7 +86,12 @@ export class ShellSession {
    * Runs `command` after the ones queued before it. Aborting interrupts this command only
    * (a queued one never starts); once it has finished, aborting does nothing.
    */
-  exec(command: string, timeoutMs: number | undefined, sink?: OutputSink, abort?: AbortSignal): Promise<SessionCommandOutcome> {
+  exec(
+    command: string,
+    timeoutMs: number | undefined,
+    sink?: OutputSink,
+    abort?: AbortSignal,
+  ): Promise<SessionCommandOutcome> {
     const run = this.queue.then(() => this.runNow(command, timeoutMs, sink, abort));
     this.queue = run.catch(() => {});
     return run;
@@ -100,10 +105,23 @@ export class ShellSession {
     this.markClosed();
   }
 
-  private runNow(command: string, timeoutMs: number | undefined, sink?: OutputSink, abort?: AbortSignal): Promise<SessionCommandOutcome> {
+  private runNow(
+    command: string,
+    timeoutMs: number | undefined,
+    sink?: OutputSink,
+    abort?: AbortSignal,
+  ): Promise<SessionCommandOutcome> {
     const started = performance.now();
     if (abort?.aborted) {
-      return Promise.resolve({ exitCode: 130, stdout: '', stderr: '', timedOut: false, aborted: true, durationMs: 0, cwd: this.state.cwd });
+      return Promise.resolve({
+        exitCode: 130,
+        stdout: '',
+        stderr: '',
+        timedOut: false,
+        aborted: true,
+        durationMs: 0,
+        cwd: this.state.cwd,
+      });
     }
     return new Promise((resolve, reject) => {
       let timedOut = false;
@@ -133,7 +151,7 @@ export class ShellSession {
         this.pending = undefined;
         this.flushHeld(p);
         resolve({
-          exitCode: p.exitCode ?? (this.child.exitCode ?? 137),
+          exitCode: p.exitCode ?? this.child.exitCode ?? 137,
           stdout: p.collected.stdout.text(),
           stderr: p.collected.stderr.text(),
           timedOut,

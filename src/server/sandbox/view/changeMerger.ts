@@ -104,11 +104,20 @@ export class ChangeMerger {
         if (++turn % PATHS_PER_TURN === 0) await nextTurn();
         const conflict = conflictOf(path, viewDirs, codebase, codebaseDirs, hidden);
         if (conflict) refuse(path, file, conflict);
-        else if (accepted.length >= maxFiles) refuse(path, file, `more than ${maxFiles} files changed in one command (--max-merge-files)`);
+        else if (accepted.length >= maxFiles)
+          refuse(path, file, `more than ${maxFiles} files changed in one command (--max-merge-files)`);
         else if (mergedBytes + file.size > maxBytes) {
-          refuse(path, file, `${formatBytes(file.size)} would take this merge over ${formatBytes(maxBytes)} (--max-merge-bytes)`);
+          refuse(
+            path,
+            file,
+            `${formatBytes(file.size)} would take this merge over ${formatBytes(maxBytes)} (--max-merge-bytes)`,
+          );
         } else if (layerUsed + file.size > layerQuotaBytes) {
-          refuse(path, file, `${formatBytes(file.size)} would take the sandbox's writable layer over its ${formatBytes(layerQuotaBytes)} quota (--layer-quota)`);
+          refuse(
+            path,
+            file,
+            `${formatBytes(file.size)} would take the sandbox's writable layer over its ${formatBytes(layerQuotaBytes)} quota (--layer-quota)`,
+          );
         } else {
           accepted.push([path, file]);
           mergedBytes += file.size;
@@ -152,7 +161,10 @@ export class ChangeMerger {
           // The codebase changed under us (an upload made a path conflict since the check):
           // this batch was not applied; the next command's merge checks again.
           if ((err as { code?: number }).code !== status.INVALID_ARGUMENT) throw err;
-          notes.refuse(`${batch.length} paths`, `the codebase changed meanwhile: ${(err as Error).message}; retried after the next command`);
+          notes.refuse(
+            `${batch.length} paths`,
+            `the codebase changed meanwhile: ${(err as Error).message}; retried after the next command`,
+          );
           continue;
         }
         applied.push(...batch);
@@ -211,7 +223,8 @@ function conflictOf(
     const parent = path.slice(0, i);
     if (viewDirs.has(parent)) continue;
     if (hidden(parent)) return `"${parent}" is hidden from this sandbox, so nothing is merged beneath it`;
-    if (codebase.entries.has(parent)) return `"${parent}" is a file in the codebase, so nothing can be created beneath it`;
+    if (codebase.entries.has(parent))
+      return `"${parent}" is a file in the codebase, so nothing can be created beneath it`;
   }
   if (viewDirs.has(path)) return 'it is a directory in the codebase; a directory is not replaced by a file';
   if (codebaseDirs.has(path)) return 'it is a directory in the codebase; a directory is not replaced by a file';

@@ -17,14 +17,30 @@ export function overlaySafePath(p: string): boolean {
  * layer), so it never enters the option string: it is reached through a symlink with a name
  * the server chose, `<layerDir>/lower`, which the kernel follows when it resolves the option.
  */
-export async function mountOverlay(lower: string, layerDir: string, upper: string, work: string, target: string): Promise<void> {
+export async function mountOverlay(
+  lower: string,
+  layerDir: string,
+  upper: string,
+  work: string,
+  target: string,
+): Promise<void> {
   const lowerLink = `${layerDir}/lower`;
   for (const p of [lowerLink, upper, work]) {
     // Server-chosen paths under a data dir checked at start: this only guards that invariant.
-    if (!overlaySafePath(p)) throw new Error(`refusing to mount an overlay: ${JSON.stringify(p)} contains a character overlayfs options cannot carry (, : \\ ")`);
+    if (!overlaySafePath(p))
+      throw new Error(
+        `refusing to mount an overlay: ${JSON.stringify(p)} contains a character overlayfs options cannot carry (, : \\ ")`,
+      );
   }
   fs.symlinkSync(lower, lowerLink);
-  await run('mount', ['-t', 'overlay', 'overlay', '-o', `nosuid,nodev,lowerdir=${lowerLink},upperdir=${upper},workdir=${work}`, target]);
+  await run('mount', [
+    '-t',
+    'overlay',
+    'overlay',
+    '-o',
+    `nosuid,nodev,lowerdir=${lowerLink},upperdir=${upper},workdir=${work}`,
+    target,
+  ]);
 }
 
 /** Lazy unmount: a process still holding the mount cannot keep us from cleaning up. */

@@ -26,7 +26,11 @@ export const DEFAULT_MERGE_LIMITS: Readonly<MergeLimits> = {
 
 /** `1.5 GiB`, `300 MiB`, `12 KiB`, `7 bytes`. */
 export function formatBytes(n: number): string {
-  for (const [unit, size] of [['GiB', GiB], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+  for (const [unit, size] of [
+    ['GiB', GiB],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
     if (n >= size) return `${(n / size).toFixed(n % size === 0 ? 0 : 1)} ${unit}`;
   }
   return `${n} bytes`;

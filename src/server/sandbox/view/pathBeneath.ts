@@ -23,7 +23,8 @@ export function openAt(dir: FileHandle, name: string, flags: number): Promise<Fi
 /** Handle of `base/rel`; `base` is trusted (server-made), `rel` is not. Rejects on any symlink in rel. */
 export async function openBeneath(base: string, rel: string, flags: number): Promise<FileHandle> {
   const parts = rel.split('/').filter(Boolean);
-  if (parts.length === 0 && (flags & O_DIRECTORY) === 0) throw Object.assign(new Error('empty path'), { code: 'EINVAL' });
+  if (parts.length === 0 && (flags & O_DIRECTORY) === 0)
+    throw Object.assign(new Error('empty path'), { code: 'EINVAL' });
   let handle = await open(base, O_RDONLY | O_DIRECTORY);
   try {
     for (const [i, part] of parts.entries()) {

@@ -42,7 +42,13 @@ interface Frame {
  * entered (entries of the deepest level are still visited). Returns silently when the start
  * is not a directory (any more).
  */
-export async function walkBeneath(base: string, start: string, maxDepth: number, visit: WalkVisitor, signal?: AbortSignal): Promise<void> {
+export async function walkBeneath(
+  base: string,
+  start: string,
+  maxDepth: number,
+  visit: WalkVisitor,
+  signal?: AbortSignal,
+): Promise<void> {
   let root: FileHandle;
   try {
     root = await openBeneath(base, start, DIR_FLAGS);
@@ -80,7 +86,13 @@ export async function walkBeneath(base: string, start: string, maxDepth: number,
   }
 }
 
-async function listFrame(handle: FileHandle, rel: string, depth: number, maxDepth: number, visit: WalkVisitor): Promise<Frame> {
+async function listFrame(
+  handle: FileHandle,
+  rel: string,
+  depth: number,
+  maxDepth: number,
+  visit: WalkVisitor,
+): Promise<Frame> {
   await visit.directory?.(rel);
   const dir = `/proc/self/fd/${handle.fd}`;
   let names: string[];

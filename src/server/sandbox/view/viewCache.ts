@@ -127,7 +127,8 @@ export class ViewCache {
         fs.renameSync(tmp, finalDir);
       } catch (err) {
         // Built concurrently by another caller with the same key: theirs is as good.
-        if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (err as NodeJS.ErrnoException).code !== 'EEXIST')
+          throw err;
         fs.rmSync(tmp, { recursive: true, force: true });
       }
     } catch (err) {
@@ -145,7 +146,8 @@ export class ViewCache {
     try {
       fs.linkSync(blob, target);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EXDEV' && (err as NodeJS.ErrnoException).code !== 'EMLINK') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV' && (err as NodeJS.ErrnoException).code !== 'EMLINK')
+        throw err;
       this.placeCopy(target, digest, mode);
     }
   }

@@ -73,7 +73,11 @@ export function planView(snapshot: CodebaseSnapshot, rules: readonly NormalizedR
   for (const p of [...dirs, ...files.keys()]) children.get(parentOf(p))!.add(nameOf(p));
 
   const dirLevel = (d: string): PermissionLevel =>
-    d === '' ? (engine.matchingRule('/') ? engine.permissionOf('/') : engine.permissionOf(ROOT_PROBE)) : engine.permissionOf(d);
+    d === ''
+      ? engine.matchingRule('/')
+        ? engine.permissionOf('/')
+        : engine.permissionOf(ROOT_PROBE)
+      : engine.permissionOf(d);
   const needsWrite = new Set<string>();
   for (const d of ['', ...dirs]) if (dirLevel(d) === 'write') needsWrite.add(d);
   for (const f of files.values()) if (f.level === 'write') needsWrite.add(parentOf(f.path));
@@ -81,7 +85,7 @@ export function planView(snapshot: CodebaseSnapshot, rules: readonly NormalizedR
   const containsWrite = new Set<string>();
   for (const d of needsWrite) {
     containsWrite.add(d);
-    for (let x = d; x !== ''; ) {
+    for (let x = d; x !== '';) {
       x = parentOf(x);
       containsWrite.add(x);
     }
@@ -119,7 +123,10 @@ function literalWriteDirs(rules: readonly NormalizedRule[]): string[] {
   for (const r of rules) {
     if (r.permission !== 'write') continue;
     if (r.type === 'directory') {
-      const d = r.pattern.split('/').filter((s) => s && s !== '.').join('/');
+      const d = r.pattern
+        .split('/')
+        .filter((s) => s && s !== '.')
+        .join('/');
       if (d) out.push(d);
       continue;
     }

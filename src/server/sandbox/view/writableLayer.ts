@@ -148,7 +148,13 @@ export class WritableLayer {
    * listing is compared with the view's; this covers whiteouts, opaque directories and
    * renamed-away directories without reading overlay xattrs.
    */
-  private async detectInOverlay(n: number, m: LayerMount, walkDepth: number, changes: DetectedChanges, signal?: AbortSignal): Promise<void> {
+  private async detectInOverlay(
+    n: number,
+    m: LayerMount,
+    walkDepth: number,
+    changes: DetectedChanges,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const upper = join(this.layerDir, 'layer', String(n), 'upper');
     const { plan } = this.view;
     // The sandbox may still be running and swapping directories for symlinks: never follow one.
@@ -173,7 +179,12 @@ export class WritableLayer {
           // whiteouts (0:0 char devices) were handled by the listing comparison; other types
           // (symlinks, fifos) have no place in a codebase and are not merged.
           changes.layerBytes += Number(st.size);
-          changes.writes.set(joinRel(m.root, rel), { base: upper, rel, fingerprint: fingerprintOf(st), size: Number(st.size) });
+          changes.writes.set(joinRel(m.root, rel), {
+            base: upper,
+            rel,
+            fingerprint: fingerprintOf(st),
+            size: Number(st.size),
+          });
         },
         tooDeep: (rel) => changes.tooDeep.push(joinRel(m.root, rel)),
       },
@@ -181,7 +192,12 @@ export class WritableLayer {
     );
   }
 
-  private async detectInCopy(m: LayerMount, walkDepth: number, changes: DetectedChanges, signal?: AbortSignal): Promise<void> {
+  private async detectInCopy(
+    m: LayerMount,
+    walkDepth: number,
+    changes: DetectedChanges,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const seen = new Set<string>();
     const tooDeep: string[] = [];
     await walkBeneath(
@@ -196,7 +212,8 @@ export class WritableLayer {
           const fp = fingerprintOf(st);
           const before = this.copied.get(path);
           if (before !== undefined) seen.add(path);
-          if (before !== fp) changes.writes.set(path, { base: m.hostPath, rel, fingerprint: fp, size: Number(st.size) });
+          if (before !== fp)
+            changes.writes.set(path, { base: m.hostPath, rel, fingerprint: fp, size: Number(st.size) });
         },
         tooDeep: (rel) => tooDeep.push(joinRel(m.root, rel)),
       },
