@@ -49,6 +49,17 @@ run(process.execPath, [join(root, 'scripts', 'build.mjs')]);
 run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-b']);
 // The layer boundaries (eslint.config.mjs) fail the run like a type error.
 run(process.execPath, [join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), 'src', 'test', 'bench']);
+// One format (.prettierrc.json, 120 columns): `npm run format` fixes what this refuses.
+run(process.execPath, [
+  join(root, 'node_modules', 'prettier', 'bin', 'prettier.cjs'),
+  '--check',
+  '--log-level',
+  'warn',
+  'src',
+  'test',
+  'bench',
+  'scripts',
+]);
 
 const files = suites.flatMap((s) => testFiles(join(root, 'test', s)));
 if (files.length === 0) {
@@ -61,7 +72,9 @@ if (files.length === 0) {
 const ALONE = new Set(['test/reliability/load.test.ts', 'test/reliability/event-loop.test.ts']);
 const shared = files.filter((f) => !ALONE.has(relative(root, f)));
 const alone = files.filter((f) => ALONE.has(relative(root, f)));
-console.log(`running ${files.length} test files: ${suites.join(', ')}${alone.length ? ` (${alone.length} of them alone, last)` : ''}`);
+console.log(
+  `running ${files.length} test files: ${suites.join(', ')}${alone.length ? ` (${alone.length} of them alone, last)` : ''}`,
+);
 const runFiles = (list, concurrency) =>
   list.length === 0
     ? { status: 0 }
@@ -69,7 +82,15 @@ const runFiles = (list, concurrency) =>
         process.execPath,
         // --test-force-exit: a file whose tests have all finished must not hold the run open with a
         // leftover handle (a hung CI run is worse than a reported leak).
-        ['--import', 'tsx', '--test', '--test-force-exit', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...list.map((f) => relative(root, f))],
+        [
+          '--import',
+          'tsx',
+          '--test',
+          '--test-force-exit',
+          `--test-concurrency=${concurrency}`,
+          '--test-reporter=spec',
+          ...list.map((f) => relative(root, f)),
+        ],
         { cwd: root, stdio: 'inherit' },
       );
 const sharedResult = runFiles(shared, 2);
@@ -83,7 +104,17 @@ const u = prepareTestUser(root);
 console.log(`\n[test] again as the unprivileged user ${u.user} (uid ${u.uid}) in ${u.repo}: ${userSuites.join(', ')}`);
 const asUser = spawnSync(
   'runuser',
-  ['-u', u.user, '--', 'env', '-i', ...Object.entries(u.env).map(([k, v]) => `${k}=${v}`), process.execPath, join(u.repo, 'scripts', 'test.mjs'), ...userSuites],
+  [
+    '-u',
+    u.user,
+    '--',
+    'env',
+    '-i',
+    ...Object.entries(u.env).map(([k, v]) => `${k}=${v}`),
+    process.execPath,
+    join(u.repo, 'scripts', 'test.mjs'),
+    ...userSuites,
+  ],
   { cwd: u.repo, stdio: 'inherit' },
 );
 const userPassed = asUser.status === 0;
