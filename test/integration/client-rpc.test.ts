@@ -18,6 +18,7 @@ import {
   uploadFiles,
   walkWorkspace,
 } from '../../src/client';
+import { getPreset } from '../../src/shared/presets';
 import { FakeServer } from '../helpers/fakeServer';
 
 const fastRetry = { maxAttempts: 3, initialBackoffMs: 1, maxBackoffMs: 5 };
@@ -199,11 +200,9 @@ describe('create and upload', () => {
     });
     assert.deepEqual(
       sb.permissions.map((r) => [r.pattern, r.permission]),
-      [
-        ['**/*', 'read'],
-        ['/out/**', 'write'],
-      ],
+      [...getPreset('read-only').map((r) => [r.pattern, r.permission]), ['/out/**', 'write']],
     );
+    assert.deepEqual(sb.permissions[0], { pattern: '**/*', permission: 'read', type: 'glob', priority: 0 });
     const calls = server.calls.length;
     await assert.rejects(
       client.createSandbox(cb.id, { preset: 'yolo' }),
