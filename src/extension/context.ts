@@ -12,6 +12,7 @@ import { Config } from './config';
 import { Connection } from './server/connection';
 import { showError } from './server/errorReporting';
 import { PresetStore } from './presets/presetStore';
+import { RunOutcomes } from './run/runOutcomes';
 import { confirmUploadOverPending } from './upload/overwriteConfirmation';
 import { showUploadProgress } from './upload/uploadProgress';
 import { rootOf } from './workspaceRoots';
@@ -29,6 +30,8 @@ export class Ctx implements vscode.Disposable {
   readonly baselines: BaselineStore;
   readonly sync: WorkspaceSync;
   readonly sandboxes: SandboxProvisioner<SandboxInfo>;
+  /** Problems and notifications of finished runs. */
+  readonly outcomes = new RunOutcomes();
   private readonly codebaseChanged = new vscode.EventEmitter<vscode.WorkspaceFolder>();
   /** Fires when a folder's codebase may have changed: a run in its sandbox ended, it was deleted. */
   readonly onDidChangeCodebase = this.codebaseChanged.event;
@@ -38,7 +41,7 @@ export class Ctx implements vscode.Disposable {
     this.log = vscode.window.createOutputChannel('AgentFense', { log: true });
     this.serverLog = vscode.window.createOutputChannel('AgentFense Server', { log: true });
     this.connection = new Connection(extension, this.config, this.log, this.serverLog);
-    this.presets = new PresetStore(this.config);
+    this.presets = new PresetStore(this.config, extension.workspaceState);
     this.backend = new AgentFenseBackend((fn, options) => this.connection.call(fn, options));
     // Codebase ids mean something on one server only: the endpoint scopes the baselines.
     this.baselines = new BaselineStore(

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
 import { useAsActivePreset, runInSandbox, exitLine } from './harness/agentfense';
 import { startSession, type Session } from './harness/session';
+import { waitFor } from './harness/workbench';
 import { AS_ROOT } from '../helpers/privileges';
 
 let vs: Session;
@@ -60,6 +61,30 @@ test('the agentfense task from tasks.json runs through Tasks: Run Task and repor
   await vs.saveScreenshot('task-run');
 });
 
+test('Run Tests: the failing test reaches the Problems panel and a notification says the tests failed', async () => {
+  await vs.dismissNotifications();
+  await vs.runCommand('AgentFense: Run Tests in Sandbox');
+  await vs.waitForTerminalText(new RegExp(`# fail 1[\\s\\S]*${exitLine(1).source}`), 180_000);
+  const notes = await waitFor(
+    'a notification that the tests failed',
+    () => vs.notifications(),
+    (n) => n.some((t) => /Tests failed \(exit 1\)/.test(t)),
+    30_000,
+  );
+  assert.ok(
+    notes.some((t) => /math\.test\.js/.test(t)),
+    `the notification names the file: ${notes.join(' | ')}`,
+  );
+  const problems = await waitFor(
+    'the failing test in the Problems panel',
+    () => vs.problems(),
+    (t) => /divide refuses to divide by zero/.test(t),
+    30_000,
+  );
+  assert.match(problems, /math\.test\.js/);
+  await vs.dismissNotifications();
+});
+
 test('the interactive sandbox terminal keeps cd between commands', async () => {
   await vs.runCommand('AgentFense: Open Sandbox Terminal');
   await vs.typeInTerminal('cd src');
@@ -72,4 +97,19 @@ test('the interactive sandbox terminal keeps cd between commands', async () => {
   await vs.typeInTerminal('ls');
   await vs.waitForTerminalText(/math\.js/, 30_000);
   await vs.saveScreenshot('sandbox-terminal');
+});
+
+test('Ctrl+C in the sandbox terminal stops the foreground loop and the session goes on', async () => {
+  // The session of the previous test: its terminal still has the focus.
+  await vs.typeInTerminal('for i in $(seq 1 100); do echo tick $i; sleep 1; done');
+  await vs.waitForTerminalText(/tick 2/, 60_000);
+  await vs.page.keyboard.press('Control+C');
+  // Computed markers: the echo of the typed line cannot satisfy the waits.
+  await vs.typeInTerminal('echo "after=$((6*7))"');
+  await vs.waitForTerminalText(/after=42/, 30_000);
+  await vs.typeInTerminal('echo "again=$((5*5))"');
+  const text = await vs.waitForTerminalText(/again=25/, 30_000);
+  assert.doesNotMatch(text, /session ended|is closed/i);
+  // The loop really stopped: no tick printed after the interrupt.
+  assert.doesNotMatch(text.slice(text.indexOf('after=42')), /tick \d+/);
 });

@@ -39,18 +39,33 @@ export async function askCommand(ctx: Ctx, title = 'Run in the AgentFense sandbo
   return command;
 }
 
-export function startRunTerminal(ctx: Ctx, spec: RunSpec, name?: string): vscode.Terminal {
+export type RunKind = 'command' | 'tests';
+
+/**
+ * The last run terminal of each kind. A new run of that kind replaces it once it has finished
+ * (a running one is never closed), so finished runs do not pile up as "Press any key" tabs;
+ * `agentfense.terminal.reuse: false` keeps one per run.
+ */
+const lastRun = new Map<RunKind, { terminal: vscode.Terminal; pty: SandboxRunTerminal }>();
+
+export function startRunTerminal(ctx: Ctx, spec: RunSpec, kind: RunKind, name?: string): vscode.Terminal {
+  const previous = lastRun.get(kind);
+  if (ctx.config.reuseTerminals && previous?.pty.finished) previous.terminal.dispose();
   const pty = new SandboxRunTerminal(
     spec,
     (...args) => ctx.provision(...args),
     ctx.connection,
-    (outcome) => ctx.codebaseMayHaveChanged(outcome.folder),
+    (outcome) => {
+      ctx.codebaseMayHaveChanged(outcome.folder);
+      ctx.outcomes.report(kind, spec.command, outcome, terminal);
+    },
   );
-  const terminal = vscode.window.createTerminal({
+  const terminal: vscode.Terminal = vscode.window.createTerminal({
     name: name ?? `AgentFense: ${spec.command.length > 30 ? spec.command.slice(0, 29) + '…' : spec.command}`,
     pty,
     iconPath: new vscode.ThemeIcon('shield'),
   });
+  lastRun.set(kind, { terminal, pty });
   terminal.show();
   return terminal;
 }
@@ -67,14 +82,18 @@ export async function runCommandInSandbox(ctx: Ctx, arg?: SandboxArg | string): 
   if (!folder) return;
   const command = typeof arg === 'string' ? arg : await askCommand(ctx);
   if (!command) return;
-  startRunTerminal(ctx, {
-    folder,
-    command,
-    timeoutMs: ctx.config.defaultTimeoutMs,
-    closeOnExit: false,
-    sandboxId: sandboxArg?.sandboxId,
-    codebaseId: sandboxArg?.codebaseId,
-  });
+  startRunTerminal(
+    ctx,
+    {
+      folder,
+      command,
+      timeoutMs: ctx.config.defaultTimeoutMs,
+      closeOnExit: false,
+      sandboxId: sandboxArg?.sandboxId,
+      codebaseId: sandboxArg?.codebaseId,
+    },
+    'command',
+  );
 }
 
 /** The folder's test command: remembered choice, detection, or asked once. */
@@ -111,6 +130,7 @@ export async function runTestsInSandbox(ctx: Ctx): Promise<void> {
   startRunTerminal(
     ctx,
     { folder, command, timeoutMs: ctx.config.defaultTimeoutMs, closeOnExit: false },
+    'tests',
     `AgentFense: tests (${folder.name})`,
   );
 }

@@ -4,8 +4,9 @@
  * code, and aborts the command on Ctrl+C or when the terminal is closed.
  */
 import * as vscode from 'vscode';
-import { CommandTimeoutError } from '../../client';
+import { CommandTimeoutError, ConnectionError } from '../../client';
 import { describeError, offerEnvironmentCheck } from '../server/errorReporting';
+import { OutputTail } from '../../core/run/outputTail';
 import { CommandStatus } from './commandStatus';
 import type { Connection } from '../server/connection';
 import type { Ctx } from '../context';
@@ -30,6 +31,8 @@ export interface RunOutcome {
   exitCode: number;
   folder: vscode.WorkspaceFolder;
   codebaseId?: string;
+  /** The command's output (its last megabyte), where its problems are found. */
+  output: string;
 }
 
 export class SandboxRunTerminal implements vscode.Pseudoterminal {
@@ -40,6 +43,7 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
   private readonly abort = new AbortController();
   private state: 'preparing' | 'running' | 'done' | 'closed' = 'preparing';
   private exitCode = 0;
+  private readonly output = new OutputTail();
 
   constructor(
     private readonly spec: RunSpec,
@@ -50,6 +54,11 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
 
   open(): void {
     void this.run();
+  }
+
+  /** The command ended and the terminal only waits for a key. */
+  get finished(): boolean {
+    return this.state === 'done';
   }
 
   close(): void {
@@ -68,6 +77,20 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
       this.abort.abort(new vscode.CancellationError());
     }
     // Other input is ignored: ExecStream has no stdin channel once the command runs.
+  }
+
+  /** The server went away mid-run: say what happened, here and in a notification that offers a re-run. */
+  private async reportLostServer(): Promise<void> {
+    const how = await this.connection.whyLost();
+    const what = how
+      ? `The embedded AgentFense server stopped (${how}); it is being restarted. Your command was interrupted.`
+      : `The connection to the AgentFense server was lost; your command was interrupted.`;
+    this.write(`\r\n${RED}AgentFense: ${what}${RESET}\r\n`);
+    // Not awaited: the terminal finishes now; the notification waits for the user.
+    void vscode.window.showWarningMessage(`AgentFense: ${what}`, 'Run Again', 'Show Server Log').then((choice) => {
+      if (choice === 'Run Again') void vscode.commands.executeCommand('agentfense.runCommand', this.spec.command);
+      else if (choice === 'Show Server Log') void vscode.commands.executeCommand('agentfense.showServerLog');
+    });
   }
 
   private write(text: string): void {
@@ -115,12 +138,18 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
       for await (const chunk of stream) {
         let text = decoders[chunk.stream].decode(chunk.data, { stream: true });
         if (chunk.stream === 'stderr') text = status.stderr(text);
-        if (text) this.write(toTerminalNewlines(text));
+        if (text) {
+          this.output.add(text);
+          this.write(toTerminalNewlines(text));
+        }
       }
       const { rest, end } = status.end(stream);
       this.connection.serverTrust.learnFrom(stream);
       const tail = rest + decoders.stdout.decode() + decoders.stderr.decode();
-      if (tail) this.write(toTerminalNewlines(tail));
+      if (tail) {
+        this.output.add(tail);
+        this.write(toTerminalNewlines(tail));
+      }
       this.exitCode = end.exitCode ?? 0;
       if (end.exitCode === undefined) note = 'exit status unknown';
       this.write(`\r\n${formatExitLine(this.exitCode, Date.now() - commandStart, note)}\r\n`);
@@ -133,6 +162,9 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
         this.write(
           `\r\n${formatExitLine(124, Date.now() - started, `timed out after ${Math.round((spec.timeoutMs ?? 0) / 1000)} s`)}\r\n`,
         );
+      } else if (e instanceof ConnectionError) {
+        this.exitCode = 1;
+        await this.reportLostServer();
       } else {
         this.exitCode = 1;
         this.write(`\r\n${RED}AgentFense: ${toTerminalNewlines(describeError(e))}${RESET}\r\n`);
@@ -140,11 +172,11 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
       }
     }
     if (this.state === 'closed') {
-      this.onFinished({ exitCode: this.exitCode, folder: spec.folder, codebaseId });
+      this.onFinished({ exitCode: this.exitCode, folder: spec.folder, codebaseId, output: this.output.text });
       return;
     }
     this.state = 'done';
-    this.onFinished({ exitCode: this.exitCode, folder: spec.folder, codebaseId });
+    this.onFinished({ exitCode: this.exitCode, folder: spec.folder, codebaseId, output: this.output.text });
     if (spec.closeOnExit) this.closeEmitter.fire(this.exitCode);
     else this.write(`${DIM}Press any key to close the terminal.${RESET}`);
   }

@@ -68,7 +68,11 @@ function makeTask(
       },
       (...args) => ctx.provision(...args),
       ctx.connection,
-      (outcome) => ctx.codebaseMayHaveChanged(outcome.folder),
+      (outcome) => {
+        ctx.codebaseMayHaveChanged(outcome.folder);
+        // The task's terminal is VS Code's (the task system shows it); the notification offers Problems.
+        ctx.outcomes.report('task', name, outcome, undefined);
+      },
     );
   });
   return new vscode.Task(def, folder, name, TASK_TYPE, execution, problemMatchers);

@@ -24,6 +24,9 @@ export class Connection implements vscode.Disposable {
   private trust = new ServerTrust(false);
   private readonly stateEmitter = new vscode.EventEmitter<ConnectionState>();
   readonly onDidChangeState = this.stateEmitter.event;
+  /** The embedded server's last stop of its own: how, and when (ms). */
+  private lastStop: { how: string; at: number } | undefined;
+  private readonly stopEmitter = new vscode.EventEmitter<string>();
 
   constructor(
     private readonly extension: vscode.ExtensionContext,
@@ -135,6 +138,14 @@ export class Connection implements vscode.Disposable {
         this.dropClient();
         this.setState('failed', message);
       };
+      // Never "connected" while the server is dead: the status bar says it is restarting.
+      this.embedded.onStopped = (how) => {
+        this.lastStop = { how, at: Date.now() };
+        this.dropClient();
+        this.setState('connecting', `The embedded server ${how}; restarting it.`);
+        this.stopEmitter.fire(how);
+      };
+      this.embedded.onRestarted = () => void this.getClient().catch(() => undefined);
     }
     return this.embedded;
   }
@@ -156,6 +167,27 @@ export class Connection implements vscode.Disposable {
       if (!idempotent) throw e;
       return fn(again);
     }
+  }
+
+  /**
+   * Why a call just lost the server, when it is the embedded one that stopped ("killed by
+   * SIGKILL"): the stream's error can arrive before the process's exit is seen, so this waits
+   * for that a moment. Undefined when the server did not stop (a remote one, a network error).
+   */
+  async whyLost(waitMs = 2_000): Promise<string | undefined> {
+    const recent = () => (this.lastStop && Date.now() - this.lastStop.at < 60_000 ? this.lastStop.how : undefined);
+    if (!this.isEmbedded || recent()) return recent();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        sub.dispose();
+        resolve(undefined);
+      }, waitMs);
+      const sub = this.stopEmitter.event((how) => {
+        clearTimeout(timer);
+        sub.dispose();
+        resolve(how);
+      });
+    });
   }
 
   /** Forget the client (endpoint or token changed); the next call reconnects. */
@@ -188,5 +220,6 @@ export class Connection implements vscode.Disposable {
     this.dropClient();
     this.embedded?.dispose();
     this.stateEmitter.dispose();
+    this.stopEmitter.dispose();
   }
 }

@@ -118,6 +118,10 @@ export class EmbeddedServer {
   private starting: Promise<void> | undefined;
   /** Called when a server we started died and we could not bring it back. */
   onFatal: ((message: string) => void) | undefined;
+  /** Called when a server we started stopped on its own (`how`: "killed by SIGKILL"), before a restart. */
+  onStopped: ((how: string) => void) | undefined;
+  /** Called when the restart after such a stop answers again. */
+  onRestarted: (() => void) | undefined;
 
   constructor(private readonly options: EmbeddedServerOptions) {
     mkdirSync(options.storageDir, { recursive: true, mode: 0o700 });
@@ -239,6 +243,7 @@ export class EmbeddedServer {
     if (this.disposed) return;
     const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
     this.options.log.error(`The AgentFense server ${how}.`);
+    this.onStopped?.(how);
     const now = Date.now();
     this.restarts = this.restarts.filter((t) => now - t < RESTART_WINDOW_MS);
     if (this.restarts.length >= MAX_RESTARTS) {
@@ -249,10 +254,13 @@ export class EmbeddedServer {
     }
     this.restarts.push(now);
     this.options.log.info('Restarting the AgentFense server…');
-    this.ensureRunning().catch((e) => {
-      this.options.log.error(`Restart failed: ${(e as Error).message}`);
-      this.onFatal?.((e as Error).message);
-    });
+    this.ensureRunning().then(
+      () => this.onRestarted?.(),
+      (e: unknown) => {
+        this.options.log.error(`Restart failed: ${(e as Error).message}`);
+        this.onFatal?.((e as Error).message);
+      },
+    );
   }
 
   /** Stops the server if this window started it (used by "Restart Server"). */

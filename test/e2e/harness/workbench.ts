@@ -446,6 +446,15 @@ export class Workbench {
       .replace(/\u00a0/g, ' ');
   }
 
+  // ------------------------------------------------------------------ problems
+  /** The Problems panel's rows (opened with its keybinding, as a person does). */
+  async problems(timeoutMs = DEFAULT_TIMEOUT): Promise<string> {
+    const panel = this.page.locator('.markers-panel').filter({ visible: true });
+    if ((await panel.count()) === 0) await this.page.keyboard.press('Control+Shift+M');
+    await panel.first().waitFor({ state: 'visible', timeout: timeoutMs });
+    return (await panel.first().innerText()).replace(/\u00a0/g, ' ');
+  }
+
   // ------------------------------------------------------------------ notifications and status bar
   async notifications(): Promise<string[]> {
     return this.page.locator('.notification-toast .notification-list-item-message').allInnerTexts();
