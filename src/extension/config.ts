@@ -22,16 +22,9 @@ export class Config {
     return this.cfg.get<boolean>('tls') ?? false;
   }
 
+  /** The shared default (settings); the workspace's own choice wins (PresetStore.activeName). */
   get activePreset(): string {
     return this.cfg.get<string>('activePreset') || DEFAULT_PRESET;
-  }
-
-  setActivePreset(name: string): Thenable<void> {
-    // Workspace scope when a folder is open: the preset belongs to the project.
-    const target = vscode.workspace.workspaceFolders?.length
-      ? vscode.ConfigurationTarget.Workspace
-      : vscode.ConfigurationTarget.Global;
-    return this.cfg.update('activePreset', name, target);
   }
 
   get presets(): UserPresetMap {
@@ -68,6 +61,11 @@ export class Config {
   get defaultTimeoutMs(): number | undefined {
     const s = this.cfg.get<number>('defaultTimeout') ?? DEFAULT_TIMEOUT_SECONDS;
     return s > 0 ? s * 1000 : undefined;
+  }
+
+  /** A new run replaces the finished terminal of the same kind (false: one terminal per run). */
+  get reuseTerminals(): boolean {
+    return this.cfg.get<boolean>('terminal.reuse') ?? true;
   }
 
   get network(): boolean {

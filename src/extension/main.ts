@@ -13,6 +13,7 @@ import type { ReviewController } from './review/reviewController';
 import { registerRun } from './run/registerRun';
 import type { SandboxesTreeProvider } from './run/sandboxesView';
 import { registerServer } from './server/registerServer';
+import { restoreWorkspace } from './restoreWorkspace';
 import { registerStatusBar } from './statusBar';
 
 let ctx: Ctx | undefined;
@@ -31,6 +32,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<AgentF
   registerCommandTable({ ctx, sandboxes: views.sandboxes, review: views.review });
   registerStatusBar(ctx);
   await ctx.presets.reload();
+  void restoreWorkspace(ctx, views.review);
   return { ctx, views };
 }
 

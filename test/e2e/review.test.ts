@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 import { useAsActivePreset, runInSandbox, exitLine } from './harness/agentfense';
 import { startSession, type Session } from './harness/session';
@@ -22,6 +22,8 @@ test('a run under development lists its changes for review; accept applies one, 
   const original = mathOnDisk();
 
   await useAsActivePreset(vs, 'development');
+  // The choice is the workspace's own state: nothing is written into the project for it.
+  assert.ok(!existsSync(join(vs.workspace, '.vscode', 'settings.json')), 'choosing a preset writes no settings.json');
   await runInSandbox(vs, "echo hi > new.txt; echo '// edited' >> src/math.js");
   await vs.waitForTerminalText(exitLine(0), 120_000);
 
@@ -85,5 +87,32 @@ test('a run under development lists its changes for review; accept applies one, 
     async () => mathOnDisk(),
     (t) => t === original,
     10_000,
+  );
+});
+
+test('after a window reload, the pending change, the preset and the sandbox are back before any command', async () => {
+  // The page really reloads (else the old DOM would answer every check below).
+  await Promise.all([vs.page.waitForEvent('load', { timeout: 60_000 }), vs.runCommand('Developer: Reload Window')]);
+  await waitFor(
+    'the extension to be back',
+    () => vs.statusBarText(),
+    (t) => /AgentFense/.test(t),
+    90_000,
+  );
+  await vs.openViewContainer('Source Control');
+  // new.txt was not accepted: it is still pending.
+  await waitFor(
+    'new.txt in the AgentFense source-control view after the reload',
+    () => vs.scmRows(),
+    (rows) => rows.some((r) => r.startsWith('new.txt')),
+    60_000,
+  );
+  assert.match(await vs.statusBarText(), /development/, 'the chosen preset is remembered');
+  await vs.openViewContainer('AgentFense');
+  await waitFor(
+    "the workspace's codebase in the Sandboxes view",
+    () => vs.treeLabels('Sandboxes'),
+    (labels) => labels.some((l) => l.includes(basename(vs.workspace))),
+    60_000,
   );
 });

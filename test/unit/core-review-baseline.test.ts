@@ -62,13 +62,14 @@ describe('FolderBaseline', () => {
     assert.equal(await baseline.edit(async () => 'ran'), 'ran');
   });
 
-  it('saves index and discarded changes where a new store finds them, readable by the user only', async () => {
+  it('saves index, discarded changes and the change set where a new store finds them, readable by the user only', async () => {
     const store = join(dir, 'persist');
     const baseline = new BaselineStore(store, () => 'embedded').of(root);
     await baseline.edit(async (draft) => {
       draft.index = emptyIndex('cb_7', root.path);
       draft.index.files['a.txt'] = { size: 1, mtimeMs: 1, sha256: 'A', remoteMtimeMs: 5 };
       draft.discarded['new.txt'] = '3:9';
+      draft.changes = [{ path: 'a.txt', kind: 'modified', size: 2, remoteMtimeMs: 6, sha256: 'B' }];
       draft.save();
     });
     const again = new BaselineStore(store, () => 'embedded').of(root);
@@ -76,6 +77,8 @@ describe('FolderBaseline', () => {
     assert.equal(index?.codebaseId, 'cb_7');
     assert.deepEqual(index?.files['a.txt'], { size: 1, mtimeMs: 1, sha256: 'A', remoteMtimeMs: 5 });
     assert.deepEqual(discarded, { 'new.txt': '3:9' });
+    // The change set comes back too: a reopened window shows it before reaching a server.
+    assert.deepEqual(again.changes, [{ path: 'a.txt', kind: 'modified', size: 2, remoteMtimeMs: 6, sha256: 'B' }]);
     const [file] = await readdir(store);
     assert.equal(statSync(join(store, file!)).mode & 0o777, 0o600);
     assert.equal(statSync(store).mode & 0o777, 0o700);

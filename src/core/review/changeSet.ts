@@ -49,6 +49,8 @@ export function refreshChanges(
       }
       draft.save();
     }
+    // A reopened window shows the last change set before it reaches a server: keep it current on disk.
+    if (JSON.stringify(changes) !== JSON.stringify(draft.changes)) draft.save();
     draft.changes = changes;
     return changes;
   });

@@ -24,6 +24,8 @@ export interface BaselineDraft {
 
 interface PersistedBaseline extends UploadIndex {
   discarded?: Record<string, string>;
+  /** The last change set, so a reopened window shows pending changes before it reaches a server. */
+  changes?: Change[];
 }
 
 export class FolderBaseline {
@@ -87,9 +89,10 @@ export class FolderBaseline {
       (text) => {
         const persisted = parseIndex(JSON.parse(text)) as PersistedBaseline | undefined;
         if (!persisted) return;
-        const { discarded, ...index } = persisted;
+        const { discarded, changes, ...index } = persisted;
         this.index = index;
         this.discarded = discarded ?? {};
+        this.currentChanges = Array.isArray(changes) ? changes : [];
       },
       () => undefined, // none yet, or unreadable: "never uploaded", the next sync starts afresh
     );
@@ -99,7 +102,11 @@ export class FolderBaseline {
   private async persist(): Promise<void> {
     if (!this.index) return;
     this.index.updatedAt = Date.now();
-    const persisted: PersistedBaseline = { ...this.index, discarded: this.discarded };
+    const persisted: PersistedBaseline = {
+      ...this.index,
+      discarded: this.discarded,
+      changes: [...this.currentChanges],
+    };
     await mkdir(join(this.file, '..'), { recursive: true, mode: 0o700 });
     await writeFile(this.file + '.tmp', JSON.stringify(persisted), { mode: 0o600 });
     await rename(this.file + '.tmp', this.file);

@@ -40,7 +40,7 @@ async function activatePreset(ctx: Ctx, name: string): Promise<void> {
     );
     return;
   }
-  await ctx.config.setActivePreset(name);
+  await ctx.presets.choose(name);
   vscode.window.setStatusBarMessage(`$(shield) AgentFense: new sandboxes use "${name}"`, 4000);
 }
 

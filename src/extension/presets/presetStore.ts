@@ -2,6 +2,10 @@
  * Keeps the preset catalog current: rebuilt when the `agentfense.presets` setting or a
  * folder's `.agentfense/presets.json` changes, and exposes the active preset's engine for
  * the Explorer preview and sandbox creation.
+ *
+ * The active preset is the user's choice in this workspace (workspace state: choosing one
+ * writes no file into the project), else the `agentfense.activePreset` setting, which is how
+ * a team shares one.
  */
 import * as vscode from 'vscode';
 import { PermissionEngine } from '../../shared/permissions';
@@ -9,6 +13,7 @@ import { affects, type Config } from '../config';
 import { buildPresetCatalog, parsePresetFile, PresetCatalog, type UserPresetMap } from './presetCatalog';
 
 export const WORKSPACE_PRESETS_FILE = '.agentfense/presets.json';
+const CHOSEN_PRESET_KEY = 'agentfense.chosenPreset';
 
 export class PresetStore implements vscode.Disposable {
   private _catalog: PresetCatalog = buildPresetCatalog({}, {});
@@ -19,7 +24,10 @@ export class PresetStore implements vscode.Disposable {
   readonly onDidChange = this.emitter.event;
   private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(private readonly config: Config) {
+  constructor(
+    private readonly config: Config,
+    private readonly workspaceState: vscode.Memento,
+  ) {
     const watcher = vscode.workspace.createFileSystemWatcher(`**/${WORKSPACE_PRESETS_FILE}`);
     this.disposables.push(
       watcher,
@@ -38,7 +46,13 @@ export class PresetStore implements vscode.Disposable {
   }
 
   get activeName(): string {
-    return this.config.activePreset;
+    return this.workspaceState.get<string>(CHOSEN_PRESET_KEY) || this.config.activePreset;
+  }
+
+  /** Makes `name` this workspace's preset for new sandboxes, without touching settings files. */
+  async choose(name: string): Promise<void> {
+    await this.workspaceState.update(CHOSEN_PRESET_KEY, name);
+    this.emitter.fire();
   }
 
   /**

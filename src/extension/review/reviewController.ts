@@ -108,6 +108,13 @@ export class ReviewController implements vscode.Disposable {
     return entry.review;
   }
 
+  /** After a reload: the change sets saved last time, shown before any server is reached. */
+  async restore(): Promise<void> {
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      if ((await this.ctx.baselines.of(rootOf(folder)).current()).index) this.render(this.ensureReview(folder));
+    }
+  }
+
   /** Folders that have been uploaded before; called once the server is connected. */
   async refreshAll(): Promise<void> {
     if (this.ctx.connection.state !== 'connected') return;
