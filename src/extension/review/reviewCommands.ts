@@ -36,8 +36,18 @@ export function accept(ctx: Ctx, controller: ReviewController, ...states: unknow
   return acceptStates(ctx, controller, statesOf(states));
 }
 
-export function discard(ctx: Ctx, ...states: unknown[]): Promise<void> {
-  return discardStates(ctx, statesOf(states));
+export async function discard(ctx: Ctx, ...args: unknown[]): Promise<void> {
+  const states = statesOf(args);
+  if (states.length === 0) return;
+  // Discarding cannot be undone (the sandbox's version is gone from the codebase): ask first.
+  const what =
+    states.length === 1 ? `the sandbox's change to "${states[0]!.change.path}"` : `${states.length} sandbox changes`;
+  const ok = await vscode.window.showWarningMessage(
+    `Discard ${what}?`,
+    { modal: true, detail: "Your workspace files stay as they are; the sandbox's versions are lost." },
+    'Discard',
+  );
+  if (ok) await discardStates(ctx, states);
 }
 
 export async function acceptAll(ctx: Ctx, controller: ReviewController, arg?: unknown): Promise<void> {

@@ -10,6 +10,8 @@ import { CommandStatus } from './commandStatus';
 import { LineEditor } from './lineEditor';
 import { DIM, RED, RESET, shortSandboxId, toTerminalNewlines } from './terminalText';
 
+const RESTART_HINT = 'Press Enter to start a new session, or close this terminal.';
+
 export interface SessionTarget {
   folder: vscode.WorkspaceFolder;
   sandboxId?: string;
@@ -29,6 +31,11 @@ export class SessionTerminal implements vscode.Pseudoterminal {
   private typeahead = '';
   private closed = false;
   private lastExit = 0;
+  /**
+   * The session is gone (it ended, or never started). Keys typed then are not commands for
+   * anyone: only Enter does something (a new session); the terminal never closes on a key, so
+   * typing meant for the sandbox cannot spill into whatever terminal gets the focus next.
+   */
   private dead = false;
 
   constructor(
@@ -68,9 +75,7 @@ export class SessionTerminal implements vscode.Pseudoterminal {
       if (this.closed) return void this.destroy();
       this.showPrompt();
     } catch (e) {
-      this.write(
-        `${RED}AgentFense: ${toTerminalNewlines(describeError(e))}${RESET}\r\n${DIM}Press any key to close.${RESET}`,
-      );
+      this.write(`${RED}AgentFense: ${toTerminalNewlines(describeError(e))}${RESET}\r\n${DIM}${RESTART_HINT}${RESET}`);
       this.dead = true;
       void offerEnvironmentCheck(e);
     }
@@ -86,7 +91,10 @@ export class SessionTerminal implements vscode.Pseudoterminal {
 
   handleInput(data: string): void {
     if (this.closed) return;
-    if (this.dead) return this.finish(1); // startup failed or the session ended: any key closes
+    if (this.dead) {
+      if (data.includes('\r')) this.restart();
+      return;
+    }
     if (!this.sessionId) {
       this.typeahead += data; // still starting
       return;
@@ -156,10 +164,7 @@ export class SessionTerminal implements vscode.Pseudoterminal {
         this.write(`\r\n${RED}AgentFense: ${toTerminalNewlines(describeError(e))}${RESET}\r\n`);
         this.lastExit = 1;
         if ((e as Error).name === 'SessionClosedError' || (e as Error).name === 'SessionNotFoundError') {
-          this.write(`${DIM}The session ended. Press any key to close.${RESET}`);
-          this.sessionId = undefined;
-          this.running = undefined;
-          this.dead = true;
+          this.sessionEnded();
           return;
         }
       }
@@ -169,6 +174,26 @@ export class SessionTerminal implements vscode.Pseudoterminal {
     if (abort.signal.aborted) this.write('\r\n');
     this.ctx.codebaseMayHaveChanged(this.target.folder);
     if (!this.closed) this.showPrompt();
+  }
+
+  /** The server closed the session: say so here and in a notification, and wait for Enter. */
+  private sessionEnded(): void {
+    this.write(`${RED}The sandbox session ended.${RESET} ${DIM}${RESTART_HINT}${RESET}`);
+    this.sessionId = undefined;
+    this.running = undefined;
+    this.typeahead = '';
+    this.dead = true;
+    void vscode.window
+      .showWarningMessage(`AgentFense: the sandbox session in "${this.target.folder.name}" ended.`, 'Start New Session')
+      .then((choice) => {
+        if (choice && this.dead && !this.closed) this.restart();
+      });
+  }
+
+  private restart(): void {
+    this.dead = false;
+    this.write('\r\n');
+    void this.start();
   }
 
   /** Ctrl+D or `exit`: end the session and close the terminal. */
