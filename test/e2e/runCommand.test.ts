@@ -58,6 +58,14 @@ test('the agentfense task from tasks.json runs through Tasks: Run Task and repor
   // (Waiting for the test summary too: the previous test's terminal also ended with [exit 1].)
   const text = await vs.waitForTerminalText(new RegExp(`# fail 1[\\s\\S]*${exitLine(1).source}`), 180_000);
   assert.match(text, /# pass 1/);
+  // A task that ran and failed reads as a failure, never as a launch error.
+  const notes = await waitFor(
+    'a notification that the task failed',
+    () => vs.notifications(),
+    (n) => n.some((t) => /Task "[^"]*test" failed \(exit 1\)/.test(t)),
+    30_000,
+  );
+  assert.ok(!notes.some((t) => /failed to launch/.test(t)), `no launch error: ${notes.join(' | ')}`);
   await vs.saveScreenshot('task-run');
 });
 
