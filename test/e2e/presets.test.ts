@@ -4,6 +4,8 @@
  * the Explorer.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 import { useAsActivePreset } from './harness/agentfense';
 import { startSession, type Session } from './harness/session';
@@ -97,18 +99,36 @@ test('with agent-safe active, the Explorer says .env is not uploaded, secrets/ h
 test('with read-only active, .env is still "not uploaded", never "read-only in the sandbox"', async () => {
   await useAsActivePreset(vs, 'read-only');
   await vs.openViewContainer('Explorer');
+  // The decoration's tooltip as the row's aria-label carries it (the hover itself was read above).
   const env = await waitFor(
     'the .env decoration under read-only',
-    () => vs.explorerDecoration('.env', { hover: true }),
+    () => vs.explorerDecoration('.env'),
     (d) => /\(read-only\)|not uploaded/i.test(`${d.ariaLabel} ${d.hover}`),
   );
   assert.match(`${env.ariaLabel} ${env.hover}`, /not uploaded/, `.env: ${env.hover}`);
   assert.doesNotMatch(`${env.ariaLabel} ${env.hover}`, /read-only in the sandbox/, `.env: ${env.hover}`);
   const secrets = await waitFor(
     'the secrets decoration under read-only',
-    () => vs.explorerDecoration('secrets', { hover: true }),
+    () => vs.explorerDecoration('secrets'),
     (d) => /\(read-only\)/.test(`${d.ariaLabel} ${d.hover}`),
   );
   assert.match(`${secrets.ariaLabel} ${secrets.hover}`, /hidden by rule/, `secrets/ under read-only: ${secrets.hover}`);
   await useAsActivePreset(vs, 'agent-safe');
+});
+
+test('a misspelled key in .agentfense/presets.json is a red squiggle that names it', async () => {
+  mkdirSync(join(vs.workspace, '.agentfense'), { recursive: true });
+  writeFileSync(
+    join(vs.workspace, '.agentfense', 'presets.json'),
+    JSON.stringify({ docs: { extends: 'agent-safe', rules: [{ pattern: 'docs/**', permision: 'write' }] } }, null, 2),
+  );
+  await vs.openFile('presets.json');
+  // The schema (package.json jsonValidation) reaches VS Code's JSON language service.
+  const problems = await waitFor(
+    'the misspelled key in the Problems panel',
+    () => vs.problems(),
+    (t) => /permision/.test(t),
+    60_000,
+  );
+  assert.match(problems, /presets\.json/);
 });
