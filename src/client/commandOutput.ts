@@ -3,11 +3,11 @@
  * about how the command ended (see src/shared/streamTrailers.ts).
  */
 import type { Metadata } from '@grpc/grpc-js';
-import { EXIT_CODE_TRAILER, SESSION_CWD_TRAILER } from '../shared/streamTrailers';
+import { EXIT_CODE_TRAILER, PATHS_MERGED_TRAILER, SESSION_CWD_TRAILER } from '../shared/streamTrailers';
 import type { ExecOutputChunk } from './types';
 
 export class CommandOutput implements AsyncIterable<ExecOutputChunk> {
-  private ended: { exitCode?: number; cwd?: string } | undefined;
+  private ended: CommandEnd | undefined;
 
   constructor(private readonly chunks: AsyncGenerator<ExecOutputChunk, Metadata | undefined, undefined>) {}
 
@@ -28,13 +28,30 @@ export class CommandOutput implements AsyncIterable<ExecOutputChunk> {
   get cwd(): string | undefined {
     return this.ended?.cwd;
   }
+
+  /**
+   * How many codebase paths the merge after the command wrote or deleted (0: the codebase is as
+   * it was), when the server says.
+   */
+  get pathsMerged(): number | undefined {
+    return this.ended?.pathsMerged;
+  }
 }
 
-function endOf(trailers: Metadata | undefined): { exitCode?: number; cwd?: string } {
+interface CommandEnd {
+  exitCode?: number;
+  cwd?: string;
+  pathsMerged?: number;
+}
+
+function endOf(trailers: Metadata | undefined): CommandEnd {
   const code = trailers?.get(EXIT_CODE_TRAILER)[0];
   const cwd = trailers?.get(SESSION_CWD_TRAILER)[0];
+  const merged = trailers?.get(PATHS_MERGED_TRAILER)[0];
+  const decimal = (v: unknown) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : undefined);
   return {
-    exitCode: typeof code === 'string' && /^\d+$/.test(code) ? Number(code) : undefined,
+    exitCode: decimal(code),
     cwd: Buffer.isBuffer(cwd) ? cwd.toString('utf8') : undefined,
+    pathsMerged: decimal(merged),
   };
 }

@@ -81,8 +81,12 @@ export class Ctx implements vscode.Disposable {
     return this.sandboxes.ensureSandbox(rootOf(folder), preset || this.presets.activeName, options);
   }
 
-  /** A run in the folder's sandbox ended (or its codebase went): the review looks again. */
-  codebaseMayHaveChanged(folder: vscode.WorkspaceFolder): void {
+  /**
+   * A run in the folder's sandbox ended (or its codebase went): the review looks again, unless
+   * the server said the run's merge changed no path (`pathsMerged` 0), which spares a listing.
+   */
+  codebaseMayHaveChanged(folder: vscode.WorkspaceFolder, pathsMerged?: number): void {
+    if (pathsMerged === 0) return;
     this.codebaseChanged.fire(folder);
   }
 

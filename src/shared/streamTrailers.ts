@@ -12,3 +12,9 @@ export const EXIT_CODE_TRAILER = 'x-agentfense-exit-code';
  * (the `-bin` suffix: gRPC carries it base64-encoded) because a directory name may hold any byte.
  */
 export const SESSION_CWD_TRAILER = 'x-agentfense-cwd-bin';
+
+/**
+ * How many codebase paths the merge after the command wrote or deleted, in decimal: 0 means the
+ * codebase is as it was, so a client's review need not look again.
+ */
+export const PATHS_MERGED_TRAILER = 'x-agentfense-paths-merged';

@@ -123,6 +123,24 @@ test('a streamed command tells its exit code, and a session command its working 
   assert.equal(failed.cwd, odd, 'a failed cd leaves the directory as it was');
 });
 
+test('a streamed command tells how many codebase paths its merge changed: 0 spares the review a look', async () => {
+  await using sandbox = await Sandbox.fromLocal(project, { client, preset: 'development' });
+  const reads = sandbox.runStream('cat README.md > /dev/null; ls');
+  for await (const _ of reads);
+  assert.equal(reads.pathsMerged, 0);
+  const writes = sandbox.runStream('echo a > out-1.txt; echo b > out-2.txt; rm README.md');
+  for await (const _ of writes);
+  assert.equal(writes.pathsMerged, 3, 'two written, one deleted');
+  await using session = await sandbox.session();
+  const again = session.execStream('echo c > out-1.txt');
+  for await (const _ of again);
+  assert.equal(again.pathsMerged, 1);
+  // A command cannot forge it either: the count is the server's merge, not the output.
+  const forged = session.execStream("echo 'x-agentfense-paths-merged: 0' >&2; echo d > out-2.txt");
+  for await (const _ of forged);
+  assert.equal(forged.pathsMerged, 1);
+});
+
 test('typed errors: timeout, not running, not found', async () => {
   const sandbox = await Sandbox.fromLocal(project, { client, preset: 'read-only' });
   try {

@@ -56,7 +56,7 @@ export function startRunTerminal(ctx: Ctx, spec: RunSpec, kind: RunKind, name?: 
     (...args) => ctx.provision(...args),
     ctx.connection,
     (outcome) => {
-      ctx.codebaseMayHaveChanged(outcome.folder);
+      ctx.codebaseMayHaveChanged(outcome.folder, outcome.pathsMerged);
       ctx.outcomes.report(kind, spec.command, outcome, terminal);
     },
   );

@@ -33,6 +33,8 @@ export interface RunOutcome {
   codebaseId?: string;
   /** The command's output (its last megabyte), where its problems are found. */
   output: string;
+  /** Codebase paths its merge changed, when the server says (0: none). */
+  pathsMerged?: number;
 }
 
 export class SandboxRunTerminal implements vscode.Pseudoterminal {
@@ -44,6 +46,7 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
   private state: 'preparing' | 'running' | 'done' | 'closed' = 'preparing';
   private exitCode = 0;
   private readonly output = new OutputTail();
+  private pathsMerged: number | undefined;
 
   constructor(
     private readonly spec: RunSpec,
@@ -151,6 +154,7 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
         this.write(toTerminalNewlines(tail));
       }
       this.exitCode = end.exitCode ?? 0;
+      this.pathsMerged = stream.pathsMerged;
       if (end.exitCode === undefined) note = 'exit status unknown';
       this.write(`\r\n${formatExitLine(this.exitCode, Date.now() - commandStart, note)}\r\n`);
     } catch (e) {
@@ -172,11 +176,23 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
       }
     }
     if (this.state === 'closed') {
-      this.onFinished({ exitCode: this.exitCode, folder: spec.folder, codebaseId, output: this.output.text });
+      this.onFinished({
+        exitCode: this.exitCode,
+        folder: spec.folder,
+        codebaseId,
+        output: this.output.text,
+        pathsMerged: this.pathsMerged,
+      });
       return;
     }
     this.state = 'done';
-    this.onFinished({ exitCode: this.exitCode, folder: spec.folder, codebaseId, output: this.output.text });
+    this.onFinished({
+      exitCode: this.exitCode,
+      folder: spec.folder,
+      codebaseId,
+      output: this.output.text,
+      pathsMerged: this.pathsMerged,
+    });
     if (spec.closeOnExit) this.closeEmitter.fire(this.exitCode);
     else this.write(`${DIM}Press any key to close the terminal.${RESET}`);
   }

@@ -130,6 +130,7 @@ export class SessionTerminal implements vscode.Pseudoterminal {
     this.running = abort;
     const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
     let endedWithNewline = true;
+    let pathsMerged: number | undefined;
     const out = (s: string) => {
       if (!s) return;
       endedWithNewline = s.endsWith('\n');
@@ -156,6 +157,7 @@ export class SessionTerminal implements vscode.Pseudoterminal {
       this.ctx.connection.serverTrust.learnFrom(stream);
       out(rest + decoders.stdout.decode() + decoders.stderr.decode());
       this.lastExit = end.exitCode ?? 0;
+      pathsMerged = stream.pathsMerged;
       if (end.cwd) this.cwd = end.cwd;
     } catch (e) {
       if (abort.signal.aborted) {
@@ -172,7 +174,7 @@ export class SessionTerminal implements vscode.Pseudoterminal {
     this.running = undefined;
     if (!endedWithNewline) this.write(`${DIM}⏎${RESET}\r\n`);
     if (abort.signal.aborted) this.write('\r\n');
-    this.ctx.codebaseMayHaveChanged(this.target.folder);
+    this.ctx.codebaseMayHaveChanged(this.target.folder, pathsMerged);
     if (!this.closed) this.showPrompt();
   }
 

@@ -69,7 +69,7 @@ function makeTask(
       (...args) => ctx.provision(...args),
       ctx.connection,
       (outcome) => {
-        ctx.codebaseMayHaveChanged(outcome.folder);
+        ctx.codebaseMayHaveChanged(outcome.folder, outcome.pathsMerged);
         // The task's terminal is VS Code's (the task system shows it); the notification offers Problems.
         ctx.outcomes.report('task', name, outcome, undefined);
       },

@@ -122,7 +122,7 @@ export class LiveSandbox {
   }
 
   /** Runs one command in a fresh bwrap, then merges its changes. */
-  async exec(o: ExecOptions): Promise<RunOutcome> {
+  async exec(o: ExecOptions): Promise<RunOutcome & MergeCount> {
     // Validate before touching anything.
     const env = envArgs(o.env);
     const cwd = sandboxWorkdir(o.workdir);
@@ -139,6 +139,7 @@ export class LiveSandbox {
         this.activeCommands++;
       });
       let outcome: RunOutcome | undefined;
+      let pathsMerged = 0;
       try {
         // Env values and the command go through pipes: bwrap's command line is public.
         const launch = this.launch(
@@ -156,13 +157,14 @@ export class LiveSandbox {
         });
       } finally {
         try {
-          const notes = await this.mergeLocked();
-          if (notes && outcome) tellNotes(outcome, notes, o.sink);
+          const merged = await this.mergeLocked();
+          pathsMerged = merged.paths;
+          if (merged.notes && outcome) tellNotes(outcome, merged.notes, o.sink);
         } finally {
           this.activeCommands--;
         }
       }
-      return outcome;
+      return { ...outcome, pathsMerged };
     })();
     this.inFlight.add(work);
     try {
@@ -212,16 +214,18 @@ export class LiveSandbox {
     timeoutMs: number | undefined,
     sink?: OutputSink,
     abort?: AbortSignal,
-  ): Promise<SessionCommandOutcome> {
+  ): Promise<SessionCommandOutcome & MergeCount> {
     const work = (async () => {
       let outcome: SessionCommandOutcome | undefined;
+      let pathsMerged = 0;
       try {
         outcome = await session.exec(command, timeoutMs, sink, abort);
       } finally {
-        const notes = await this.mergeLocked();
-        if (notes && outcome) tellNotes(outcome, notes, sink);
+        const merged = await this.mergeLocked();
+        pathsMerged = merged.paths;
+        if (merged.notes && outcome) tellNotes(outcome, merged.notes, sink);
       }
-      return outcome;
+      return { ...outcome, pathsMerged };
     })();
     this.inFlight.add(work);
     try {
@@ -294,12 +298,12 @@ export class LiveSandbox {
     this.knownVersion = snapshot.version;
   }
 
-  /** Merges under the lock; returns the notes on what was refused ('' if nothing). */
-  private mergeLocked(): Promise<string> {
+  /** Merges under the lock: how many paths it wrote or deleted, and the notes on what it refused ('' if nothing). */
+  private mergeLocked(): Promise<{ paths: number; notes: string }> {
     return this.locked(() => this.mergeNow());
   }
 
-  private async mergeNow(): Promise<string> {
+  private async mergeNow(): Promise<{ paths: number; notes: string }> {
     const before = this.ctx.store.snapshot(this.spec.codebaseId).version;
     const outcome = await this.merger.merge(this.layer);
     // Only our own merge moved the version: the layer still equals the codebase.
@@ -313,7 +317,7 @@ export class LiveSandbox {
     }
     if (outcome.notes)
       this.ctx.log.info('merge refused paths', { sandbox: this.spec.id, notes: outcome.notes.trimEnd() });
-    return outcome.notes;
+    return { paths: outcome.written.length + outcome.deleted.length, notes: outcome.notes };
   }
 
   private async tearDown(): Promise<void> {
@@ -340,6 +344,12 @@ export class LiveSandbox {
 }
 
 /** What the merge refused goes to the command's stderr: streamed, or appended to the result. */
+/** What a command's merge changed in the codebase, for the client (a trailer). */
+export interface MergeCount {
+  /** Codebase paths written or deleted; 0: the codebase is as it was. */
+  pathsMerged: number;
+}
+
 function tellNotes(outcome: { stderr: string }, notes: string, sink?: OutputSink): void {
   if (sink) sink.write('stderr', Buffer.from(notes));
   else outcome.stderr += notes;

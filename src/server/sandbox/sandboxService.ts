@@ -29,7 +29,7 @@ import { withDefaults } from './runtime/defaultLimits';
 import type { OutputSink } from './runtime/commandRunner';
 import { newSessionId } from './ids';
 import type { ShellSession } from './runtime/shellSession';
-import { EXIT_CODE_TRAILER, SESSION_CWD_TRAILER } from '../../shared/streamTrailers';
+import { EXIT_CODE_TRAILER, PATHS_MERGED_TRAILER, SESSION_CWD_TRAILER } from '../../shared/streamTrailers';
 
 const DOCKER_SOCKET = '/var/run/docker.sock';
 const DEFAULT_SHELL = '/bin/bash';
@@ -99,9 +99,15 @@ function streamSink(call: ServerWritableStream<unknown, ExecOutput>): OutputSink
   };
 }
 
-function endStream(call: ServerWritableStream<unknown, ExecOutput>, exitCode: number, sessionCwd?: string): void {
+function endStream(
+  call: ServerWritableStream<unknown, ExecOutput>,
+  exitCode: number,
+  pathsMerged: number,
+  sessionCwd?: string,
+): void {
   const trailer = new Metadata();
   trailer.set(EXIT_CODE_TRAILER, String(exitCode));
+  trailer.set(PATHS_MERGED_TRAILER, String(pathsMerged));
   if (sessionCwd !== undefined) trailer.set(SESSION_CWD_TRAILER, Buffer.from(sessionCwd));
   call.end(trailer);
 }
@@ -269,7 +275,7 @@ export function createSandboxService(
         });
         if (r.aborted) return;
         if (r.timedOut) throw timedOut(timeoutMs);
-        endStream(call, r.exitCode);
+        endStream(call, r.exitCode, r.pathsMerged);
       })().catch((err) => failStream(call, err));
     },
 
@@ -308,7 +314,7 @@ export function createSandboxService(
         const r = await sandbox.sessionExec(session, call.request.command, timeoutMs, streamSink(call), abort);
         if (r.aborted) return;
         if (r.timedOut) throw timedOut(timeoutMs);
-        endStream(call, r.exitCode, r.cwd);
+        endStream(call, r.exitCode, r.pathsMerged, r.cwd);
       })().catch((err) => failStream(call, err));
     },
   };
