@@ -18,7 +18,7 @@ import { showUploadProgress } from './upload/uploadProgress';
 import { rootOf } from './workspaceRoots';
 
 /** Labels and codebase owners say which client made them. */
-const CLIENT = 'vscode';
+export const CLIENT = 'vscode';
 
 export class Ctx implements vscode.Disposable {
   readonly config = new Config();

@@ -116,3 +116,15 @@ test('after a window reload, the pending change, the preset and the sandbox are 
     60_000,
   );
 });
+
+test('switching the preset stops the workspace sandbox of the previous one', async () => {
+  await useAsActivePreset(vs, 'agent-safe');
+  await vs.openViewContainer('AgentFense');
+  const text = await waitFor(
+    'the development sandbox to be shown stopped',
+    async () => (await (await vs.view('Sandboxes')).innerText()).replace(/\s+/g, ' '),
+    (t) => /stopped · development/.test(t),
+    60_000,
+  );
+  assert.doesNotMatch(text, /running · development/);
+});

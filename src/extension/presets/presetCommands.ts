@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import type { PresetNode } from './presetsView';
 import type { Ctx } from '../context';
+import { stopOtherPresetSandboxes } from './otherPresetSandboxes';
 import type { PresetEntry } from './presetCatalog';
 import { WORKSPACE_PRESETS_FILE } from './presetStore';
 import { pickPreset } from './presetPicker';
@@ -41,7 +42,15 @@ async function activatePreset(ctx: Ctx, name: string): Promise<void> {
     return;
   }
   await ctx.presets.choose(name);
-  vscode.window.setStatusBarMessage(`$(shield) AgentFense: new sandboxes use "${name}"`, 4000);
+  let stopped = 0;
+  try {
+    stopped = await stopOtherPresetSandboxes(ctx, name);
+  } catch (e) {
+    // The switch itself worked; a sandbox left running is not worth an error.
+    ctx.log.warn(`Stopping the other presets' sandboxes: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const also = stopped ? ` (stopped ${stopped} sandbox${stopped === 1 ? '' : 'es'} of other presets)` : '';
+  vscode.window.setStatusBarMessage(`$(shield) AgentFense: sandboxes now use "${name}"${also}`, 4000);
 }
 
 export async function selectPreset(ctx: Ctx): Promise<void> {
