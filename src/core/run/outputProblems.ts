@@ -46,17 +46,20 @@ function workspacePath(file: string): string | undefined {
   return p;
 }
 
+/** Records a problem at a place the output names (line and column as printed). */
+type AddProblem = (
+  file: string,
+  line: string,
+  col: string | undefined,
+  severity: ProblemSeverity,
+  message: string,
+  source: string,
+) => void;
+
 export function parseOutputProblems(output: string): OutputProblem[] {
   const lines = output.replace(ANSI, '').split(/\r?\n/);
   const problems: OutputProblem[] = [];
-  const add = (
-    file: string,
-    line: string,
-    col: string | undefined,
-    severity: ProblemSeverity,
-    message: string,
-    source: string,
-  ) => {
+  const add: AddProblem = (file, line, col, severity, message, source) => {
     const path = workspacePath(file);
     if (path)
       problems.push({
@@ -134,18 +137,7 @@ const MAX_BLOCK_LINES = 200;
  * One failing test: its message (TAP's `error:`, else the first line that reads like an error)
  * at the first stack frame in the user's code (the failing assertion), else the test's location.
  */
-function addFailure(
-  name: string,
-  block: readonly string[],
-  add: (
-    file: string,
-    line: string,
-    col: string | undefined,
-    severity: ProblemSeverity,
-    message: string,
-    source: string,
-  ) => void,
-): void {
+function addFailure(name: string, block: readonly string[], add: AddProblem): void {
   const tapError = block.map((l) => /^\s*error: (.*)$/.exec(l)?.[1]).find((m) => m !== undefined);
   const firstText = block.map((l) => l.trim()).find((l) => l !== '' && l !== '---' && !LOCATION.test(l));
   const message =

@@ -175,24 +175,19 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
         void offerEnvironmentCheck(e);
       }
     }
-    if (this.state === 'closed') {
-      this.onFinished({
-        exitCode: this.exitCode,
-        folder: spec.folder,
-        codebaseId,
-        output: this.output.text,
-        pathsMerged: this.pathsMerged,
-      });
-      return;
-    }
-    this.state = 'done';
-    this.onFinished({
+    const outcome = {
       exitCode: this.exitCode,
       folder: spec.folder,
       codebaseId,
       output: this.output.text,
       pathsMerged: this.pathsMerged,
-    });
+    };
+    if (this.state === 'closed') {
+      this.onFinished(outcome);
+      return;
+    }
+    this.state = 'done';
+    this.onFinished(outcome);
     if (spec.closeOnExit) this.closeEmitter.fire(this.exitCode);
     else this.write(`${DIM}Press any key to close the terminal.${RESET}`);
   }
