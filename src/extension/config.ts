@@ -63,6 +63,10 @@ export class Config {
     return s > 0 ? s * 1000 : undefined;
   }
 
+  get openWalkthroughOnFirstRun(): boolean {
+    return this.cfg.get<boolean>('walkthrough.openOnFirstRun') ?? true;
+  }
+
   /** A new run replaces the finished terminal of the same kind (false: one terminal per run). */
   get reuseTerminals(): boolean {
     return this.cfg.get<boolean>('terminal.reuse') ?? true;

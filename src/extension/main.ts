@@ -13,6 +13,7 @@ import type { ReviewController } from './review/reviewController';
 import { registerRun } from './run/registerRun';
 import type { SandboxesTreeProvider } from './run/sandboxesView';
 import { registerServer } from './server/registerServer';
+import { openWalkthroughOnce } from './firstRunWalkthrough';
 import { restoreWorkspace } from './restoreWorkspace';
 import { registerStatusBar } from './statusBar';
 
@@ -33,6 +34,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<AgentF
   registerStatusBar(ctx);
   await ctx.presets.reload();
   void restoreWorkspace(ctx, views.review);
+  void openWalkthroughOnce(context, ctx.config.openWalkthroughOnFirstRun);
   return { ctx, views };
 }
 

@@ -18,6 +18,8 @@ export const E2E_USER_SETTINGS = {
   // The chat side bar would otherwise open on the right and narrow the editor.
   'workbench.secondarySideBar.defaultVisibility': 'hidden',
   'workbench.welcomePage.walkthroughs.openOnInstall': false,
+  // Ours opens once on first activation and would take the focus from every suite but its own.
+  'agentfense.walkthrough.openOnFirstRun': false,
   'workbench.tips.enabled': false,
   'workbench.enableExperiments': false,
   'workbench.settings.enableNaturalLanguageSearch': false,
