@@ -83,6 +83,15 @@ export class AgentFenseBackend implements SandboxBackend<SandboxInfo> {
     );
   }
 
+  async stopSandbox(sandboxId: string): Promise<void> {
+    await this.call((c) => c.stopSandbox(sandboxId), { idempotent: true });
+  }
+
+  async hasActiveSession(sandboxId: string): Promise<boolean> {
+    const sessions = await this.call((c) => c.listSessions(sandboxId), { idempotent: true });
+    return sessions.some((s) => s.status === 'active');
+  }
+
   exec(sandboxId: string, command: string, { cwd, ...request }: RunRequest = {}): Promise<RunResult> {
     const workdir = cwd ? `/workspace/${cwd}` : undefined;
     return this.call((c) => c.exec(sandboxId, command, { ...request, workdir }), { idempotent: false });

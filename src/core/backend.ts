@@ -78,5 +78,8 @@ export interface SandboxBackend<S extends SandboxSummary = SandboxSummary> {
   ): Promise<S>;
   /** Undefined when the sandbox is gone. */
   startSandbox(sandboxId: string): Promise<S | undefined>;
+  stopSandbox(sandboxId: string): Promise<void>;
+  /** Whether a session (a terminal) is open in the sandbox. */
+  hasActiveSession(sandboxId: string): Promise<boolean>;
   exec(sandboxId: string, command: string, request?: RunRequest): Promise<RunResult>;
 }

@@ -18,7 +18,7 @@ import { showUploadProgress } from './upload/uploadProgress';
 import { rootOf } from './workspaceRoots';
 
 /** Labels and codebase owners say which client made them. */
-export const CLIENT = 'vscode';
+const CLIENT = 'vscode';
 
 export class Ctx implements vscode.Disposable {
   readonly config = new Config();

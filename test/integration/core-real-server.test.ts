@@ -98,5 +98,13 @@ describe('core over the AgentFense backend', () => {
     assert.deepEqual(asked, [['same.txt']]);
     const stored = await client.readFile(target.codebaseId, 'same.txt');
     assert.equal(stored.toString(), 'xyz\n');
+
+    // Switching to read-only stops the development sandbox, unless a session is open in it.
+    const session = await client.createSession(target.sandbox.id, {});
+    assert.equal(await provisioner.stopOtherPresets(target.codebaseId, 'read-only'), 0, 'an open session keeps it');
+    await client.destroySession(session.id);
+    assert.equal(await provisioner.stopOtherPresets(target.codebaseId, 'read-only'), 1);
+    assert.equal((await client.getSandbox(target.sandbox.id)).status, 'stopped');
+    assert.equal(await provisioner.stopOtherPresets(target.codebaseId, 'development'), 0, 'its own preset is kept');
   });
 });

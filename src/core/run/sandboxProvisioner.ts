@@ -59,7 +59,7 @@ export class SandboxProvisioner<S extends SandboxSummary = SandboxSummary> {
     const network = this.options.network() ? 'on' : 'off';
     const mine = (await this.backend.listSandboxes(codebaseId)).filter(
       (s) =>
-        s.labels[LABEL_CLIENT] === this.options.client &&
+        this.isOurs(s) &&
         s.labels[LABEL_PRESET] === preset &&
         (s.labels[LABEL_NETWORK] ?? 'off') === network &&
         s.status !== 'error' &&
@@ -89,6 +89,26 @@ export class SandboxProvisioner<S extends SandboxSummary = SandboxSummary> {
     if (!sandbox) throw new Error(`Sandbox ${created.id} disappeared right after it was created.`);
     this.changed.fire();
     return { sandbox, codebaseId, root, preset };
+  }
+
+  /**
+   * Switching the preset switches the folder's sandbox: stops this client's running sandboxes of
+   * the codebase made for another preset, except one with an open session. Returns how many.
+   */
+  async stopOtherPresets(codebaseId: string, preset: string): Promise<number> {
+    let stopped = 0;
+    for (const s of await this.backend.listSandboxes(codebaseId)) {
+      const other = s.status === 'running' && this.isOurs(s) && (s.labels[LABEL_PRESET] ?? preset) !== preset;
+      if (!other || (await this.backend.hasActiveSession(s.id))) continue;
+      await this.backend.stopSandbox(s.id);
+      stopped++;
+    }
+    if (stopped > 0) this.changed.fire();
+    return stopped;
+  }
+
+  private isOurs(s: SandboxSummary): boolean {
+    return s.labels[LABEL_CLIENT] === this.options.client;
   }
 
   dispose(): void {

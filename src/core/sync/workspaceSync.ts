@@ -77,7 +77,7 @@ export class WorkspaceSync {
 
   constructor(
     private readonly backend: SandboxBackend,
-    readonly baselines: BaselineStore,
+    private readonly baselines: BaselineStore,
     private readonly options: WorkspaceSyncOptions,
   ) {}
 
