@@ -101,6 +101,29 @@ export function wireRules(list: readonly NormalizedRule[]): PermissionRule[] {
   return rulesToProto(list);
 }
 
+/** A CreateSandboxRequest with every field the generated type requires; `extra` overrides. */
+export function createSandboxRequest(
+  codebaseId: string,
+  permissions: PermissionRule[],
+  extra: Partial<CreateSandboxRequest> = {},
+): CreateSandboxRequest {
+  return {
+    codebaseId,
+    permissions,
+    expiresIn: undefined,
+    labels: {},
+    runtime: 0,
+    image: '',
+    resources: undefined,
+    ...extra,
+  };
+}
+
+/** An ExecRequest (also ExecStream's) with the defaults a test does not care about. */
+function execRequest(sandboxId: string, command: string, extra: Partial<ExecRequest>): ExecRequest {
+  return { sandboxId, command, stdin: '', env: {}, workdir: '', timeout: undefined, ...extra };
+}
+
 export class TestServer {
   readonly codebases: CodebaseServiceClient;
   readonly sandboxes: SandboxServiceClient;
@@ -169,30 +192,17 @@ export class TestServer {
     permissions: PermissionRule[],
     extra: Partial<CreateSandboxRequest> = {},
   ): Promise<string> {
-    const sb = await call<Sandbox>(this.sandboxes, this.sandboxes.createSandbox, {
-      codebaseId,
-      permissions,
-      expiresIn: undefined,
-      labels: {},
-      runtime: 0,
-      image: '',
-      resources: undefined,
-      ...extra,
-    });
+    const sb = await call<Sandbox>(
+      this.sandboxes,
+      this.sandboxes.createSandbox,
+      createSandboxRequest(codebaseId, permissions, extra),
+    );
     await call(this.sandboxes, this.sandboxes.startSandbox, { sandboxId: sb.id });
     return sb.id;
   }
 
   exec(sandboxId: string, command: string, extra: Partial<ExecRequest> = {}): Promise<ExecResult> {
-    return call<ExecResult>(this.sandboxes, this.sandboxes.exec, {
-      sandboxId,
-      command,
-      stdin: '',
-      env: {},
-      workdir: '',
-      timeout: undefined,
-      ...extra,
-    });
+    return call<ExecResult>(this.sandboxes, this.sandboxes.exec, execRequest(sandboxId, command, extra));
   }
 
   /** ExecStream collected: chunks in order, and the exit code from the trailer. */
@@ -203,15 +213,7 @@ export class TestServer {
   ): Promise<{ stdout: string; stderr: string; exitCode?: number }> {
     return new Promise((resolve, reject) => {
       const out = { stdout: '', stderr: '', exitCode: undefined as number | undefined };
-      const s = this.sandboxes.execStream({
-        sandboxId,
-        command,
-        stdin: '',
-        env: {},
-        workdir: '',
-        timeout: undefined,
-        ...extra,
-      });
+      const s = this.sandboxes.execStream(execRequest(sandboxId, command, extra));
       s.on('data', (o: ExecOutput) =>
         o.type === 1 ? (out.stdout += o.data.toString()) : (out.stderr += o.data.toString()),
       );

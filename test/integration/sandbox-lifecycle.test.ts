@@ -3,11 +3,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { status, type ServiceError } from '@grpc/grpc-js';
-import type { ListSandboxesResponse, Sandbox } from '../../src/generated/sandbox';
+import type { CreateSandboxRequest, ListSandboxesResponse, Sandbox } from '../../src/generated/sandbox';
 import { SandboxStatus } from '../../src/generated/common';
 import { getPreset } from '../../src/shared/presets';
 import { nonRootOnly, rootOnly } from '../helpers/privileges';
-import { call, startServer, wireRules, type TestServer } from '../helpers/server';
+import { call, createSandboxRequest, startServer, wireRules, type TestServer } from '../helpers/server';
 import { settle } from '../helpers/waitFor';
 
 let server: TestServer;
@@ -24,17 +24,8 @@ after(async () => {
   await server.stop();
 });
 
-const create = (extra: Record<string, unknown> = {}) =>
-  call<Sandbox>(server.sandboxes, server.sandboxes.createSandbox, {
-    codebaseId,
-    permissions: READ,
-    expiresIn: undefined,
-    labels: {},
-    runtime: 0,
-    image: '',
-    resources: undefined,
-    ...extra,
-  });
+const create = (extra: Partial<CreateSandboxRequest> = {}) =>
+  call<Sandbox>(server.sandboxes, server.sandboxes.createSandbox, createSandboxRequest(codebaseId, READ, extra));
 const get = (sandboxId: string) => call<Sandbox>(server.sandboxes, server.sandboxes.getSandbox, { sandboxId });
 const start = (sandboxId: string) => call<Sandbox>(server.sandboxes, server.sandboxes.startSandbox, { sandboxId });
 const stop = (sandboxId: string) => call<Sandbox>(server.sandboxes, server.sandboxes.stopSandbox, { sandboxId });
