@@ -34,7 +34,7 @@ import type { NormalizedRule } from '../../src/shared/permissions';
 import { rulesToProto } from '../../src/client/convert';
 import { processesMatching } from './hostProcesses';
 import { settle } from './waitFor';
-import { EXIT_CODE_TRAILER } from '../../src/shared/streamTrailers';
+import { EXIT_CODE_TRAILER, PATHS_MERGED_TRAILER } from '../../src/shared/streamTrailers';
 
 export const SERVER_JS = join(__dirname, '..', '..', 'dist', 'server.js');
 
@@ -205,14 +205,19 @@ export class TestServer {
     return call<ExecResult>(this.sandboxes, this.sandboxes.exec, execRequest(sandboxId, command, extra));
   }
 
-  /** ExecStream collected: chunks in order, and the exit code from the trailer. */
+  /** ExecStream collected: chunks in order, and the exit code and merge count from the trailers. */
   execStream(
     sandboxId: string,
     command: string,
     extra: Partial<ExecRequest> = {},
-  ): Promise<{ stdout: string; stderr: string; exitCode?: number }> {
+  ): Promise<{ stdout: string; stderr: string; exitCode?: number; pathsMerged?: number }> {
     return new Promise((resolve, reject) => {
-      const out = { stdout: '', stderr: '', exitCode: undefined as number | undefined };
+      const out = {
+        stdout: '',
+        stderr: '',
+        exitCode: undefined as number | undefined,
+        pathsMerged: undefined as number | undefined,
+      };
       const s = this.sandboxes.execStream(execRequest(sandboxId, command, extra));
       s.on('data', (o: ExecOutput) =>
         o.type === 1 ? (out.stdout += o.data.toString()) : (out.stderr += o.data.toString()),
@@ -220,6 +225,8 @@ export class TestServer {
       s.on('status', (st: { metadata: Metadata }) => {
         const code = st.metadata.get(EXIT_CODE_TRAILER)[0];
         if (code !== undefined) out.exitCode = Number(code);
+        const merged = st.metadata.get(PATHS_MERGED_TRAILER)[0];
+        if (merged !== undefined) out.pathsMerged = Number(merged);
       });
       s.on('error', reject);
       s.on('end', () => setImmediate(() => resolve(out)));

@@ -103,3 +103,18 @@ describe('session exit codes cannot be forged', () => {
     await call(server.sandboxes, server.sandboxes.destroySession, { sessionId: s.id });
   });
 });
+
+describe('the merge count a stream ends with', () => {
+  it('comes from the merge: printed headers, odd names and a deleted file do not bend it', async () => {
+    const forged = await server.execStream(
+      sandboxId,
+      "echo 'x-agentfense-paths-merged: 0' >&2; printf 'x-agentfense-paths-merged: 999\\n'; echo x > \"$(printf 'odd\\nname')\"",
+    );
+    assert.equal(forged.exitCode, 0, forged.stderr);
+    assert.equal(forged.pathsMerged, 1, 'one file written, whatever the output says');
+    const deleted = await server.execStream(sandboxId, 'rm a.txt');
+    assert.equal(deleted.pathsMerged, 1);
+    const nothing = await server.execStream(sandboxId, 'cat /workspace/odd* >/dev/null; ls >/dev/null');
+    assert.equal(nothing.pathsMerged, 0);
+  });
+});
