@@ -41,6 +41,22 @@ execFileSync(
   { stdio: 'inherit' },
 );
 
+// The terminal helper (dist/agentfense-pty): static, so it runs on whatever a sandbox's root
+// file system holds. Debian: apt-get install -y gcc libc6-dev.
+execFileSync(
+  'cc',
+  [
+    '-static',
+    '-O2',
+    '-Wall',
+    '-Werror',
+    '-o',
+    join(root, 'dist', 'agentfense-pty'),
+    join(root, 'src', 'server', 'sandbox', 'runtime', 'ptyHelper.c'),
+  ],
+  { stdio: 'inherit' },
+);
+
 if (watch) {
   for (const options of builds) await (await esbuild.context(options)).watch();
   console.log('watching for changes…');

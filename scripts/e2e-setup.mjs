@@ -33,6 +33,9 @@ const APT_PACKAGES = [
   'python3-protobuf',
   // libseccomp's Python binding: scripts/build.mjs builds the sandboxes' seccomp program with it.
   'python3-seccomp',
+  // A C compiler and libc's static archive: scripts/build.mjs builds the terminal helper.
+  'gcc',
+  'libc6-dev',
 ];
 
 export function cacheDir() {

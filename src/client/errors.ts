@@ -140,6 +140,16 @@ export class SessionClosedError extends AgentFenseError {
 }
 
 /** Bad input, found by the client before sending or by the server (INVALID_ARGUMENT). */
+/** The server has no TerminalService (AgentFense's own server): use a session instead. */
+export class TerminalUnsupportedError extends AgentFenseError {
+  constructor(init: Omit<AgentFenseErrorInit, 'code'>) {
+    super('this server offers no interactive terminal (no agentfense.ext.v1.TerminalService)', {
+      ...init,
+      code: status.UNIMPLEMENTED,
+    });
+  }
+}
+
 export class InvalidConfigurationError extends AgentFenseError {
   constructor(message: string, init: Omit<AgentFenseErrorInit, 'code'> = {}) {
     super(message, { ...init, code: status.INVALID_ARGUMENT });
@@ -219,7 +229,8 @@ export type ClientCallName =
   | 'listSessions'
   | 'destroySession'
   | 'sessionExec'
-  | 'sessionExecStream';
+  | 'sessionExecStream'
+  | 'openTerminal';
 
 type Resource = 'sandbox' | 'codebase' | 'session' | 'file';
 
@@ -249,6 +260,7 @@ const NOT_FOUND_RESOURCES: Record<ClientCallName, readonly Resource[]> = {
   destroySession: ['session'],
   sessionExec: ['session'],
   sessionExecStream: ['session'],
+  openTerminal: ['sandbox'],
 };
 
 const RESOURCE_KEYWORDS: Record<Resource, RegExp> = {
@@ -259,7 +271,12 @@ const RESOURCE_KEYWORDS: Record<Resource, RegExp> = {
 };
 
 const EXEC_CALLS: ReadonlySet<ClientCallName> = new Set(['exec', 'execStream', 'sessionExec', 'sessionExecStream']);
-const NEEDS_RUNNING_SANDBOX: ReadonlySet<ClientCallName> = new Set(['exec', 'execStream', 'createSession']);
+const NEEDS_RUNNING_SANDBOX: ReadonlySet<ClientCallName> = new Set([
+  'exec',
+  'execStream',
+  'createSession',
+  'openTerminal',
+]);
 const SESSION_CALLS: ReadonlySet<ClientCallName> = new Set([
   'sessionExec',
   'sessionExecStream',
@@ -304,6 +321,9 @@ export function toAgentFenseError(err: unknown, ctx: CallContext): Error {
       if (NEEDS_RUNNING_SANDBOX.has(ctx.call) || /not running/i.test(serverMessage)) {
         return new SandboxNotRunningError(ctx.sandboxId ?? '', init);
       }
+      break;
+    case status.UNIMPLEMENTED:
+      if (ctx.call === 'openTerminal') return new TerminalUnsupportedError(init);
       break;
     case status.DEADLINE_EXCEEDED:
       if (EXEC_CALLS.has(ctx.call)) return new CommandTimeoutError(ctx.command ?? '', ctx.timeoutMs, init);

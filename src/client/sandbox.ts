@@ -17,6 +17,7 @@ import { CommandExecutionError, InvalidConfigurationError, SandboxNotFoundError 
 import { SandboxClient, type ExecOptions, type SandboxClientOptions } from './sandboxClient';
 import { sandboxRules } from './sandboxRules';
 import { Session } from './session';
+import type { InteractiveTerminal, TerminalOptions } from './interactiveTerminal';
 import type { CommandOutput } from './commandOutput';
 import type { ExecResult, FileInfo, ResourceLimits, RuntimeType, SandboxInfo, SandboxStatus } from './types';
 import { uploadFiles, type UploadProgress } from './uploader';
@@ -172,6 +173,11 @@ export class Sandbox implements AsyncDisposable {
   /** Streams a command's output; see `SandboxClient.execStream` for cancellation. */
   runStream(command: string, options: ExecOptions = {}): CommandOutput {
     return this.client.execStream(this.id, command, options);
+  }
+
+  /** An interactive terminal (a real pseudo-terminal) in this sandbox; see InteractiveTerminal. */
+  terminal(options: TerminalOptions = {}): InteractiveTerminal {
+    return this.client.openTerminal(this.id, options);
   }
 
   async session(options: { shell?: string; env?: Record<string, string> } = {}): Promise<Session> {

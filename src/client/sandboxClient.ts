@@ -21,6 +21,8 @@ import {
   type UploadResult as UploadResultMessage,
 } from '../generated/codebase';
 import { BatchUploadServiceClient } from '../generated/batch_upload';
+import { TerminalServiceClient } from '../generated/terminal';
+import { InteractiveTerminal, type TerminalOptions } from './interactiveTerminal';
 import { BatchFailure, batchUploadCall, type BatchFile } from './batchUpload';
 import {
   SandboxServiceClient,
@@ -151,6 +153,7 @@ export class SandboxClient implements AsyncDisposable {
   private readonly codebaseStub: CodebaseServiceClient;
   private readonly sandboxStub: SandboxServiceClient;
   private readonly batchStub: BatchUploadServiceClient;
+  private readonly terminalStub: TerminalServiceClient;
   /** Whether the server serves UploadBatch, once a probe has told. */
   private batchSupport: Promise<boolean> | undefined;
   private readonly token: string | undefined;
@@ -186,6 +189,10 @@ export class SandboxClient implements AsyncDisposable {
       ...channelOptions,
       channelOverride: this.codebaseStub.getChannel(),
     });
+    this.terminalStub = new TerminalServiceClient(this.endpoint, creds, {
+      ...channelOptions,
+      channelOverride: this.codebaseStub.getChannel(),
+    });
   }
 
   /** Closes the connection; calls in flight are cancelled. Safe to call twice. */
@@ -194,6 +201,7 @@ export class SandboxClient implements AsyncDisposable {
     this.closed = true;
     this.sandboxStub.close();
     this.batchStub.close();
+    this.terminalStub.close();
     this.codebaseStub.close();
   }
 
@@ -601,6 +609,21 @@ export class SandboxClient implements AsyncDisposable {
       { noDefaultDeadline: true },
     );
     return execResultFromProto(res);
+  }
+
+  /**
+   * Opens an interactive terminal in a running sandbox (the embedded server's
+   * TerminalService). Against a server without it, `end` settles with a
+   * TerminalUnsupportedError: use a session.
+   */
+  openTerminal(sandboxId: string, options: TerminalOptions = {}): InteractiveTerminal {
+    requireId('sandboxId', sandboxId);
+    this.assertOpen();
+    return new InteractiveTerminal(this.terminalStub.openTerminal(this.metadata()), sandboxId, options, {
+      call: 'openTerminal',
+      endpoint: this.endpoint,
+      sandboxId,
+    });
   }
 
   sessionExecStream(sessionId: string, command: string, opts: SessionExecOptions = {}): CommandOutput {

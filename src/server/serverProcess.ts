@@ -10,6 +10,9 @@ import { dirname, resolve } from 'node:path';
 import { Server, ServerCredentials, type ServerInterceptor } from '@grpc/grpc-js';
 import { CodebaseServiceService } from '../generated/codebase';
 import { BatchUploadServiceService } from '../generated/batch_upload';
+import { TerminalServiceService } from '../generated/terminal';
+import { createTerminalService } from './sandbox/terminalService';
+import { installPtyHelper } from './sandbox/runtime/ptyTerminal';
 import { SandboxServiceService } from '../generated/sandbox';
 import { CodebaseStore } from './codebase/store';
 import { createBatchUploadService, createCodebaseService } from './codebase/service';
@@ -51,6 +54,8 @@ export async function runServer(options: ServerOptions): Promise<void> {
     throw new UsageError('--cow overlay needs a server running as root (it mounts overlayfs); use --cow copy');
   const dataDir = prepareDataDir(options.dataDir, identity, cowMode);
   installSupervisorShell(dataDir, identity);
+  if (!installPtyHelper(dataDir, identity))
+    log.warn('no terminal helper in this build: OpenTerminal will fail (rebuild with node scripts/build.mjs)');
   const token = options.tokenFile ? readToken(options.tokenFile) : undefined;
 
   const store = await CodebaseStore.open(dataDir, {
@@ -89,6 +94,7 @@ export async function runServer(options: ServerOptions): Promise<void> {
   addStrictService(server, CodebaseServiceService, createCodebaseService(store));
   addStrictService(server, BatchUploadServiceService, createBatchUploadService(store));
   addStrictService(server, SandboxServiceService, createSandboxService(manager, cgroups, host, defaultLimits));
+  addStrictService(server, TerminalServiceService, createTerminalService(manager));
 
   const address = await listen(server, options.listen);
   log.info('server ready', {

@@ -22,6 +22,14 @@ import type { SandboxIdentity } from './sandboxIdentity';
 import { CgroupLimits, hasLimits, type ResourceLimitValues } from './runtime/cgroupLimits';
 import { runCommand, type OutputSink, type RunOutcome } from './runtime/commandRunner';
 import { ShellSession, type SessionCommandOutcome } from './runtime/shellSession';
+import { existsSync } from 'node:fs';
+import {
+  missingPtyHelper,
+  PTY_HELPER_IN_SANDBOX,
+  ptyHelperPath,
+  PtyTerminal,
+  shellInvocation,
+} from './runtime/ptyTerminal';
 import { PRIVATE_ARGS_FD, SCRIPT_FD, SCRIPT_PATH, type Launch } from './runtime/bwrapLauncher';
 import { sandboxWalkDir } from '../dataDirAccess';
 import { SUPERVISOR_IN_SANDBOX, SUPERVISOR_SCRIPT, supervisorShellPath } from './runtime/sessionSupervisor';
@@ -66,8 +74,25 @@ export interface ExecOptions {
   abort?: AbortSignal;
 }
 
+export interface TerminalOptions {
+  id: string;
+  shell: string;
+  rows: number;
+  cols: number;
+  env: Record<string, string>;
+  workdir: string;
+}
+
+/** What a terminal's owner hears: its output, each merge that changed something, its end (after the last merge). */
+export interface TerminalHandlers {
+  output(data: Buffer): boolean;
+  merged(pathsMerged: number, notes: string): void;
+  ended(exitCode: number, problem?: string): void;
+}
+
 export class LiveSandbox {
   readonly sessions = new Map<string, ShellSession>();
+  private readonly terminals = new Set<PtyTerminal>();
   private view!: ViewLease;
   private layer!: WritableLayer;
   private readonly merger: ChangeMerger;
@@ -208,6 +233,81 @@ export class LiveSandbox {
     });
   }
 
+  /**
+   * Opens an interactive terminal. The sandbox's changes are merged each time its shell is
+   * back at the prompt after a line (one merge at a time, a request during one runs once
+   * after it) and when it ends.
+   */
+  async openTerminal(o: TerminalOptions, h: TerminalHandlers): Promise<PtyTerminal> {
+    const env = envArgs(o.env);
+    const cwd = sandboxWorkdir(o.workdir);
+    if (!existsSync(ptyHelperPath(this.ctx.dataDir))) throw missingPtyHelper();
+    this.refuseIfStopping();
+    return this.locked(async () => {
+      this.refuseIfStopping(); // as in openSession
+      await this.refreshIfStale();
+      let merging: Promise<void> | undefined;
+      let mergeAgain = false;
+      const mergeNow = async () => {
+        try {
+          const m = await this.mergeLocked();
+          if (m.paths > 0 || m.notes) h.merged(m.paths, m.notes);
+        } catch (err) {
+          this.ctx.log.warn('terminal merge failed', { sandbox: this.spec.id, error: String(err) });
+        }
+      };
+      const requestMerge = () => {
+        if (merging) return void (mergeAgain = true);
+        merging = (async () => {
+          do {
+            mergeAgain = false;
+            await mergeNow();
+          } while (mergeAgain);
+          merging = undefined;
+        })();
+      };
+      let ended!: () => void;
+      // Counted in flight from now: a stop waits for the terminal's last merge.
+      const done = new Promise<void>((resolve) => (ended = resolve));
+      this.inFlight.add(done);
+      const { program, script } = shellInvocation(o.shell, o.rows, o.cols);
+      const terminal = new PtyTerminal(
+        o.id,
+        this.launch(
+          [
+            ...env,
+            '--chdir',
+            cwd,
+            '--ro-bind',
+            ptyHelperPath(this.ctx.dataDir),
+            PTY_HELPER_IN_SANDBOX,
+            '--ro-bind-data',
+            String(SCRIPT_FD),
+            SCRIPT_PATH,
+          ],
+          program,
+          script,
+        ),
+        {
+          output: (data) => h.output(data),
+          prompt: requestMerge,
+          ended: (exitCode, problem) => {
+            this.terminals.delete(terminal);
+            void (async () => {
+              await merging;
+              await mergeNow();
+              h.ended(exitCode, problem);
+              this.inFlight.delete(done);
+              ended();
+            })();
+          },
+        },
+      );
+      this.terminals.add(terminal);
+      return terminal;
+    });
+  }
+
   async sessionExec(
     session: ShellSession,
     command: string,
@@ -240,6 +340,7 @@ export class LiveSandbox {
     this.stopping = true;
     for (const a of this.aborts) a.abort();
     for (const s of this.sessions.values()) s.close();
+    for (const t of this.terminals) t.close();
     await Promise.allSettled([...this.inFlight]);
     await this.locked(async () => {
       // Belt and braces: no session may survive the teardown of its mounts.
@@ -268,6 +369,7 @@ export class LiveSandbox {
   }
 
   private hasOpenSessions(): boolean {
+    if (this.terminals.size > 0) return true;
     for (const s of this.sessions.values()) if (!s.closed) return true;
     return false;
   }

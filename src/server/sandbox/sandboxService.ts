@@ -1,5 +1,4 @@
 /** The gRPC SandboxService: request validation and wire conversion around SandboxManager. */
-import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { Metadata, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
 import {
@@ -28,13 +27,11 @@ import { hasLimits, validateLimits, type CgroupLimits, type ResourceLimitValues 
 import { withDefaults } from './runtime/defaultLimits';
 import type { OutputSink } from './runtime/commandRunner';
 import { newSessionId } from './ids';
+import { validShell } from './shellPath';
 import type { ShellSession } from './runtime/shellSession';
 import { EXIT_CODE_TRAILER, PATHS_MERGED_TRAILER, SESSION_CWD_TRAILER } from '../../shared/streamTrailers';
 
 const DOCKER_SOCKET = '/var/run/docker.sock';
-const DEFAULT_SHELL = '/bin/bash';
-/** Host directories bound into every sandbox: a session shell must live in one. */
-const SHELL_DIRS = ['/usr/', '/bin/', '/sbin/'];
 /**
  * The longest command timeout: Node's setTimeout treats a longer delay as 1 ms, which would
  * time the command out at once. (expires_in has no such limit: the manager re-arms.)
@@ -136,25 +133,6 @@ function dockerReachable(): Promise<boolean> {
     });
     sock.once('error', () => resolve(false));
   });
-}
-
-function validShell(shell: string): string {
-  const s = shell || DEFAULT_SHELL;
-  if (
-    !s.startsWith('/') ||
-    s.includes('\0') ||
-    s.split('/').includes('..') ||
-    !SHELL_DIRS.some((d) => s.startsWith(d))
-  ) {
-    throw invalidArgument(`shell ${JSON.stringify(shell)} must be an absolute path under /usr, /bin or /sbin`);
-  }
-  try {
-    fs.accessSync(s, fs.constants.X_OK);
-    if (!fs.statSync(s).isFile()) throw new Error('not a file');
-  } catch {
-    throw invalidArgument(`shell ${s} does not exist in the sandbox`);
-  }
-  return s;
 }
 
 export function createSandboxService(

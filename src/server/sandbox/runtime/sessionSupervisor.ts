@@ -23,9 +23,9 @@
  * pipe through /proc/<pid>/fd and append `exit 0` to the next command. So a command plus its
  * prelude is bounded by MAX_ARG_BYTES, like Exec's command.
  */
-import * as fs from 'node:fs';
 import { join } from 'node:path';
 import type { SandboxIdentity } from '../sandboxIdentity';
+import { installExecuteOnly } from './executeOnlyCopy';
 
 /** Where the execute-only shell appears inside a session's sandbox. */
 export const SUPERVISOR_IN_SANDBOX = '/run/agentfense/supervisor-sh';
@@ -59,19 +59,10 @@ export function supervisorShellPath(dataDir: string): string {
   return join(dataDir, 'supervisor-sh');
 }
 
-/**
- * (Re)creates the execute-only shell: mode 0111, owned by the server (root, or the server's
- * user, which in a sandbox's user namespace cannot read it either: owner bits apply and the
- * sandbox has no capabilities). It is bound read-only, so no sandbox can chmod it.
- */
+/** (Re)creates the execute-only shell (see executeOnlyCopy.ts). */
 export function installSupervisorShell(dataDir: string, identity: SandboxIdentity): string {
   const target = supervisorShellPath(dataDir);
-  const tmp = `${target}.${process.pid}.tmp`;
-  fs.rmSync(tmp, { force: true });
-  fs.copyFileSync(fs.realpathSync('/bin/sh'), tmp);
-  fs.chmodSync(tmp, 0o111);
-  if (identity.serverIsRoot) fs.chownSync(tmp, 0, 0);
-  fs.renameSync(tmp, target);
+  installExecuteOnly('/bin/sh', target, identity);
   return target;
 }
 
