@@ -2,7 +2,7 @@
 export { Sandbox, DEFAULT_PRESET, DEFAULT_RUN_TIMEOUT_MS, codebaseNameFor } from './sandbox';
 export type { ConnectOptions, CreateOptions, FromLocalOptions, RunOptions } from './sandbox';
 export { Session } from './session';
-export { InteractiveTerminal, type TerminalOptions } from './interactiveTerminal';
+export { InteractiveTerminal, type TerminalEnd, type TerminalOptions } from './interactiveTerminal';
 export { CommandOutput } from './commandOutput';
 export { SandboxClient, DEFAULT_ENDPOINT, DEFAULT_DEADLINE_MS, EXEC_DEADLINE_GRACE_MS } from './sandboxClient';
 export type {

@@ -121,3 +121,49 @@ test('Ctrl+C in the sandbox terminal stops the foreground loop and the session g
   // The loop really stopped: no tick printed after the interrupt.
   assert.doesNotMatch(text.slice(text.indexOf('after=42')), /tick \d+/);
 });
+
+test('the sandbox terminal is a real terminal: its size follows the panel, job control, a REPL, vim', async () => {
+  // The session of the previous tests. `stty size` prints the pty's rows and columns.
+  await vs.typeInTerminal('echo "size=$(stty size | tr " " x)"');
+  const before = await vs.waitForTerminalText(/size=\d+x\d+/, 30_000);
+  const sizeBefore = /size=(\d+x\d+)/.exec(before)![1];
+  await vs.page.setViewportSize({ width: 1000, height: 700 });
+  await vs.typeInTerminal('clear; echo "size=$(stty size | tr " " x)"');
+  const after = await waitFor(
+    'a new size after the window shrank',
+    () => vs.terminalText(),
+    (t) => /size=\d+x\d+/.test(t) && /size=(\d+x\d+)/.exec(t)![1] !== sizeBefore,
+    30_000,
+  );
+  assert.notEqual(/size=(\d+x\d+)/.exec(after)![1], sizeBefore, 'stty size follows the terminal panel');
+
+  await vs.typeInTerminal('clear; sleep 300 & jobs');
+  await vs.waitForTerminalText(/\[1\]\+\s+Running\s+sleep 300 &/, 30_000);
+  await vs.typeInTerminal('kill %1');
+
+  await vs.typeInTerminal('clear; python3 -q');
+  await vs.waitForTerminalText(/>>>/, 30_000);
+  await vs.typeInTerminal('print("repl", 6 * 7)');
+  await vs.waitForTerminalText(/repl 42/, 30_000);
+  await vs.typeInTerminal('exit()');
+
+  // A full-screen editor writes a file (under agent-safe, /workspace is read-only; /tmp is not).
+  // (A visible notification toast would take the Escape key.)
+  await vs.dismissNotifications();
+  await vs.typeInTerminal('clear; vim -u NONE -N /tmp/from-vim.txt');
+  await vs.waitForTerminalText(/from-vim\.txt/, 30_000);
+  await vs.page.keyboard.type('ihello from vim', { delay: 10 });
+  await vs.page.keyboard.press('Escape');
+  // vim waits a moment to tell a lone Escape from the start of a key code.
+  await waitFor(
+    'vim to leave insert mode',
+    () => vs.terminalText(),
+    (t) => !t.includes('-- INSERT --'),
+    10_000,
+  );
+  await vs.page.keyboard.type(':wq', { delay: 10 });
+  await vs.page.keyboard.press('Enter');
+  await vs.typeInTerminal('clear; echo "content=$(cat /tmp/from-vim.txt)"');
+  await vs.waitForTerminalText(/content=hello from vim/, 30_000);
+  await vs.saveScreenshot('sandbox-terminal-pty');
+});

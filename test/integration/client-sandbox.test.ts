@@ -13,6 +13,7 @@ import {
   SandboxNotFoundError,
   SandboxNotRunningError,
   SessionClosedError,
+  TerminalUnsupportedError,
   FileNotFoundError,
   getPreset,
   type UploadProgress,
@@ -156,6 +157,12 @@ describe('Sandbox commands and files', () => {
   after(async () => {
     await sandbox.destroy();
     client.close();
+  });
+
+  test("a server without AgentFense's terminal extension says so, so the caller can fall back to a session", async () => {
+    const end = await sandbox.terminal({ rows: 24, cols: 80 }).end;
+    assert.ok('error' in end && end.error instanceof TerminalUnsupportedError, JSON.stringify(end));
+    assert.match(end.error.message, /no interactive terminal/);
   });
 
   test('run returns output, exit code and duration; sends env, workdir, stdin and the timeout', async () => {

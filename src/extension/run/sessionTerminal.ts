@@ -1,5 +1,8 @@
 /**
- * "Open Sandbox Terminal": an interactive shell on a sandbox session. Lines are edited
+ * "Open Sandbox Terminal": an interactive shell in the sandbox. On the embedded server it is
+ * a real pseudo-terminal (ptyShell.ts): keystrokes go straight to the shell, so Ctrl+C, job
+ * control, vim, less and REPLs work and a resize reaches them. Against a server without
+ * interactive terminals (AgentFense's own), it is a sandbox session: lines are edited
  * locally (lineEditor.ts) and each one runs with SessionExecStream, so `cd` and `export`
  * persist; the prompt shows the short sandbox id and the working directory.
  */
@@ -8,7 +11,9 @@ import type { Ctx } from '../context';
 import { describeError, offerEnvironmentCheck } from '../server/errorReporting';
 import { CommandStatus } from './commandStatus';
 import { LineEditor } from './lineEditor';
-import { DIM, RED, RESET, shortSandboxId, toTerminalNewlines } from './terminalText';
+import { DIM, RED, RESET, shortSandboxId, toTerminalNewlines, YELLOW } from './terminalText';
+import { PtyShell, type TerminalDimensions } from './ptyShell';
+import type { TerminalEnd } from '../../client';
 
 const RESTART_HINT = 'Press Enter to start a new session, or close this terminal.';
 
@@ -37,14 +42,23 @@ export class SessionTerminal implements vscode.Pseudoterminal {
    * typing meant for the sandbox cannot spill into whatever terminal gets the focus next.
    */
   private dead = false;
+  /** The shell on a pseudo-terminal, when the server has them; otherwise `sessionId` is used. */
+  private pty: PtyShell | undefined;
+  private size: TerminalDimensions | undefined;
 
   constructor(
     private readonly ctx: Ctx,
     private readonly target: SessionTarget,
   ) {}
 
-  open(): void {
+  open(initialDimensions: vscode.TerminalDimensions | undefined): void {
+    this.size = initialDimensions;
     void this.start();
+  }
+
+  setDimensions(dimensions: vscode.TerminalDimensions): void {
+    this.size = dimensions;
+    this.pty?.resize(dimensions);
   }
 
   private write(s: string): void {
@@ -69,6 +83,7 @@ export class SessionTerminal implements vscode.Pseudoterminal {
         this.write(`${DIM}[${t.preset} · sandbox ${sandboxId}] Ctrl+C interrupts, Ctrl+D closes.${RESET}\r\n`);
       }
       this.sandboxId = sandboxId;
+      if (await this.startPty(sandboxId)) return;
       const session = await this.ctx.connection.call((c) => c.createSession(sandboxId!, {}), { idempotent: false });
       this.sessionId = session.id;
       this.ctx.sandboxes.fireChanged();
@@ -79,6 +94,46 @@ export class SessionTerminal implements vscode.Pseudoterminal {
       this.dead = true;
       void offerEnvironmentCheck(e);
     }
+  }
+
+  /** True when the shell runs on a pseudo-terminal; false when the server has none. */
+  private async startPty(sandboxId: string): Promise<boolean> {
+    const folder = this.target.folder;
+    const pty = await PtyShell.open((fn) => this.ctx.connection.call(fn, { idempotent: false }), sandboxId, this.size, {
+      output: (text) => this.write(text),
+      merged: (pathsMerged, notes) => {
+        if (notes) this.write(`${YELLOW}${toTerminalNewlines(notes)}${RESET}`);
+        this.ctx.codebaseMayHaveChanged(folder, pathsMerged);
+      },
+      ended: (end) => this.ptyEnded(end),
+    });
+    if (!pty) return false;
+    if (this.closed || this.dead) {
+      pty.close();
+      return true;
+    }
+    this.pty = pty;
+    this.ctx.sandboxes.fireChanged();
+    // The size may have changed while it opened.
+    if (this.size) pty.resize(this.size);
+    const typed = this.typeahead;
+    this.typeahead = '';
+    if (typed) pty.input(typed);
+    return true;
+  }
+
+  /** The shell exited (`exit`, Ctrl+D): the terminal closes, as any terminal does. A failure is told. */
+  private ptyEnded(end: TerminalEnd): void {
+    this.pty = undefined;
+    this.ctx.codebaseMayHaveChanged(this.target.folder);
+    if (this.closed) return;
+    if ('exitCode' in end) {
+      this.closed = true;
+      this.closeEmitter.fire(end.exitCode);
+      return;
+    }
+    this.write(`\r\n${RED}AgentFense: ${toTerminalNewlines(describeError(end.error))}${RESET}\r\n`);
+    this.sessionEnded();
   }
 
   private showPrompt(): void {
@@ -95,6 +150,7 @@ export class SessionTerminal implements vscode.Pseudoterminal {
       if (data.includes('\r')) this.restart();
       return;
     }
+    if (this.pty) return this.pty.input(data);
     if (!this.sessionId) {
       this.typeahead += data; // still starting
       return;
@@ -212,6 +268,8 @@ export class SessionTerminal implements vscode.Pseudoterminal {
   }
 
   private async destroy(): Promise<void> {
+    this.pty?.close();
+    this.pty = undefined;
     this.running?.abort(new vscode.CancellationError());
     const id = this.sessionId;
     this.sessionId = undefined;
