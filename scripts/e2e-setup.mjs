@@ -271,6 +271,12 @@ function ensureCodeServer(p) {
 }
 
 /** Installs whatever is missing and returns the paths (see e2ePaths). Throws SetupError with a clear message. */
+/** The Debian packages alone (the build needs python3-seccomp and a C compiler, the server bubblewrap). */
+export async function ensureHostPackages() {
+  const p = e2ePaths();
+  await withLock(p.cache, async () => ensureAptPackages(p.cache));
+}
+
 export async function ensureE2eEnvironment() {
   const p = e2ePaths();
   const t = Date.now();

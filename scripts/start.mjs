@@ -16,7 +16,7 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { distIsFresh } from './buildFreshness.mjs';
-import { cacheDir, cleanNpmEnv, ensureE2eEnvironment } from './e2e-setup.mjs';
+import { cacheDir, cleanNpmEnv, ensureE2eEnvironment, ensureHostPackages } from './e2e-setup.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const say = (msg) => console.log(`[start] ${msg}`);
@@ -122,6 +122,8 @@ if (!existsSync(folder)) {
   process.exit(2);
 }
 
+// Before the build: it compiles the seccomp program and the terminal helper with them.
+await ensureHostPackages();
 if (distIsFresh(root)) say('dist/ is up to date with src/');
 else {
   say('building the extension…');
