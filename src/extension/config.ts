@@ -1,6 +1,6 @@
 /** Typed access to the `agentfense.*` settings, read fresh each time (they change at runtime). */
 import * as vscode from 'vscode';
-import type { UserPresetMap } from './presets/presetCatalog';
+import type { UserPresetMap } from '../core/presets/presetCatalog';
 
 export const SECTION = 'agentfense';
 export const DEFAULT_PRESET = 'agent-safe';

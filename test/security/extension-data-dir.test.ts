@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { chownSync, mkdirSync, statSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dataDirFor, socketPathFor } from '../../src/extension/server/serverLifecycle';
+import { dataDirFor, socketPathFor } from '../../src/client/embedded/serverLifecycle';
 import { isRoot, NOBODY } from './lib/hostAccess';
 
 /** The temp-dir folder socketPathFor falls back to for a storage path too long for a socket. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildPresetCatalog, parsePresetFile } from '../../src/extension/presets/presetCatalog';
+import { buildPresetCatalog, parsePresetFile } from '../../src/core/presets/presetCatalog';
 import { PermissionEngine } from '../../src/shared/permissions';
 import { BUILTIN_PRESET_NAMES } from '../../src/shared/presets';
 

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ExitMarkerParser, newNonce, wrapCommand, wrapSessionCommand } from '../../src/extension/run/exitMarker';
-import { acquireLock, isLockStale } from '../../src/extension/server/serverLock';
-import { describeLogLine, socketPathFor } from '../../src/extension/server/serverLifecycle';
+import { acquireLock, isLockStale } from '../../src/client/embedded/serverLock';
+import { describeLogLine, socketPathFor } from '../../src/client/embedded/serverLifecycle';
 import { formatExitLine, formatLimits, shortSandboxId, toTerminalNewlines } from '../../src/extension/run/terminalText';
 
 /** Runs a wrapped script as the sandbox would (/bin/sh -c), stderr merged into stdout. */

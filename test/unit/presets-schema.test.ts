@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Ajv from 'ajv';
 import { listFiles, PackageManager } from '@vscode/vsce';
-import { buildPresetCatalog, parsePresetFile, PRESET_KEYS } from '../../src/extension/presets/presetCatalog';
+import { buildPresetCatalog, parsePresetFile, PRESET_KEYS } from '../../src/core/presets/presetCatalog';
 import { PATTERN_TYPES, PERMISSION_LEVELS, RULE_KEYS } from '../../src/shared/permissions';
 import { BUILTIN_PRESET_NAMES, getPreset, presetDescription } from '../../src/shared/presets';
 

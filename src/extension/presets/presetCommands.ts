@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import type { PresetNode } from './presetsView';
 import type { Ctx } from '../context';
 import { stopOtherPresetSandboxes } from './otherPresetSandboxes';
-import type { PresetEntry } from './presetCatalog';
+import type { PresetEntry } from '../../core/presets/presetCatalog';
 import { WORKSPACE_PRESETS_FILE } from './presetStore';
 import { pickPreset } from './presetPicker';
 

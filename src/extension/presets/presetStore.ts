@@ -10,7 +10,12 @@
 import * as vscode from 'vscode';
 import { PermissionEngine } from '../../shared/permissions';
 import { affects, type Config } from '../config';
-import { buildPresetCatalog, parsePresetFile, PresetCatalog, type UserPresetMap } from './presetCatalog';
+import {
+  buildPresetCatalog,
+  parsePresetFile,
+  PresetCatalog,
+  type UserPresetMap,
+} from '../../core/presets/presetCatalog';
 
 export const WORKSPACE_PRESETS_FILE = '.agentfense/presets.json';
 const CHOSEN_PRESET_KEY = 'agentfense.chosenPreset';

@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import type { NormalizedRule, PermissionLevel } from '../../shared/permissions';
 import type { Ctx } from '../context';
-import type { PresetEntry } from './presetCatalog';
+import type { PresetEntry } from '../../core/presets/presetCatalog';
 
 export const LEVEL_ICONS: Record<PermissionLevel, string> = {
   none: 'eye-closed',

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ConnectionError, SandboxClient } from '../../client';
 import type { Config } from '../config';
-import { EmbeddedServer, describeLogLine, UnsupportedPlatformError } from './serverLifecycle';
+import { EmbeddedServer, describeLogLine, UnsupportedPlatformError } from '../../client/embedded/serverLifecycle';
 import { ServerTrust } from './serverTrust';
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'failed' | 'unsupported';

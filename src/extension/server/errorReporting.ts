@@ -6,8 +6,8 @@ import * as vscode from 'vscode';
 import { status } from '@grpc/grpc-js';
 import { AgentFenseError, ConnectionError } from '../../client';
 import { HOST_NOT_READY } from '../../shared/hostReadiness';
-import { BWRAP_FIX } from './platformSupport';
-import { ServerStartError, UnsupportedPlatformError } from './serverLifecycle';
+import { BWRAP_FIX } from '../../client/embedded/platformSupport';
+import { ServerStartError, UnsupportedPlatformError } from '../../client/embedded/serverLifecycle';
 
 export function isCancellation(e: unknown): boolean {
   return (
