@@ -86,6 +86,32 @@ describe('FolderBaseline', () => {
     assert.equal((await new BaselineStore(store, () => 'tcp://elsewhere').of(root).current()).index, undefined);
   });
 
+  it("sees another process's edits of the same folder (VS Code and the MCP server share the file)", async () => {
+    const store = join(dir, 'shared');
+    const vscodeSide = new BaselineStore(store, () => 'embedded').of(root);
+    const mcpSide = new BaselineStore(store, () => 'embedded').of(root);
+    await vscodeSide.edit(async (draft) => {
+      draft.index = emptyIndex('cb_shared', root.path);
+      draft.save();
+    });
+    await mcpSide.edit(async (draft) => {
+      assert.equal(draft.index?.codebaseId, 'cb_shared', 'the second store reads what the first wrote');
+      draft.changes = [{ path: 'made.txt', kind: 'added', size: 3, remoteMtimeMs: 1, sha256: 'C' }];
+      draft.save();
+    });
+    // The first one has the file in memory already: its next edit reads the other's version.
+    await vscodeSide.edit(async (draft) => {
+      assert.deepEqual(
+        draft.changes.map((c) => c.path),
+        ['made.txt'],
+      );
+    });
+    assert.deepEqual(
+      vscodeSide.changes.map((c) => c.path),
+      ['made.txt'],
+    );
+  });
+
   it('fires onDidChange after an edit ended, with the new state in place', async () => {
     const baseline = new BaselineStore(join(dir, 'events'), () => 'embedded').of(root);
     const seen: number[] = [];

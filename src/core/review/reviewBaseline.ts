@@ -3,10 +3,12 @@
  * put into the codebase, with the codebase's own times), the changes the user discarded and
  * the current change set. Sync, refresh, accept and discard all change it through `edit`,
  * which runs them one at a time, so an Accept never interleaves with an upload of the same
- * folder. Persisted write-then-rename: a crash never leaves a truncated file.
+ * folder. Persisted write-then-rename: a crash never leaves a truncated file. Another process
+ * may share the file (VS Code and the MCP server, on the same folder): each edit first reads
+ * it again if it changed on disk since this process last read or wrote it.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Emitter } from '../events';
 import { parseIndex, type UploadIndex } from '../sync/uploadIndex';
@@ -32,7 +34,8 @@ export class FolderBaseline {
   private index: UploadIndex | undefined;
   private discarded: Record<string, string> = {};
   private currentChanges: readonly Change[] = [];
-  private loaded: Promise<void> | undefined;
+  /** The file as this process last read or wrote it (mtime, size, inode), '' before that. */
+  private diskStamp = '';
   private queue: Promise<unknown> = Promise.resolve();
   private readonly changed = new Emitter<FolderBaseline>();
   /** Fires after an edit ends (index, discarded or changes may differ). */
@@ -84,19 +87,31 @@ export class FolderBaseline {
     return next;
   }
 
-  private load(): Promise<void> {
-    this.loaded ??= readFile(this.file, 'utf8').then(
-      (text) => {
-        const persisted = parseIndex(JSON.parse(text)) as PersistedBaseline | undefined;
-        if (!persisted) return;
+  /** Reads the file when it is not what this process last read or wrote (first use, another process's edit). */
+  private async load(): Promise<void> {
+    const now = await this.stampOnDisk();
+    if (now === this.diskStamp) return;
+    try {
+      const persisted = parseIndex(JSON.parse(await readFile(this.file, 'utf8'))) as PersistedBaseline | undefined;
+      if (persisted) {
         const { discarded, changes, ...index } = persisted;
         this.index = index;
         this.discarded = discarded ?? {};
         this.currentChanges = Array.isArray(changes) ? changes : [];
-      },
-      () => undefined, // none yet, or unreadable: "never uploaded", the next sync starts afresh
-    );
-    return this.loaded;
+      }
+    } catch {
+      // none yet, or unreadable: "never uploaded", the next sync starts afresh
+    }
+    this.diskStamp = now;
+  }
+
+  private async stampOnDisk(): Promise<string> {
+    try {
+      const s = await stat(this.file);
+      return `${s.mtimeMs}:${s.size}:${s.ino}`;
+    } catch {
+      return 'none';
+    }
   }
 
   private async persist(): Promise<void> {
@@ -108,8 +123,10 @@ export class FolderBaseline {
       changes: [...this.currentChanges],
     };
     await mkdir(join(this.file, '..'), { recursive: true, mode: 0o700 });
-    await writeFile(this.file + '.tmp', JSON.stringify(persisted), { mode: 0o600 });
-    await rename(this.file + '.tmp', this.file);
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(persisted), { mode: 0o600 });
+    await rename(tmp, this.file);
+    this.diskStamp = await this.stampOnDisk();
   }
 
   dispose(): void {
