@@ -1,5 +1,5 @@
 // Lint: the layer boundaries (ARCHITECTURE.md) as errors, so a wrong import fails `npm test`
-// instead of waiting for a reviewer: shared ← core ← client ← extension, and shared ← server.
+// instead of waiting for a reviewer: shared ← core ← client ← extension (and ← mcp), and shared ← server.
 // Only the extension may import `vscode`; the server never imports the client or the core (and
 // vice versa): they meet only on the wire (proto/ → src/generated). Inside the extension, the
 // capability folders (upload, presets, run, review) use server/ and the root files, never
@@ -55,6 +55,9 @@ export default tseslint.config(
   { files: ['src/core/**/*.ts'], rules: restrict([VSCODE], [EXTENSION, SERVER, CLIENT_FROM_CORE]) },
   { files: ['src/client/**/*.ts'], rules: restrict([VSCODE], [EXTENSION, SERVER]) },
   { files: ['src/server/**/*.ts'], rules: restrict([VSCODE], [EXTENSION, CLIENT, CORE]) },
+  // The MCP server: an entry point beside the extension, on the core and the client.
+  // (By relative path: the MCP SDK's own `…/sdk/server/mcp.js` is not our server.)
+  { files: ['src/mcp/*.ts'], rules: restrict([VSCODE], [EXTENSION, SERVER_FROM(1)]) },
   ...EXTENSION_BY_DEPTH,
   ...CAPABILITY_RULES,
   SERVER_CAPABILITY,

@@ -4,7 +4,7 @@ import * as esbuild from 'esbuild';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const production = process.argv.includes('--production');
@@ -26,6 +26,13 @@ const common = {
 const builds = [
   { ...common, entryPoints: ['src/extension/main.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
   { ...common, entryPoints: ['src/server/main.ts'], outfile: 'dist/server.js' },
+  // `agentfense-mcp` (package.json bin): runnable on its own, so it starts with a shebang.
+  {
+    ...common,
+    entryPoints: ['src/mcp/main.ts'],
+    outfile: 'dist/mcp.js',
+    banner: { js: '#!/usr/bin/env node' },
+  },
 ];
 
 // The sandboxes' seccomp program (dist/seccomp.bpf, next to dist/server.js), built by
@@ -62,4 +69,5 @@ if (watch) {
   console.log('watching for changes…');
 } else {
   await Promise.all(builds.map((options) => esbuild.build(options)));
+  chmodSync(join(root, 'dist', 'mcp.js'), 0o755);
 }

@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-const BUNDLES = ['dist/extension.js', 'dist/server.js', 'dist/seccomp.bpf', 'dist/agentfense-pty'];
+const BUNDLES = ['dist/extension.js', 'dist/server.js', 'dist/mcp.js', 'dist/seccomp.bpf', 'dist/agentfense-pty'];
 
 function newestMtime(path) {
   if (!statSync(path).isDirectory()) return statSync(path).mtimeMs;

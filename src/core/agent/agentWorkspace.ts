@@ -1,0 +1,110 @@
+/**
+ * What an agent may do with one workspace folder, whoever asks (VS Code's language-model
+ * tools, the MCP server): run a command in the folder's sandbox under a preset, list the
+ * sandbox's changes that wait for review, read a file as the sandbox sees it. Every write
+ * lands in the codebase, never in the folder: accepting stays the user's act in the review.
+ */
+import { posix } from 'node:path';
+import type { RunResult, SandboxBackend, SandboxSummary } from '../backend';
+import type { Change } from '../review/changeComputation';
+import { refreshChanges } from '../review/changeSet';
+import type { BaselineStore } from '../review/reviewBaseline';
+import type { SandboxProvisioner } from '../run/sandboxProvisioner';
+import type { WorkspaceRoot } from '../workspaceRoot';
+
+export interface AgentWorkspaceOptions<S extends SandboxSummary> {
+  backend: SandboxBackend<S>;
+  provisioner: SandboxProvisioner<S>;
+  baselines: BaselineStore;
+  root: WorkspaceRoot;
+  /** The preset a run uses when the agent names none (read at each run). */
+  activePreset: () => string;
+  /** Extra ignore patterns of the review (the user's `agentfense.ignore`). */
+  ignore: () => readonly string[];
+}
+
+export interface AgentRunRequest {
+  command: string;
+  preset?: string;
+  timeoutMs?: number;
+  /** Relative to /workspace (or absolute under it). */
+  cwd?: string;
+  signal?: AbortSignal;
+  /** Steps before the command starts (sync, sandbox start), for progress reports. */
+  onStep?: (message: string) => void;
+}
+
+export interface AgentRunOutcome extends RunResult {
+  preset: string;
+  sandboxId: string;
+  /** Every change waiting for review after the run. */
+  pending: readonly Change[];
+  /** The paths among them this run added or changed. */
+  changedByRun: readonly string[];
+}
+
+export class AgentWorkspace<S extends SandboxSummary = SandboxSummary> {
+  constructor(private readonly o: AgentWorkspaceOptions<S>) {}
+
+  get root(): WorkspaceRoot {
+    return this.o.root;
+  }
+
+  async run(req: AgentRunRequest): Promise<AgentRunOutcome> {
+    const preset = req.preset || this.o.activePreset();
+    const cwd = req.cwd === undefined ? undefined : workspaceRelative(req.cwd);
+    const target = await this.o.provisioner.ensureSandbox(this.o.root, preset, {
+      signal: req.signal,
+      report: req.onStep,
+    });
+    const before = signatures(await this.pendingChanges(req.signal));
+    const result = await this.o.backend.exec(target.sandbox.id, req.command, {
+      cwd,
+      timeoutMs: req.timeoutMs,
+      signal: req.signal,
+    });
+    const pending = await this.pendingChanges(req.signal);
+    const changedByRun = pending.filter((c) => before.get(c.path) !== signature(c)).map((c) => c.path);
+    return { ...result, preset, sandboxId: target.sandbox.id, pending, changedByRun };
+  }
+
+  /** The sandbox's changes not yet accepted or discarded (one listing; few downloads). */
+  pendingChanges(signal?: AbortSignal): Promise<readonly Change[]> {
+    return refreshChanges(this.o.backend, this.o.baselines.of(this.o.root), {
+      ignore: this.o.ignore(),
+      showIgnored: false,
+      signal,
+    });
+  }
+
+  /**
+   * A file's bytes as a command in the preset's sandbox reads them: the kernel applies the
+   * preset (a hidden file is absent, a `view` file unreadable), not this code.
+   */
+  async readFile(path: string, options: { preset?: string; signal?: AbortSignal } = {}): Promise<RunResult> {
+    const rel = workspaceRelative(path);
+    const preset = options.preset || this.o.activePreset();
+    const target = await this.o.provisioner.ensureSandbox(this.o.root, preset, { signal: options.signal });
+    return this.o.backend.exec(target.sandbox.id, `cat -- ${shellQuote(rel || '.')}`, { signal: options.signal });
+  }
+}
+
+/** `src/a.ts`, `/workspace/src/a.ts` → `src/a.ts`; a path outside /workspace is refused. */
+export function workspaceRelative(path: string): string {
+  const resolved = posix.resolve('/workspace', path);
+  if (resolved === '/workspace') return '';
+  if (!resolved.startsWith('/workspace/')) throw new RangeError(`${JSON.stringify(path)} is outside /workspace`);
+  return resolved.slice('/workspace/'.length);
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function signature(c: Change): string {
+  return `${c.kind}:${c.size}:${c.remoteMtimeMs ?? ''}:${c.sha256 ?? ''}`;
+}
+
+function signatures(changes: readonly Change[]): Map<string, string> {
+  return new Map(changes.map((c) => [c.path, signature(c)]));
+}

@@ -1,0 +1,157 @@
+/**
+ * The tools the MCP server offers, on the official SDK: `run`, `changes`, `read_file`,
+ * `list_presets`. Each answers text a model can act on; a failure is a tool error that says
+ * what to do, never a crash of the server. A long run sends progress notifications; a
+ * cancelled request cancels the command (the server kills its process tree).
+ */
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { describeChanges, describeRun, SANDBOX_SUMMARY, capText } from '../core/agent/agentReport';
+import { explainAgentError } from './agentErrors';
+import type { McpWorkspace } from './mcpWorkspace';
+
+/** A run without a timeout the agent chose ends after this. */
+export const DEFAULT_TIMEOUT_SECONDS = 600;
+const PROGRESS_EVERY_MS = 2000;
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+const text = (t: string, isError = false): CallToolResult => ({ content: [{ type: 'text', text: t }], isError });
+
+async function answer(work: () => Promise<string>): Promise<CallToolResult> {
+  try {
+    return text(await work());
+  } catch (e) {
+    return text(explainAgentError(e), true);
+  }
+}
+
+/** Progress notifications while `work` runs, when the client asked for them (a progress token). */
+async function withProgress<T>(extra: Extra, label: () => string, work: () => Promise<T>): Promise<T> {
+  const token = extra._meta?.progressToken;
+  if (token === undefined) return work();
+  const started = Date.now();
+  let tick = 0;
+  const timer = setInterval(() => {
+    tick++;
+    void extra
+      .sendNotification({
+        method: 'notifications/progress',
+        params: {
+          progressToken: token,
+          progress: tick,
+          message: `${label()} (${Math.round((Date.now() - started) / 1000)} s)`,
+        },
+      })
+      .catch(() => undefined);
+  }, PROGRESS_EVERY_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export function registerTools(server: McpServer, ws: McpWorkspace): void {
+  server.registerTool(
+    'run',
+    {
+      title: 'Run a command in the sandbox',
+      description:
+        `Run a shell command (bash -c) in the workspace's sandbox and get its exit code, output and the files it changed. ${SANDBOX_SUMMARY} ` +
+        'The workspace is synced into the sandbox first (only what changed). Use it for builds, tests, scripts and inspection; ' +
+        'a command that needs a secret or the network may fail by design: say so rather than working around it.',
+      inputSchema: {
+        command: z.string().min(1).describe('The shell command, e.g. "npm test" or "ls -la src"'),
+        preset: z
+          .string()
+          .optional()
+          .describe('Permission preset (see list_presets); default: the one the user chose for this folder'),
+        timeout_seconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(86_400)
+          .optional()
+          .describe(`Kill the command after this many seconds (default ${DEFAULT_TIMEOUT_SECONDS})`),
+        cwd: z.string().optional().describe('Working directory, relative to /workspace (default: /workspace)'),
+      },
+      annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: false },
+    },
+    async ({ command, preset, timeout_seconds, cwd }, extra) => {
+      let step = 'syncing the workspace';
+      return answer(async () => {
+        const outcome = await withProgress(
+          extra,
+          () => step,
+          () =>
+            ws.agent.run({
+              command,
+              preset,
+              cwd,
+              timeoutMs: (timeout_seconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
+              signal: extra.signal,
+              onStep: (m) => (step = m),
+            }),
+        );
+        return describeRun(command, outcome);
+      });
+    },
+  );
+
+  server.registerTool(
+    'changes',
+    {
+      title: 'List the sandbox changes waiting for review',
+      description:
+        "List the files the sandbox changed that wait for the user's review (added, modified, deleted, with sizes). " +
+        "They are not in the user's workspace until the user accepts them in VS Code's AgentFense review.",
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    async (extra) => answer(async () => describeChanges(await ws.agent.pendingChanges(extra.signal))),
+  );
+
+  server.registerTool(
+    'read_file',
+    {
+      title: 'Read a file as the sandbox sees it',
+      description:
+        'Read a file from the sandbox (including changes not yet accepted), as a command in the sandbox reads it: ' +
+        'files the preset hides are absent. Paths are relative to /workspace.',
+      inputSchema: {
+        path: z.string().min(1).describe('e.g. "src/index.ts" or "/workspace/dist/out.txt"'),
+        preset: z.string().optional().describe('Permission preset; default: the one the user chose for this folder'),
+      },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    async ({ path, preset }, extra) =>
+      answer(async () => {
+        const r = await ws.agent.readFile(path, { preset, signal: extra.signal });
+        if (r.exitCode !== 0)
+          throw new Error(`cannot read ${path} in the sandbox: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
+        return capText(r.stdout);
+      }),
+  );
+
+  server.registerTool(
+    'list_presets',
+    {
+      title: 'List the permission presets',
+      description:
+        'List the permission presets a run can use (which paths are hidden, read-only or writable), and the one in effect by default.',
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    async () =>
+      answer(async () => {
+        const active = ws.activePreset();
+        const lines = ws.presets().entries.map((e) => {
+          const mark = e.name === active ? ' (default)' : '';
+          const what = e.error ? `invalid: ${e.error}` : e.description;
+          return `- ${e.name}${mark}: ${what}`;
+        });
+        return lines.join('\n');
+      }),
+  );
+}
