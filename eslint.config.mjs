@@ -7,13 +7,22 @@
 import tseslint from 'typescript-eslint';
 
 const restrict = (paths, patterns) => ({ 'no-restricted-imports': ['error', { paths, patterns }] });
-const VSCODE = { name: 'vscode', message: 'only src/extension may import vscode: this layer also runs outside the editor' };
+const VSCODE = {
+  name: 'vscode',
+  message: 'only src/extension may import vscode: this layer also runs outside the editor',
+};
 const layer = (name, message) => ({ group: [`**/${name}`, `**/${name}/**`], message });
 const EXTENSION = layer('extension', 'the extension depends on this layer, not the other way round');
 const SERVER = layer('server', 'the server is reached over gRPC (src/generated), never imported');
 const CLIENT = layer('client', 'the client is reached over gRPC (src/generated), never imported');
-const CLIENT_FROM_CORE = layer('client', 'the core sees backends only through SandboxBackend (core/backend.ts); the client implements it');
-const CORE = layer('core', 'the core serves the extension, the bench and agents; the server does not use it, and shared is below it');
+const CLIENT_FROM_CORE = layer(
+  'client',
+  'the core sees backends only through SandboxBackend (core/backend.ts); the client implements it',
+);
+const CORE = layer(
+  'core',
+  'the core serves the extension, the bench and agents; the server does not use it, and shared is below it',
+);
 // The extension has a server/ folder of its own (connecting to the server, starting the embedded
 // one), so `**/server` would refuse it: from a file `depth` folders below src/, src/server is
 // `../` × depth + `server` (more `../` leave src/ and cannot be allowed either). Below four
@@ -24,10 +33,12 @@ const EXTENSION_BY_DEPTH = [1, 2, 3, 4].map((depth) => ({
   rules: restrict([], [SERVER_FROM(depth)]),
 }));
 
-const CAPABILITIES = ['upload', 'presets', 'run', 'review'];
+const CAPABILITIES = ['upload', 'presets', 'run', 'review', 'agents'];
+// The one layering among capabilities: an agent's run is a run (a visible run terminal).
+const BUILT_ON = { agents: ['run'] };
 // `../<other>/…` from a capability folder: the sibling's files are its own business.
 const SIBLINGS = (own) =>
-  CAPABILITIES.filter((c) => c !== own).map((c) => ({
+  CAPABILITIES.filter((c) => c !== own && !(BUILT_ON[own] ?? []).includes(c)).map((c) => ({
     group: [`../${c}`, `../${c}/**`],
     message: `extension/${own} does not import extension/${c}: capabilities meet through the context (context.ts) and their events`,
   }));
@@ -37,7 +48,16 @@ const CAPABILITY_RULES = CAPABILITIES.map((c) => ({
 }));
 const SERVER_CAPABILITY = {
   files: ['src/extension/server/*.ts'],
-  rules: restrict([], [SERVER_FROM(2), ...CAPABILITIES.map((c) => ({ group: [`../${c}`, `../${c}/**`], message: 'extension/server is below the capabilities: it imports none of them' }))]),
+  rules: restrict(
+    [],
+    [
+      SERVER_FROM(2),
+      ...CAPABILITIES.map((c) => ({
+        group: [`../${c}`, `../${c}/**`],
+        message: 'extension/server is below the capabilities: it imports none of them',
+      })),
+    ],
+  ),
 };
 
 export default tseslint.config(

@@ -4,6 +4,7 @@
  * capability's folder. test/unit/extension-command-table.test.ts reads this table (without
  * loading vscode) and checks it against package.json: one handler per contributed command.
  */
+import { connectAgent } from './agents/connectAgent';
 import type { Ctx } from './context';
 import { duplicatePreset, revealRuleSource, selectPreset, usePreset } from './presets/presetCommands';
 import type { PresetNode } from './presets/presetsView';
@@ -55,6 +56,9 @@ export const COMMAND_TABLE = {
 
   // upload/
   'agentfense.uploadWorkspace': ({ ctx }) => uploadWorkspace(ctx),
+
+  // agents/: agents outside VS Code (VS Code's own sees the tools and the MCP server by itself)
+  'agentfense.connectAgent': ({ ctx }) => connectAgent(ctx),
 
   // presets/: the active preset, the Presets view, the Explorer preview
   'agentfense.selectPreset': ({ ctx }) => selectPreset(ctx),

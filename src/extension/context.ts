@@ -61,6 +61,8 @@ export class Ctx implements vscode.Disposable {
       network: () => this.config.network,
     });
     this.disposables.push(
+      // The MCP server on a folder of this window edits the same baseline: show its changes.
+      this.baselines.watchOtherWriters(),
       this.log,
       this.serverLog,
       this.connection,

@@ -6,6 +6,8 @@
 import * as vscode from 'vscode';
 import { registerCommandTable } from './commandTable';
 import { Ctx } from './context';
+import { registerAgents } from './agents/registerAgents';
+import { mcpServerDefinitions } from './agents/mcpServerDefinition';
 import { registerPresets } from './presets/registerPresets';
 import type { PresetsTreeProvider } from './presets/presetsView';
 import { registerReview } from './review/registerReview';
@@ -23,6 +25,8 @@ let ctx: Ctx | undefined;
 export interface AgentFenseApi {
   readonly ctx: Ctx;
   readonly views: { presets: PresetsTreeProvider; sandboxes: SandboxesTreeProvider; review: ReviewController };
+  /** The MCP servers VS Code's agent is offered (what the provider answers). */
+  mcpServerDefinitions(): vscode.McpStdioServerDefinition[];
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<AgentFenseApi> {
@@ -33,9 +37,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<AgentF
   registerCommandTable({ ctx, sandboxes: views.sandboxes, review: views.review });
   registerStatusBar(ctx);
   await ctx.presets.reload();
+  registerAgents(ctx);
   void restoreWorkspace(ctx, views.review);
   void openWalkthroughOnce(context, ctx.config.openWalkthroughOnFirstRun);
-  return { ctx, views };
+  const shared = ctx;
+  return { ctx, views, mcpServerDefinitions: () => mcpServerDefinitions(shared) };
 }
 
 export function deactivate(): void {

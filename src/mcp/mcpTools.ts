@@ -9,7 +9,7 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { describeChanges, describeRun, SANDBOX_SUMMARY, capText } from '../core/agent/agentReport';
-import { explainAgentError } from './agentErrors';
+import { explainAgentError } from '../client/agentErrors';
 import type { McpWorkspace } from './mcpWorkspace';
 
 /** A run without a timeout the agent chose ends after this. */

@@ -112,6 +112,32 @@ describe('FolderBaseline', () => {
     );
   });
 
+  it("follows another process's edit as it happens: the watched baseline reloads and fires onDidChange", async () => {
+    const store = join(dir, 'watched');
+    const vscodeStore = new BaselineStore(store, () => 'embedded');
+    const shown = vscodeStore.of(root);
+    await shown.edit(async (draft) => {
+      draft.index = emptyIndex('cb_w', root.path);
+      draft.save();
+    });
+    const seen: string[][] = [];
+    shown.onDidChange((b) => seen.push(b.changes.map((c) => c.path)));
+    const watching = vscodeStore.watchOtherWriters();
+    try {
+      await new BaselineStore(store, () => 'embedded').of(root).edit(async (draft) => {
+        draft.changes = [{ path: 'from-mcp.txt', kind: 'added', size: 1, remoteMtimeMs: 1 }];
+        draft.save();
+      });
+      const after = await settle(
+        () => seen.at(-1),
+        (paths) => paths?.[0] === 'from-mcp.txt',
+      );
+      assert.deepEqual(after, ['from-mcp.txt']);
+    } finally {
+      watching.dispose();
+    }
+  });
+
   it('fires onDidChange after an edit ended, with the new state in place', async () => {
     const baseline = new BaselineStore(join(dir, 'events'), () => 'embedded').of(root);
     const seen: number[] = [];

@@ -29,7 +29,8 @@ export function describeRun(command: string, r: AgentRunOutcome): string {
     `$ ${command}`,
     `exit code ${r.exitCode} · ${(r.durationMs / 1000).toFixed(2)} s · preset ${r.preset} · sandbox ${r.sandboxId}`,
   ];
-  if (r.stdout) lines.push('--- stdout ---', capText(r.stdout).trimEnd());
+  if (r.problem) lines.push(`The command did not finish: ${r.problem}.`);
+  if (r.stdout) lines.push(r.combinedOutput ? '--- output ---' : '--- stdout ---', capText(r.stdout).trimEnd());
   if (r.stderr) lines.push('--- stderr ---', capText(r.stderr).trimEnd());
   if (!r.stdout && !r.stderr) lines.push('(no output)');
   lines.push(describeRunChanges(r));

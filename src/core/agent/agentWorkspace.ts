@@ -37,6 +37,10 @@ export interface AgentRunRequest {
 export interface AgentRunOutcome extends RunResult {
   preset: string;
   sandboxId: string;
+  /** stdout holds both streams, interleaved as printed (a run shown in a terminal). */
+  combinedOutput?: boolean;
+  /** Why the command did not finish on its own (interrupted, timed out), in words. */
+  problem?: string;
   /** Every change waiting for review after the run. */
   pending: readonly Change[];
   /** The paths among them this run added or changed. */
@@ -57,15 +61,14 @@ export class AgentWorkspace<S extends SandboxSummary = SandboxSummary> {
       signal: req.signal,
       report: req.onStep,
     });
-    const before = signatures(await this.pendingChanges(req.signal));
+    const before = await this.pendingChanges(req.signal);
     const result = await this.o.backend.exec(target.sandbox.id, req.command, {
       cwd,
       timeoutMs: req.timeoutMs,
       signal: req.signal,
     });
     const pending = await this.pendingChanges(req.signal);
-    const changedByRun = pending.filter((c) => before.get(c.path) !== signature(c)).map((c) => c.path);
-    return { ...result, preset, sandboxId: target.sandbox.id, pending, changedByRun };
+    return { ...result, preset, sandboxId: target.sandbox.id, pending, changedByRun: changedPaths(before, pending) };
   }
 
   /** The sandbox's changes not yet accepted or discarded (one listing; few downloads). */
@@ -105,6 +108,8 @@ function signature(c: Change): string {
   return `${c.kind}:${c.size}:${c.remoteMtimeMs ?? ''}:${c.sha256 ?? ''}`;
 }
 
-function signatures(changes: readonly Change[]): Map<string, string> {
-  return new Map(changes.map((c) => [c.path, signature(c)]));
+/** The paths of `after` that are new or different since `before`: what one run changed. */
+export function changedPaths(before: readonly Change[], after: readonly Change[]): string[] {
+  const was = new Map(before.map((c) => [c.path, signature(c)]));
+  return after.filter((c) => was.get(c.path) !== signature(c)).map((c) => c.path);
 }

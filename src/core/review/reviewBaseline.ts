@@ -8,9 +8,10 @@
  * it again if it changed on disk since this process last read or wrote it.
  */
 import { createHash } from 'node:crypto';
+import { mkdirSync, watch } from 'node:fs';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Emitter } from '../events';
+import { Emitter, type Subscription } from '../events';
 import { parseIndex, type UploadIndex } from '../sync/uploadIndex';
 import type { WorkspaceRoot } from '../workspaceRoot';
 import type { Change } from './changeComputation';
@@ -87,10 +88,26 @@ export class FolderBaseline {
     return next;
   }
 
-  /** Reads the file when it is not what this process last read or wrote (first use, another process's edit). */
-  private async load(): Promise<void> {
+  /**
+   * Takes another process's edit of the file (the MCP server refreshed the change set): reads
+   * it, after any edit in progress, and fires onDidChange when it was not ours.
+   */
+  async reloadIfChangedOnDisk(): Promise<void> {
+    const run = async () => {
+      if (await this.load()) this.changed.fire(this);
+    };
+    const next = this.queue.then(run, run);
+    this.queue = next.catch(() => undefined);
+    await next;
+  }
+
+  /**
+   * Reads the file when it is not what this process last read or wrote (first use, another
+   * process's edit). True when it read it.
+   */
+  private async load(): Promise<boolean> {
     const now = await this.stampOnDisk();
-    if (now === this.diskStamp) return;
+    if (now === this.diskStamp) return false;
     try {
       const persisted = parseIndex(JSON.parse(await readFile(this.file, 'utf8'))) as PersistedBaseline | undefined;
       if (persisted) {
@@ -103,6 +120,7 @@ export class FolderBaseline {
       // none yet, or unreadable: "never uploaded", the next sync starts afresh
     }
     this.diskStamp = now;
+    return true;
   }
 
   private async stampOnDisk(): Promise<string> {
@@ -154,6 +172,36 @@ export class BaselineStore {
       this.baselines.set(key, baseline);
     }
     return baseline;
+  }
+
+  /**
+   * Follows edits other processes make to the baselines this store has handed out (the MCP
+   * server on a folder VS Code shows): each such baseline reloads and fires onDidChange.
+   */
+  watchOtherWriters(): Subscription {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const pending = new Map<string, NodeJS.Timeout>();
+    const watcher = watch(this.dir, (_event, name) => {
+      const key = typeof name === 'string' && /^([0-9a-f]{24})\.json$/.exec(name)?.[1];
+      const baseline = key ? this.baselines.get(key) : undefined;
+      if (!key || !baseline) return;
+      // A rename arrives as several events: one reload once they settle.
+      clearTimeout(pending.get(key));
+      pending.set(
+        key,
+        setTimeout(() => {
+          pending.delete(key);
+          void baseline.reloadIfChangedOnDisk().catch(() => undefined);
+        }, 50),
+      );
+    });
+    watcher.on('error', () => undefined);
+    return {
+      dispose: () => {
+        watcher.close();
+        for (const t of pending.values()) clearTimeout(t);
+      },
+    };
   }
 
   dispose(): void {

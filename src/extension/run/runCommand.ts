@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import type { Ctx } from '../context';
-import { SandboxRunTerminal, type RunSpec } from './sandboxTerminal';
+import { SandboxRunTerminal, type RunOutcome, type RunSpec } from './sandboxTerminal';
 import { detectTestCommand } from './testCommandDetection';
 
 const HISTORY_KEY = 'agentfense.commandHistory';
@@ -39,7 +39,7 @@ export async function askCommand(ctx: Ctx, title = 'Run in the AgentFense sandbo
   return command;
 }
 
-export type RunKind = 'command' | 'tests';
+export type RunKind = 'command' | 'tests' | 'agent';
 
 /**
  * The last run terminal of each kind. A new run of that kind replaces it once it has finished
@@ -49,15 +49,31 @@ export type RunKind = 'command' | 'tests';
 const lastRun = new Map<RunKind, { terminal: vscode.Terminal; pty: SandboxRunTerminal }>();
 
 export function startRunTerminal(ctx: Ctx, spec: RunSpec, kind: RunKind, name?: string): vscode.Terminal {
+  return runInTerminal(ctx, spec, kind, name).terminal;
+}
+
+/** A run in a visible terminal, for a caller that waits for its outcome (an agent's tool call). */
+export interface VisibleRun {
+  terminal: vscode.Terminal;
+  outcome: Promise<RunOutcome>;
+  /** Stops the command as Ctrl+C does. */
+  interrupt(): void;
+}
+
+export function runInTerminal(ctx: Ctx, spec: RunSpec, kind: RunKind, name?: string): VisibleRun {
   const previous = lastRun.get(kind);
   if (ctx.config.reuseTerminals && previous?.pty.finished) previous.terminal.dispose();
+  let finished!: (outcome: RunOutcome) => void;
+  const outcome = new Promise<RunOutcome>((resolve) => (finished = resolve));
   const pty = new SandboxRunTerminal(
     spec,
     (...args) => ctx.provision(...args),
     ctx.connection,
-    (outcome) => {
-      ctx.codebaseMayHaveChanged(outcome.folder, outcome.pathsMerged);
-      ctx.outcomes.report(kind, spec.command, outcome, terminal);
+    (o) => {
+      ctx.codebaseMayHaveChanged(o.folder, o.pathsMerged);
+      // An agent reads its own outcome: no notification (nor Problems) per agent command.
+      if (kind !== 'agent') ctx.outcomes.report(kind, spec.command, o, terminal);
+      finished(o);
     },
   );
   const terminal: vscode.Terminal = vscode.window.createTerminal({
@@ -66,8 +82,9 @@ export function startRunTerminal(ctx: Ctx, spec: RunSpec, kind: RunKind, name?: 
     iconPath: new vscode.ThemeIcon('shield'),
   });
   lastRun.set(kind, { terminal, pty });
-  terminal.show();
-  return terminal;
+  // An agent's run shows beside the chat without taking the keyboard from it.
+  terminal.show(kind === 'agent');
+  return { terminal, outcome, interrupt: () => pty.interrupt() };
 }
 
 export interface SandboxArg {

@@ -35,6 +35,12 @@ export interface RunOutcome {
   output: string;
   /** Codebase paths its merge changed, when the server says (0: none). */
   pathsMerged?: number;
+  /** The preset and sandbox it ran in (absent when it never got one). */
+  preset?: string;
+  sandboxId?: string;
+  durationMs: number;
+  /** Why it did not run or finish, in words (it was interrupted, timed out, failed to start). */
+  problem?: string;
 }
 
 export class SandboxRunTerminal implements vscode.Pseudoterminal {
@@ -62,6 +68,14 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
   /** The command ended and the terminal only waits for a key. */
   get finished(): boolean {
     return this.state === 'done';
+  }
+
+  /** Stops the command as Ctrl+C does (an agent's request was cancelled). */
+  interrupt(): void {
+    if (this.state === 'running' || this.state === 'preparing') {
+      this.write('^C\r\n');
+      this.abort.abort(new vscode.CancellationError());
+    }
   }
 
   close(): void {
@@ -105,6 +119,9 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
     const { spec } = this;
     let codebaseId = spec.codebaseId;
     let note: string | undefined;
+    let preset: string | undefined;
+    let sandboxIdUsed = spec.sandboxId;
+    let problem: string | undefined;
     try {
       let sandboxId = spec.sandboxId;
       if (!sandboxId) {
@@ -114,6 +131,8 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
         });
         sandboxId = target.sandbox.id;
         codebaseId = target.codebaseId;
+        preset = target.preset;
+        sandboxIdUsed = sandboxId;
         this.write(
           `${DIM}[${target.preset} · sandbox ${shortSandboxId(sandboxId)} · /workspace${spec.cwd ? '/' + spec.cwd : ''} · ${formatLimits(target.sandbox.resources)}]${RESET}\r\n`,
         );
@@ -158,10 +177,12 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
       if (end.exitCode === undefined) note = 'exit status unknown';
       this.write(`\r\n${formatExitLine(this.exitCode, Date.now() - commandStart, note)}\r\n`);
     } catch (e) {
+      problem = this.abort.signal.aborted ? 'interrupted' : describeError(e);
       if (this.abort.signal.aborted) {
         this.exitCode = 130;
         this.write(`\r\n${formatExitLine(130, Date.now() - started, 'interrupted')}\r\n`);
       } else if (e instanceof CommandTimeoutError) {
+        problem = `timed out after ${Math.round((spec.timeoutMs ?? 0) / 1000)} s`;
         this.exitCode = 124;
         this.write(
           `\r\n${formatExitLine(124, Date.now() - started, `timed out after ${Math.round((spec.timeoutMs ?? 0) / 1000)} s`)}\r\n`,
@@ -181,6 +202,10 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
       codebaseId,
       output: this.output.text,
       pathsMerged: this.pathsMerged,
+      preset,
+      sandboxId: sandboxIdUsed,
+      durationMs: Date.now() - started,
+      problem,
     };
     if (this.state === 'closed') {
       this.onFinished(outcome);

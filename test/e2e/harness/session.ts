@@ -16,7 +16,7 @@ import { installExtension, makeDirs, startCodeServer, type CodeServerDirs, type 
 import { e2eEnvironment, REPO_ROOT } from './environment';
 import { processesMatching } from './processes';
 import type { HostProcess } from '../../helpers/hostProcesses';
-import { packagedExtension } from './vsix';
+import { packagedExtension, packagedProbe } from './vsix';
 import { Workbench } from './workbench';
 import { copySampleWorkspace } from './workspace';
 
@@ -95,6 +95,8 @@ function slug(s: string): string {
 export interface SessionOptions {
   /** Runs before the workbench opens, e.g. to change the copied workspace. */
   prepareWorkspace?: (workspace: string) => void;
+  /** Also install the test-only probe extension (test/e2e/fixtures/agent-probe). */
+  withAgentProbe?: boolean;
 }
 
 export async function startSession(name: string, opts: SessionOptions = {}): Promise<Session> {
@@ -110,6 +112,7 @@ export async function startSession(name: string, opts: SessionOptions = {}): Pro
   let browser: Browser | undefined;
   try {
     installExtension(env, dirs, vsix);
+    if (opts.withAgentProbe) installExtension(env, dirs, await packagedProbe(env.cache));
     codeServer = await startCodeServer(env, dirs);
     browser = await launchBrowser(env.chromium);
     const page = await openPage(browser, `${codeServer.url}/?folder=${encodeURIComponent(workspace)}`);

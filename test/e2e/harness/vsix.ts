@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from './environment';
 import { withFileLock } from './fileLock';
 
-const BUNDLES = ['dist/extension.js', 'dist/server.js'];
+const BUNDLES = ['dist/extension.js', 'dist/server.js', 'dist/mcp.js', 'dist/seccomp.bpf', 'dist/agentfense-pty'];
 const PACKAGED_INPUTS = [...BUNDLES, 'package.json', 'README.md', 'LICENSE', '.vscodeignore'];
 
 interface BuildFreshness {
@@ -66,6 +66,27 @@ export async function packagedExtension(cache: string): Promise<string> {
       const err = e as { stdout?: string; stderr?: string };
       throw new Error(`vsce package failed:\n${err.stdout ?? ''}${err.stderr ?? ''}`);
     }
+    renameSync(partial, vsix);
+    return vsix;
+  });
+}
+
+/** The test-only probe extension (test/e2e/fixtures/agent-probe), packaged once per content. */
+export async function packagedProbe(cache: string): Promise<string> {
+  const source = join(REPO_ROOT, 'test', 'e2e', 'fixtures', 'agent-probe');
+  const dir = join(cache, 'vsix');
+  mkdirSync(dir, { recursive: true });
+  const h = createHash('sha256');
+  for (const f of ['package.json', 'extension.js']) h.update(readFileSync(join(source, f)));
+  const vsix = join(dir, `agent-probe-${h.digest('hex').slice(0, 16)}.vsix`);
+  return withFileLock(join(dir, 'package.lock'), async () => {
+    if (existsSync(vsix)) return vsix;
+    const partial = `${vsix}.partial.vsix`;
+    execFileSync(
+      join(REPO_ROOT, 'node_modules', '.bin', 'vsce'),
+      ['package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--out', partial],
+      { cwd: source, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' },
+    );
     renameSync(partial, vsix);
     return vsix;
   });

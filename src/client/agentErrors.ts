@@ -1,6 +1,6 @@
 /** A failure as a model can act on it: what went wrong and what to do next. */
-import { CommandTimeoutError, ConnectionError } from '../client';
-import { UnsupportedPlatformError } from '../client/embedded/serverLifecycle';
+import { CommandTimeoutError, ConnectionError } from './errors';
+import { UnsupportedPlatformError } from './embedded/serverLifecycle';
 import { CancelledError } from '../core/cancelled';
 
 export function explainAgentError(e: unknown): string {
