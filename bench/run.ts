@@ -29,6 +29,7 @@ import { upload } from './scenarios/upload';
 import { changeDetection } from './scenarios/changeDetection';
 import { concurrency } from './scenarios/concurrency';
 import { extension } from './scenarios/extension';
+import { mcpRun } from './scenarios/mcpRun';
 
 /** In this order: change-detection writes into the shared codebase, so it runs after the readers. */
 const SCENARIOS: Scenario[] = [
@@ -40,6 +41,7 @@ const SCENARIOS: Scenario[] = [
   changeDetection,
   concurrency,
   extension,
+  mcpRun,
 ];
 
 const repoRoot = join(__dirname, '..');

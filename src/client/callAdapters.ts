@@ -20,6 +20,8 @@ export interface CallSettings {
   /** Relative deadline; undefined = none. */
   deadlineMs?: number;
   signal?: AbortSignal;
+  /** A unary call's trailing metadata, before the call resolves (e.g. Exec's paths-merged count). */
+  onTrailers?: (trailers: Metadata) => void;
 }
 
 type Callback<Res> = (err: ServiceError | null, res: Res) => void;
@@ -48,12 +50,27 @@ export function unaryCall<Req, Res>(method: UnaryMethod<Req, Res>, req: Req, s: 
   return new Promise<Res>((resolve, reject) => {
     if (s.signal?.aborted) return reject(s.signal.reason);
     const onAbort = () => call.cancel();
-    const call = method(req, s.metadata, callOptions(s), (err, res) => {
+    let answered: { err: ServiceError | null; res: Res } | undefined;
+    // grpc-js calls back before it emits the status that carries the trailers.
+    let statusSeen = !s.onTrailers;
+    const settle = () => {
+      if (!answered || !statusSeen) return;
       s.signal?.removeEventListener('abort', onAbort);
       if (s.signal?.aborted) reject(s.signal.reason);
-      else if (err) reject(err);
-      else resolve(res);
+      else if (answered.err) reject(answered.err);
+      else resolve(answered.res);
+    };
+    const call = method(req, s.metadata, callOptions(s), (err, res) => {
+      answered = { err, res };
+      settle();
     });
+    if (s.onTrailers) {
+      call.once('status', (st: StatusObject) => {
+        s.onTrailers!(st.metadata);
+        statusSeen = true;
+        settle();
+      });
+    }
     s.signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

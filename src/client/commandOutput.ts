@@ -13,7 +13,7 @@ export class CommandOutput implements AsyncIterable<ExecOutputChunk> {
 
   async *[Symbol.asyncIterator](): AsyncGenerator<ExecOutputChunk, void, undefined> {
     const trailers = yield* this.chunks;
-    this.ended = endOf(trailers);
+    this.ended = commandEndOf(trailers);
   }
 
   /**
@@ -38,13 +38,14 @@ export class CommandOutput implements AsyncIterable<ExecOutputChunk> {
   }
 }
 
-interface CommandEnd {
+export interface CommandEnd {
   exitCode?: number;
   cwd?: string;
   pathsMerged?: number;
 }
 
-function endOf(trailers: Metadata | undefined): CommandEnd {
+/** What a command's trailers say (a stream's, or a unary Exec's). */
+export function commandEndOf(trailers: Metadata | undefined): CommandEnd {
   const code = trailers?.get(EXIT_CODE_TRAILER)[0];
   const cwd = trailers?.get(SESSION_CWD_TRAILER)[0];
   const merged = trailers?.get(PATHS_MERGED_TRAILER)[0];

@@ -62,7 +62,7 @@ import {
   type CallContext,
 } from './errors';
 import { sandboxRules } from './sandboxRules';
-import { CommandOutput } from './commandOutput';
+import { CommandOutput, commandEndOf } from './commandOutput';
 import {
   DEFAULT_RETRY_POLICY,
   abortableSleep,
@@ -518,15 +518,16 @@ export class SandboxClient implements AsyncDisposable {
   /** Runs `command` with `/bin/sh -c` in the sandbox (at /workspace unless `workdir`). */
   async exec(sandboxId: string, command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     requireId('sandboxId', sandboxId);
+    let pathsMerged: number | undefined;
     const res = await this.unary(
       { call: 'exec', sandboxId, command, timeoutMs: opts.timeoutMs },
       this.sandboxStub.exec.bind(this.sandboxStub),
       execRequest(sandboxId, command, opts),
       { signal: opts.signal, deadlineMs: execDeadline(opts.timeoutMs) },
       false,
-      { noDefaultDeadline: true },
+      { noDefaultDeadline: true, onTrailers: (md) => (pathsMerged = commandEndOf(md).pathsMerged) },
     );
-    return execResultFromProto(res);
+    return { ...execResultFromProto(res), pathsMerged };
   }
 
   /**
@@ -654,11 +655,15 @@ export class SandboxClient implements AsyncDisposable {
     req: Req,
     overrides: CallOverrides,
     idempotent: boolean,
-    { noDefaultDeadline = false } = {},
+    {
+      noDefaultDeadline = false,
+      onTrailers,
+    }: { noDefaultDeadline?: boolean; onTrailers?: (md: Metadata) => void } = {},
   ): Promise<Res> {
     this.assertOpen();
     const deadlineMs = overrides.deadlineMs ?? (noDefaultDeadline ? undefined : this.deadlineMs);
-    const attempt = () => unaryCall(method, req, { metadata: this.metadata(), deadlineMs, signal: overrides.signal });
+    const attempt = () =>
+      unaryCall(method, req, { metadata: this.metadata(), deadlineMs, signal: overrides.signal, onTrailers });
     try {
       return idempotent
         ? await withRetry(attempt, { policy: this.retryPolicy, signal: overrides.signal })

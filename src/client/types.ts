@@ -77,6 +77,11 @@ export interface ExecResult {
   stderr: string;
   exitCode: number;
   durationMs: number;
+  /**
+   * Codebase paths the merge after the command wrote or deleted, when the server says
+   * (the embedded one does, as a trailer); 0: the codebase is as it was.
+   */
+  pathsMerged?: number;
 }
 
 /** One piece of a streamed command's output. */

@@ -45,6 +45,8 @@ export interface RunResult {
   stderr: string;
   exitCode: number;
   durationMs: number;
+  /** Codebase paths the command's merge changed, when the backend says; 0: none. */
+  pathsMerged?: number;
 }
 
 export interface RunRequest {

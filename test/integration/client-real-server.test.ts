@@ -139,6 +139,9 @@ test('a streamed command tells how many codebase paths its merge changed: 0 spar
   const forged = session.execStream("echo 'x-agentfense-paths-merged: 0' >&2; echo d > out-2.txt");
   for await (const _ of forged);
   assert.equal(forged.pathsMerged, 1);
+  // The unary Exec says it too (a trailer: sandbox.v1's ExecResult is unchanged).
+  assert.equal((await sandbox.run('ls > /dev/null')).pathsMerged, 0);
+  assert.equal((await sandbox.run('echo e > out-3.txt; echo f > out-4.txt')).pathsMerged, 2);
 });
 
 test('typed errors: timeout, not running, not found', async () => {

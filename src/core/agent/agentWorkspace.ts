@@ -61,13 +61,15 @@ export class AgentWorkspace<S extends SandboxSummary = SandboxSummary> {
       signal: req.signal,
       report: req.onStep,
     });
-    const before = await this.pendingChanges(req.signal);
+    // As the sync just read it: the change set of the last refresh, by whichever process.
+    const before = this.o.baselines.of(this.o.root).changes;
     const result = await this.o.backend.exec(target.sandbox.id, req.command, {
       cwd,
       timeoutMs: req.timeoutMs,
       signal: req.signal,
     });
-    const pending = await this.pendingChanges(req.signal);
+    // A merge that changed nothing (the backend says 0) leaves the change set as it was.
+    const pending = result.pathsMerged === 0 ? before : await this.pendingChanges(req.signal);
     return { ...result, preset, sandboxId: target.sandbox.id, pending, changedByRun: changedPaths(before, pending) };
   }
 

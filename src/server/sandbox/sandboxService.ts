@@ -14,7 +14,7 @@ import {
 import { SessionStatus } from '../../generated/common';
 import type { Duration } from '../../generated/google/protobuf/duration';
 import { deadlineExceeded, failedPrecondition, invalidArgument, toRpcError, unimplemented } from '../rpc/rpcError';
-import { unary } from '../rpc/unary';
+import { unary, WithTrailers } from '../rpc/unary';
 import { requireField } from '../rpc/requiredField';
 import type { SandboxManager } from './sandboxManager';
 import { listPosition, recordToWire } from './sandboxRecord';
@@ -222,7 +222,7 @@ export function createSandboxService(
       return {};
     }),
 
-    exec: unary(async (req, call): Promise<ExecResult> => {
+    exec: unary(async (req, call): Promise<WithTrailers<ExecResult>> => {
       const { sb, timeoutMs } = execValidated(req);
       // Nobody reads the result of a cancelled call: kill the command's tree (like ExecStream).
       const abort = abortOnCancel(call);
@@ -235,7 +235,13 @@ export function createSandboxService(
         abort,
       });
       if (r.timedOut) throw timedOut(timeoutMs);
-      return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode, duration: toDuration(r.durationMs) };
+      // The merge count as a trailer, as ExecStream sends it: ExecResult is sandbox.v1's, unchanged.
+      const trailers = new Metadata();
+      trailers.set(PATHS_MERGED_TRAILER, String(r.pathsMerged));
+      return new WithTrailers(
+        { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode, duration: toDuration(r.durationMs) },
+        trailers,
+      );
     }),
 
     execStream: (call) => {
