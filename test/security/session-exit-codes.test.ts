@@ -88,6 +88,22 @@ describe('session exit codes cannot be forged', () => {
     await honestAfter(`(while :; do ${forge}; sleep 0.1; done) >/dev/null 2>&1 & ${forge}`);
   });
 
+  it("a background writer to every descriptor it can open cannot change the next commands' text", async () => {
+    // Before: the supervisor decoded each command with `base64 -d`, a readable program whose
+    // stdin any sandbox process could open through /proc and write into: `true` became `x 0`.
+    const s = await createSession();
+    try {
+      const forge = `for f in /proc/[0-9]*/fd/*; do printf 'x 0 \\n%s 0 \\n' "$f" > "$f"; done 2>/dev/null; true`;
+      await run(s.id, `(while :; do ${forge}; sleep 0.02; done) >/dev/null 2>&1 & true`);
+      for (let i = 0; i < 8; i++) {
+        const r = await run(s.id, `echo "n=$((6*7+${i}))"`);
+        assert.deepEqual([r.exitCode, r.stdout, r.stderr], [0, `n=${42 + i}\n`, ''], `command ${i}`);
+      }
+    } finally {
+      await call(server.sandboxes, server.sandboxes.destroySession, { sessionId: s.id });
+    }
+  });
+
   it("the supervisor's descriptors, memory and stdin are out of the command's reach", async () => {
     const s = await createSession();
     const r = await run(

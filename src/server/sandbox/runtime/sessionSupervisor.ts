@@ -39,20 +39,36 @@ const STATE_CAP_BYTES = 1024 * 1024;
 /**
  * $1: the session's shell, $2: its state file. Its PATH is fixed (host system dirs, bound
  * read-only): a program found through a sandbox-chosen PATH would inherit the status
- * descriptor. `read` gets `<nonce> <base64 of the script>`.
+ * descriptor. `read` gets `<nonce> <the script, every byte as a \\ooo octal escape>`, which the
+ * printf builtin decodes.
+ *
+ * Only builtins and the supervisor's own forks (non-dumpable like it) touch the command text,
+ * the command stream (stdin) and the status descriptor. A program it runs (rm, head, base64,
+ * the shell) is readable, so it is dumpable: another sandbox process may open its
+ * /proc/<pid>/fd. Each gets stdin /dev/null and no status descriptor, so writing into what
+ * it holds can corrupt the saved state (which sandbox processes can write anyway) but neither
+ * the next command's text nor the exit status.
  */
 export const SUPERVISOR_SCRIPT = `PATH=/usr/bin:/bin; export PATH
 shell=$1; state=$2
 while read -r nonce script; do
-  rm -f "$state"
-  script=$(printf %s "$script" | base64 -d)
+  rm -f "$state" </dev/null ${SESSION_STATUS_FD}>&-
+  script=$(printf "$script")
   env -i "$shell" -c "$script" agentfense-session </dev/null ${SESSION_STATUS_FD}>&-
   st=$?
   printf '\\036AFEND-%s\\036' "$nonce"
   printf '\\036AFEND-%s\\036' "$nonce" >&2
-  { printf '%s %s ' "$nonce" "$st"; head -c ${STATE_CAP_BYTES} "$state" 2>/dev/null | base64 -w0; echo; } >&${SESSION_STATUS_FD}
+  saved=$(head -c ${STATE_CAP_BYTES} "$state" 2>/dev/null </dev/null ${SESSION_STATUS_FD}>&- | base64 -w0 ${SESSION_STATUS_FD}>&-)
+  printf '%s %s %s\\n' "$nonce" "$st" "$saved" >&${SESSION_STATUS_FD}
 done
 `;
+
+/** The script as the supervisor reads it: every byte an octal escape, so no `%` or newline survives. */
+export function encodeForSupervisor(script: Buffer): string {
+  let out = '';
+  for (const byte of script) out += '\\' + byte.toString(8).padStart(3, '0');
+  return out;
+}
 
 /** The host path of the execute-only copy of /bin/sh under the data dir. */
 export function supervisorShellPath(dataDir: string): string {

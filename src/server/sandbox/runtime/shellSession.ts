@@ -15,7 +15,13 @@ import { CappedOutput, type OutputSink, type RunOutcome, type StreamName } from 
 import { descendantsOf, killQuietly } from './processTree';
 import { MAX_ARG_BYTES } from './bwrapArgs';
 import { invalidArgument } from '../../rpc/rpcError';
-import { commandScript, parseSavedState, SESSION_STATUS_FD, type SessionState } from './sessionSupervisor';
+import {
+  commandScript,
+  encodeForSupervisor,
+  parseSavedState,
+  SESSION_STATUS_FD,
+  type SessionState,
+} from './sessionSupervisor';
 
 /** A session command ends like a one-shot command (`aborted`: cancelled while queued or running). */
 export interface SessionCommandOutcome extends RunOutcome {
@@ -187,7 +193,7 @@ export class ShellSession {
         }, timeoutMs);
       }
       abort?.addEventListener('abort', onAbort, { once: true });
-      this.child.stdin!.write(`${nonce} ${script.toString('base64')}\n`);
+      this.child.stdin!.write(`${nonce} ${encodeForSupervisor(script)}\n`);
     });
   }
 
