@@ -36,6 +36,8 @@ const APT_PACKAGES = [
   // A C compiler and libc's static archive: scripts/build.mjs builds the terminal helper.
   'gcc',
   'libc6-dev',
+  // The server audits commands (which accesses the rules refused) with strace.
+  'strace',
 ];
 
 export function cacheDir() {

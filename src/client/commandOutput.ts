@@ -3,7 +3,13 @@
  * about how the command ended (see src/shared/streamTrailers.ts).
  */
 import type { Metadata } from '@grpc/grpc-js';
-import { EXIT_CODE_TRAILER, PATHS_MERGED_TRAILER, SESSION_CWD_TRAILER } from '../shared/streamTrailers';
+import {
+  DENIALS_TRAILER,
+  EXIT_CODE_TRAILER,
+  PATHS_MERGED_TRAILER,
+  SESSION_CWD_TRAILER,
+} from '../shared/streamTrailers';
+import { decodeDenials, type WireDenials } from '../shared/denialWire';
 import type { ExecOutputChunk } from './types';
 
 export class CommandOutput implements AsyncIterable<ExecOutputChunk> {
@@ -36,12 +42,18 @@ export class CommandOutput implements AsyncIterable<ExecOutputChunk> {
   get pathsMerged(): number | undefined {
     return this.ended?.pathsMerged;
   }
+
+  /** An audited command's refused accesses (`audit: true`), once read to the end. */
+  get denials(): WireDenials | undefined {
+    return this.ended?.denials;
+  }
 }
 
 export interface CommandEnd {
   exitCode?: number;
   cwd?: string;
   pathsMerged?: number;
+  denials?: WireDenials;
 }
 
 /** What a command's trailers say (a stream's, or a unary Exec's). */
@@ -54,5 +66,6 @@ export function commandEndOf(trailers: Metadata | undefined): CommandEnd {
     exitCode: decimal(code),
     cwd: Buffer.isBuffer(cwd) ? cwd.toString('utf8') : undefined,
     pathsMerged: decimal(merged),
+    denials: decodeDenials(trailers?.get(DENIALS_TRAILER)[0]),
   };
 }

@@ -62,7 +62,8 @@ import {
   type CallContext,
 } from './errors';
 import { sandboxRules } from './sandboxRules';
-import { CommandOutput, commandEndOf } from './commandOutput';
+import { CommandOutput, commandEndOf, type CommandEnd } from './commandOutput';
+import { AUDIT_REQUEST_HEADER } from '../shared/streamTrailers';
 import {
   DEFAULT_RETRY_POLICY,
   abortableSleep,
@@ -133,6 +134,11 @@ export interface ExecOptions {
   /** Command timeout enforced by the server. */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * Record the accesses the sandbox's rules refuse (the embedded server; it traces the
+   * command's file calls, which costs time): ExecResult / CommandOutput `denials`.
+   */
+  audit?: boolean;
 }
 
 export interface SessionExecOptions {
@@ -518,16 +524,16 @@ export class SandboxClient implements AsyncDisposable {
   /** Runs `command` with `/bin/sh -c` in the sandbox (at /workspace unless `workdir`). */
   async exec(sandboxId: string, command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     requireId('sandboxId', sandboxId);
-    let pathsMerged: number | undefined;
+    let end: CommandEnd | undefined;
     const res = await this.unary(
       { call: 'exec', sandboxId, command, timeoutMs: opts.timeoutMs },
       this.sandboxStub.exec.bind(this.sandboxStub),
       execRequest(sandboxId, command, opts),
       { signal: opts.signal, deadlineMs: execDeadline(opts.timeoutMs) },
       false,
-      { noDefaultDeadline: true, onTrailers: (md) => (pathsMerged = commandEndOf(md).pathsMerged) },
+      { noDefaultDeadline: true, onTrailers: (md) => (end = commandEndOf(md)), audit: opts.audit },
     );
-    return { ...execResultFromProto(res), pathsMerged };
+    return { ...execResultFromProto(res), pathsMerged: end?.pathsMerged, denials: end?.denials };
   }
 
   /**
@@ -541,6 +547,7 @@ export class SandboxClient implements AsyncDisposable {
       this.sandboxStub.execStream.bind(this.sandboxStub),
       execRequest(sandboxId, command, opts),
       opts.signal,
+      opts.audit,
     );
   }
 
@@ -639,9 +646,10 @@ export class SandboxClient implements AsyncDisposable {
 
   // ---------------------------------------------------------------------------------------
 
-  private metadata(): Metadata {
+  private metadata(audit = false): Metadata {
     const md = new Metadata();
     if (this.token) md.set('authorization', `Bearer ${this.token}`);
+    if (audit) md.set(AUDIT_REQUEST_HEADER, '1');
     return md;
   }
 
@@ -658,12 +666,13 @@ export class SandboxClient implements AsyncDisposable {
     {
       noDefaultDeadline = false,
       onTrailers,
-    }: { noDefaultDeadline?: boolean; onTrailers?: (md: Metadata) => void } = {},
+      audit = false,
+    }: { noDefaultDeadline?: boolean; onTrailers?: (md: Metadata) => void; audit?: boolean } = {},
   ): Promise<Res> {
     this.assertOpen();
     const deadlineMs = overrides.deadlineMs ?? (noDefaultDeadline ? undefined : this.deadlineMs);
     const attempt = () =>
-      unaryCall(method, req, { metadata: this.metadata(), deadlineMs, signal: overrides.signal, onTrailers });
+      unaryCall(method, req, { metadata: this.metadata(audit), deadlineMs, signal: overrides.signal, onTrailers });
     try {
       return idempotent
         ? await withRetry(attempt, { policy: this.retryPolicy, signal: overrides.signal })
@@ -689,8 +698,9 @@ export class SandboxClient implements AsyncDisposable {
     method: ServerStreamMethod<Req, ExecOutput>,
     req: Req,
     signal: AbortSignal | undefined,
+    audit = false,
   ): CommandOutput {
-    return new CommandOutput(this.outputChunks(ctx, method, req, signal));
+    return new CommandOutput(this.outputChunks(ctx, method, req, signal, audit));
   }
 
   private async *outputChunks<Req>(
@@ -698,9 +708,10 @@ export class SandboxClient implements AsyncDisposable {
     method: ServerStreamMethod<Req, ExecOutput>,
     req: Req,
     signal: AbortSignal | undefined,
+    audit: boolean,
   ): AsyncGenerator<ExecOutputChunk, Metadata | undefined, undefined> {
     this.assertOpen();
-    const messages = serverStreamCall(method, req, { metadata: this.metadata(), signal });
+    const messages = serverStreamCall(method, req, { metadata: this.metadata(audit), signal });
     try {
       for (let next = await messages.next(); ; next = await messages.next()) {
         if (next.done) return next.value;

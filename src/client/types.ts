@@ -3,6 +3,7 @@
  * instants, string unions for enums. `convert.ts` is the only place that maps them to and
  * from the generated protobuf messages.
  */
+import type { WireDenials } from '../shared/denialWire';
 import type { NormalizedRule } from '../shared/permissions';
 
 export type { SandboxStatus } from '../core/backend';
@@ -82,6 +83,8 @@ export interface ExecResult {
    * (the embedded one does, as a trailer); 0: the codebase is as it was.
    */
   pathsMerged?: number;
+  /** The accesses the sandbox's rules refused, when the command was audited (`audit: true`). */
+  denials?: WireDenials;
 }
 
 /** One piece of a streamed command's output. */

@@ -13,6 +13,7 @@ import { BatchUploadServiceService } from '../generated/batch_upload';
 import { TerminalServiceService } from '../generated/terminal';
 import { createTerminalService } from './sandbox/terminalService';
 import { installPtyHelper } from './sandbox/runtime/ptyTerminal';
+import { installStrace } from './sandbox/audit/auditedCommand';
 import { SandboxServiceService } from '../generated/sandbox';
 import { CodebaseStore } from './codebase/store';
 import { createBatchUploadService, createCodebaseService } from './codebase/service';
@@ -54,6 +55,8 @@ export async function runServer(options: ServerOptions): Promise<void> {
     throw new UsageError('--cow overlay needs a server running as root (it mounts overlayfs); use --cow copy');
   const dataDir = prepareDataDir(options.dataDir, identity, cowMode);
   installSupervisorShell(dataDir, identity);
+  if (!installStrace(dataDir, identity))
+    log.warn('no strace on this host: audited commands will fail (apt-get install -y strace)');
   if (!installPtyHelper(dataDir, identity))
     log.warn('no terminal helper in this build: OpenTerminal will fail (rebuild with node scripts/build.mjs)');
   const token = options.tokenFile ? readToken(options.tokenFile) : undefined;

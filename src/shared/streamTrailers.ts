@@ -18,3 +18,12 @@ export const SESSION_CWD_TRAILER = 'x-agentfense-cwd-bin';
  * codebase is as it was, so a client's review need not look again.
  */
 export const PATHS_MERGED_TRAILER = 'x-agentfense-paths-merged';
+
+/** Request header: `1` asks the embedded server to audit the command (Exec, ExecStream). */
+export const AUDIT_REQUEST_HEADER = 'x-agentfense-audit';
+
+/**
+ * An audited command's refused accesses (Exec and ExecStream), as JSON (denialWire.ts); binary
+ * metadata because paths may hold any byte. Bounded to fit gRPC's default metadata limit.
+ */
+export const DENIALS_TRAILER = 'x-agentfense-denials-bin';

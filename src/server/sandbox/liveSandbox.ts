@@ -13,7 +13,9 @@
 import { chown, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CodebaseAccess } from '../codebase/contract';
-import type { NormalizedRule } from '../../shared/permissions';
+import { PermissionEngine, type NormalizedRule } from '../../shared/permissions';
+import { audited, STRACE_IN_SANDBOX, straceCopyPath, straceMissing } from './audit/auditedCommand';
+import { DenialLog, type CountedDenial } from './audit/denialLog';
 import { ViewCache, type ViewLease } from './view/viewCache';
 import { WritableLayer, type CowMode } from './view/writableLayer';
 import { ChangeMerger } from './view/changeMerger';
@@ -72,6 +74,15 @@ export interface ExecOptions {
   timeoutMs?: number;
   sink?: OutputSink;
   abort?: AbortSignal;
+  /** Record the accesses the rules refused (strace; see audit/). */
+  audit?: boolean;
+}
+
+/** What an audited command was refused (undefined: it was not audited). */
+export interface AuditOutcome {
+  denials?: CountedDenial[];
+  /** Distinct denials beyond the ones kept. */
+  denialsDropped?: number;
 }
 
 export interface TerminalOptions {
@@ -93,6 +104,9 @@ export interface TerminalHandlers {
 export class LiveSandbox {
   readonly sessions = new Map<string, ShellSession>();
   private readonly terminals = new Set<PtyTerminal>();
+  /** The codebase's files and folders at one version, to tell a hidden path from a missing one. */
+  private pathsOf: { version: string; paths: ReadonlySet<string> } | undefined;
+  private rulesEngine: PermissionEngine | undefined;
   private view!: ViewLease;
   private layer!: WritableLayer;
   private readonly merger: ChangeMerger;
@@ -147,10 +161,11 @@ export class LiveSandbox {
   }
 
   /** Runs one command in a fresh bwrap, then merges its changes. */
-  async exec(o: ExecOptions): Promise<RunOutcome & MergeCount> {
+  async exec(o: ExecOptions): Promise<RunOutcome & MergeCount & AuditOutcome> {
     // Validate before touching anything.
     const env = envArgs(o.env);
     const cwd = sandboxWorkdir(o.workdir);
+    if (o.audit && !existsSync(straceCopyPath(this.ctx.dataDir))) throw straceMissing();
     const abort = new AbortController();
     if (o.abort) {
       if (o.abort.aborted) abort.abort();
@@ -165,20 +180,24 @@ export class LiveSandbox {
       });
       let outcome: RunOutcome | undefined;
       let pathsMerged = 0;
+      const denials = o.audit ? this.denialLog(cwd) : undefined;
       try {
         // Env values and the command go through pipes: bwrap's command line is public.
+        const program = ['/bin/sh', SCRIPT_PATH];
+        const extraBinds = o.audit ? ['--ro-bind', straceCopyPath(this.ctx.dataDir), STRACE_IN_SANDBOX] : [];
         const launch = this.launch(
-          [...env, '--chdir', cwd, '--ro-bind-data', String(SCRIPT_FD), SCRIPT_PATH],
-          ['/bin/sh', SCRIPT_PATH],
+          [...env, '--chdir', cwd, ...extraBinds, '--ro-bind-data', String(SCRIPT_FD), SCRIPT_PATH],
+          o.audit ? audited(program) : program,
           o.command,
         );
         outcome = await runCommand({
-          launch,
+          launch: { ...launch, auditPipe: o.audit },
           gate: this.ctx.launchGate,
           stdin: o.stdin,
           timeoutMs: o.timeoutMs,
           sink: o.sink,
           abort: abort.signal,
+          onAudit: denials && ((chunk) => denials.push(chunk)),
         });
       } finally {
         try {
@@ -189,7 +208,11 @@ export class LiveSandbox {
           this.activeCommands--;
         }
       }
-      return { ...outcome, pathsMerged };
+      return {
+        ...outcome,
+        pathsMerged,
+        ...(denials ? { denials: denials.denials, denialsDropped: denials.dropped } : {}),
+      };
     })();
     this.inFlight.add(work);
     try {
@@ -198,6 +221,22 @@ export class LiveSandbox {
       this.inFlight.delete(work);
       this.aborts.delete(abort);
     }
+  }
+
+  /** A command's denials, judged by this sandbox's rules and its codebase as the command starts. */
+  private denialLog(cwd: string): DenialLog {
+    const snapshot = this.ctx.store.snapshot(this.spec.codebaseId);
+    if (this.pathsOf?.version !== snapshot.version) {
+      const paths = new Set<string>();
+      for (const path of snapshot.entries.keys()) {
+        const parts = path.split('/');
+        for (let i = 1; i <= parts.length; i++) paths.add(parts.slice(0, i).join('/'));
+      }
+      this.pathsOf = { version: snapshot.version, paths };
+    }
+    const { paths } = this.pathsOf;
+    this.rulesEngine ??= new PermissionEngine(this.spec.rules);
+    return new DenialLog({ rules: this.rulesEngine, exists: (p) => paths.has(p), cwd });
   }
 
   async openSession(sessionId: string, shell: string, requestEnv: Record<string, string>): Promise<ShellSession> {

@@ -29,7 +29,15 @@ import type { OutputSink } from './runtime/commandRunner';
 import { newSessionId } from './ids';
 import { validShell } from './shellPath';
 import type { ShellSession } from './runtime/shellSession';
-import { EXIT_CODE_TRAILER, PATHS_MERGED_TRAILER, SESSION_CWD_TRAILER } from '../../shared/streamTrailers';
+import {
+  AUDIT_REQUEST_HEADER,
+  DENIALS_TRAILER,
+  EXIT_CODE_TRAILER,
+  PATHS_MERGED_TRAILER,
+  SESSION_CWD_TRAILER,
+} from '../../shared/streamTrailers';
+import { encodeDenials, type WireDenial } from '../../shared/denialWire';
+import type { AuditOutcome } from './liveSandbox';
 
 const DOCKER_SOCKET = '/var/run/docker.sock';
 /**
@@ -101,12 +109,35 @@ function endStream(
   exitCode: number,
   pathsMerged: number,
   sessionCwd?: string,
+  audit?: AuditOutcome,
 ): void {
   const trailer = new Metadata();
   trailer.set(EXIT_CODE_TRAILER, String(exitCode));
   trailer.set(PATHS_MERGED_TRAILER, String(pathsMerged));
   if (sessionCwd !== undefined) trailer.set(SESSION_CWD_TRAILER, Buffer.from(sessionCwd));
+  if (audit) setDenials(trailer, audit);
   call.end(trailer);
+}
+
+function auditRequested(md: Metadata): boolean {
+  return md.get(AUDIT_REQUEST_HEADER)[0] === '1';
+}
+
+/** An audited command's denials as the DENIALS_TRAILER (nothing when it was not audited). */
+function setDenials(trailer: Metadata, audit: AuditOutcome): void {
+  if (!audit.denials) return;
+  const wire: WireDenial[] = audit.denials.map((d) => ({
+    kind: d.kind,
+    op: d.op,
+    named: d.named,
+    path: d.workspacePath,
+    level: d.level,
+    ...(d.rule ? { rule: d.rule } : {}),
+    pid: d.pid,
+    time: d.time,
+    count: d.count,
+  }));
+  trailer.set(DENIALS_TRAILER, encodeDenials(wire, audit.denialsDropped ?? 0));
 }
 
 function failStream(call: ServerWritableStream<unknown, ExecOutput>, err: unknown): void {
@@ -233,11 +264,14 @@ export function createSandboxService(
         workdir: req.workdir,
         timeoutMs,
         abort,
+        audit: auditRequested(call.metadata),
       });
       if (r.timedOut) throw timedOut(timeoutMs);
-      // The merge count as a trailer, as ExecStream sends it: ExecResult is sandbox.v1's, unchanged.
+      // The merge count (and an audit's denials) as trailers, as ExecStream sends them:
+      // ExecResult is sandbox.v1's, unchanged.
       const trailers = new Metadata();
       trailers.set(PATHS_MERGED_TRAILER, String(r.pathsMerged));
+      setDenials(trailers, r);
       return new WithTrailers(
         { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode, duration: toDuration(r.durationMs) },
         trailers,
@@ -256,10 +290,11 @@ export function createSandboxService(
           timeoutMs,
           sink: streamSink(call),
           abort,
+          audit: auditRequested(call.metadata),
         });
         if (r.aborted) return;
         if (r.timedOut) throw timedOut(timeoutMs);
-        endStream(call, r.exitCode, r.pathsMerged);
+        endStream(call, r.exitCode, r.pathsMerged, undefined, r);
       })().catch((err) => failStream(call, err));
     },
 

@@ -3,6 +3,7 @@
  * what it inherited, see inheritedFds.ts, and Node opens its own close-on-exec):
  *   3  the seccomp program (bwrap --seccomp 3, seccompProgram.ts), every bwrap
  *   4  a session supervisor's status pipe (sessionSupervisor.ts), sessions only
+ *   5  an audited command's strace output (audit/auditedCommand.ts), audited commands only
  * bwrap's namespace init closes them; only the command (the supervisor) keeps fd 4.
  *
  * Starts bwrap as the sandbox user. With cgroup limits, a tiny /bin/sh first writes its own
@@ -17,6 +18,7 @@ import { failedPrecondition } from '../../rpc/rpcError';
 import { descendantsOf, killBwrapsMentioning, killQuietly } from './processTree';
 import { bwrapOnPath } from './bwrapOnPath';
 import { openSeccompProgram, SECCOMP_FD } from './seccompProgram';
+import { AUDIT_FD } from '../audit/auditedCommand';
 
 export interface Launch {
   /** bwrap's command line, which every local user can read in /proc/<pid>/cmdline: nothing secret. */
@@ -32,6 +34,8 @@ export interface Launch {
   cgroupProcs: readonly string[];
   /** Open a pipe at SESSION_STATUS_FD (child.stdio[4]) for a session supervisor. */
   statusPipe?: boolean;
+  /** Open a pipe at AUDIT_FD (child.stdio[5]) for strace's report of an audited command. */
+  auditPipe?: boolean;
 }
 
 const JOIN_CGROUPS_THEN_EXEC =
@@ -73,9 +77,13 @@ export function launchBwrap(l: Launch): ChildProcess {
   if (l.privateArgs) piped.push([PRIVATE_ARGS_FD, l.privateArgs.map((a) => a + '\0').join('')]);
   if (l.script !== undefined) piped.push([SCRIPT_FD, l.script]);
   const seccomp = openSeccompProgram();
-  // 3: the seccomp program; 4: a session supervisor's status pipe; 8, 9: the piped data above.
+  // 3: the seccomp program; 4: a session supervisor's status pipe; 5: an audit pipe; 8, 9: the piped data above.
   const stdio: ('pipe' | 'ignore' | number)[] = ['pipe', 'pipe', 'pipe', seccomp];
   if (l.statusPipe) stdio.push('pipe');
+  if (l.auditPipe) {
+    while (stdio.length < AUDIT_FD) stdio.push('ignore');
+    stdio[AUDIT_FD] = 'pipe';
+  }
   for (const [fd] of piped) {
     while (stdio.length < fd) stdio.push('ignore');
     stdio[fd] = 'pipe';

@@ -3,7 +3,9 @@
  * sink that may push back (ExecStream). A timeout or cancellation kills the whole tree.
  */
 import { constants } from 'node:os';
+import type { Readable } from 'node:stream';
 import { launchBwrap, killSandboxTree, type Launch } from './bwrapLauncher';
+import { AUDIT_FD } from '../audit/auditedCommand';
 import type { LaunchGate, Release } from './launchGate';
 
 /**
@@ -30,6 +32,8 @@ export interface RunRequest {
   sink?: OutputSink;
   /** Aborting kills the command (a cancelled call). */
   abort?: AbortSignal;
+  /** What strace reports of an audited command (the launch has an audit pipe). */
+  onAudit?: (chunk: string) => void;
 }
 
 export interface RunOutcome {
@@ -134,6 +138,12 @@ function runLaunched(req: RunRequest): Promise<RunOutcome> {
         });
       }
     });
+  }
+  const audit = (child.stdio as unknown as (Readable | null | undefined)[])[AUDIT_FD];
+  if (audit && req.onAudit) {
+    audit.setEncoding('utf8');
+    audit.on('data', req.onAudit);
+    audit.on('error', () => {});
   }
   child.stdin!.on('error', () => {}); // the command may exit without reading its stdin
   child.stdin!.end(req.stdin);

@@ -1,0 +1,83 @@
+// Which failed calls are the rules at work (src/server/sandbox/audit): the kind, the path, the rule.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { PermissionEngine } from '../../src/shared/permissions';
+import { getPreset } from '../../src/shared/presets';
+import { DenialLog } from '../../src/server/sandbox/audit/denialLog';
+
+const codebase = new Set(['.env', 'src', 'src/a.ts', 'secrets', 'secrets/k.pem', 'docs', 'docs/x.md']);
+const engine = (rules: Parameters<typeof getPreset>[0] | ConstructorParameters<typeof PermissionEngine>[0]) =>
+  new PermissionEngine(typeof rules === 'string' ? getPreset(rules) : rules);
+
+function denials(lines: string[], rules = engine('agent-safe')) {
+  const log = new DenialLog({ rules, exists: (p) => codebase.has(p), cwd: '/workspace' });
+  log.push(lines.map((l) => l + '\n').join(''));
+  return log.denials.map((d) => [d.kind, d.workspacePath, d.op, d.rule?.pattern ?? '(no rule)', d.count]);
+}
+
+const enoent = '= -1 ENOENT (No such file or directory)';
+
+describe('denials', () => {
+  it('a lookup of a hidden file, or below a hidden folder, is a denial by the rule that hides it', () => {
+    assert.deepEqual(
+      denials([
+        `5 1.0 openat(AT_FDCWD</workspace>, ".env", O_RDONLY) ${enoent}`,
+        `5 1.1 newfstatat(AT_FDCWD</workspace/src>, "../secrets/k.pem", 0x1, 0) ${enoent}`,
+        `5 1.2 openat(AT_FDCWD</workspace>, ".env", O_RDONLY) ${enoent}`,
+      ]),
+      [
+        ['hidden', '.env', 'openat', '**/.env*', 2],
+        ['hidden', 'secrets', 'newfstatat', '**/secrets/**', 1],
+      ],
+    );
+  });
+
+  it('a path that exists nowhere, or outside /workspace, is not a denial', () => {
+    assert.deepEqual(
+      denials([
+        `5 1.0 openat(AT_FDCWD</workspace>, "nothere.txt", O_RDONLY) ${enoent}`,
+        `5 1.0 newfstatat(AT_FDCWD</workspace>, "/usr/local/bin/cat", 0x1, 0) ${enoent}`,
+        `5 1.0 openat(AT_FDCWD</workspace>, "src/missing.ts", O_RDONLY) ${enoent}`,
+        `5 1.0 access("/etc/ld.so.preload", R_OK) ${enoent}`,
+      ]),
+      [],
+    );
+  });
+
+  it('a write to a path that is not writable is read-only; a read of a view file is unreadable', () => {
+    const rules = engine([
+      { pattern: 'docs/**', permission: 'view', type: 'glob', priority: 5 },
+      { pattern: '**/*', permission: 'read', type: 'glob', priority: 0 },
+    ]);
+    assert.deepEqual(
+      denials(
+        [
+          '5 1.0 openat(AT_FDCWD</workspace/src>, "a.ts", O_WRONLY|O_CREAT|O_TRUNC, 0666) = -1 EROFS (Read-only file system)',
+          '5 1.0 unlinkat(AT_FDCWD</workspace>, "src/a.ts", 0) = -1 EROFS (Read-only file system)',
+          '5 1.0 openat(AT_FDCWD</workspace>, "docs/x.md", O_RDONLY) = -1 EACCES (Permission denied)',
+          // A read that failed with EACCES on a readable file is not the rules' doing.
+          '5 1.0 openat(AT_FDCWD</workspace>, "src/a.ts", O_RDONLY) = -1 EACCES (Permission denied)',
+        ],
+        rules,
+      ),
+      [
+        ['read-only', 'src/a.ts', 'openat', '**/*', 1],
+        ['read-only', 'src/a.ts', 'unlinkat', '**/*', 1],
+        ['unreadable', 'docs/x.md', 'openat', 'docs/**', 1],
+      ],
+    );
+  });
+
+  it('reassembles lines across chunks and stays bounded', () => {
+    const log = new DenialLog({ rules: engine('agent-safe'), exists: () => true, cwd: '/workspace' });
+    const line = `5 1.0 openat(AT_FDCWD</workspace>, ".env", O_RDONLY) ${enoent}\n`;
+    for (const c of line) log.push(c);
+    assert.equal(log.denials.length, 1);
+    log.push('x'.repeat(200_000));
+    log.push(`tail of the long line\n${line}`);
+    assert.equal(log.denials[0]!.count, 2, 'the long line is skipped, the next one read');
+    for (let i = 0; i < 500; i++) log.push(`5 1.0 openat(AT_FDCWD</workspace>, ".env${i}", O_RDONLY) ${enoent}\n`);
+    assert.equal(log.denials.length, 200);
+    assert.equal(log.dropped, 301);
+  });
+});
