@@ -30,6 +30,7 @@ import { changeDetection } from './scenarios/changeDetection';
 import { concurrency } from './scenarios/concurrency';
 import { extension } from './scenarios/extension';
 import { mcpRun } from './scenarios/mcpRun';
+import { auditCost } from './scenarios/auditCost';
 
 /** In this order: change-detection writes into the shared codebase, so it runs after the readers. */
 const SCENARIOS: Scenario[] = [
@@ -42,6 +43,7 @@ const SCENARIOS: Scenario[] = [
   concurrency,
   extension,
   mcpRun,
+  auditCost,
 ];
 
 const repoRoot = join(__dirname, '..');

@@ -6,6 +6,7 @@
  */
 import type { NormalizedRule, PermissionRule } from '../shared/permissions';
 import type { LocalFile } from './sync/workspaceWalker';
+import type { WireDenials } from '../shared/denialWire';
 
 export type SandboxStatus = 'pending' | 'running' | 'stopped' | 'error';
 
@@ -47,6 +48,8 @@ export interface RunResult {
   durationMs: number;
   /** Codebase paths the command's merge changed, when the backend says; 0: none. */
   pathsMerged?: number;
+  /** The accesses the rules refused, when the run was audited and the backend can tell. */
+  denials?: WireDenials;
 }
 
 export interface RunRequest {
@@ -55,6 +58,8 @@ export interface RunRequest {
   env?: Record<string, string>;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Record the accesses the rules refuse (costs time; see the bench's audit-cost). */
+  audit?: boolean;
 }
 
 export interface SandboxBackend<S extends SandboxSummary = SandboxSummary> {

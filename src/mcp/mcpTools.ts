@@ -8,7 +8,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { describeChanges, describeRun, SANDBOX_SUMMARY, capText } from '../core/agent/agentReport';
+import { AUDIT_PARAMETER, describeChanges, describeRun, SANDBOX_SUMMARY, capText } from '../core/agent/agentReport';
 import { explainAgentError } from '../client/agentErrors';
 import type { McpWorkspace } from './mcpWorkspace';
 
@@ -77,10 +77,11 @@ export function registerTools(server: McpServer, ws: McpWorkspace): void {
           .optional()
           .describe(`Kill the command after this many seconds (default ${DEFAULT_TIMEOUT_SECONDS})`),
         cwd: z.string().optional().describe('Working directory, relative to /workspace (default: /workspace)'),
+        audit: z.boolean().optional().describe(AUDIT_PARAMETER),
       },
       annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: false },
     },
-    async ({ command, preset, timeout_seconds, cwd }, extra) => {
+    async ({ command, preset, timeout_seconds, cwd, audit }, extra) => {
       let step = 'syncing the workspace';
       return answer(async () => {
         const outcome = await withProgress(
@@ -94,6 +95,7 @@ export function registerTools(server: McpServer, ws: McpWorkspace): void {
               timeoutMs: (timeout_seconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
               signal: extra.signal,
               onStep: (m) => (step = m),
+              audit,
             }),
         );
         return describeRun(command, outcome);

@@ -24,6 +24,17 @@ export interface WireDenial {
   time: number;
   /** How many times the same refusal happened. */
   count: number;
+  /**
+   * False: the codebase does not have the path; a rule hides it by name (`.env`, never
+   * uploaded). A denial only if the client's workspace has it: clients drop the others.
+   */
+  inCodebase?: false;
+}
+
+/** The denials that are real for a workspace: those of paths it has, for the ones the codebase lacks. */
+export function inWorkspace(d: WireDenials, workspaceHas: (path: string) => boolean): WireDenials {
+  const denials = d.denials.filter((x) => x.inCodebase !== false || workspaceHas(x.path));
+  return { denials, dropped: d.dropped };
 }
 
 export interface WireDenials {

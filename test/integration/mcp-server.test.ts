@@ -91,6 +91,19 @@ describe('the MCP server against a real AgentFense server', () => {
     assert.match(textOf(outside), /outside \/workspace/);
   });
 
+  it('with audit, a run tells the model what the sandbox refused and by which rule', async () => {
+    const r = await client.callTool({ name: 'run', arguments: { command: 'cat .env; cat src/app.txt', audit: true } });
+    const t = textOf(r);
+    assert.match(t, /The sandbox refused 1 access by policy, not because the files are missing/);
+    assert.match(
+      t,
+      /\/workspace\/\.env is hidden \(absent in the sandbox\) by rule `\*\*\/\.env\*` \(none\) of the agent-safe preset/,
+    );
+    assert.match(t, /ask the user to grant access/);
+    const plain = textOf(await client.callTool({ name: 'run', arguments: { command: 'cat .env' } }));
+    assert.match(plain, /run it again with audit/);
+  });
+
   it('lists the presets with the default marked', async () => {
     const t = textOf(await client.callTool({ name: 'list_presets', arguments: {} }));
     assert.match(t, /- agent-safe \(default\)/);

@@ -3,7 +3,20 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PermissionEngine } from '../../src/shared/permissions';
 import { getPreset } from '../../src/shared/presets';
-import { DenialLog } from '../../src/server/sandbox/audit/denialLog';
+import { DenialLog, type CountedDenial } from '../../src/server/sandbox/audit/denialLog';
+import { inWorkspace, type WireDenial } from '../../src/shared/denialWire';
+
+const wireOf = (d: CountedDenial): WireDenial => ({
+  kind: d.kind,
+  op: d.op,
+  named: d.named,
+  path: d.workspacePath,
+  level: d.level,
+  pid: d.pid,
+  time: d.time,
+  count: d.count,
+  ...(d.inCodebase === false ? { inCodebase: false as const } : {}),
+});
 
 const codebase = new Set(['.env', 'src', 'src/a.ts', 'secrets', 'secrets/k.pem', 'docs', 'docs/x.md']);
 const engine = (rules: Parameters<typeof getPreset>[0] | ConstructorParameters<typeof PermissionEngine>[0]) =>
@@ -42,6 +55,18 @@ describe('denials', () => {
       ]),
       [],
     );
+  });
+
+  it('a path a rule hides by name that the codebase lacks (never uploaded) is marked for the client to check', () => {
+    const log = new DenialLog({ rules: engine('agent-safe'), exists: (p) => codebase.has(p), cwd: '/workspace' });
+    log.push(`5 1.0 openat(AT_FDCWD</workspace>, ".env.local", O_RDONLY) ${enoent}\n`);
+    assert.deepEqual(
+      log.denials.map((d) => [d.kind, d.workspacePath, d.inCodebase]),
+      [['hidden', '.env.local', false]],
+    );
+    const wire = { denials: [{ ...wireOf(log.denials[0]!) }], dropped: 0 };
+    assert.equal(inWorkspace(wire, () => false).denials.length, 0, 'the workspace has no such file: not a denial');
+    assert.equal(inWorkspace(wire, (p) => p === '.env.local').denials.length, 1);
   });
 
   it('a write to a path that is not writable is read-only; a read of a view file is unreadable', () => {

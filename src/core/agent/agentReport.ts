@@ -5,6 +5,7 @@
  */
 import type { Change } from '../review/changeComputation';
 import type { AgentRunOutcome } from './agentWorkspace';
+import type { DenialKind, WireDenials } from '../../shared/denialWire';
 
 /** Per stream; the model's context is the scarce resource, not the sandbox's output. */
 export const OUTPUT_CHARS = 30_000;
@@ -15,6 +16,16 @@ export const SANDBOX_SUMMARY =
   'isolated by the Linux kernel (no access to the real files, the home folder or other processes; no network unless the user allowed it). ' +
   'Secrets such as .env files, keys and credentials are absent under the default presets. ' +
   "Files the command writes do not reach the user's workspace: they wait in the sandbox for the user to review and accept them.";
+
+/**
+ * The `audit` parameter of an agent's run. Off by default: tracing costs ~30 ms a command and
+ * ~3× on file-heavy ones (`npm run bench -- --only audit-cost`), over the 20 % an always-on
+ * default may cost.
+ */
+export const AUDIT_PARAMETER =
+  'Also report which accesses the sandbox refused by policy (hidden, unreadable or read-only paths) and by which rule. ' +
+  'Slower (about +30 ms, and up to 3x for commands that touch many files): use it when a command failed with ' +
+  '"No such file" or "Permission denied" on a path you expected to be there.';
 
 /** Keeps the start and the end of a long text (the end of a build or test log says the most). */
 export function capText(text: string, max = OUTPUT_CHARS): string {
@@ -34,7 +45,32 @@ export function describeRun(command: string, r: AgentRunOutcome): string {
   if (r.stderr) lines.push('--- stderr ---', capText(r.stderr).trimEnd());
   if (!r.stdout && !r.stderr) lines.push('(no output)');
   lines.push(describeRunChanges(r));
+  if (r.denials && r.denials.denials.length > 0) lines.push(describeDenials(r.denials, r.preset));
+  else if (r.denials) lines.push('The sandbox refused no access by policy.');
+  else if (r.exitCode !== 0)
+    lines.push('If a path seemed missing or unwritable, run it again with audit to see what the sandbox refused.');
   return lines.join('\n');
+}
+
+const WHAT: Record<DenialKind, string> = {
+  hidden: 'is hidden (absent in the sandbox)',
+  unreadable: 'is listed but unreadable',
+  'read-only': 'is read-only',
+};
+
+/** The refused accesses, one line each, in words a model acts on: what, which rule, what to do. */
+export function describeDenials(d: WireDenials, preset: string): string {
+  const lines = d.denials.map((x) => {
+    const rule = x.rule ? `rule \`${x.rule.pattern}\` (${x.rule.permission})` : 'no rule (the default, none)';
+    const times = x.count > 1 ? ` ×${x.count}` : '';
+    return `  /workspace/${x.path} ${WHAT[x.kind]} by ${rule} of the ${preset} preset — ${x.op}${times}`;
+  });
+  if (d.dropped > 0) lines.push(`  … and ${d.dropped} more`);
+  return (
+    `The sandbox refused ${d.denials.length + d.dropped} access${d.denials.length + d.dropped === 1 ? '' : 'es'} by policy, not because the files are missing:\n` +
+    `${lines.join('\n')}\n` +
+    'Work without them, or ask the user to grant access (the user decides; do not try to get around the policy).'
+  );
 }
 
 function describeRunChanges(r: AgentRunOutcome): string {
@@ -65,4 +101,15 @@ function listChanges(changes: readonly Change[]): string {
     .map((c) => `  ${c.kind.padEnd(8)} ${c.path}${c.kind === 'deleted' ? '' : ` (${c.size} bytes)`}`);
   if (changes.length > MAX_LISTED) shown.push(`  … and ${changes.length - MAX_LISTED} more`);
   return shown.join('\n');
+}
+
+/** One line for a terminal: "2 accesses refused: .env hidden by the .env rule (agent-safe); …". */
+export function denialLine(d: WireDenials, preset: string | undefined): string {
+  const total = d.denials.length + d.dropped;
+  const shown = d.denials.slice(0, 3).map((x) => {
+    const how = x.kind === 'hidden' ? 'hidden' : x.kind === 'unreadable' ? 'unreadable' : 'read-only';
+    return `${x.path} ${how} by ${x.rule?.pattern ?? 'no rule'}${preset ? ` (${preset})` : ''}`;
+  });
+  const more = total > shown.length ? `; and ${total - shown.length} more` : '';
+  return `${total} access${total === 1 ? '' : 'es'} refused: ${shown.join('; ')}${more}`;
 }

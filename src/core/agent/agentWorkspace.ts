@@ -4,7 +4,9 @@
  * sandbox's changes that wait for review, read a file as the sandbox sees it. Every write
  * lands in the codebase, never in the folder: accepting stays the user's act in the review.
  */
-import { posix } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { inWorkspace } from '../../shared/denialWire';
 import type { RunResult, SandboxBackend, SandboxSummary } from '../backend';
 import type { Change } from '../review/changeComputation';
 import { refreshChanges } from '../review/changeSet';
@@ -32,6 +34,8 @@ export interface AgentRunRequest {
   signal?: AbortSignal;
   /** Steps before the command starts (sync, sandbox start), for progress reports. */
   onStep?: (message: string) => void;
+  /** Record the accesses the preset refused, to tell the agent which and by which rule. */
+  audit?: boolean;
 }
 
 export interface AgentRunOutcome extends RunResult {
@@ -67,10 +71,19 @@ export class AgentWorkspace<S extends SandboxSummary = SandboxSummary> {
       cwd,
       timeoutMs: req.timeoutMs,
       signal: req.signal,
+      audit: req.audit,
     });
     // A merge that changed nothing (the backend says 0) leaves the change set as it was.
     const pending = result.pathsMerged === 0 ? before : await this.pendingChanges(req.signal);
-    return { ...result, preset, sandboxId: target.sandbox.id, pending, changedByRun: changedPaths(before, pending) };
+    const denials = result.denials && inWorkspace(result.denials, (p) => existsSync(join(this.o.root.path, p)));
+    return {
+      ...result,
+      denials,
+      preset,
+      sandboxId: target.sandbox.id,
+      pending,
+      changedByRun: changedPaths(before, pending),
+    };
   }
 
   /** The sandbox's changes not yet accepted or discarded (one listing; few downloads). */

@@ -17,6 +17,7 @@ import { runInTerminal } from '../run/runCommand';
 
 interface RunInput {
   command: string;
+  audit?: boolean;
   preset?: string;
   timeoutSeconds?: number;
   cwd?: string;
@@ -91,7 +92,7 @@ class RunTool implements vscode.LanguageModelTool<RunInput> {
 
   invoke(options: vscode.LanguageModelToolInvocationOptions<RunInput>, token: vscode.CancellationToken) {
     return answer(async () => {
-      const { command, preset, timeoutSeconds, cwd } = options.input;
+      const { command, preset, timeoutSeconds, cwd, audit } = options.input;
       if (typeof command !== 'string' || command.trim() === '')
         throw new Error('`command` must be a non-empty string.');
       const folder = folderFor(options.input.folder);
@@ -106,6 +107,7 @@ class RunTool implements vscode.LanguageModelTool<RunInput> {
           cwd: cwd === undefined ? undefined : workspaceRelative(cwd),
           timeoutMs: timeoutSeconds ? timeoutSeconds * 1000 : this.ctx.config.defaultTimeoutMs,
           closeOnExit: false,
+          audit: audit === true,
         },
         'agent',
         'AgentFense: agent',
@@ -129,6 +131,7 @@ class RunTool implements vscode.LanguageModelTool<RunInput> {
         sandboxId: outcome.sandboxId,
         pending,
         changedByRun: changedPaths(before, pending),
+        denials: outcome.denials,
       });
     });
   }

@@ -10,7 +10,20 @@ import { OutputTail } from '../../core/run/outputTail';
 import { CommandStatus } from './commandStatus';
 import type { Connection } from '../server/connection';
 import type { Ctx } from '../context';
-import { DIM, RESET, RED, formatExitLine, shortSandboxId, toTerminalNewlines, formatLimits } from './terminalText';
+import {
+  DIM,
+  RESET,
+  RED,
+  YELLOW,
+  formatExitLine,
+  shortSandboxId,
+  toTerminalNewlines,
+  formatLimits,
+} from './terminalText';
+import { inWorkspace, type WireDenials } from '../../shared/denialWire';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { denialLine } from '../../core/agent/agentReport';
 
 export interface RunSpec {
   folder: vscode.WorkspaceFolder;
@@ -25,6 +38,8 @@ export interface RunSpec {
   /** Use this sandbox instead of the folder's (from the Sandboxes view). */
   sandboxId?: string;
   codebaseId?: string;
+  /** Record the accesses the preset refuses, and say which at the end. */
+  audit?: boolean;
 }
 
 export interface RunOutcome {
@@ -41,6 +56,8 @@ export interface RunOutcome {
   durationMs: number;
   /** Why it did not run or finish, in words (it was interrupted, timed out, failed to start). */
   problem?: string;
+  /** What the preset refused, when the run was audited. */
+  denials?: WireDenials;
 }
 
 export class SandboxRunTerminal implements vscode.Pseudoterminal {
@@ -122,6 +139,7 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
     let preset: string | undefined;
     let sandboxIdUsed = spec.sandboxId;
     let problem: string | undefined;
+    let denials: WireDenials | undefined;
     try {
       let sandboxId = spec.sandboxId;
       if (!sandboxId) {
@@ -152,6 +170,7 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
             env: spec.env,
             timeoutMs: spec.timeoutMs,
             signal: this.abort.signal,
+            audit: spec.audit,
           });
           return { stream, status };
         },
@@ -174,6 +193,9 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
       }
       this.exitCode = end.exitCode ?? 0;
       this.pathsMerged = stream.pathsMerged;
+      denials = stream.denials && inWorkspace(stream.denials, (p) => existsSync(join(spec.folder.uri.fsPath, p)));
+      if (denials && denials.denials.length > 0)
+        this.write(`\r\n${YELLOW}${toTerminalNewlines(denialLine(denials, preset))}${RESET}`);
       if (end.exitCode === undefined) note = 'exit status unknown';
       this.write(`\r\n${formatExitLine(this.exitCode, Date.now() - commandStart, note)}\r\n`);
     } catch (e) {
@@ -206,6 +228,7 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
       sandboxId: sandboxIdUsed,
       durationMs: Date.now() - started,
       problem,
+      denials,
     };
     if (this.state === 'closed') {
       this.onFinished(outcome);

@@ -136,6 +136,7 @@ function setDenials(trailer: Metadata, audit: AuditOutcome): void {
     pid: d.pid,
     time: d.time,
     count: d.count,
+    ...(d.inCodebase === false ? { inCodebase: false as const } : {}),
   }));
   trailer.set(DENIALS_TRAILER, encodeDenials(wire, audit.denialsDropped ?? 0));
 }

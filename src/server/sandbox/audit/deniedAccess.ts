@@ -26,6 +26,8 @@ export interface Denial {
   pid: number;
   /** Seconds since the epoch. */
   time: number;
+  /** False: a path a rule hides by name that the codebase does not have (the client checks its workspace). */
+  inCodebase?: false;
 }
 
 export interface DenialContext {
@@ -103,6 +105,11 @@ export function denialOf(call: FailedCall, ctx: DenialContext): Denial | undefin
         if ((rule?.permission ?? 'none') === 'none')
           return { ...base, kind: 'hidden', workspacePath: prefix, level: 'none', rule };
       }
+      // Not in the codebase, but a rule hides it by name (`.env`, never uploaded): a denial if
+      // the workspace has it, which only the client can tell.
+      const rule = ctx.rules.matchingRule(rel);
+      if (rule?.permission === 'none')
+        return { ...base, kind: 'hidden', workspacePath: rel, level: 'none', rule, inCodebase: false };
       continue;
     }
     const rule = ctx.rules.matchingRule(rel);
