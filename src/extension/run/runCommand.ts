@@ -72,7 +72,10 @@ export function runInTerminal(ctx: Ctx, spec: RunSpec, kind: RunKind, name?: str
     (o) => {
       ctx.codebaseMayHaveChanged(o.folder, o.pathsMerged);
       // An agent reads its own outcome: no notification (nor Problems) per agent command.
-      if (kind !== 'agent') ctx.outcomes.report(kind, spec.command, o, terminal);
+      if (kind !== 'agent')
+        ctx.outcomes.report(kind, spec.command, o, terminal, () =>
+          runInTerminal(ctx, { ...spec, audit: true }, kind, name),
+        );
       finished(o);
     },
   );

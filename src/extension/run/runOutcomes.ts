@@ -12,7 +12,17 @@ export class RunOutcomes implements vscode.Disposable {
   private readonly diagnostics = vscode.languages.createDiagnosticCollection('agentfense');
   private readonly published = new Map<string, vscode.Uri[]>();
 
-  report(kind: OutcomeKind, label: string, outcome: RunOutcome, terminal: vscode.Terminal | undefined): void {
+  /**
+   * `rerunAudited`: how to run it again under audit, offered on a failure that was not
+   * audited (a refused access looks like a missing file until the audit names it).
+   */
+  report(
+    kind: OutcomeKind,
+    label: string,
+    outcome: RunOutcome,
+    terminal: vscode.Terminal | undefined,
+    rerunAudited?: () => void,
+  ): void {
     const problems = parseOutputProblems(outcome.output);
     this.publish(outcome.folder, problems);
     const message = outcomeMessage(kind, label, outcome.exitCode, problems);
@@ -21,9 +31,15 @@ export class RunOutcomes implements vscode.Disposable {
       vscode.window.setStatusBarMessage(`$(pass) AgentFense: ${message}`, 5000);
       return;
     }
-    const actions = [...(terminal ? ['Show Terminal'] : []), ...(problems.length ? ['Show Problems'] : [])];
+    const canAudit = rerunAudited !== undefined && outcome.denials === undefined;
+    const actions = [
+      ...(terminal ? ['Show Terminal'] : []),
+      ...(problems.length ? ['Show Problems'] : []),
+      ...(canAudit ? ['Re-run with Audit'] : []),
+    ];
     void vscode.window.showErrorMessage(`AgentFense: ${message}`, ...actions).then((choice) => {
       if (choice === 'Show Terminal') terminal?.show();
+      else if (choice === 'Re-run with Audit') rerunAudited?.();
       else if (choice === 'Show Problems') void vscode.commands.executeCommand('workbench.actions.view.problems');
     });
   }
