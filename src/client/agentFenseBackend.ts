@@ -7,7 +7,7 @@ import type { RemoteFile, RunRequest, RunResult, SandboxBackend, StoredFile, Upl
 import { sha256Stream } from '../core/sync/contentHash';
 import type { LocalFile } from '../core/sync/workspaceWalker';
 import type { PermissionRule } from '../shared/permissions';
-import { CodebaseNotFoundError, SandboxNotFoundError } from './errors';
+import { CodebaseNotFoundError, SandboxNotFoundError, SandboxNotRunningError } from './errors';
 import type { SandboxClient } from './sandboxClient';
 import type { SandboxInfo } from './types';
 import { uploadFiles } from './uploader';
@@ -95,6 +95,10 @@ export class AgentFenseBackend implements SandboxBackend<SandboxInfo> {
   exec(sandboxId: string, command: string, { cwd, ...request }: RunRequest = {}): Promise<RunResult> {
     const workdir = cwd ? `/workspace/${cwd}` : undefined;
     return this.call((c) => c.exec(sandboxId, command, { ...request, workdir }), { idempotent: false });
+  }
+
+  isSandboxGone(error: unknown): boolean {
+    return error instanceof SandboxNotFoundError || error instanceof SandboxNotRunningError;
   }
 }
 

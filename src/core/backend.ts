@@ -89,4 +89,6 @@ export interface SandboxBackend<S extends SandboxSummary = SandboxSummary> {
   /** Whether a session (a terminal) is open in the sandbox. */
   hasActiveSession(sandboxId: string): Promise<boolean>;
   exec(sandboxId: string, command: string, request?: RunRequest): Promise<RunResult>;
+  /** Whether `error` (from exec) says the sandbox is gone or not running: nothing ran. */
+  isSandboxGone(error: unknown): boolean;
 }

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { makeTempDir, startServer, type TestServer } from '../helpers/server';
+import { call, makeTempDir, startServer, type TestServer } from '../helpers/server';
 import { processesMatching } from '../helpers/hostProcesses';
 import { settle } from '../helpers/waitFor';
 
@@ -102,6 +102,15 @@ describe('the MCP server against a real AgentFense server', () => {
     assert.match(t, /ask the user to grant access/);
     const plain = textOf(await client.callTool({ name: 'run', arguments: { command: 'cat .env' } }));
     assert.match(plain, /run it again with audit/);
+  });
+
+  it('a sandbox stopped between two runs is found again: the second run still runs', async () => {
+    const first = textOf(await client.callTool({ name: 'run', arguments: { command: 'echo one' } }));
+    const sandboxId = /sandbox (sb_[0-9a-f]+)/.exec(first)![1]!;
+    await call(server.sandboxes, server.sandboxes.stopSandbox, { sandboxId });
+    const second = await client.callTool({ name: 'run', arguments: { command: 'echo "two=$((1+1))"' } });
+    assert.equal(second.isError, false, textOf(second));
+    assert.match(textOf(second), /exit code 0[\s\S]*two=2/);
   });
 
   it('lists the presets with the default marked', async () => {

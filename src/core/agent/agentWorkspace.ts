@@ -11,7 +11,7 @@ import type { RunResult, SandboxBackend, SandboxSummary } from '../backend';
 import type { Change } from '../review/changeComputation';
 import { refreshChanges } from '../review/changeSet';
 import type { BaselineStore } from '../review/reviewBaseline';
-import type { SandboxProvisioner } from '../run/sandboxProvisioner';
+import type { SandboxProvisioner, SandboxTarget } from '../run/sandboxProvisioner';
 import type { WorkspaceRoot } from '../workspaceRoot';
 
 export interface AgentWorkspaceOptions<S extends SandboxSummary> {
@@ -61,18 +61,33 @@ export class AgentWorkspace<S extends SandboxSummary = SandboxSummary> {
   async run(req: AgentRunRequest): Promise<AgentRunOutcome> {
     const preset = req.preset || this.o.activePreset();
     const cwd = req.cwd === undefined ? undefined : workspaceRelative(req.cwd);
-    const target = await this.o.provisioner.ensureSandbox(this.o.root, preset, {
-      signal: req.signal,
-      report: req.onStep,
-    });
-    // As the sync just read it: the change set of the last refresh, by whichever process.
-    const before = this.o.baselines.of(this.o.root).changes;
-    const result = await this.o.backend.exec(target.sandbox.id, req.command, {
-      cwd,
-      timeoutMs: req.timeoutMs,
-      signal: req.signal,
-      audit: req.audit,
-    });
+    const request = { cwd, timeoutMs: req.timeoutMs, signal: req.signal, audit: req.audit };
+    let ran: { target: SandboxTarget<S>; result: RunResult } | undefined;
+    // Read right after each sync: the change set of the last refresh, by whichever process.
+    const changesNow = () => this.o.baselines.of(this.o.root).changes;
+    let before: readonly Change[] = [];
+    // The fast path an agent's run after run takes: the sandbox handed out last time, with no
+    // lookup (the sync still runs first). Gone since? Nothing ran: look it up and run.
+    const last = this.o.provisioner.lastHandedOut(this.o.root, preset);
+    if (last) {
+      await this.o.provisioner.syncOnly(this.o.root, { signal: req.signal, codebaseKnown: true });
+      before = changesNow();
+      try {
+        ran = { target: last, result: await this.o.backend.exec(last.sandbox.id, req.command, request) };
+      } catch (e) {
+        if (!this.o.backend.isSandboxGone(e)) throw e;
+        this.o.provisioner.forget(this.o.root, preset);
+      }
+    }
+    if (!ran) {
+      const target = await this.o.provisioner.ensureSandbox(this.o.root, preset, {
+        signal: req.signal,
+        report: req.onStep,
+      });
+      before = changesNow();
+      ran = { target, result: await this.o.backend.exec(target.sandbox.id, req.command, request) };
+    }
+    const { target, result } = ran;
     // A merge that changed nothing (the backend says 0) leaves the change set as it was.
     const pending = result.pathsMerged === 0 ? before : await this.pendingChanges(req.signal);
     const denials = result.denials && inWorkspace(result.denials, (p) => existsSync(join(this.o.root.path, p)));

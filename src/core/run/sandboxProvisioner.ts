@@ -31,6 +31,8 @@ export interface ProvisionerOptions {
 
 export class SandboxProvisioner<S extends SandboxSummary = SandboxSummary> {
   private readonly changed = new Emitter<void>();
+  /** The last sandbox handed out per folder and preset, with what it was made for. */
+  private readonly handedOut = new Map<string, { target: SandboxTarget<S>; rules: string; network: string }>();
   /** Fires when sandboxes were created, started, stopped or destroyed. */
   readonly onDidChange = this.changed.event;
 
@@ -66,14 +68,14 @@ export class SandboxProvisioner<S extends SandboxSummary = SandboxSummary> {
         sameRules(s.permissions, rules),
     );
     const running = mine.find((s) => s.status === 'running');
-    if (running) return { sandbox: running, codebaseId, root, preset };
+    if (running) return this.remember({ sandbox: running, codebaseId, root, preset }, rules, network);
     const startable = mine.find((s) => s.status === 'stopped' || s.status === 'pending');
     if (startable) {
       options.report?.(`starting sandbox ${startable.id}…`);
       const sandbox = await this.backend.startSandbox(startable.id);
       if (sandbox) {
         this.changed.fire();
-        return { sandbox, codebaseId, root, preset };
+        return this.remember({ sandbox, codebaseId, root, preset }, rules, network);
       }
       // Gone meanwhile (destroyed, expired): make a new one.
     }
@@ -88,7 +90,35 @@ export class SandboxProvisioner<S extends SandboxSummary = SandboxSummary> {
     const sandbox = await this.backend.startSandbox(created.id);
     if (!sandbox) throw new Error(`Sandbox ${created.id} disappeared right after it was created.`);
     this.changed.fire();
-    return { sandbox, codebaseId, root, preset };
+    return this.remember({ sandbox, codebaseId, root, preset }, rules, network);
+  }
+
+  /**
+   * The sandbox this provisioner last handed out for the folder and preset, if the preset's
+   * rules and the network setting are still what it was made with; no call is made, so it may
+   * have stopped since: a caller that gets `isSandboxGone` from it calls `forget` and
+   * `ensureSandbox`. (An agent's run: the sync still runs first, the lookup is what it saves.)
+   */
+  lastHandedOut(root: WorkspaceRoot, preset: string): SandboxTarget<S> | undefined {
+    const last = this.handedOut.get(`${root.path}\0${preset}`);
+    if (!last) return undefined;
+    const network = this.options.network() ? 'on' : 'off';
+    if (last.network !== network || last.rules !== rulesKey(this.options.rulesOf(preset))) return undefined;
+    return last.target;
+  }
+
+  /** The sync ensureSandbox starts with, alone (see lastHandedOut). */
+  syncOnly(root: WorkspaceRoot, options: { signal?: AbortSignal; codebaseKnown?: boolean }): Promise<unknown> {
+    return this.sync.sync(root, options);
+  }
+
+  forget(root: WorkspaceRoot, preset: string): void {
+    this.handedOut.delete(`${root.path}\0${preset}`);
+  }
+
+  private remember(target: SandboxTarget<S>, rules: readonly NormalizedRule[], network: string): SandboxTarget<S> {
+    this.handedOut.set(`${target.root.path}\0${target.preset}`, { target, rules: rulesKey(rules), network });
+    return target;
   }
 
   /**
@@ -116,11 +146,13 @@ export class SandboxProvisioner<S extends SandboxSummary = SandboxSummary> {
   }
 }
 
+const ruleKey = (r: NormalizedRule) => `${r.priority}|${r.type}|${r.permission}|${r.pattern}`;
+
+function rulesKey(rules: readonly NormalizedRule[]): string {
+  return rules.map(ruleKey).sort().join('\n');
+}
+
 /** A user preset edited since the sandbox was made must not silently keep the old rules. */
 function sameRules(stored: readonly NormalizedRule[], wanted: readonly NormalizedRule[]): boolean {
-  if (stored.length !== wanted.length) return false;
-  const key = (r: NormalizedRule) => `${r.priority}|${r.type}|${r.permission}|${r.pattern}`;
-  const a = stored.map(key).sort();
-  const b = wanted.map(key).sort();
-  return a.every((k, i) => k === b[i]);
+  return stored.length === wanted.length && rulesKey(stored) === rulesKey(wanted);
 }

@@ -81,14 +81,18 @@ export class WorkspaceSync {
     private readonly options: WorkspaceSyncOptions,
   ) {}
 
-  /** Uploads what changed (one upload per folder at a time; callers share it). */
-  sync(root: WorkspaceRoot, options: { signal?: AbortSignal } = {}): Promise<SyncResult> {
+  /**
+   * Uploads what changed (one upload per folder at a time; callers share it). `codebaseKnown`:
+   * the caller is about to use the codebase anyway and handles its absence, so the check that
+   * it still exists (a call) is skipped.
+   */
+  sync(root: WorkspaceRoot, options: { signal?: AbortSignal; codebaseKnown?: boolean } = {}): Promise<SyncResult> {
     const key = root.path;
     let p = this.running.get(key);
     if (!p) {
       p = this.baselines
         .of(root)
-        .edit((draft) => this.syncLocked(root, draft, options.signal))
+        .edit((draft) => this.syncLocked(root, draft, options.signal, options.codebaseKnown ?? false))
         .then((result) => {
           // After the edit ended, so a listener reads the new baseline.
           if (result.fresh || result.uploadedFiles > 0) this.uploaded.fire(root);
@@ -104,12 +108,13 @@ export class WorkspaceSync {
     root: WorkspaceRoot,
     draft: BaselineDraft,
     signal: AbortSignal | undefined,
+    codebaseKnown: boolean,
   ): Promise<SyncResult> {
     const t0 = performance.now();
     const files = await walkWorkspace(root.path, { ignore: this.options.ignore(), signal });
     const t1 = performance.now();
     let index = draft.index;
-    if (index && !(await this.backend.hasCodebase(index.codebaseId))) {
+    if (index && !codebaseKnown && !(await this.backend.hasCodebase(index.codebaseId))) {
       this.options.log.info(
         `Codebase ${index.codebaseId} of ${root.name} no longer exists on the server; uploading afresh.`,
       );
