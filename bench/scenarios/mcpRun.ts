@@ -93,7 +93,7 @@ export const mcpRun: Scenario = {
               metric: 'added by the MCP path, p50',
               value: added,
               unit: 'ms',
-              note: 'stdio JSON-RPC + the sync of the folder (+ a lookup and a listing when needed)',
+              note: 'stdio JSON-RPC + the folder check (a walk only after a change)',
             }),
             goal: goals.atMost(5, 'ms', added),
           },

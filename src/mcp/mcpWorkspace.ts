@@ -39,6 +39,8 @@ export class McpWorkspace {
       log,
       // No one to ask: never replace a change the user has not reviewed (the run fails and says why).
       confirmOverwrite: async () => false,
+      // Every run syncs first: a folder nothing changed in is not walked again.
+      watchFolders: true,
     });
     const provisioner = new SandboxProvisioner(backend, sync, {
       client: CLIENT,

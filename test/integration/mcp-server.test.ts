@@ -104,6 +104,18 @@ describe('the MCP server against a real AgentFense server', () => {
     assert.match(plain, /run it again with audit/);
   });
 
+  it('a run sees the folder as it is now: a file written just before the run, then changed', async () => {
+    const run = async (command: string) => textOf(await client.callTool({ name: 'run', arguments: { command } }));
+    await run('true'); // the folder is synced and watched
+    for (const [content, expect] of [
+      ['first', /fresh=first/],
+      ['second', /fresh=second/],
+    ] as const) {
+      fs.writeFileSync(join(folder, 'src', 'fresh.txt'), content);
+      assert.match(await run('echo "fresh=$(cat src/fresh.txt)"'), expect);
+    }
+  });
+
   it('a sandbox stopped between two runs is found again: the second run still runs', async () => {
     const first = textOf(await client.callTool({ name: 'run', arguments: { command: 'echo one' } }));
     const sandboxId = /sandbox (sb_[0-9a-f]+)/.exec(first)![1]!;

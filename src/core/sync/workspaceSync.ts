@@ -14,6 +14,7 @@ import type { CoreLog, WorkspaceRoot } from '../workspaceRoot';
 import { formatBytes } from '../formatBytes';
 import { emptyIndex, planUpload, type UploadIndex, type UploadPlan } from './uploadIndex';
 import { selectUploads } from './uploadSelection';
+import { FolderWatch } from './folderWatch';
 import { walkWorkspace, type LocalFile } from './workspaceWalker';
 
 /** Which client and user made a codebase (the server requires an owner). */
@@ -65,12 +66,18 @@ export interface WorkspaceSyncOptions {
   log: CoreLog;
   progress?: ProgressRunner;
   confirmOverwrite?: OverwriteConfirmation;
+  /**
+   * Watch each synced folder, so that a sync that may trust the codebase (`codebaseKnown`)
+   * skips the walk when nothing changed (the MCP server: every run syncs first).
+   */
+  watchFolders?: boolean;
 }
 
 const runWithoutUi: ProgressRunner = (_title, task, signal) => task(() => undefined, signal);
 
 export class WorkspaceSync {
   private readonly running = new Map<string, Promise<SyncResult>>();
+  private readonly watches = new Map<string, FolderWatch>();
   private readonly uploaded = new Emitter<WorkspaceRoot>();
   /** Fires after a folder's codebase changed (upload, fresh codebase). */
   readonly onDidUpload = this.uploaded.event;
@@ -93,6 +100,11 @@ export class WorkspaceSync {
       p = this.baselines
         .of(root)
         .edit((draft) => this.syncLocked(root, draft, options.signal, options.codebaseKnown ?? false))
+        .catch((e: unknown) => {
+          // Whatever failed after the walk, the codebase may not match it: walk next time.
+          this.watches.get(key)?.walkFailed();
+          throw e;
+        })
         .then((result) => {
           // After the edit ended, so a listener reads the new baseline.
           if (result.fresh || result.uploadedFiles > 0) this.uploaded.fire(root);
@@ -111,7 +123,27 @@ export class WorkspaceSync {
     codebaseKnown: boolean,
   ): Promise<SyncResult> {
     const t0 = performance.now();
-    const files = await walkWorkspace(root.path, { ignore: this.options.ignore(), signal });
+    let watch: FolderWatch | undefined;
+    if (this.options.watchFolders) {
+      watch = this.watches.get(root.path) ?? new FolderWatch();
+      this.watches.set(root.path, watch);
+      if (codebaseKnown && draft.index && (await watch.isClean())) {
+        const phasesMs = { walk: 0, plan: 0, hash: 0, upload: 0, listFiles: 0 };
+        return { index: draft.index, walkedFiles: 0, uploadedFiles: 0, uploadedBytes: 0, fresh: false, phasesMs };
+      }
+      watch.walkStarts();
+    }
+    let files: LocalFile[];
+    try {
+      files = await walkWorkspace(root.path, {
+        ignore: this.options.ignore(),
+        signal,
+        onDirectory: watch && ((dir) => watch.watchDirectory(dir)),
+      });
+    } catch (e) {
+      watch?.walkFailed();
+      throw e;
+    }
     const t1 = performance.now();
     let index = draft.index;
     if (index && !codebaseKnown && !(await this.backend.hasCodebase(index.codebaseId))) {
@@ -232,6 +264,7 @@ export class WorkspaceSync {
   }
 
   dispose(): void {
+    for (const w of this.watches.values()) w.close();
     this.uploaded.dispose();
   }
 }

@@ -29,6 +29,8 @@ export interface WalkOptions {
   signal?: AbortSignal;
   /** Told about files and directories that are left out for a reason other than an ignore rule. */
   onSkip?: (absPath: string, reason: string) => void;
+  /** Told about each directory it walks, before it lists it (a watcher armed then misses nothing). */
+  onDirectory?: (absPath: string) => void;
 }
 
 /**
@@ -89,6 +91,7 @@ async function statFiles(
 /** The directory's entries, or undefined (reported to onSkip) when it cannot be read. */
 async function readDirectory(absDir: string, options: WalkOptions): Promise<Dirent[] | undefined> {
   options.signal?.throwIfAborted();
+  options.onDirectory?.(absDir);
   try {
     return await fs.readdir(absDir, { withFileTypes: true });
   } catch (err) {
