@@ -28,7 +28,7 @@ const memento = () => {
 const context = {
   subscriptions: [],
   extensionPath: path.dirname(path.dirname(process.argv[2])),
-  extensionUri: require(stubPath).Uri,
+  extensionUri: require(stubPath).fileUri(path.dirname(path.dirname(process.argv[2]))),
   globalState: memento(),
   workspaceState: memento(),
   secrets: {
@@ -37,9 +37,9 @@ const context = {
     delete: async () => {},
     onDidChange: () => ({ dispose() {} }),
   },
-  globalStorageUri: require(stubPath).Uri,
+  globalStorageUri: require(stubPath).fileUri(storage),
   storageUri: undefined,
-  logUri: require(stubPath).Uri,
+  logUri: require(stubPath).fileUri(storage),
   globalStoragePath: storage,
   storagePath: storage,
   logPath: storage,

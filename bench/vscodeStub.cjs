@@ -42,5 +42,26 @@ const api = {};
 for (const m of dts.matchAll(/^\s{1,4}export (?:namespace|class|enum|const|function|let) ([A-Za-z_]+)/gm)) {
   api[m[1]] = stub(`vscode.${m[1]}`);
 }
-api.version = '1.90.0';
+// File URIs are real enough to name real folders: activate() creates and watches the
+// extension's storage under them. Anything else on them is a stub as above.
+function fileUri(fsPath) {
+  const real = { scheme: 'file', fsPath, path: fsPath, toString: () => `file://${fsPath}` };
+  return new Proxy(real, {
+    get(t, prop) {
+      if (prop in t) return t[prop];
+      if (prop === 'then') return undefined;
+      return stub(`Uri(${fsPath}).${String(prop)}`);
+    },
+  });
+}
+const uriStub = api.Uri;
+api.Uri = new Proxy(uriStub, {
+  get(t, prop) {
+    if (prop === 'file') return fileUri;
+    if (prop === 'joinPath') return (base, ...parts) => fileUri(path.join(base.fsPath, ...parts));
+    return t[prop];
+  },
+});
+api.fileUri = fileUri;
+api.version = '1.101.0';
 module.exports = api;
