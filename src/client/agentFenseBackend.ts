@@ -87,6 +87,10 @@ export class AgentFenseBackend implements SandboxBackend<SandboxInfo> {
     await this.call((c) => c.stopSandbox(sandboxId), { idempotent: true });
   }
 
+  async destroySandbox(sandboxId: string): Promise<void> {
+    await this.call((c) => c.destroySandbox(sandboxId), { idempotent: true });
+  }
+
   async hasActiveSession(sandboxId: string): Promise<boolean> {
     const sessions = await this.call((c) => c.listSessions(sandboxId), { idempotent: true });
     return sessions.some((s) => s.status === 'active');

@@ -86,6 +86,8 @@ export interface SandboxBackend<S extends SandboxSummary = SandboxSummary> {
   /** Undefined when the sandbox is gone. */
   startSandbox(sandboxId: string): Promise<S | undefined>;
   stopSandbox(sandboxId: string): Promise<void>;
+  /** Gone for good, with its changes not yet merged (a sandbox made for one granted run). */
+  destroySandbox(sandboxId: string): Promise<void>;
   /** Whether a session (a terminal) is open in the sandbox. */
   hasActiveSession(sandboxId: string): Promise<boolean>;
   exec(sandboxId: string, command: string, request?: RunRequest): Promise<RunResult>;

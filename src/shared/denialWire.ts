@@ -8,6 +8,10 @@ import { PATTERN_TYPES, PERMISSION_LEVELS, type NormalizedRule, type PermissionL
 export const DENIAL_KINDS = ['hidden', 'unreadable', 'read-only'] as const;
 export type DenialKind = (typeof DENIAL_KINDS)[number];
 
+/** The levels a grant gives (`none` grants nothing). */
+export const GRANTABLE_LEVELS = ['view', 'read', 'write'] as const;
+export type GrantableLevel = (typeof GRANTABLE_LEVELS)[number];
+
 export interface WireDenial {
   kind: DenialKind;
   /** The syscall that was refused (`openat`, `unlinkat`, …). */
@@ -16,10 +20,16 @@ export interface WireDenial {
   named: string;
   /** The codebase path the rule decided. */
   path: string;
+  /** The codebase path the call named (below `path`, when a folder above it is hidden). */
+  accessed: string;
   level: PermissionLevel;
+  /** The level that would have let the call through. */
+  wants: GrantableLevel;
   /** The deciding rule; absent: no rule matched (the default, `none`). */
   rule?: NormalizedRule;
   pid: number;
+  /** The process's name as it set it itself: untrusted text, shown only through `printable`. */
+  process?: string;
   /** Seconds since the epoch. */
   time: number;
   /** How many times the same refusal happened. */
@@ -84,7 +94,10 @@ function isWireDenial(d: unknown): d is WireDenial {
     typeof x.op === 'string' &&
     typeof x.named === 'string' &&
     typeof x.path === 'string' &&
+    typeof x.accessed === 'string' &&
     PERMISSION_LEVELS.includes(x.level as PermissionLevel) &&
+    GRANTABLE_LEVELS.includes(x.wants as GrantableLevel) &&
+    (x.process === undefined || typeof x.process === 'string') &&
     typeof x.pid === 'number' &&
     typeof x.time === 'number' &&
     typeof x.count === 'number' &&
@@ -95,4 +108,15 @@ function isWireDenial(d: unknown): d is WireDenial {
         PATTERN_TYPES.includes(rule.type as (typeof PATTERN_TYPES)[number]) &&
         typeof rule.priority === 'number'))
   );
+}
+
+/**
+ * A name the sandbox chose (a path it named, a process name), made safe to show: control
+ * characters (a terminal's escape sequences, newlines that would forge a line) become `\xNN`.
+ */
+export function printable(name: string): string {
+  return name.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
+  });
 }

@@ -14,7 +14,7 @@ export type BuiltinPresetName = (typeof BUILTIN_PRESET_NAMES)[number];
  * an agent the keys, so ours differ from the SDK there. Priority 100 beats any `write` rule of
  * the presets (and `extends` additions below 100), so secrets stay hidden inside /output too.
  */
-const SECRETS_HIDDEN: readonly PermissionRule[] = [
+export const SECRETS_HIDDEN: readonly PermissionRule[] = [
   { pattern: '**/.env*', permission: 'none', priority: 100 },
   { pattern: '**/secrets/**', permission: 'none', priority: 100 },
   { pattern: '**/*.key', permission: 'none', priority: 100 },

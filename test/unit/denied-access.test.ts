@@ -11,7 +11,9 @@ const wireOf = (d: CountedDenial): WireDenial => ({
   op: d.op,
   named: d.named,
   path: d.workspacePath,
+  accessed: d.accessed,
   level: d.level,
+  wants: d.wants,
   pid: d.pid,
   time: d.time,
   count: d.count,
@@ -89,6 +91,27 @@ describe('denials', () => {
         ['read-only', 'src/a.ts', 'openat', '**/*', 1],
         ['read-only', 'src/a.ts', 'unlinkat', '**/*', 1],
         ['unreadable', 'docs/x.md', 'openat', 'docs/**', 1],
+      ],
+    );
+  });
+
+  it('says which path the call named, the level it needed and the process that made it', () => {
+    const log = new DenialLog({ rules: engine('agent-safe'), exists: (p) => codebase.has(p), cwd: '/workspace' });
+    log.push(
+      [
+        `[pid 7<cat>] 1.0 openat(AT_FDCWD</workspace>, "secrets/k.pem", O_RDONLY) ${enoent}`,
+        `[pid 8<ls>] 1.0 openat(AT_FDCWD</workspace>, "secrets", O_RDONLY|O_NONBLOCK|O_CLOEXEC|O_DIRECTORY) ${enoent}`,
+        `[pid 9<sh>] 1.0 openat(AT_FDCWD</workspace>, "src/new.ts", O_WRONLY|O_CREAT, 0666) = -1 EROFS (Read-only file system)`,
+        `9 1.0 newfstatat(AT_FDCWD</workspace>, ".env", 0x1, 0) ${enoent}`,
+      ].join('\n') + '\n',
+    );
+    assert.deepEqual(
+      log.denials.map((d) => [d.workspacePath, d.accessed, d.wants, d.pid, d.process]),
+      [
+        ['secrets', 'secrets/k.pem', 'read', 7, 'cat'],
+        ['secrets', 'secrets', 'view', 8, 'ls'],
+        ['src/new.ts', 'src/new.ts', 'write', 9, 'sh'],
+        ['.env', '.env', 'view', 9, undefined],
       ],
     );
   });

@@ -27,6 +27,16 @@ describe('parseStraceLine', () => {
     assert.deepEqual(call?.paths, [{ named: 'x y\n"q",é', dir: '/tmp/a>b,c"d' }]);
   });
 
+  it('reads the process name -Y prints after the pid, escapes decoded', () => {
+    const tail = '1.5 openat(AT_FDCWD, "/x", O_RDONLY) = -1 ENOENT (No such file or directory)';
+    assert.deepEqual(
+      [parseStraceLine(`[pid  42<cat>] ${tail}`)?.pid, parseStraceLine(`[pid  42<cat>] ${tail}`)?.process],
+      [42, 'cat'],
+    );
+    assert.equal(parseStraceLine(`42<a\\33b> ${tail}`)?.process, 'a\x1bb');
+    assert.equal(parseStraceLine(tail)?.process, undefined);
+  });
+
   it('reads the pid in each form strace prints it, or none', () => {
     const tail = '1.5 openat(AT_FDCWD</w>, "a", O_RDONLY) = -1 ENOENT (No such file or directory)';
     assert.equal(parseStraceLine(`[pid  42] ${tail}`)?.pid, 42);

@@ -5,7 +5,7 @@
  */
 import type { Change } from '../review/changeComputation';
 import type { AgentRunOutcome } from './agentWorkspace';
-import type { DenialKind, WireDenials } from '../../shared/denialWire';
+import { printable, type DenialKind, type WireDenial, type WireDenials } from '../../shared/denialWire';
 
 /** Per stream; the model's context is the scarce resource, not the sandbox's output. */
 export const OUTPUT_CHARS = 30_000;
@@ -63,7 +63,8 @@ export function describeDenials(d: WireDenials, preset: string): string {
   const lines = d.denials.map((x) => {
     const rule = x.rule ? `rule \`${x.rule.pattern}\` (${x.rule.permission})` : 'no rule (the default, none)';
     const times = x.count > 1 ? ` ×${x.count}` : '';
-    return `  /workspace/${x.path} ${WHAT[x.kind]} by ${rule} of the ${preset} preset — ${x.op}${times}`;
+    const below = x.accessed !== x.path ? ` (inside /workspace/${printable(x.path)})` : '';
+    return `  /workspace/${printable(x.accessed)}${below} ${WHAT[x.kind]} by ${rule} of the ${preset} preset — ${processOf(x)}${x.op}${times}, needs ${x.wants}`;
   });
   if (d.dropped > 0) lines.push(`  … and ${d.dropped} more`);
   return (
@@ -71,6 +72,10 @@ export function describeDenials(d: WireDenials, preset: string): string {
     `${lines.join('\n')}\n` +
     'Work without them, or ask the user to grant access (the user decides; do not try to get around the policy).'
   );
+}
+
+function processOf(d: WireDenial): string {
+  return d.process === undefined ? '' : `${printable(d.process)} (pid ${d.pid}) `;
 }
 
 function describeRunChanges(r: AgentRunOutcome): string {
@@ -108,7 +113,7 @@ export function denialLine(d: WireDenials, preset: string | undefined): string {
   const total = d.denials.length + d.dropped;
   const shown = d.denials.slice(0, 3).map((x) => {
     const how = x.kind === 'hidden' ? 'hidden' : x.kind === 'unreadable' ? 'unreadable' : 'read-only';
-    return `${x.path} ${how} by ${x.rule?.pattern ?? 'no rule'}${preset ? ` (${preset})` : ''}`;
+    return `${printable(x.accessed)} ${how} by ${x.rule?.pattern ?? 'no rule'}${preset ? ` (${preset})` : ''}`;
   });
   const more = total > shown.length ? `; and ${total - shown.length} more` : '';
   return `${total} access${total === 1 ? '' : 'es'} refused: ${shown.join('; ')}${more}`;

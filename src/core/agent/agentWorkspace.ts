@@ -13,6 +13,7 @@ import { refreshChanges } from '../review/changeSet';
 import type { BaselineStore } from '../review/reviewBaseline';
 import type { SandboxProvisioner, SandboxTarget } from '../run/sandboxProvisioner';
 import type { WorkspaceRoot } from '../workspaceRoot';
+import type { AccessGrant } from '../denials/accessGrant';
 
 export interface AgentWorkspaceOptions<S extends SandboxSummary> {
   backend: SandboxBackend<S>;
@@ -36,6 +37,8 @@ export interface AgentRunRequest {
   onStep?: (message: string) => void;
   /** Record the accesses the preset refused, to tell the agent which and by which rule. */
   audit?: boolean;
+  /** Allow once: run in a sandbox of the preset plus this grant, destroyed after the run. */
+  grant?: AccessGrant;
 }
 
 export interface AgentRunOutcome extends RunResult {
@@ -68,9 +71,9 @@ export class AgentWorkspace<S extends SandboxSummary = SandboxSummary> {
     let before: readonly Change[] = [];
     // The fast path an agent's run after run takes: the sandbox handed out last time, with no
     // lookup (the sync still runs first). Gone since? Nothing ran: look it up and run.
-    const last = this.o.provisioner.lastHandedOut(this.o.root, preset);
+    const last = req.grant ? undefined : this.o.provisioner.lastHandedOut(this.o.root, preset);
     if (last) {
-      await this.o.provisioner.syncOnly(this.o.root, { signal: req.signal, codebaseKnown: true });
+      await this.o.provisioner.syncOnly(this.o.root, preset, { signal: req.signal, codebaseKnown: true });
       before = changesNow();
       try {
         ran = { target: last, result: await this.o.backend.exec(last.sandbox.id, req.command, request) };
@@ -83,9 +86,15 @@ export class AgentWorkspace<S extends SandboxSummary = SandboxSummary> {
       const target = await this.o.provisioner.ensureSandbox(this.o.root, preset, {
         signal: req.signal,
         report: req.onStep,
+        grant: req.grant,
       });
       before = changesNow();
-      ran = { target, result: await this.o.backend.exec(target.sandbox.id, req.command, request) };
+      try {
+        ran = { target, result: await this.o.backend.exec(target.sandbox.id, req.command, request) };
+      } finally {
+        // Once means once: the run's changes are merged into the codebase by now.
+        if (req.grant) await this.o.backend.destroySandbox(target.sandbox.id).catch(() => undefined);
+      }
     }
     const { target, result } = ran;
     // A merge that changed nothing (the backend says 0) leaves the change set as it was.

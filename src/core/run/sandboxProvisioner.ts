@@ -2,6 +2,7 @@
  * One sandbox per (folder, preset, network): found again by its labels, started if stopped,
  * created if missing. Commands, tasks, tests, terminals and agents all get their sandbox here.
  */
+import { grantedFiles, withGrant, type AccessGrant } from '../denials/accessGrant';
 import type { NormalizedRule } from '../../shared/permissions';
 import type { SandboxBackend, SandboxSummary } from '../backend';
 import { Emitter } from '../events';
@@ -12,6 +13,8 @@ export const LABEL_PRESET = 'agentfense.preset';
 export const LABEL_FOLDER = 'agentfense.folder';
 export const LABEL_CLIENT = 'agentfense.client';
 export const LABEL_NETWORK = 'agentfense.network';
+/** On a sandbox made for one run with a grant (Allow once): what it grants. */
+export const LABEL_GRANT = 'agentfense.grant';
 
 export interface SandboxTarget<S extends SandboxSummary = SandboxSummary> {
   sandbox: S;
@@ -47,16 +50,20 @@ export class SandboxProvisioner<S extends SandboxSummary = SandboxSummary> {
     this.changed.fire();
   }
 
-  /** Uploads what changed, then returns a running sandbox for the folder and preset. */
+  /**
+   * Uploads what changed, then returns a running sandbox for the folder and preset. With a
+   * `grant` (Allow once), a sandbox of the preset's rules plus the grant, which no run without
+   * that grant is given; the caller destroys it after its run.
+   */
   async ensureSandbox(
     root: WorkspaceRoot,
     preset: string,
-    options: { signal?: AbortSignal; report?: (message: string) => void } = {},
+    options: { signal?: AbortSignal; report?: (message: string) => void; grant?: AccessGrant } = {},
   ): Promise<SandboxTarget<S>> {
     // Validate the preset before any upload: a typo should fail fast and say so.
-    const rules = this.options.rulesOf(preset);
+    const rules = withGrant(this.options.rulesOf(preset), options.grant);
     options.report?.('checking the workspace…');
-    const { index } = await this.sync.sync(root, { signal: options.signal });
+    const { index } = await this.sync.sync(root, { signal: options.signal, include: grantedFiles(rules) });
     const codebaseId = index.codebaseId;
     const network = this.options.network() ? 'on' : 'off';
     const mine = (await this.backend.listSandboxes(codebaseId)).filter(
@@ -67,15 +74,17 @@ export class SandboxProvisioner<S extends SandboxSummary = SandboxSummary> {
         s.status !== 'error' &&
         sameRules(s.permissions, rules),
     );
+    // A granted sandbox is not the folder's sandbox for the preset: never handed out without its grant.
+    const remember = (target: SandboxTarget<S>) => (options.grant ? target : this.remember(target, rules, network));
     const running = mine.find((s) => s.status === 'running');
-    if (running) return this.remember({ sandbox: running, codebaseId, root, preset }, rules, network);
+    if (running) return remember({ sandbox: running, codebaseId, root, preset });
     const startable = mine.find((s) => s.status === 'stopped' || s.status === 'pending');
     if (startable) {
       options.report?.(`starting sandbox ${startable.id}…`);
       const sandbox = await this.backend.startSandbox(startable.id);
       if (sandbox) {
         this.changed.fire();
-        return this.remember({ sandbox, codebaseId, root, preset }, rules, network);
+        return remember({ sandbox, codebaseId, root, preset });
       }
       // Gone meanwhile (destroyed, expired): make a new one.
     }
@@ -86,11 +95,12 @@ export class SandboxProvisioner<S extends SandboxSummary = SandboxSummary> {
       [LABEL_CLIENT]: this.options.client,
     };
     if (network === 'on') labels[LABEL_NETWORK] = 'on';
+    if (options.grant) labels[LABEL_GRANT] = `${options.grant.rule.permission} ${options.grant.rule.pattern}`;
     const created = await this.backend.createSandbox(codebaseId, { permissions: rules, labels });
     const sandbox = await this.backend.startSandbox(created.id);
     if (!sandbox) throw new Error(`Sandbox ${created.id} disappeared right after it was created.`);
     this.changed.fire();
-    return this.remember({ sandbox, codebaseId, root, preset }, rules, network);
+    return remember({ sandbox, codebaseId, root, preset });
   }
 
   /**
@@ -108,8 +118,12 @@ export class SandboxProvisioner<S extends SandboxSummary = SandboxSummary> {
   }
 
   /** The sync ensureSandbox starts with, alone (see lastHandedOut). */
-  syncOnly(root: WorkspaceRoot, options: { signal?: AbortSignal; codebaseKnown?: boolean }): Promise<unknown> {
-    return this.sync.sync(root, options);
+  syncOnly(
+    root: WorkspaceRoot,
+    preset: string,
+    options: { signal?: AbortSignal; codebaseKnown?: boolean },
+  ): Promise<unknown> {
+    return this.sync.sync(root, { ...options, include: grantedFiles(this.options.rulesOf(preset)) });
   }
 
   forget(root: WorkspaceRoot, preset: string): void {

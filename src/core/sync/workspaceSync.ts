@@ -78,6 +78,8 @@ const runWithoutUi: ProgressRunner = (_title, task, signal) => task(() => undefi
 export class WorkspaceSync {
   private readonly running = new Map<string, Promise<SyncResult>>();
   private readonly watches = new Map<string, FolderWatch>();
+  /** The `include` each folder's last walk had: a walk with other includes finds other files. */
+  private readonly lastInclude = new Map<string, string>();
   private readonly uploaded = new Emitter<WorkspaceRoot>();
   /** Fires after a folder's codebase changed (upload, fresh codebase). */
   readonly onDidUpload = this.uploaded.event;
@@ -91,15 +93,21 @@ export class WorkspaceSync {
   /**
    * Uploads what changed (one upload per folder at a time; callers share it). `codebaseKnown`:
    * the caller is about to use the codebase anyway and handles its absence, so the check that
-   * it still exists (a call) is skipped.
+   * it still exists (a call) is skipped. `include`: paths (`/.env`) uploaded even when an ignore
+   * rule leaves them out (a preset grants them by name).
    */
-  sync(root: WorkspaceRoot, options: { signal?: AbortSignal; codebaseKnown?: boolean } = {}): Promise<SyncResult> {
-    const key = root.path;
+  sync(
+    root: WorkspaceRoot,
+    options: { signal?: AbortSignal; codebaseKnown?: boolean; include?: readonly string[] } = {},
+  ): Promise<SyncResult> {
+    const include = [...(options.include ?? [])].sort();
+    // Callers share a running upload only when it uploads the same files.
+    const key = `${root.path}\0${include.join('\0')}`;
     let p = this.running.get(key);
     if (!p) {
       p = this.baselines
         .of(root)
-        .edit((draft) => this.syncLocked(root, draft, options.signal, options.codebaseKnown ?? false))
+        .edit((draft) => this.syncLocked(root, draft, options.signal, options.codebaseKnown ?? false, include))
         .catch((e: unknown) => {
           // Whatever failed after the walk, the codebase may not match it: walk next time.
           this.watches.get(key)?.walkFailed();
@@ -121,13 +129,17 @@ export class WorkspaceSync {
     draft: BaselineDraft,
     signal: AbortSignal | undefined,
     codebaseKnown: boolean,
+    include: readonly string[],
   ): Promise<SyncResult> {
     const t0 = performance.now();
     let watch: FolderWatch | undefined;
+    const includeKey = include.join('\0');
+    const sameInclude = this.lastInclude.get(root.path) === includeKey;
+    this.lastInclude.set(root.path, includeKey);
     if (this.options.watchFolders) {
       watch = this.watches.get(root.path) ?? new FolderWatch();
       this.watches.set(root.path, watch);
-      if (codebaseKnown && draft.index && (await watch.isClean())) {
+      if (codebaseKnown && sameInclude && draft.index && (await watch.isClean())) {
         const phasesMs = { walk: 0, plan: 0, hash: 0, upload: 0, listFiles: 0 };
         return { index: draft.index, walkedFiles: 0, uploadedFiles: 0, uploadedBytes: 0, fresh: false, phasesMs };
       }
@@ -136,7 +148,8 @@ export class WorkspaceSync {
     let files: LocalFile[];
     try {
       files = await walkWorkspace(root.path, {
-        ignore: this.options.ignore(),
+        // Later patterns win: a `!` pattern takes a file back from the ignore rules before it.
+        ignore: [...this.options.ignore(), ...include.map(reincluded)],
         signal,
         onDirectory: watch && ((dir) => watch.watchDirectory(dir)),
       });
@@ -274,4 +287,10 @@ function uploadTitle(root: WorkspaceRoot, plan: UploadPlan, files: number): stri
   return plan.freshReason === 'deleted-locally'
     ? `AgentFense: files were deleted in ${root.name}, uploading it into a new codebase`
     : `AgentFense: uploading ${root.name}`;
+}
+
+/** A gitignore line that takes back exactly this path (`/a[1].env` → `!/a\[1\].env`): a name is not a glob. */
+export function reincluded(path: string): string {
+  const literal = path.replace(/[\\*?[\]]/g, '\\$&').replace(/ +$/, (spaces) => '\\ '.repeat(spaces.length));
+  return `!/${literal.replace(/^\/+/, '')}`;
 }

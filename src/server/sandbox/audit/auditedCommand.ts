@@ -45,6 +45,7 @@ export function audited(program: readonly string[]): string[] {
     '-f',
     '-Z',
     '-y',
+    '-Y',
     '-ttt',
     '-qq',
     '-s',

@@ -1,6 +1,6 @@
 /**
  * The denials of one command, from the audit pipe as it arrives: lines reassembled across
- * reads, each failed call classified once, the same refusal (kind, path, operation) counted
+ * reads, each failed call classified once, the same refusal (kind, path named, operation, level wanted) counted
  * rather than repeated, and bounded (a command may fail a million lookups).
  */
 import { denialOf, type Denial, type DenialContext } from './deniedAccess';
@@ -48,7 +48,7 @@ export class DenialLog {
     const call = parseStraceLine(line);
     const denial = call && denialOf(call, this.ctx);
     if (!denial) return;
-    const key = `${denial.kind}\0${denial.workspacePath}\0${denial.op}`;
+    const key = `${denial.kind}\0${denial.accessed}\0${denial.op}\0${denial.wants}`;
     const seen = this.byKey.get(key);
     if (seen) seen.count++;
     else if (this.byKey.size < MAX_DENIALS) this.byKey.set(key, { ...denial, count: 1 });

@@ -8,7 +8,7 @@
 import { posix } from 'node:path';
 import type { NormalizedRule, PermissionEngine, PermissionLevel } from '../../../shared/permissions';
 import type { FailedCall } from './straceLine';
-import type { DenialKind } from '../../../shared/denialWire';
+import type { DenialKind, GrantableLevel } from '../../../shared/denialWire';
 
 export type { DenialKind } from '../../../shared/denialWire';
 
@@ -20,10 +20,16 @@ export interface Denial {
   named: string;
   /** The codebase path the rule decided (the hidden folder, for a path below one). */
   workspacePath: string;
+  /** The codebase path the call named (below workspacePath, for a path in a hidden folder). */
+  accessed: string;
   level: PermissionLevel;
+  /** The level that would have let the call through: what a grant must give. */
+  wants: GrantableLevel;
   /** The deciding rule; absent when no rule matched (the default, `none`). */
   rule?: NormalizedRule;
   pid: number;
+  /** The process's name as it set it (untrusted), when strace said. */
+  process?: string;
   /** Seconds since the epoch. */
   time: number;
   /** False: a path a rule hides by name that the codebase does not have (the client checks its workspace). */
@@ -79,6 +85,13 @@ function isWrite(call: FailedCall): boolean {
   return OPENS.has(call.syscall) && WRITE_FLAGS.test(call.flags ?? '');
 }
 
+/** Writes need `write`; opening a file for its content `read`; a lookup, a listing, a stat `view`. */
+function levelWanted(call: FailedCall, write: boolean): GrantableLevel {
+  if (write) return 'write';
+  if (OPENS.has(call.syscall) && !/\bO_DIRECTORY\b/.test(call.flags ?? '')) return 'read';
+  return 'view';
+}
+
 /** `/workspace/a/../b` → `b`; undefined outside /workspace (and for /workspace itself). */
 function workspacePathOf(abs: string): string | undefined {
   const normal = posix.normalize(abs);
@@ -88,13 +101,22 @@ function workspacePathOf(abs: string): string | undefined {
 /** The denial this failed call is, or undefined when the rules had nothing to do with it. */
 export function denialOf(call: FailedCall, ctx: DenialContext): Denial | undefined {
   const write = isWrite(call);
+  const wants = levelWanted(call, write);
   // symlink's first path is the link's text, not a path it touches.
   const touched = call.syscall.startsWith('symlink') ? call.paths.slice(-1) : call.paths;
   for (const p of touched) {
     const abs = p.named.startsWith('/') ? p.named : posix.join(p.dir ?? ctx.cwd, p.named);
     const rel = workspacePathOf(abs);
     if (!rel) continue;
-    const base = { op: call.syscall, named: p.named, pid: call.pid, time: call.time };
+    const base = {
+      op: call.syscall,
+      named: p.named,
+      accessed: rel,
+      wants,
+      pid: call.pid,
+      ...(call.process === undefined ? {} : { process: call.process }),
+      time: call.time,
+    };
     if (call.errno === 'ENOENT' || call.errno === 'ENOTDIR') {
       // The outermost hidden part the codebase has: below it, everything is absent too.
       const parts = rel.split('/');

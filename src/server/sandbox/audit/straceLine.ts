@@ -7,6 +7,8 @@
 
 export interface FailedCall {
   pid: number;
+  /** The process's name (its comm, at most 15 bytes, set by the process itself: untrusted). */
+  process?: string;
   /** Seconds since the epoch, as strace stamped it. */
   time: number;
   syscall: string;
@@ -18,16 +20,19 @@ export interface FailedCall {
 }
 
 /**
- * `[pid 12] 1796198774.1 openat(…) = -1 ENOENT (…)`: strace writing to its stderr prefixes the
- * pid once it follows more than one process (`12 …` when writing to a file; nothing before).
+ * `[pid 12<cat>] 1796198774.1 openat(…) = -1 ENOENT (…)`: strace writing to its stderr prefixes
+ * the pid once it follows more than one process (`12 …` when writing to a file; nothing
+ * before), with `-Y` the process's name after it. A name is at most 15 bytes, which strace may
+ * print escaped (four characters a byte).
  */
-const HEAD = /^(?:\[pid\s+(\d+)\]\s+|(\d+)\s+)?(\d+\.\d+)\s+([a-z_0-9]+)\((.*)\)\s+=\s+-1\s+([A-Z][A-Z0-9]*)\b/;
+const HEAD =
+  /^(?:\[pid\s+(\d+)(?:<(.{0,60}?)>)?\]\s+|(\d+)(?:<(.{0,60}?)>)?\s+)?(\d+\.\d+)\s+([a-z_0-9]+)\((.*)\)\s+=\s+-1\s+([A-Z][A-Z0-9]*)\b/;
 
 /** The line's failed call, or undefined for anything else (a signal, an unfinished pair, noise). */
 export function parseStraceLine(line: string): FailedCall | undefined {
   const m = HEAD.exec(line);
   if (!m) return undefined;
-  const args = splitArgs(m[5]!);
+  const args = splitArgs(m[7]!);
   if (!args) return undefined;
   const paths: FailedCall['paths'] = [];
   let flags: string | undefined;
@@ -48,7 +53,16 @@ export function parseStraceLine(line: string): FailedCall | undefined {
     if (/^O_[A-Z_|]+/.test(arg)) flags = arg;
   }
   if (paths.length === 0) return undefined;
-  return { pid: Number(m[1] ?? m[2] ?? 0), time: Number(m[3]), syscall: m[4]!, paths, flags, errno: m[6]! };
+  const name = m[2] ?? m[4];
+  return {
+    pid: Number(m[1] ?? m[3] ?? 0),
+    ...(name === undefined ? {} : { process: unescape(name) }),
+    time: Number(m[5]),
+    syscall: m[6]!,
+    paths,
+    flags,
+    errno: m[8]!,
+  };
 }
 
 /**

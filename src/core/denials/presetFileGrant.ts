@@ -1,0 +1,48 @@
+/**
+ * A grant written into `.agentfense/presets.json`: into the active preset when it is one of
+ * this file's, else as a new preset that extends the active one (a built-in or a setting
+ * cannot be edited from a workspace). Pure text in, text out: the caller shows the difference
+ * before it writes, and can put the old text back.
+ */
+import type { NormalizedRule } from '../../shared/permissions';
+import { parsePresetFile } from '../presets/presetCatalog';
+
+export type GrantTarget =
+  /** Append to this preset of the file. */
+  | { kind: 'into'; preset: string }
+  /** Add a preset `name` that extends `base` with the rule. */
+  | { kind: 'derived'; name: string; base: string };
+
+/** Where a grant for `active` goes, given the file's current text (a name no preset uses yet, for a new one). */
+export function grantTarget(text: string, active: string, nameTaken: (name: string) => boolean): GrantTarget {
+  const { presets } = parsePresetFile(text);
+  if (Object.hasOwn(presets, active)) return { kind: 'into', preset: active };
+  let name = `${active}-granted`;
+  for (let i = 2; Object.hasOwn(presets, name) || nameTaken(name); i++) name = `${active}-granted-${i}`;
+  return { kind: 'derived', name, base: active };
+}
+
+export class PresetFileError extends Error {}
+
+/** The file's text with the rule added; throws PresetFileError rather than lose what the file holds. */
+export function presetFileWithGrant(text: string, target: GrantTarget, rule: NormalizedRule): string {
+  const { presets, error } = parsePresetFile(text);
+  if (error) throw new PresetFileError(`.agentfense/presets.json ${error}; fix it first`);
+  const written = { pattern: rule.pattern, permission: rule.permission, type: rule.type, priority: rule.priority };
+  const next: Record<string, unknown> = { ...presets };
+  if (target.kind === 'into') {
+    const preset = presets[target.preset];
+    if (!preset || typeof preset !== 'object' || Array.isArray(preset))
+      throw new PresetFileError(`preset "${target.preset}" in .agentfense/presets.json is not an object`);
+    const own = (preset as { rules?: unknown }).rules ?? [];
+    if (!Array.isArray(own)) throw new PresetFileError(`preset "${target.preset}" has "rules" that is not an array`);
+    next[target.preset] = { ...preset, rules: [...(own as unknown[]), written] };
+  } else {
+    next[target.name] = {
+      extends: target.base,
+      description: `${target.base}, with access granted from AgentFense's Denials view`,
+      rules: [written],
+    };
+  }
+  return JSON.stringify(next, null, 2) + '\n';
+}
