@@ -33,7 +33,7 @@ const EXTENSION_BY_DEPTH = [1, 2, 3, 4].map((depth) => ({
   rules: restrict([], [SERVER_FROM(depth)]),
 }));
 
-const CAPABILITIES = ['upload', 'presets', 'run', 'review', 'agents'];
+const CAPABILITIES = ['upload', 'presets', 'run', 'review', 'agents', 'denials'];
 // The one layering among capabilities: an agent's run is a run (a visible run terminal).
 const BUILT_ON = { agents: ['run'] };
 // `../<other>/…` from a capability folder: the sibling's files are its own business.

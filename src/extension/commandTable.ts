@@ -9,6 +9,8 @@ import type { Ctx } from './context';
 import { duplicatePreset, revealRuleSource, selectPreset, usePreset } from './presets/presetCommands';
 import type { PresetNode } from './presets/presetsView';
 import { togglePermissionPreview } from './presets/permissionDecorations';
+import { allowDenialForWorkspace, allowOnce, openDenialRule } from './denials/denialCommands';
+import type { DenialNode } from './denials/denialsView';
 import {
   accept,
   acceptAll,
@@ -67,6 +69,12 @@ export const COMMAND_TABLE = {
   'agentfense.duplicatePreset': ({ ctx }, arg?: PresetNode | string) => duplicatePreset(ctx, arg),
   'agentfense.revealRuleSource': ({ ctx }, node?: PresetNode) => revealRuleSource(ctx, node),
   'agentfense.togglePermissionPreview': ({ ctx }) => togglePermissionPreview(ctx),
+
+  // denials/: what audited runs were refused, and the grants that let them through
+  'agentfense.denials.openRule': ({ ctx }, node?: DenialNode) => openDenialRule(ctx, node),
+  'agentfense.denials.allowOnce': ({ ctx }, node?: DenialNode) => allowOnce(ctx, node),
+  'agentfense.denials.allowForWorkspace': ({ ctx }, node?: DenialNode) => allowDenialForWorkspace(ctx, node),
+  'agentfense.denials.clear': ({ ctx }) => ctx.denials.clear(),
 
   // run/: commands, tests, terminals, the Sandboxes view
   'agentfense.runCommand': ({ ctx }, arg?: SandboxArg | string) => runCommandInSandbox(ctx, arg),

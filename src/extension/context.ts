@@ -13,6 +13,8 @@ import { Connection } from './server/connection';
 import { showError } from './server/errorReporting';
 import { PresetStore } from './presets/presetStore';
 import { RunOutcomes } from './run/runOutcomes';
+import { RecentDenials } from './denials/recentDenials';
+import type { AccessGrant } from '../core/denials/accessGrant';
 import { confirmUploadOverPending } from './upload/overwriteConfirmation';
 import { showUploadProgress } from './upload/uploadProgress';
 import { rootOf } from './workspaceRoots';
@@ -32,6 +34,8 @@ export class Ctx implements vscode.Disposable {
   readonly sandboxes: SandboxProvisioner<SandboxInfo>;
   /** Problems and notifications of finished runs. */
   readonly outcomes = new RunOutcomes();
+  /** What each folder's latest audited run was refused (the Denials view). */
+  readonly denials = new RecentDenials();
   private readonly codebaseChanged = new vscode.EventEmitter<vscode.WorkspaceFolder>();
   /** Fires when a folder's codebase may have changed: a run in its sandbox ended, it was deleted. */
   readonly onDidChangeCodebase = this.codebaseChanged.event;
@@ -70,6 +74,7 @@ export class Ctx implements vscode.Disposable {
       this.baselines,
       this.sync,
       this.sandboxes,
+      this.denials,
       this.codebaseChanged,
     );
   }
@@ -78,7 +83,7 @@ export class Ctx implements vscode.Disposable {
   provision(
     folder: vscode.WorkspaceFolder,
     preset: string | undefined,
-    options: { signal?: AbortSignal; report?: (message: string) => void } = {},
+    options: { signal?: AbortSignal; report?: (message: string) => void; grant?: AccessGrant } = {},
   ): Promise<SandboxTarget<SandboxInfo>> {
     return this.sandboxes.ensureSandbox(rootOf(folder), preset || this.presets.activeName, options);
   }

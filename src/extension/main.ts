@@ -13,7 +13,9 @@ import type { PresetsTreeProvider } from './presets/presetsView';
 import { registerReview } from './review/registerReview';
 import type { ReviewController } from './review/reviewController';
 import { registerRun } from './run/registerRun';
+import { registerDenials } from './denials/registerDenials';
 import type { SandboxesTreeProvider } from './run/sandboxesView';
+import type { DenialsTreeProvider } from './denials/denialsView';
 import { registerServer } from './server/registerServer';
 import { openWalkthroughOnce } from './firstRunWalkthrough';
 import { restoreWorkspace } from './restoreWorkspace';
@@ -24,7 +26,12 @@ let ctx: Ctx | undefined;
 /** What activate returns: used by the in-editor tests. */
 export interface AgentFenseApi {
   readonly ctx: Ctx;
-  readonly views: { presets: PresetsTreeProvider; sandboxes: SandboxesTreeProvider; review: ReviewController };
+  readonly views: {
+    presets: PresetsTreeProvider;
+    sandboxes: SandboxesTreeProvider;
+    review: ReviewController;
+    denials: DenialsTreeProvider;
+  };
   /** The MCP servers VS Code's agent is offered (what the provider answers). */
   mcpServerDefinitions(): vscode.McpStdioServerDefinition[];
 }
@@ -33,7 +40,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<AgentF
   ctx = new Ctx(context);
   context.subscriptions.push(ctx);
   registerServer(ctx);
-  const views = { presets: registerPresets(ctx), sandboxes: registerRun(ctx), review: registerReview(ctx) };
+  const views = {
+    presets: registerPresets(ctx),
+    sandboxes: registerRun(ctx),
+    review: registerReview(ctx),
+    denials: registerDenials(ctx),
+  };
   registerCommandTable({ ctx, sandboxes: views.sandboxes, review: views.review });
   registerStatusBar(ctx);
   await ctx.presets.reload();

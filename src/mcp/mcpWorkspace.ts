@@ -9,7 +9,12 @@ import { AgentFenseBackend, SandboxClient, type SandboxInfo } from '../client';
 import { EmbeddedServer } from '../client/embedded/serverLifecycle';
 import { activePresetOf } from '../core/agent/activePresets';
 import { AgentWorkspace } from '../core/agent/agentWorkspace';
-import { buildPresetCatalog, parsePresetFile, type PresetCatalog } from '../core/presets/presetCatalog';
+import {
+  buildPresetCatalog,
+  parsePresetFile,
+  WORKSPACE_PRESETS_FILE,
+  type PresetCatalog,
+} from '../core/presets/presetCatalog';
 import { BaselineStore } from '../core/review/reviewBaseline';
 import { SandboxProvisioner } from '../core/run/sandboxProvisioner';
 import { WorkspaceSync } from '../core/sync/workspaceSync';
@@ -59,7 +64,7 @@ export class McpWorkspace {
 
   /** The built-in presets and the folder's `.agentfense/presets.json`, read at each call. */
   presets(): PresetCatalog {
-    const file = join(this.options.workspace, '.agentfense', 'presets.json');
+    const file = join(this.options.workspace, WORKSPACE_PRESETS_FILE);
     if (!existsSync(file)) return buildPresetCatalog(undefined, undefined);
     const { presets, error } = parsePresetFile(readFileSync(file, 'utf8'));
     if (error) throw new Error(`${file}: ${error}`);

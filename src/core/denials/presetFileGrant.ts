@@ -5,7 +5,7 @@
  * before it writes, and can put the old text back.
  */
 import type { NormalizedRule } from '../../shared/permissions';
-import { parsePresetFile } from '../presets/presetCatalog';
+import { parsePresetFile, WORKSPACE_PRESETS_FILE } from '../presets/presetCatalog';
 
 export type GrantTarget =
   /** Append to this preset of the file. */
@@ -27,13 +27,13 @@ export class PresetFileError extends Error {}
 /** The file's text with the rule added; throws PresetFileError rather than lose what the file holds. */
 export function presetFileWithGrant(text: string, target: GrantTarget, rule: NormalizedRule): string {
   const { presets, error } = parsePresetFile(text);
-  if (error) throw new PresetFileError(`.agentfense/presets.json ${error}; fix it first`);
+  if (error) throw new PresetFileError(`${WORKSPACE_PRESETS_FILE} ${error}; fix it first`);
   const written = { pattern: rule.pattern, permission: rule.permission, type: rule.type, priority: rule.priority };
   const next: Record<string, unknown> = { ...presets };
   if (target.kind === 'into') {
     const preset = presets[target.preset];
     if (!preset || typeof preset !== 'object' || Array.isArray(preset))
-      throw new PresetFileError(`preset "${target.preset}" in .agentfense/presets.json is not an object`);
+      throw new PresetFileError(`preset "${target.preset}" in ${WORKSPACE_PRESETS_FILE} is not an object`);
     const own = (preset as { rules?: unknown }).rules ?? [];
     if (!Array.isArray(own)) throw new PresetFileError(`preset "${target.preset}" has "rules" that is not an array`);
     next[target.preset] = { ...preset, rules: [...(own as unknown[]), written] };

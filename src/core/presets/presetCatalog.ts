@@ -7,6 +7,9 @@ import { InvalidRuleError, normalizeRules, sortRules, type NormalizedRule } from
 import { BUILTIN_PRESET_NAMES, getPreset, isBuiltinPreset, presetDescription } from '../../shared/presets';
 import { unknownProperty } from '../../shared/unknownProperty';
 
+/** Where a folder keeps its presets, relative to the folder (travels with the project). */
+export const WORKSPACE_PRESETS_FILE = '.agentfense/presets.json';
+
 /** The keys a preset may have (schemas/presets.schema.json says the same, for the editor). */
 export const PRESET_KEYS = ['extends', 'description', 'rules'] as const;
 

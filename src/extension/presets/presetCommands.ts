@@ -3,8 +3,7 @@ import * as vscode from 'vscode';
 import type { PresetNode } from './presetsView';
 import type { Ctx } from '../context';
 import { stopOtherPresetSandboxes } from './otherPresetSandboxes';
-import type { PresetEntry } from '../../core/presets/presetCatalog';
-import { WORKSPACE_PRESETS_FILE } from './presetStore';
+import { WORKSPACE_PRESETS_FILE, type PresetEntry } from '../../core/presets/presetCatalog';
 import { pickPreset } from './presetPicker';
 
 const BUILTIN_SCHEME = 'agentfense-preset';

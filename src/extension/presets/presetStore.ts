@@ -15,9 +15,9 @@ import {
   parsePresetFile,
   PresetCatalog,
   type UserPresetMap,
+  WORKSPACE_PRESETS_FILE,
 } from '../../core/presets/presetCatalog';
 
-export const WORKSPACE_PRESETS_FILE = '.agentfense/presets.json';
 const CHOSEN_PRESET_KEY = 'agentfense.chosenPreset';
 
 export class PresetStore implements vscode.Disposable {

@@ -71,6 +71,24 @@ export function runInTerminal(ctx: Ctx, spec: RunSpec, kind: RunKind, name?: str
     ctx.connection,
     (o) => {
       ctx.codebaseMayHaveChanged(o.folder, o.pathsMerged);
+      if (spec.grant && o.sandboxId) forgetGrantedSandbox(ctx, o.sandboxId);
+      if (o.denials)
+        ctx.denials.record({
+          folder: o.folder,
+          preset: o.preset ?? spec.preset ?? ctx.presets.activeName,
+          command: spec.command,
+          denials: o.denials,
+          // A granted run needs a sandbox made with the grant: never the one the spec named.
+          rerun: (grant) =>
+            void runInTerminal(
+              ctx,
+              grant
+                ? { ...spec, sandboxId: undefined, codebaseId: undefined, audit: true, grant }
+                : { ...spec, audit: true },
+              kind,
+              name,
+            ),
+        });
       // An agent reads its own outcome: no notification (nor Problems) per agent command.
       if (kind !== 'agent')
         ctx.outcomes.report(kind, spec.command, o, terminal, () =>
@@ -88,6 +106,17 @@ export function runInTerminal(ctx: Ctx, spec: RunSpec, kind: RunKind, name?: str
   // An agent's run shows beside the chat without taking the keyboard from it.
   terminal.show(kind === 'agent');
   return { terminal, outcome, interrupt: () => pty.interrupt() };
+}
+
+/** Allow once: the sandbox made for the granted run goes when the run ends (its changes are merged by then). */
+function forgetGrantedSandbox(ctx: Ctx, sandboxId: string): void {
+  ctx.backend.destroySandbox(sandboxId).then(
+    () => ctx.sandboxes.fireChanged(),
+    (e: unknown) =>
+      ctx.log.warn(
+        `Destroying sandbox ${sandboxId}, made for one granted run: ${e instanceof Error ? e.message : String(e)}`,
+      ),
+  );
 }
 
 export interface SandboxArg {

@@ -24,6 +24,7 @@ import { inWorkspace, type WireDenials } from '../../shared/denialWire';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { denialLine } from '../../core/agent/agentReport';
+import { describeGrant, type AccessGrant } from '../../core/denials/accessGrant';
 
 export interface RunSpec {
   folder: vscode.WorkspaceFolder;
@@ -40,6 +41,8 @@ export interface RunSpec {
   codebaseId?: string;
   /** Record the accesses the preset refuses, and say which at the end. */
   audit?: boolean;
+  /** Allow once: a sandbox of the preset plus this grant, made for this run and destroyed after it. */
+  grant?: AccessGrant;
 }
 
 export interface RunOutcome {
@@ -146,13 +149,14 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
         const target = await this.provision(spec.folder, spec.preset, {
           signal: this.abort.signal,
           report: (m) => this.write(`${DIM}AgentFense: ${m}${RESET}\r\n`),
+          grant: spec.grant,
         });
         sandboxId = target.sandbox.id;
         codebaseId = target.codebaseId;
         preset = target.preset;
         sandboxIdUsed = sandboxId;
         this.write(
-          `${DIM}[${target.preset} · sandbox ${shortSandboxId(sandboxId)} · /workspace${spec.cwd ? '/' + spec.cwd : ''} · ${formatLimits(target.sandbox.resources)}]${RESET}\r\n`,
+          `${DIM}[${target.preset}${spec.grant ? ` + ${describeGrant(spec.grant)} once` : ''} · sandbox ${shortSandboxId(sandboxId)} · /workspace${spec.cwd ? '/' + spec.cwd : ''} · ${formatLimits(target.sandbox.resources)}]${RESET}\r\n`,
         );
       }
       this.write(`${DIM}$ ${spec.command}${RESET}\r\n`);
@@ -195,7 +199,9 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
       this.pathsMerged = stream.pathsMerged;
       denials = stream.denials && inWorkspace(stream.denials, (p) => existsSync(join(spec.folder.uri.fsPath, p)));
       if (denials && denials.denials.length > 0)
-        this.write(`\r\n${YELLOW}${toTerminalNewlines(denialLine(denials, preset))}${RESET}`);
+        this.write(
+          `\r\n${YELLOW}${toTerminalNewlines(denialLine(denials, preset))} — the Denials view can allow them${RESET}`,
+        );
       if (end.exitCode === undefined) note = 'exit status unknown';
       this.write(`\r\n${formatExitLine(this.exitCode, Date.now() - commandStart, note)}\r\n`);
     } catch (e) {
