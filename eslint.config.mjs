@@ -35,7 +35,7 @@ const EXTENSION_BY_DEPTH = [1, 2, 3, 4].map((depth) => ({
 
 const CAPABILITIES = ['upload', 'presets', 'run', 'review', 'agents', 'denials'];
 // The one layering among capabilities: an agent's run is a run (a visible run terminal).
-const BUILT_ON = { agents: ['run'] };
+const BUILT_ON = { agents: ['run', 'denials'] };
 // `../<other>/…` from a capability folder: the sibling's files are its own business.
 const SIBLINGS = (own) =>
   CAPABILITIES.filter((c) => c !== own && !(BUILT_ON[own] ?? []).includes(c)).map((c) => ({

@@ -1,6 +1,6 @@
 /**
  * The tools the MCP server offers, on the official SDK: `run`, `changes`, `read_file`,
- * `list_presets`. Each answers text a model can act on; a failure is a tool error that says
+ * `request_access` (the user decides, through the client's elicitation), `list_presets`. Each answers text a model can act on; a failure is a tool error that says
  * what to do, never a crash of the server. A long run sends progress notifications; a
  * cancelled request cancels the command (the server kills its process tree).
  */
@@ -10,6 +10,16 @@ import type { CallToolResult, ServerNotification, ServerRequest } from '@modelco
 import { z } from 'zod';
 import { AUDIT_PARAMETER, describeChanges, describeRun, SANDBOX_SUMMARY, capText } from '../core/agent/agentReport';
 import { explainAgentError } from '../client/agentErrors';
+import {
+  ACCESS_CHOICES,
+  accessQuestion,
+  alreadyAllowed,
+  deniedAnswer,
+  planAccess,
+  type AccessDecision,
+} from '../core/agent/accessRequest';
+import { describeGrant } from '../core/denials/accessGrant';
+import { GRANTABLE_LEVELS } from '../shared/denialWire';
 import type { McpWorkspace } from './mcpWorkspace';
 
 /** A run without a timeout the agent chose ends after this. */
@@ -134,6 +144,69 @@ export function registerTools(server: McpServer, ws: McpWorkspace): void {
         if (r.exitCode !== 0)
           throw new Error(`cannot read ${path} in the sandbox: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
         return capText(r.stdout);
+      }),
+  );
+
+  server.registerTool(
+    'request_access',
+    {
+      title: 'Ask the user for access the preset refuses',
+      description:
+        'Ask the user to let the sandbox view, read or write one path the preset hides or protects (a run with audit says which). ' +
+        'The user decides: allow once (runs your command with the access, once), allow for the workspace (adds a rule), or deny. ' +
+        'You never change the policy yourself. Give the command you want to run with it, and a short honest reason.',
+      inputSchema: {
+        path: z.string().min(1).describe('The path, relative to /workspace or absolute under it, e.g. ".env" or "docs/spec.md"'),
+        access: z.enum(GRANTABLE_LEVELS).describe('view: list it; read: read its content; write: change it'),
+        reason: z.string().min(1).max(500).describe('Why you need it, for the user to judge'),
+        command: z.string().min(1).optional().describe('The command to run with the access (needed to allow once)'),
+      },
+      annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: false },
+    },
+    async (req, extra) =>
+      answer(async () => {
+        const preset = ws.activePreset();
+        const plan = planAccess(req, ws.presets().rulesOf(preset));
+        if (plan.kind === 'allowed') return alreadyAllowed(plan, preset);
+        if (!server.server.getClientCapabilities()?.elicitation)
+          throw new Error(
+            `this MCP client cannot ask the user (it does not support elicitation). Ask the user to allow ${plan.grant.rule.permission} of /workspace/${plan.path}: in VS Code, from AgentFense's Denials view after an audited run, or with a rule in .agentfense/presets.json.`,
+          );
+        const choices: AccessDecision[] = req.command ? ['once', 'workspace', 'deny'] : ['workspace', 'deny'];
+        const reply = await server.server.elicitInput(
+          {
+            message: accessQuestion(req, plan.grant, preset),
+            requestedSchema: {
+              type: 'object',
+              properties: {
+                decision: {
+                  type: 'string',
+                  title: 'Your decision',
+                  enum: choices,
+                  enumNames: choices.map((c) => ACCESS_CHOICES[c]),
+                },
+              },
+              required: ['decision'],
+            },
+          },
+          { signal: extra.signal },
+        );
+        const decision = reply.action === 'accept' ? (reply.content?.decision as AccessDecision | undefined) : 'deny';
+        if (!decision || decision === 'deny' || !choices.includes(decision)) return deniedAnswer(plan.grant);
+        let note: string;
+        if (decision === 'workspace') {
+          const into = await ws.allowForWorkspace(plan.grant);
+          note = `The user allowed ${describeGrant(plan.grant)} for this workspace: preset "${into}" in .agentfense/presets.json has the rule, and your runs use it.`;
+          if (!req.command) return note;
+        } else note = 'The user allowed it once, for this command:';
+        const outcome = await ws.agent.run({
+          command: req.command!,
+          grant: decision === 'once' ? plan.grant : undefined,
+          timeoutMs: DEFAULT_TIMEOUT_SECONDS * 1000,
+          signal: extra.signal,
+          audit: true,
+        });
+        return `${note}\n${describeRun(req.command!, outcome)}`;
       }),
   );
 

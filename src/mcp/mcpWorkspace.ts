@@ -15,6 +15,8 @@ import {
   WORKSPACE_PRESETS_FILE,
   type PresetCatalog,
 } from '../core/presets/presetCatalog';
+import type { AccessGrant } from '../core/denials/accessGrant';
+import { writeGrant } from '../core/denials/presetFileGrant';
 import { BaselineStore } from '../core/review/reviewBaseline';
 import { SandboxProvisioner } from '../core/run/sandboxProvisioner';
 import { WorkspaceSync } from '../core/sync/workspaceSync';
@@ -30,6 +32,9 @@ export class McpWorkspace {
   readonly agent: AgentWorkspace<SandboxInfo>;
   private client: Promise<SandboxClient> | undefined;
   private embedded: EmbeddedServer | undefined;
+
+  /** The preset a grant the user allowed for the workspace made (it extends the one in use). */
+  private granted: string | undefined;
 
   constructor(
     private readonly options: McpOptions,
@@ -72,7 +77,20 @@ export class McpWorkspace {
   }
 
   activePreset(): string {
-    return this.options.preset ?? activePresetOf(this.options.storageDir, this.options.workspace) ?? FALLBACK_PRESET;
+    return this.granted ?? this.options.preset ?? activePresetOf(this.options.storageDir, this.options.workspace) ?? FALLBACK_PRESET;
+  }
+
+  /**
+   * Writes a grant the user allowed into the folder's presets file; when that made a new
+   * preset (the one in use is not the file's), this server's runs use it from now on.
+   */
+  async allowForWorkspace(grant: AccessGrant): Promise<string> {
+    const active = this.activePreset();
+    const catalog = this.presets();
+    const target = await writeGrant(this.options.workspace, active, grant.rule, (n) => catalog.get(n) !== undefined);
+    if (target.kind === 'into') return target.preset;
+    this.granted = target.name;
+    return target.name;
   }
 
   private connected(): Promise<SandboxClient> {

@@ -9,8 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { connectMcp } from '../helpers/mcpClient';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { useAsActivePreset } from './harness/agentfense';
 import { startSession, type Session } from './harness/session';
@@ -104,15 +103,12 @@ test("the MCP server VS Code is offered runs as given, joins the window's server
   assert.ok(definition!.args.includes(vs.workspace), definition!.args.join(' '));
   const servers = vs.embeddedServers().length;
   // An agent outside VS Code, launched exactly as the definition says (the command Connect an Agent gives too).
-  const client = new Client({ name: 'outside-agent', version: '1.0.0' });
-  await client.connect(
-    new StdioClientTransport({
-      command: definition!.command,
-      args: definition!.args,
-      env: { ...process.env, ...definition!.env } as Record<string, string>,
-      stderr: 'pipe',
-    }),
-  );
+  const client = await connectMcp({
+    name: 'outside-agent',
+    command: definition!.command,
+    args: definition!.args,
+    env: { ...process.env, ...definition!.env } as Record<string, string>,
+  });
   try {
     const r = (await client.callTool(
       { name: 'run', arguments: { command: 'echo "via mcp" > from-mcp.txt' } },

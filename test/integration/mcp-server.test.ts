@@ -12,14 +12,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { call, makeTempDir, startServer, type TestServer } from '../helpers/server';
 import { processesMatching } from '../helpers/hostProcesses';
 import { settle } from '../helpers/waitFor';
-
-const MCP_JS = join(__dirname, '..', '..', 'dist', 'mcp.js');
+import { connectMcp } from '../helpers/mcpClient';
 
 let server: TestServer;
 let folder: string;
@@ -39,13 +37,7 @@ after(async () => {
   fs.rmSync(storage, { recursive: true, force: true });
 });
 
-async function connect(args: string[]): Promise<Client> {
-  const client = new Client({ name: 'agentfense-test', version: '1.0.0' });
-  await client.connect(
-    new StdioClientTransport({ command: process.execPath, args: [MCP_JS, ...args], stderr: 'pipe' }),
-  );
-  return client;
-}
+const connect = (args: string[]): Promise<Client> => connectMcp({ args });
 
 const textOf = (r: unknown) =>
   ((r as CallToolResult).content ?? []).map((c) => (c.type === 'text' ? c.text : '')).join('\n');
@@ -59,7 +51,7 @@ describe('the MCP server against a real AgentFense server', () => {
 
   it('lists its tools, each described for a model', async () => {
     const { tools } = await client.listTools();
-    assert.deepEqual(tools.map((t) => t.name).sort(), ['changes', 'list_presets', 'read_file', 'run']);
+    assert.deepEqual(tools.map((t) => t.name).sort(), ['changes', 'list_presets', 'read_file', 'request_access', 'run']);
     const run = tools.find((t) => t.name === 'run')!;
     assert.match(run.description ?? '', /review/);
     assert.deepEqual(run.inputSchema.required, ['command']);

@@ -7,13 +7,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { connectMcp } from '../helpers/mcpClient';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { recordActivePreset } from '../../src/core/agent/activePresets';
 import { makeTempDir, startServer, type TestServer } from '../helpers/server';
 
-const MCP_JS = join(__dirname, '..', '..', 'dist', 'mcp.js');
 
 let server: TestServer;
 let folder: string;
@@ -27,14 +26,10 @@ before(async () => {
   fs.writeFileSync(join(folder, 'a.txt'), 'a\n');
   fs.mkdirSync(join(folder, 'secrets'));
   fs.writeFileSync(join(folder, 'secrets', 'key.pem'), 'PRIVATE KEY MATERIAL\n');
-  client = new Client({ name: 'attacker', version: '1.0.0' });
-  await client.connect(
-    new StdioClientTransport({
-      command: process.execPath,
-      args: [MCP_JS, '--workspace', folder, '--endpoint', server.address, '--storage-dir', storage],
-      stderr: 'pipe',
-    }),
-  );
+  client = await connectMcp({
+    name: 'attacker',
+    args: ['--workspace', folder, '--endpoint', server.address, '--storage-dir', storage],
+  });
 });
 after(async () => {
   await client.close();

@@ -4,7 +4,7 @@
  * the rule that refused it (so it is evaluated first). And whether that path is a secret the
  * built-in presets hide, which a user must confirm by the rule's name before granting.
  */
-import type { WireDenial } from '../../shared/denialWire';
+import type { GrantableLevel, WireDenial } from '../../shared/denialWire';
 import { PermissionEngine, toRulePath, type NormalizedRule } from '../../shared/permissions';
 import { SECRETS_HIDDEN } from '../../shared/presets';
 
@@ -22,19 +22,19 @@ export interface AccessGrant {
 const secrets = new PermissionEngine(SECRETS_HIDDEN);
 
 export function grantFor(denial: WireDenial): AccessGrant {
+  return grantOf(denial.accessed, denial.wants, denial.rule);
+}
+
+/** The grant of `level` on exactly `path` (a codebase path), over `deciding`, the rule that decides it now. */
+export function grantOf(path: string, level: GrantableLevel, deciding: NormalizedRule | undefined): AccessGrant {
   const rule: NormalizedRule = {
-    pattern: toRulePath(denial.accessed),
-    permission: denial.wants,
+    pattern: toRulePath(path),
+    permission: level,
     type: 'file',
-    priority: (denial.rule?.priority ?? 0) + 1,
+    priority: (deciding?.priority ?? 0) + 1,
   };
-  const secret = secretRuleOf(denial.accessed);
-  return {
-    rule,
-    path: denial.accessed,
-    ...(denial.rule ? { overrides: denial.rule } : {}),
-    ...(secret ? { secret } : {}),
-  };
+  const secret = secretRuleOf(path);
+  return { rule, path, ...(deciding ? { overrides: deciding } : {}), ...(secret ? { secret } : {}) };
 }
 
 /** The secrets rule whose pattern names this path (`.env*`, `*.pem`, `*.key`, `secrets/`, `credentials*`). */

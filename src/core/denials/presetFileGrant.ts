@@ -4,6 +4,8 @@
  * cannot be edited from a workspace). Pure text in, text out: the caller shows the difference
  * before it writes, and can put the old text back.
  */
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { NormalizedRule } from '../../shared/permissions';
 import { parsePresetFile, WORKSPACE_PRESETS_FILE } from '../presets/presetCatalog';
 
@@ -45,4 +47,30 @@ export function presetFileWithGrant(text: string, target: GrantTarget, rule: Nor
     };
   }
   return JSON.stringify(next, null, 2) + '\n';
+}
+
+/**
+ * Writes the grant into `<folder>/.agentfense/presets.json` (write-then-rename: a reader never
+ * sees half a file) and says where it went; for an agent's request the user allowed.
+ */
+export async function writeGrant(
+  folder: string,
+  active: string,
+  rule: NormalizedRule,
+  nameTaken: (name: string) => boolean,
+): Promise<GrantTarget> {
+  const file = join(folder, WORKSPACE_PRESETS_FILE);
+  const before = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return '';
+    throw e;
+  });
+  const target = grantTarget(before, active, nameTaken);
+  const after = presetFileWithGrant(before, target, rule);
+  await mkdir(dirname(file), { recursive: true });
+  const temp = `${file}.${process.pid}.tmp`;
+  await rm(temp, { force: true });
+  await writeFile(temp, after, { flag: 'wx' }); // never through a link left there
+
+  await rename(temp, file);
+  return target;
 }

@@ -3,7 +3,7 @@
  * runs a command in the workspace's sandbox in a visible AgentFense terminal the user can
  * watch and stop, and answers with the exit code, the output and the files that now wait for
  * review; `agentfense_changes` lists those; `agentfense_read` reads a file as the sandbox
- * sees it. Accepting stays the user's act in the review view. The texts the model reads come
+ * sees it; `agentfense_request_access` asks the user for an access the preset refuses. Accepting stays the user's act in the review view. The texts the model reads come
  * from the core (agentReport), the same as the MCP server's.
  */
 import * as vscode from 'vscode';
@@ -14,6 +14,17 @@ import { refreshChanges } from '../../core/review/changeSet';
 import type { Ctx } from '../context';
 import { rootOf } from '../workspaceRoots';
 import { runInTerminal } from '../run/runCommand';
+import type { RunSpec } from '../run/sandboxTerminal';
+import { allowForWorkspace } from '../denials/workspaceGrant';
+import {
+  alreadyAllowed,
+  accessQuestion,
+  deniedAnswer,
+  planAccess,
+  type AccessRequest,
+} from '../../core/agent/accessRequest';
+import { describeGrant } from '../../core/denials/accessGrant';
+import { GRANTABLE_LEVELS } from '../../shared/denialWire';
 
 interface RunInput {
   command: string;
@@ -26,6 +37,9 @@ interface RunInput {
 interface ReadInput {
   path: string;
   preset?: string;
+  folder?: string;
+}
+interface AccessInput extends AccessRequest {
   folder?: string;
 }
 interface ChangesInput {
@@ -95,13 +109,10 @@ class RunTool implements vscode.LanguageModelTool<RunInput> {
       const { command, preset, timeoutSeconds, cwd, audit } = options.input;
       if (typeof command !== 'string' || command.trim() === '')
         throw new Error('`command` must be a non-empty string.');
-      const folder = folderFor(options.input.folder);
-      const baseline = this.ctx.baselines.of(rootOf(folder));
-      const before = baseline.changes;
-      const run = runInTerminal(
+      return runForAgent(
         this.ctx,
         {
-          folder,
+          folder: folderFor(options.input.folder),
           command,
           preset,
           cwd: cwd === undefined ? undefined : workspaceRelative(cwd),
@@ -109,32 +120,102 @@ class RunTool implements vscode.LanguageModelTool<RunInput> {
           closeOnExit: false,
           audit: audit === true,
         },
-        'agent',
-        'AgentFense: agent',
+        token,
       );
-      const cancel = token.onCancellationRequested(() => run.interrupt());
-      const outcome = await run.outcome.finally(() => cancel.dispose());
-      if (outcome.preset === undefined || outcome.sandboxId === undefined)
-        throw new Error(`The command did not start: ${outcome.problem ?? 'no sandbox'}.`);
-      const pending = await refreshChanges(this.ctx.backend, baseline, {
-        ignore: this.ctx.config.ignore,
-        showIgnored: false,
-      });
-      return describeRun(command, {
-        stdout: outcome.output,
-        stderr: '',
-        combinedOutput: true,
-        exitCode: outcome.exitCode,
-        durationMs: outcome.durationMs,
-        problem: outcome.problem,
-        preset: outcome.preset,
-        sandboxId: outcome.sandboxId,
-        pending,
-        changedByRun: changedPaths(before, pending),
-        denials: outcome.denials,
-      });
     });
   }
+}
+
+/** Runs in the visible agent terminal; the text the model reads: outcome, output, changes, denials. */
+async function runForAgent(ctx: Ctx, spec: RunSpec, token: vscode.CancellationToken): Promise<string> {
+  const baseline = ctx.baselines.of(rootOf(spec.folder));
+  const before = baseline.changes;
+  const run = runInTerminal(ctx, spec, 'agent', 'AgentFense: agent');
+  const cancel = token.onCancellationRequested(() => run.interrupt());
+  const outcome = await run.outcome.finally(() => cancel.dispose());
+  if (outcome.preset === undefined || outcome.sandboxId === undefined)
+    throw new Error(`The command did not start: ${outcome.problem ?? 'no sandbox'}.`);
+  const pending = await refreshChanges(ctx.backend, baseline, { ignore: ctx.config.ignore, showIgnored: false });
+  return describeRun(spec.command, {
+    stdout: outcome.output,
+    stderr: '',
+    combinedOutput: true,
+    exitCode: outcome.exitCode,
+    durationMs: outcome.durationMs,
+    problem: outcome.problem,
+    preset: outcome.preset,
+    sandboxId: outcome.sandboxId,
+    pending,
+    changedByRun: changedPaths(before, pending),
+    denials: outcome.denials,
+  });
+}
+
+/**
+ * The agent asks for an access the preset refuses; the user answers in a notification (Allow
+ * Once runs the agent's command with it; Allow for Workspace writes the rule, diff first).
+ */
+class RequestAccessTool implements vscode.LanguageModelTool<AccessInput> {
+  constructor(private readonly ctx: Ctx) {}
+
+  prepareInvocation(
+    options: vscode.LanguageModelToolInvocationPrepareOptions<AccessInput>,
+  ): vscode.PreparedToolInvocation {
+    return {
+      invocationMessage: new vscode.MarkdownString(
+        `Asking you for ${options.input.access} access to \`${options.input.path}\` in the AgentFense sandbox`,
+      ),
+    };
+  }
+
+  invoke(options: vscode.LanguageModelToolInvocationOptions<AccessInput>, token: vscode.CancellationToken) {
+    return answer(async () => {
+      const req = options.input;
+      if (!GRANTABLE_LEVELS.includes(req.access)) throw new Error('`access` must be view, read or write.');
+      if (typeof req.path !== 'string' || typeof req.reason !== 'string' || req.reason.trim() === '')
+        throw new Error('`path` and a `reason` for the user are required.');
+      const folder = folderFor(req.folder);
+      const preset = this.ctx.presets.activeName;
+      const plan = planAccess(req, this.ctx.presets.catalog.rulesOf(preset));
+      if (plan.kind === 'allowed') return alreadyAllowed(plan, preset);
+      const once = 'Allow Once';
+      const always = 'Allow for Workspace';
+      const deny = 'Deny';
+      const choices = req.command ? [once, always, deny] : [always, deny];
+      const picked = await untilCancelled(
+        vscode.window.showWarningMessage(`AgentFense: ${accessQuestion(req, plan.grant, preset)}`, ...choices),
+        token,
+      );
+      if (picked === once)
+        return runForAgent(
+          this.ctx,
+          {
+            folder,
+            command: req.command!,
+            closeOnExit: false,
+            audit: true,
+            grant: plan.grant,
+            timeoutMs: this.ctx.config.defaultTimeoutMs,
+          },
+          token,
+        );
+      if (picked !== always) return deniedAnswer(plan.grant);
+      if (!(await allowForWorkspace(this.ctx, { folder, preset }, plan.grant))) return deniedAnswer(plan.grant);
+      const note = `The user allowed ${describeGrant(plan.grant)} for this workspace (preset "${this.ctx.presets.activeName}").`;
+      if (!req.command) return note;
+      return `${note}\n${await runForAgent(this.ctx, { folder, command: req.command, closeOnExit: false, audit: true, timeoutMs: this.ctx.config.defaultTimeoutMs }, token)}`;
+    });
+  }
+}
+
+function untilCancelled<T>(answer: Thenable<T>, token: vscode.CancellationToken): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    const sub = token.onCancellationRequested(() => resolve(undefined));
+    void answer.then((v) => {
+      sub.dispose();
+      resolve(v);
+    });
+  });
 }
 
 class ChangesTool implements vscode.LanguageModelTool<ChangesInput> {
@@ -174,5 +255,6 @@ export function registerLanguageModelTools(ctx: Ctx): void {
     vscode.lm.registerTool('agentfense_run', new RunTool(ctx)),
     vscode.lm.registerTool('agentfense_changes', new ChangesTool(ctx)),
     vscode.lm.registerTool('agentfense_read', new ReadTool(ctx)),
+    vscode.lm.registerTool('agentfense_request_access', new RequestAccessTool(ctx)),
   );
 }

@@ -37,7 +37,7 @@ export async function allowOnce(_ctx: Ctx, node?: DenialNode): Promise<void> {
 export async function allowDenialForWorkspace(ctx: Ctx, node?: DenialNode): Promise<void> {
   const grant = await confirmedGrant(node, 'Allowing it for this workspace');
   if (!grant || node?.kind !== 'denial') return;
-  await allowForWorkspace(ctx, node.run, grant);
+  await allowForWorkspace(ctx, { ...node.run, rerun: () => node.run.rerun() }, grant);
 }
 
 /** Opens where the rule is written: its preset, or the preset that one extends. */

@@ -16,7 +16,6 @@ import {
 import { WORKSPACE_PRESETS_FILE } from '../../core/presets/presetCatalog';
 import { printable } from '../../shared/denialWire';
 import type { Ctx } from '../context';
-import type { DeniedRun } from './recentDenials';
 
 export const PROPOSED_SCHEME = 'agentfense-proposed';
 
@@ -43,7 +42,15 @@ async function readText(uri: vscode.Uri): Promise<string | undefined> {
   }
 }
 
-export async function allowForWorkspace(ctx: Ctx, run: DeniedRun, grant: AccessGrant): Promise<boolean> {
+/** Where a grant goes: the folder and the preset in use; `rerun` is offered once it is written. */
+export interface GrantPlace {
+  folder: vscode.WorkspaceFolder;
+  preset: string;
+  rerun?: () => void;
+}
+
+/** True when the user wrote the rule. */
+export async function allowForWorkspace(ctx: Ctx, run: GrantPlace, grant: AccessGrant): Promise<boolean> {
   const uri = vscode.Uri.joinPath(run.folder.uri, WORKSPACE_PRESETS_FILE);
   const before = await readText(uri);
   const target = grantTarget(before ?? '', run.preset, (name) => ctx.presets.catalog.get(name) !== undefined);
@@ -86,11 +93,11 @@ export async function allowForWorkspace(ctx: Ctx, run: DeniedRun, grant: AccessG
   void vscode.window
     .showInformationMessage(
       `AgentFense: allowed ${describeGrant(grant)} in preset "${target.kind === 'into' ? target.preset : target.name}".`,
-      again,
+      ...(run.rerun ? [again] : []),
       undo,
     )
     .then(async (picked) => {
-      if (picked === again) run.rerun();
+      if (picked === again) run.rerun?.();
       if (picked !== undo) return;
       await replaceText(uri, after, before);
       await ctx.presets.reload();

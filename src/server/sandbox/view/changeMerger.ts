@@ -75,18 +75,22 @@ export class ChangeMerger {
       if (fp !== DELETED && !writes.has(path) && !(await layer.hasFile(path))) deletes.add(path);
     }
 
+    const refuse = (path: string, file: ChangedFile, reason: string) => {
+      this.refused.set(path, file.fingerprint);
+      notes.refuse(path, reason);
+    };
     const candidates: [string, ChangedFile][] = [];
     let turn = 0;
     for (const [path, file] of writes) {
       if (++turn % PATHS_PER_TURN === 0) await nextTurn();
       if (this.merged.get(path) === file.fingerprint || this.refused.get(path) === file.fingerprint) continue;
-      if (!validPath(path) || engine.permissionOf(path) !== 'write') continue;
-      candidates.push([path, file]);
+      if (!validPath(path)) continue;
+      // A folder holding a writable file is writable, so a command can make a file beside it
+      // that the preset does not let it write: say so rather than drop it unnoticed.
+      const level = engine.permissionOf(path);
+      if (level !== 'write') refuse(path, file, `the preset makes it ${level}, not write: it stays in the sandbox`);
+      else candidates.push([path, file]);
     }
-    const refuse = (path: string, file: ChangedFile, reason: string) => {
-      this.refused.set(path, file.fingerprint);
-      notes.refuse(path, reason);
-    };
 
     const accepted: [string, ChangedFile][] = [];
     if (candidates.length > 0) {
