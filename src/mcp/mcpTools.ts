@@ -156,7 +156,10 @@ export function registerTools(server: McpServer, ws: McpWorkspace): void {
         'The user decides: allow once (runs your command with the access, once), allow for the workspace (adds a rule), or deny. ' +
         'You never change the policy yourself. Give the command you want to run with it, and a short honest reason.',
       inputSchema: {
-        path: z.string().min(1).describe('The path, relative to /workspace or absolute under it, e.g. ".env" or "docs/spec.md"'),
+        path: z
+          .string()
+          .min(1)
+          .describe('The path, relative to /workspace or absolute under it, e.g. ".env" or "docs/spec.md"'),
         access: z.enum(GRANTABLE_LEVELS).describe('view: list it; read: read its content; write: change it'),
         reason: z.string().min(1).max(500).describe('Why you need it, for the user to judge'),
         command: z.string().min(1).optional().describe('The command to run with the access (needed to allow once)'),

@@ -77,7 +77,12 @@ export class McpWorkspace {
   }
 
   activePreset(): string {
-    return this.granted ?? this.options.preset ?? activePresetOf(this.options.storageDir, this.options.workspace) ?? FALLBACK_PRESET;
+    return (
+      this.granted ??
+      this.options.preset ??
+      activePresetOf(this.options.storageDir, this.options.workspace) ??
+      FALLBACK_PRESET
+    );
   }
 
   /**

@@ -51,7 +51,13 @@ describe('the MCP server against a real AgentFense server', () => {
 
   it('lists its tools, each described for a model', async () => {
     const { tools } = await client.listTools();
-    assert.deepEqual(tools.map((t) => t.name).sort(), ['changes', 'list_presets', 'read_file', 'request_access', 'run']);
+    assert.deepEqual(tools.map((t) => t.name).sort(), [
+      'changes',
+      'list_presets',
+      'read_file',
+      'request_access',
+      'run',
+    ]);
     const run = tools.find((t) => t.name === 'run')!;
     assert.match(run.description ?? '', /review/);
     assert.deepEqual(run.inputSchema.required, ['command']);

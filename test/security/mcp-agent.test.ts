@@ -13,7 +13,6 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { recordActivePreset } from '../../src/core/agent/activePresets';
 import { makeTempDir, startServer, type TestServer } from '../helpers/server';
 
-
 let server: TestServer;
 let folder: string;
 let storage: string;

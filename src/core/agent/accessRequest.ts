@@ -27,8 +27,7 @@ export const ACCESS_CHOICES: Record<AccessDecision, string> = {
 };
 
 export type AccessPlan =
-  | { kind: 'allowed'; path: string; level: PermissionLevel }
-  | { kind: 'grant'; path: string; grant: AccessGrant };
+  { kind: 'allowed'; path: string; level: PermissionLevel } | { kind: 'grant'; path: string; grant: AccessGrant };
 
 /** What granting the request means under the preset's rules (throws RangeError outside /workspace). */
 export function planAccess(req: AccessRequest, rules: readonly NormalizedRule[]): AccessPlan {
