@@ -72,7 +72,8 @@ export function runInTerminal(ctx: Ctx, spec: RunSpec, kind: RunKind, name?: str
     (o) => {
       ctx.codebaseMayHaveChanged(o.folder, o.pathsMerged);
       if (spec.grant && o.sandboxId) forgetGrantedSandbox(ctx, o.sandboxId);
-      if (o.denials)
+      // A run allowed once ran under another policy: the preset's denials stay, to allow for good.
+      if (o.denials && !spec.grant)
         ctx.denials.record({
           folder: o.folder,
           preset: o.preset ?? spec.preset ?? ctx.presets.activeName,

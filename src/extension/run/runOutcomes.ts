@@ -32,7 +32,9 @@ export class RunOutcomes implements vscode.Disposable {
       return;
     }
     const canAudit = rerunAudited !== undefined && outcome.denials === undefined;
+    const refused = (outcome.denials?.denials.length ?? 0) > 0;
     const actions = [
+      ...(refused ? ['Show Denials'] : []),
       ...(terminal ? ['Show Terminal'] : []),
       ...(problems.length ? ['Show Problems'] : []),
       ...(canAudit ? ['Re-run with Audit'] : []),
@@ -40,6 +42,7 @@ export class RunOutcomes implements vscode.Disposable {
     void vscode.window.showErrorMessage(`AgentFense: ${message}`, ...actions).then((choice) => {
       if (choice === 'Show Terminal') terminal?.show();
       else if (choice === 'Re-run with Audit') rerunAudited?.();
+      else if (choice === 'Show Denials') void vscode.commands.executeCommand('agentfense.denials.focus');
       else if (choice === 'Show Problems') void vscode.commands.executeCommand('workbench.actions.view.problems');
     });
   }

@@ -460,6 +460,26 @@ export class Workbench {
     return this.page.locator('.notification-toast .notification-list-item-message').allInnerTexts();
   }
 
+  /** Clicks a button of the notification toast that shows one. */
+  async clickNotificationButton(label: string, timeoutMs = DEFAULT_TIMEOUT): Promise<void> {
+    const button = this.page.locator('.notification-toast .monaco-button', { hasText: label }).first();
+    await button.waitFor({ state: 'visible', timeout: timeoutMs });
+    await button.click();
+  }
+
+  /** A modal dialog's text, once one shows; then `answerDialog` clicks one of its buttons. */
+  async dialogText(timeoutMs = DEFAULT_TIMEOUT): Promise<string> {
+    const box = this.page.locator('.monaco-dialog-box');
+    await box.waitFor({ state: 'visible', timeout: timeoutMs });
+    return box.innerText();
+  }
+
+  async answerDialog(button: string, timeoutMs = DEFAULT_TIMEOUT): Promise<void> {
+    const b = this.page.locator('.monaco-dialog-box').getByRole('button', { name: button });
+    await b.waitFor({ state: 'visible', timeout: timeoutMs });
+    await b.click();
+  }
+
   async statusBarText(): Promise<string> {
     return (
       await this.page
