@@ -24,7 +24,7 @@ export const SANDBOX_SUMMARY =
  */
 export const AUDIT_PARAMETER =
   'Also report which accesses the sandbox refused by policy (hidden, unreadable or read-only paths) and by which rule. ' +
-  'Slower (about +30 ms, and up to 3x for commands that touch many files): use it when a command failed with ' +
+  'Slower (about 1.5x for a test run, up to 5x for commands that touch many files): use it when a command failed with ' +
   '"No such file" or "Permission denied" on a path you expected to be there.';
 
 /** Keeps the start and the end of a long text (the end of a build or test log says the most). */
