@@ -64,6 +64,21 @@ execFileSync(
   { stdio: 'inherit' },
 );
 
+// The sandbox's egress forwarder (dist/agentfense-netfwd): static for the same reason.
+execFileSync(
+  'cc',
+  [
+    '-static',
+    '-O2',
+    '-Wall',
+    '-Werror',
+    '-o',
+    join(root, 'dist', 'agentfense-netfwd'),
+    join(root, 'src', 'server', 'network', 'netForwarder.c'),
+  ],
+  { stdio: 'inherit' },
+);
+
 if (watch) {
   for (const options of builds) await (await esbuild.context(options)).watch();
   console.log('watching for changes…');

@@ -38,6 +38,11 @@ const APT_PACKAGES = [
   'libc6-dev',
   // The server audits commands (which accesses the rules refused) with strace.
   'strace',
+  // The network tests use them inside sandboxes as users do (curl, git over HTTPS), and make
+  // the HTTPS origin's self-signed certificate with openssl.
+  'curl',
+  'git',
+  'openssl',
 ];
 
 export function cacheDir() {

@@ -4,6 +4,7 @@ import { DEFAULT_MERGE_LIMITS, parseByteSize, type MergeLimits } from './sandbox
 import { hostDefaultLimits } from './sandbox/runtime/defaultLimits';
 import type { ResourceLimitValues } from './sandbox/runtime/cgroupLimits';
 import { availableParallelism } from 'node:os';
+import { isIP } from 'node:net';
 
 export type CowFlag = 'auto' | 'overlay' | 'copy';
 
@@ -21,6 +22,11 @@ export interface ServerOptions {
   shmBytes: number;
   /** bwrap launches in set-up at once (launchGate.ts). */
   launchSlots: number;
+  /**
+   * Test origins for the egress proxy's resolver (`allowed.test` → 127.0.0.1), treated as public
+   * addresses: how tests stand in for the internet on a machine without it.
+   */
+  networkTestHosts: ReadonlyMap<string, string>;
 }
 
 const MiB = 1024 * 1024;
@@ -46,6 +52,7 @@ export const USAGE = `usage: node dist/server.js --listen unix:PATH|HOST:PORT --
   [--default-cpu-quota US]   CPU microseconds per 100 ms of sandboxes that ask for none (default: all cores but one; 0 = none)
   [--shm-size SIZE]          each sandbox's /dev/shm (default 512M)
   [--max-launches N]         sandbox commands starting at once; more wait their turn (default 4 per CPU)
+  [--network-test-hosts NAME=IP,...]  for tests: names the egress proxy resolves to local origins, as if public
        node dist/server.js --check [--json] [--sandbox-uid N]
                              can this host run sandboxes? each check with ✓/✗ and its fix; exit 1 when not`;
 
@@ -65,6 +72,7 @@ const FLAGS = [
   '--default-cpu-quota',
   '--shm-size',
   '--max-launches',
+  '--network-test-hosts',
 ];
 
 export function parseServerOptions(argv: readonly string[]): ServerOptions {
@@ -143,5 +151,24 @@ export function parseServerOptions(argv: readonly string[]): ServerOptions {
   };
   const shmBytes = size('--shm-size', DEFAULT_SHM_BYTES, MiB);
   const launchSlots = count('--max-launches', 4 * availableParallelism(), 1, 4096);
-  return { listen, dataDir, tokenFile, cow, sandboxUid, logLevel, mergeLimits, defaultLimits, shmBytes, launchSlots };
+  const networkTestHosts = new Map<string, string>();
+  for (const pair of (values.get('--network-test-hosts') ?? '').split(',').filter(Boolean)) {
+    const [name, ip] = pair.split('=');
+    if (!name || !ip || !isIP(ip))
+      throw new UsageError(`--network-test-hosts takes NAME=IP pairs separated by commas; got ${JSON.stringify(pair)}`);
+    networkTestHosts.set(name.toLowerCase(), ip);
+  }
+  return {
+    listen,
+    dataDir,
+    tokenFile,
+    cow,
+    sandboxUid,
+    logLevel,
+    mergeLimits,
+    defaultLimits,
+    shmBytes,
+    launchSlots,
+    networkTestHosts,
+  };
 }

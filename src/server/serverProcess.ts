@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
 import { Server, ServerCredentials, type ServerInterceptor } from '@grpc/grpc-js';
 import { CodebaseServiceService } from '../generated/codebase';
 import { BatchUploadServiceService } from '../generated/batch_upload';
@@ -14,6 +15,8 @@ import { TerminalServiceService } from '../generated/terminal';
 import { createTerminalService } from './sandbox/terminalService';
 import { installPtyHelper } from './sandbox/runtime/ptyTerminal';
 import { installStrace } from './sandbox/audit/auditedCommand';
+import { installForwarder } from './network/sandboxEgress';
+import { egressResolver } from './network/egressResolver';
 import { SandboxServiceService } from '../generated/sandbox';
 import { CodebaseStore } from './codebase/store';
 import { createBatchUploadService, createCodebaseService } from './codebase/service';
@@ -59,6 +62,11 @@ export async function runServer(options: ServerOptions): Promise<void> {
     log.warn('no strace on this host: audited commands will fail (apt-get install -y strace)');
   if (!installPtyHelper(dataDir, identity))
     log.warn('no terminal helper in this build: OpenTerminal will fail (rebuild with node scripts/build.mjs)');
+  if (!installForwarder(dataDir, identity))
+    log.warn(
+      'no egress forwarder in this build: sandboxes with network will fail (rebuild with node scripts/build.mjs)',
+    );
+  const egressDir = makeEgressDir(identity);
   const token = options.tokenFile ? readToken(options.tokenFile) : undefined;
 
   const store = await CodebaseStore.open(dataDir, {
@@ -80,6 +88,8 @@ export async function runServer(options: ServerOptions): Promise<void> {
     mergeLimits,
     shmBytes,
     launchGate,
+    egressDir,
+    resolveEgress: egressResolver(options.networkTestHosts),
   });
   // Defaults apply where this host can enforce them; explicit limits it cannot are refused.
   const { limits: defaultLimits, dropped } = cgroups.enforceablePart(options.defaultLimits);
@@ -133,10 +143,22 @@ export async function runServer(options: ServerOptions): Promise<void> {
       });
     });
     if (options.listen.startsWith('unix:')) fs.rmSync(options.listen.slice(5), { force: true });
+    fs.rmSync(egressDir, { recursive: true, force: true });
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/**
+ * Where sandboxes' egress proxies listen: a fresh private folder in the temp dir (a Unix
+ * socket path must be short, and a data dir may be deep). Under a root server, bwrap (as the
+ * sandbox user) binds a socket from it: root:<sandbox gid> 0710, like the data dir.
+ */
+function makeEgressDir(identity: SandboxIdentity): string {
+  const dir = fs.mkdtempSync(join(tmpdir(), 'agentfense-egress-'));
+  sandboxWalkDir(dir, identity);
+  return dir;
 }
 
 /**

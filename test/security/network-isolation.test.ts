@@ -3,8 +3,7 @@
  * sandboxes cannot talk to each other, and neither can the host and a sandbox, over abstract
  * Unix sockets or loopback (TCP and UDP). The host-to-sandbox direction of escape.test.ts's
  * "network is off" is extended here with sandbox-to-sandbox and host-to-sandbox attempts.
- * (With `agentfense.network=on` a sandbox shares the host's network namespace: documented
- * in the README until the network-policy issue gives it its own.)
+ * Sandboxes with network (allow, on) keep their own namespace too: network-egress.test.ts.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

@@ -31,7 +31,7 @@ export async function runTrialSandbox(
     fs.mkdirSync(view, { mode: 0o755 });
     fs.mkdirSync(tmp, { mode: 0o755 });
     const args = [
-      ...bwrapMountArgs({ viewDir: view, tmpDir: tmp, layers: [], readOnlyBinds: [], network: false }),
+      ...bwrapMountArgs({ viewDir: view, tmpDir: tmp, layers: [], readOnlyBinds: [] }),
       ...envArgs({}),
       '--chdir',
       '/workspace',

@@ -42,6 +42,9 @@ import type { MergeLimits } from './view/mergeLimits';
 import type { LaunchGate } from './runtime/launchGate';
 import { mountTmpfs, unmount } from './view/hostMounts';
 import { removeTree } from './view/treeRemoval';
+import type { NetworkPolicy } from '../../shared/networkPolicy';
+import { proxyEnv, SandboxEgress } from '../network/sandboxEgress';
+import type { Resolution } from '../network/egressProxy';
 
 export interface RuntimeContext {
   dataDir: string;
@@ -56,13 +59,16 @@ export interface RuntimeContext {
   shmBytes: number;
   /** Paces one-shot command launches server-wide. */
   launchGate: LaunchGate;
+  /** Where sandboxes' egress proxies listen (network/sandboxEgress.ts). */
+  egressDir: string;
+  resolveEgress: (host: string) => Promise<Resolution>;
 }
 
 export interface LiveSandboxSpec {
   id: string;
   codebaseId: string;
   rules: NormalizedRule[];
-  network: boolean;
+  network: NetworkPolicy;
   resources?: ResourceLimitValues;
 }
 
@@ -127,6 +133,8 @@ export class LiveSandbox {
   private readonly layerDir: string;
   private layerFs?: string;
   private readonly tmpDir: string;
+  /** The way out, when the network policy lets anything out. */
+  private egress: SandboxEgress | undefined;
 
   private constructor(
     private readonly ctx: RuntimeContext,
@@ -152,6 +160,14 @@ export class LiveSandbox {
       await mkdir(sb.tmpDir, { recursive: true, mode: 0o700 });
       if (ctx.identity.serverIsRoot) await chown(sb.tmpDir, ctx.identity.uid, ctx.identity.gid);
       if (hasLimits(spec.resources)) sb.cgroupProcs = ctx.cgroups.create(spec.id, spec.resources);
+      sb.egress = await SandboxEgress.open({
+        egressDir: ctx.egressDir,
+        sandboxId: spec.id,
+        dataDir: ctx.dataDir,
+        identity: ctx.identity,
+        policy: spec.network,
+        resolve: ctx.resolveEgress,
+      });
       await sb.mountCurrentVersion();
     } catch (err) {
       await sb.tearDown();
@@ -163,7 +179,7 @@ export class LiveSandbox {
   /** Runs one command in a fresh bwrap, then merges its changes. */
   async exec(o: ExecOptions): Promise<RunOutcome & MergeCount & AuditOutcome> {
     // Validate before touching anything.
-    const env = envArgs(o.env);
+    const env = this.envArgs(o.env);
     const cwd = sandboxWorkdir(o.workdir);
     if (o.audit && !existsSync(straceCopyPath(this.ctx.dataDir))) throw straceMissing();
     const abort = new AbortController();
@@ -240,7 +256,7 @@ export class LiveSandbox {
   }
 
   async openSession(sessionId: string, shell: string, requestEnv: Record<string, string>): Promise<ShellSession> {
-    const env = commandEnv(requestEnv);
+    const env = commandEnv(this.egress ? { ...proxyEnv(), ...requestEnv } : requestEnv);
     this.refuseIfStopping();
     return this.locked(async () => {
       // Checked again under the lock: a stop that began while this waited has already closed
@@ -278,7 +294,7 @@ export class LiveSandbox {
    * after it) and when it ends.
    */
   async openTerminal(o: TerminalOptions, h: TerminalHandlers): Promise<PtyTerminal> {
-    const env = envArgs(o.env);
+    const env = this.envArgs(o.env);
     const cwd = sandboxWorkdir(o.workdir);
     if (!existsSync(ptyHelperPath(this.ctx.dataDir))) throw missingPtyHelper();
     this.refuseIfStopping();
@@ -397,14 +413,20 @@ export class LiveSandbox {
 
   /** `privateArgs` reach bwrap through a pipe (--args), `script` through another; `program` is public. */
   private launch(privateArgs: string[], program: string[], script?: string): Launch {
+    const run = this.egress ? this.egress.wrap(program) : program;
     return {
-      bwrapArgs: [...this.mountArgs, '--args', String(PRIVATE_ARGS_FD), ...program],
+      bwrapArgs: [...this.mountArgs, '--args', String(PRIVATE_ARGS_FD), ...run],
       privateArgs,
       script,
       sandboxDir: this.dir,
       identity: this.ctx.identity,
       cgroupProcs: this.cgroupProcs,
     };
+  }
+
+  /** The request's environment over the proxy variables (a sandbox with network) and the base. */
+  private envArgs(requestEnv: Record<string, string>): string[] {
+    return envArgs(this.egress ? { ...proxyEnv(), ...requestEnv } : requestEnv);
   }
 
   private hasOpenSessions(): boolean {
@@ -433,9 +455,9 @@ export class LiveSandbox {
       tmpDir: this.tmpDir,
       layers,
       readOnlyBinds: this.view.plan.readOnlyBinds,
-      network: this.spec.network,
       shmBytes: this.ctx.shmBytes,
     });
+    if (this.egress) this.mountArgs.push(...this.egress.bindArgs());
     this.knownVersion = snapshot.version;
   }
 
@@ -462,6 +484,10 @@ export class LiveSandbox {
   }
 
   private async tearDown(): Promise<void> {
+    await this.egress
+      ?.close()
+      .catch((err) => this.ctx.log.warn('egress proxy close failed', { sandbox: this.spec.id, error: String(err) }));
+    this.egress = undefined;
     await this.layer
       ?.tearDown()
       .catch((err) => this.ctx.log.warn('layer teardown failed', { sandbox: this.spec.id, error: String(err) }));

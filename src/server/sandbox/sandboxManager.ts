@@ -2,6 +2,7 @@
  * Sandbox lifecycle: PENDING → RUNNING → STOPPED, destroy from any state, expiry, persistence
  * in `<data>/sandboxes/<id>/sandbox.json`, and recovery after a crash or restart.
  */
+import { networkPolicyOf } from '../../shared/networkPolicy';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import type { CodebaseAccess } from '../codebase/contract';
@@ -26,9 +27,6 @@ export interface CreateSpec {
   expiresInMs?: number;
   resources?: ResourceLimitValues;
 }
-
-/** Label that gives a sandbox network access; all others get a private network namespace. */
-export const NETWORK_LABEL = 'agentfense.network';
 
 /** setTimeout's limit; longer expiries re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -136,7 +134,7 @@ export class SandboxManager {
         id,
         codebaseId: r.codebaseId,
         rules: r.rules,
-        network: r.labels[NETWORK_LABEL] === 'on',
+        network: networkPolicyOf(r.labels),
         resources: r.resources,
       });
       this.live.set(id, sb);

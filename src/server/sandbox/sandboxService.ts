@@ -37,6 +37,7 @@ import {
   SESSION_CWD_TRAILER,
 } from '../../shared/streamTrailers';
 import { encodeDenials, type WireDenial } from '../../shared/denialWire';
+import { networkPolicyOf, NetworkPolicyError } from '../../shared/networkPolicy';
 import type { AuditOutcome } from './liveSandbox';
 
 const DOCKER_SOCKET = '/var/run/docker.sock';
@@ -216,6 +217,13 @@ export function createSandboxService(
       const requested = req.resources && hasLimits(req.resources) ? { ...req.resources } : undefined;
       // What was asked must be enforceable (never silently dropped); defaults fill the rest.
       if (requested) cgroups.checkEnforceable(requested);
+      // A network policy it cannot honour is refused, never run looser (or stricter) than asked.
+      try {
+        networkPolicyOf(req.labels);
+      } catch (e) {
+        if (e instanceof NetworkPolicyError) throw invalidArgument(e.message);
+        throw e;
+      }
       const merged = withDefaults(
         requested,
         defaultLimits ?? { memoryBytes: 0, pidsLimit: 0, cpuQuota: 0, cpuShares: 0 },

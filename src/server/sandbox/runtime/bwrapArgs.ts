@@ -1,6 +1,6 @@
 /**
  * The bubblewrap command line of a sandbox. Isolation comes from namespaces and mounts: a
- * user namespace (uid 1000, no capabilities), private pid/ipc/uts (and net unless allowed),
+ * user namespace (uid 1000, no capabilities), private pid/ipc/uts/net,
  * the host's system dirs read-only, the view read-only at /workspace, writable layers bound
  * over their roots, and read-only binds of the view over non-writable paths inside them.
  */
@@ -14,7 +14,6 @@ export interface SandboxMounts {
   tmpDir: string;
   layers: readonly LayerMount[];
   readOnlyBinds: readonly string[];
-  network: boolean;
   /** Size of the sandbox's own /dev/shm (a tmpfs per command); without it, /dev/shm is bwrap's default. */
   shmBytes?: number;
 }
@@ -45,9 +44,12 @@ export function bwrapMountArgs(m: SandboxMounts): string[] {
     '--unshare-uts',
     '--hostname',
     'sandbox',
+    // Always its own network namespace: what leaves it goes through the egress proxy (network/).
+    '--unshare-net',
+    '--unshare-cgroup-try',
+    '--die-with-parent',
+    '--new-session',
   ];
-  if (!m.network) args.push('--unshare-net');
-  args.push('--unshare-cgroup-try', '--die-with-parent', '--new-session');
   for (const d of SYSTEM_DIRS) args.push('--ro-bind-try', d, d);
   args.push('--proc', '/proc', '--dev', '/dev', '--bind', m.tmpDir, '/tmp');
   // A RAM-backed /dev/shm without a size could take half the host's memory.

@@ -1,0 +1,134 @@
+/**
+ * A sandbox's network, when its policy lets anything out: its egress proxy (a Unix socket in
+ * the server's egress folder), what bwrap binds into the sandbox (the forwarder, execute-only,
+ * and the socket), the wrapper that starts the forwarder before each program, the proxy
+ * variables the usual tools read, and the connections it refused. Every sandbox keeps its own
+ * network namespace: nothing but this socket leads out of it.
+ */
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import type { NetworkPolicy } from '../../shared/networkPolicy';
+import type { SandboxIdentity } from '../sandbox/sandboxIdentity';
+import { installExecuteOnly } from '../sandbox/runtime/executeOnlyCopy';
+import { failedPrecondition, type RpcError } from '../rpc/rpcError';
+import { EgressProxy, type RefusedConnection, type Resolution } from './egressProxy';
+
+/** Where the forwarder listens inside the sandbox (HTTP, CONNECT and SOCKS5 on one port). */
+export const PROXY_PORT = 3128;
+const FORWARDER_IN_SANDBOX = '/run/agentfense/netfwd';
+const SOCKET_IN_SANDBOX = '/run/agentfense/egress.sock';
+const FORWARDER_BUILT = join(__dirname, 'agentfense-netfwd');
+/** Refusals kept per sandbox for its owner; older ones go first. */
+const MAX_REFUSALS = 200;
+
+export function forwarderPath(dataDir: string): string {
+  return join(dataDir, 'agentfense-netfwd');
+}
+
+/** Installs the forwarder's execute-only copy; false when the build has none. */
+export function installForwarder(dataDir: string, identity: SandboxIdentity): boolean {
+  if (!fs.existsSync(FORWARDER_BUILT)) return false;
+  installExecuteOnly(FORWARDER_BUILT, forwarderPath(dataDir), identity);
+  return true;
+}
+
+export function missingForwarder(): RpcError {
+  return failedPrecondition(
+    `a sandbox with network needs ${FORWARDER_BUILT}; rebuild the server with \`node scripts/build.mjs\` ` +
+      '(it compiles src/server/network/netForwarder.c and needs a C compiler: apt-get install -y gcc libc6-dev)',
+  );
+}
+
+/** The proxy variables of curl, wget, git, pip, npm, Python, Node (≥ 24 with NODE_USE_ENV_PROXY). */
+export function proxyEnv(): Record<string, string> {
+  const http = `http://127.0.0.1:${PROXY_PORT}`;
+  const socks = `socks5h://127.0.0.1:${PROXY_PORT}`;
+  const none = 'localhost,127.0.0.1,::1';
+  return {
+    HTTP_PROXY: http,
+    HTTPS_PROXY: http,
+    http_proxy: http,
+    https_proxy: http,
+    ALL_PROXY: socks,
+    all_proxy: socks,
+    NO_PROXY: none,
+    no_proxy: none,
+    npm_config_proxy: http,
+    npm_config_https_proxy: http,
+    PIP_PROXY: http,
+    NODE_USE_ENV_PROXY: '1',
+  };
+}
+
+export interface SandboxEgressOptions {
+  /** The server's egress folder (short: a Unix socket path has ~107 bytes). */
+  egressDir: string;
+  sandboxId: string;
+  dataDir: string;
+  identity: SandboxIdentity;
+  policy: NetworkPolicy;
+  resolve: (host: string) => Promise<Resolution>;
+}
+
+export class SandboxEgress {
+  private readonly refusals: RefusedConnection[] = [];
+
+  private constructor(
+    private readonly proxy: EgressProxy,
+    private readonly socketPath: string,
+    private readonly dataDir: string,
+  ) {}
+
+  /** Undefined when the policy lets nothing out (`off`): the namespace's loopback is all there is. */
+  static async open(o: SandboxEgressOptions): Promise<SandboxEgress | undefined> {
+    if (o.policy.mode === 'off') return undefined;
+    if (!fs.existsSync(forwarderPath(o.dataDir))) throw missingForwarder();
+    const socketPath = join(o.egressDir, `${o.sandboxId}.sock`);
+    fs.rmSync(socketPath, { force: true });
+    let egress: SandboxEgress | undefined;
+    const proxy = await EgressProxy.listen({
+      socketPath,
+      policy: o.policy,
+      resolve: o.resolve,
+      onRefused: (r) => egress?.refused(r),
+    });
+    // The sandbox's user connects (its group, which no other account shares, under a root server).
+    if (o.identity.serverIsRoot) {
+      fs.chownSync(socketPath, 0, o.identity.gid);
+      fs.chmodSync(socketPath, 0o660);
+    } else fs.chmodSync(socketPath, 0o600);
+    egress = new SandboxEgress(proxy, socketPath, o.dataDir);
+    return egress;
+  }
+
+  /** bwrap arguments: the forwarder and the proxy's socket, read-only. */
+  bindArgs(): string[] {
+    return [
+      '--ro-bind',
+      forwarderPath(this.dataDir),
+      FORWARDER_IN_SANDBOX,
+      '--ro-bind',
+      this.socketPath,
+      SOCKET_IN_SANDBOX,
+    ];
+  }
+
+  /** `program`, run once the forwarder listens. */
+  wrap(program: readonly string[]): string[] {
+    return [FORWARDER_IN_SANDBOX, String(PROXY_PORT), SOCKET_IN_SANDBOX, ...program];
+  }
+
+  /** The connections refused since `since` (seconds since the epoch). */
+  refusedSince(since: number): RefusedConnection[] {
+    return this.refusals.filter((r) => r.time >= since);
+  }
+
+  private refused(r: RefusedConnection): void {
+    this.refusals.push(r);
+    if (this.refusals.length > MAX_REFUSALS) this.refusals.shift();
+  }
+
+  close(): Promise<void> {
+    return this.proxy.close();
+  }
+}
