@@ -37,6 +37,8 @@ export class Watchdog {
       pageSize: 1,
       pageToken: '',
     });
+    // One call at once: work shorter than the interval is still watched.
+    this.probe();
     this.timer = setInterval(() => this.probe(), this.intervalMs);
     return this;
   }

@@ -169,7 +169,7 @@ describe('the MCP server against a real AgentFense server', () => {
     const unknown = await client.callTool({ name: 'run', arguments: { command: 'true', preset: 'no-such-preset' } });
     assert.equal(unknown.isError, true);
     assert.match(textOf(unknown), /Unknown AgentFense preset "no-such-preset"/);
-    assert.equal((await client.listTools()).tools.length, 4);
+    assert.equal((await client.listTools()).tools.length, 5);
   });
 });
 
