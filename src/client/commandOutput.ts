@@ -2,6 +2,11 @@
  * A streamed command's output, and once it has been read to the end, what the server said
  * about how the command ended (see src/shared/streamTrailers.ts).
  */
+import {
+  CONNECTIONS_REFUSED_TRAILER,
+  decodeRefusedConnections,
+  type RefusedConnectionWire,
+} from '../shared/connectionRefusals';
 import type { Metadata } from '@grpc/grpc-js';
 import {
   DENIALS_TRAILER,
@@ -47,6 +52,11 @@ export class CommandOutput implements AsyncIterable<ExecOutputChunk> {
   get denials(): WireDenials | undefined {
     return this.ended?.denials;
   }
+
+  /** The connections the network policy refused, once read to the end. */
+  get refusedConnections(): RefusedConnectionWire[] | undefined {
+    return this.ended?.refusedConnections;
+  }
 }
 
 export interface CommandEnd {
@@ -54,6 +64,7 @@ export interface CommandEnd {
   cwd?: string;
   pathsMerged?: number;
   denials?: WireDenials;
+  refusedConnections?: RefusedConnectionWire[];
 }
 
 /** What a command's trailers say (a stream's, or a unary Exec's). */
@@ -67,5 +78,6 @@ export function commandEndOf(trailers: Metadata | undefined): CommandEnd {
     cwd: Buffer.isBuffer(cwd) ? cwd.toString('utf8') : undefined,
     pathsMerged: decimal(merged),
     denials: decodeDenials(trailers?.get(DENIALS_TRAILER)[0]),
+    refusedConnections: decodeRefusedConnections(trailers?.get(CONNECTIONS_REFUSED_TRAILER)[0]),
   };
 }

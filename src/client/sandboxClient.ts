@@ -533,7 +533,12 @@ export class SandboxClient implements AsyncDisposable {
       false,
       { noDefaultDeadline: true, onTrailers: (md) => (end = commandEndOf(md)), audit: opts.audit },
     );
-    return { ...execResultFromProto(res), pathsMerged: end?.pathsMerged, denials: end?.denials };
+    return {
+      ...execResultFromProto(res),
+      pathsMerged: end?.pathsMerged,
+      denials: end?.denials,
+      refusedConnections: end?.refusedConnections,
+    };
   }
 
   /**

@@ -3,6 +3,7 @@
  * instants, string unions for enums. `convert.ts` is the only place that maps them to and
  * from the generated protobuf messages.
  */
+import type { RefusedConnectionWire } from '../shared/connectionRefusals';
 import type { WireDenials } from '../shared/denialWire';
 import type { NormalizedRule } from '../shared/permissions';
 
@@ -85,6 +86,8 @@ export interface ExecResult {
   pathsMerged?: number;
   /** The accesses the sandbox's rules refused, when the command was audited (`audit: true`). */
   denials?: WireDenials;
+  /** The connections the sandbox's network policy refused while it ran (the embedded server says). */
+  refusedConnections?: RefusedConnectionWire[];
 }
 
 /** One piece of a streamed command's output. */

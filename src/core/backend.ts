@@ -4,6 +4,7 @@
  * (src/client/agentFenseBackend.ts); a cloud backend can too. Plain data in and out: no
  * transport type crosses this line.
  */
+import type { RefusedConnectionWire } from '../shared/connectionRefusals';
 import type { NormalizedRule, PermissionRule } from '../shared/permissions';
 import type { LocalFile } from './sync/workspaceWalker';
 import type { WireDenials } from '../shared/denialWire';
@@ -50,6 +51,8 @@ export interface RunResult {
   pathsMerged?: number;
   /** The accesses the rules refused, when the run was audited and the backend can tell. */
   denials?: WireDenials;
+  /** The connections the network policy refused during the run, when the backend can tell. */
+  refusedConnections?: readonly RefusedConnectionWire[];
 }
 
 export interface RunRequest {

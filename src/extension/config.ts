@@ -72,8 +72,12 @@ export class Config {
     return this.cfg.get<boolean>('terminal.reuse') ?? true;
   }
 
-  get network(): boolean {
-    return this.cfg.get<boolean>('network') ?? false;
+  /** `off` or `on` for every preset, or undefined: each preset's own network (true was `on` before presets had one). */
+  get networkOverride(): 'off' | 'on' | undefined {
+    const v = this.cfg.get<unknown>('network');
+    if (v === true || v === 'on') return 'on';
+    if (v === 'off') return 'off';
+    return undefined;
   }
 }
 

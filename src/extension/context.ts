@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { AgentFenseBackend, type SandboxInfo } from '../client';
+import { withNetworkOverride } from '../shared/networkPolicy';
 import { BaselineStore } from '../core/review/reviewBaseline';
 import { SandboxProvisioner, type SandboxTarget } from '../core/run/sandboxProvisioner';
 import { WorkspaceSync } from '../core/sync/workspaceSync';
@@ -62,7 +63,7 @@ export class Ctx implements vscode.Disposable {
     this.sandboxes = new SandboxProvisioner(this.backend, this.sync, {
       client: CLIENT,
       rulesOf: (preset) => this.presets.catalog.rulesOf(preset),
-      network: () => this.config.network,
+      networkOf: (preset) => withNetworkOverride(this.presets.catalog.networkOf(preset), this.config.networkOverride),
     });
     this.disposables.push(
       // The MCP server on a folder of this window edits the same baseline: show its changes.

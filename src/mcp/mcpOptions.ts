@@ -14,7 +14,8 @@ export interface McpOptions {
   storageDir: string;
   /** Connect to this server instead of the embedded one (`unix:/path` or `host:port`). */
   endpoint?: string;
-  network: boolean;
+  /** `off`/`on` for every preset; absent: each preset's own network. */
+  network?: 'off' | 'on';
 }
 
 export const USAGE = `agentfense-mcp: AgentFense's MCP server (stdio): run commands in a sandbox of a workspace folder.
@@ -28,7 +29,7 @@ export const USAGE = `agentfense-mcp: AgentFense's MCP server (stdio): run comma
                      "AgentFense: Connect an Agent…" gives the one its window uses, so changes show
                      up in its review
   --endpoint ADDR    use this AgentFense server instead of starting the embedded one
-  --network on|off   whether sandboxes get the network (default: off)`;
+  --network on|off   override every preset's network (default: each preset's own: agent-safe off)`;
 
 export class UsageError extends Error {}
 
@@ -38,7 +39,7 @@ export function defaultStorageDir(env: NodeJS.ProcessEnv = process.env): string 
 
 /** Parses argv (without node and the script); throws UsageError with what is wrong. */
 export function parseMcpOptions(argv: readonly string[], cwd = process.cwd()): McpOptions | 'help' {
-  const o: McpOptions = { workspace: cwd, storageDir: defaultStorageDir(), network: false };
+  const o: McpOptions = { workspace: cwd, storageDir: defaultStorageDir() };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     if (flag === '--help' || flag === '-h') return 'help';
@@ -61,7 +62,7 @@ export function parseMcpOptions(argv: readonly string[], cwd = process.cwd()): M
       case '--network':
         if (value !== 'on' && value !== 'off')
           throw new UsageError(`--network is on or off, not ${JSON.stringify(value)}`);
-        o.network = value === 'on';
+        o.network = value === 'on' ? 'on' : 'off';
         break;
       default:
         throw new UsageError(`unknown option ${flag}`);

@@ -16,6 +16,7 @@ import {
   type PresetCatalog,
 } from '../core/presets/presetCatalog';
 import type { AccessGrant } from '../core/denials/accessGrant';
+import { withNetworkOverride } from '../shared/networkPolicy';
 import { writeGrant } from '../core/denials/presetFileGrant';
 import { BaselineStore } from '../core/review/reviewBaseline';
 import { SandboxProvisioner } from '../core/run/sandboxProvisioner';
@@ -55,7 +56,7 @@ export class McpWorkspace {
     const provisioner = new SandboxProvisioner(backend, sync, {
       client: CLIENT,
       rulesOf: (preset) => this.presets().rulesOf(preset),
-      network: () => options.network,
+      networkOf: (preset) => withNetworkOverride(this.presets().networkOf(preset), options.network),
     });
     this.agent = new AgentWorkspace({
       backend,

@@ -277,3 +277,58 @@ export function networkLabels(
   if (deny.length) labels[NETWORK_DENY_LABEL] = deny.join(',');
   return labels;
 }
+
+/** A preset's network: `"off"`, `"on"`, `{ "allow": [...], "deny"?: [...] }` or `{ "mode": "on", "deny": [...] }`. */
+export interface PresetNetwork {
+  mode: NetworkMode;
+  allow: readonly string[];
+  deny: readonly string[];
+}
+
+export const NETWORK_OFF: PresetNetwork = { mode: 'off', allow: [], deny: [] };
+
+const NETWORK_KEYS = ['mode', 'allow', 'deny'];
+
+/** A preset's `network` value, checked as the server will check it (so a preset fails where it is written). */
+export function parsePresetNetwork(raw: unknown): PresetNetwork {
+  let n: PresetNetwork;
+  if (raw === 'off' || raw === 'on') n = { mode: raw, allow: [], deny: [] };
+  else if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
+    const o = raw as Record<string, unknown>;
+    const unknownKey = Object.keys(o).find((k) => !NETWORK_KEYS.includes(k));
+    if (unknownKey) throw new NetworkPolicyError(`"network" has no "${unknownKey}" (it takes mode, allow, deny)`);
+    const list = (key: 'allow' | 'deny'): string[] => {
+      const v = o[key] ?? [];
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+        throw new NetworkPolicyError(`"network.${key}" must be a list of destinations`);
+      return v as string[];
+    };
+    const allow = list('allow');
+    const deny = list('deny');
+    const mode = o.mode ?? (allow.length > 0 ? 'allow' : 'off');
+    if (!(NETWORK_MODES as readonly unknown[]).includes(mode))
+      throw new NetworkPolicyError(`"network.mode" must be off, allow or on`);
+    n = { mode: mode as NetworkMode, allow, deny };
+  } else throw new NetworkPolicyError(`"network" must be "off", "on" or { "allow": [...], "deny": [...] }`);
+  networkPolicyOf(presetNetworkLabels(n)); // the server's own check
+  return n;
+}
+
+/** The labels that ask the server for this network. */
+export function presetNetworkLabels(n: PresetNetwork): Record<string, string> {
+  return networkLabels(n.mode, n.allow, n.deny);
+}
+
+/** "off", "on", "allow @npm, @pypi", "on, deny evil.example": for views and pickers. */
+export function describeNetwork(n: PresetNetwork): string {
+  const parts: string[] = [n.mode === 'allow' ? `allow ${n.allow.join(', ')}` : n.mode];
+  if (n.deny.length) parts.push(`deny ${n.deny.join(', ')}`);
+  return parts.join('; ');
+}
+
+/** A user's `off`/`on` for every preset (a setting, a flag) over the preset's own network. */
+export function withNetworkOverride(n: PresetNetwork, override: 'off' | 'on' | undefined): PresetNetwork {
+  if (override === 'off') return NETWORK_OFF;
+  if (override === 'on') return { mode: 'on', allow: [], deny: n.deny };
+  return n;
+}

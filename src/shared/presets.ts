@@ -3,6 +3,14 @@
  * hidden in all but full-access), and how to build on them.
  */
 import { normalizeRules, type NormalizedRule, type PermissionRule } from './permissions';
+import { NETWORK_OFF, type PresetNetwork } from './networkPolicy';
+
+/** What development may reach: the package registries and source hosts builds fetch from. */
+const REGISTRIES: PresetNetwork = {
+  mode: 'allow',
+  allow: ['@npm', '@pypi', '@github', '@crates', '@go', '@maven'],
+  deny: [],
+};
 
 export const BUILTIN_PRESET_NAMES = ['agent-safe', 'read-only', 'development', 'full-access', 'view-only'] as const;
 export type BuiltinPresetName = (typeof BUILTIN_PRESET_NAMES)[number];
@@ -22,9 +30,13 @@ export const SECRETS_HIDDEN: readonly PermissionRule[] = [
   { pattern: '**/credentials*', permission: 'none', priority: 100 },
 ];
 
-const PRESETS: Record<BuiltinPresetName, { description: string; rules: readonly PermissionRule[] }> = {
+const PRESETS: Record<
+  BuiltinPresetName,
+  { description: string; rules: readonly PermissionRule[]; network: PresetNetwork }
+> = {
   'agent-safe': {
-    description: 'Read everything except secrets and .git; write only /output and /tmp.',
+    description: 'Read everything except secrets and .git; write only /output and /tmp; no network.',
+    network: NETWORK_OFF,
     rules: [
       { pattern: '**/*', permission: 'read', priority: 0 },
       { pattern: '/output/**', permission: 'write', priority: 10 },
@@ -34,19 +46,24 @@ const PRESETS: Record<BuiltinPresetName, { description: string; rules: readonly 
     ],
   },
   'read-only': {
-    description: 'Read every file except secrets, which are hidden; write nothing.',
+    description: 'Read every file except secrets, which are hidden; write nothing; no network.',
+    network: NETWORK_OFF,
     rules: [{ pattern: '**/*', permission: 'read', priority: 0 }, ...SECRETS_HIDDEN],
   },
   development: {
-    description: 'Write everything except secrets, which are hidden.',
+    description: 'Write everything except secrets, which are hidden; reach the package registries.',
+    network: REGISTRIES,
     rules: [{ pattern: '**/*', permission: 'write', priority: 0 }, ...SECRETS_HIDDEN],
   },
   'full-access': {
-    description: '⚠ EXPOSES SECRETS: reads and writes every file, .env files, keys and credentials included.',
+    description:
+      '⚠ EXPOSES SECRETS: reads and writes every file, .env files, keys and credentials included; reaches the internet.',
+    network: { mode: 'on', allow: [], deny: [] },
     rules: [{ pattern: '**/*', permission: 'write', priority: 0 }],
   },
   'view-only': {
-    description: 'List every file except secrets, which are hidden; read none.',
+    description: 'List every file except secrets, which are hidden; read none; no network.',
+    network: NETWORK_OFF,
     rules: [{ pattern: '**/*', permission: 'view', priority: 0 }, ...SECRETS_HIDDEN],
   },
 };
@@ -57,6 +74,10 @@ export function isBuiltinPreset(name: string): name is BuiltinPresetName {
 
 export function presetDescription(name: BuiltinPresetName): string {
   return PRESETS[name].description;
+}
+
+export function presetNetwork(name: BuiltinPresetName): PresetNetwork {
+  return PRESETS[name].network;
 }
 
 /** The rules of a built-in preset (a fresh copy), or an error listing the known names. */

@@ -56,6 +56,7 @@ test('the AgentFense view lists the five built-in presets, and agent-safe shows 
   );
   assert.match(rules, /\*\*\/\.env\*/, 'the secret-hiding rule');
   assert.match(rules, /\*\*\/secrets\/\*\*/, 'the secrets folder rule');
+  assert.match(rules, /network ?off/, 'and its network');
   await vs.saveScreenshot('presets-view');
 });
 

@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import { NETWORK_OFF } from '../../src/shared/networkPolicy';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AgentFenseBackend, SandboxClient } from '../../src/client';
@@ -53,7 +54,7 @@ before(async () => {
   const provisioner = new SandboxProvisioner(backend, sync, {
     client: 'test',
     rulesOf: () => RULES,
-    network: () => false,
+    networkOf: () => NETWORK_OFF,
   });
   agent = new AgentWorkspace({
     backend,

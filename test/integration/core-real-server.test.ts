@@ -3,6 +3,7 @@
 // refresh that downloads nothing, and an upload that asks before replacing a pending change.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import { NETWORK_OFF } from '../../src/shared/networkPolicy';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AgentFenseBackend, SandboxClient } from '../../src/client';
@@ -60,7 +61,7 @@ describe('core over the AgentFense backend', () => {
     const provisioner = new SandboxProvisioner(backend, sync, {
       client: 'test',
       rulesOf: getPreset,
-      network: () => false,
+      networkOf: () => NETWORK_OFF,
     });
     const root = { name: 'core-folder', path: folder };
 

@@ -14,6 +14,8 @@ import * as net from 'node:net';
 import { getPreset } from '../../src/shared/presets';
 import { startServer, wireRules, type TestServer } from '../helpers/server';
 import { startOrigins, type Origins } from '../helpers/networkOrigins';
+import { SandboxClient } from '../../src/client';
+import { describeRefusedConnections } from '../../src/core/agent/agentReport';
 
 let server: TestServer;
 let origins: Origins;
@@ -94,6 +96,32 @@ describe('allow: only the listed destinations', () => {
   it('raw TCP over SOCKS5: a listed host service on purpose (localhost:PORT), nothing else', async () => {
     assert.match(await run('allow', SOCKS_ECHO('localhost', origins.echo)), /echo ping/);
     assert.match(await run('allow', SOCKS_ECHO('localhost', origins.http)), /socks refused 2/);
+  });
+});
+
+describe('refusals reach the client', () => {
+  it('Exec and ExecStream carry each refused destination once, with how often and why; an agent reads them', async () => {
+    const client = new SandboxClient({ endpoint: server.address });
+    try {
+      const command = `curl -s http://denied.test:${origins.http}/a >/dev/null; curl -s http://denied.test:${origins.http}/b >/dev/null; curl -s http://allowed.test:${origins.http}/ok`;
+      const r = await client.exec(sandboxes.allow, command);
+      assert.match(r.stdout, /hello from allowed.test/);
+      assert.deepEqual(
+        r.refusedConnections?.map((c) => [c.host, c.port, c.count, c.reason]),
+        [['denied.test', origins.http, 2, `denied.test:${origins.http} is not in agentfense.network.allow`]],
+      );
+      const stream = client.execStream(sandboxes.allow, `curl -s -k https://denied.test:${origins.https}/ ; true`);
+      for await (const _ of stream);
+      assert.equal(stream.refusedConnections?.[0]?.host, 'denied.test');
+      const clean = await client.exec(sandboxes.allow, 'true');
+      assert.equal(clean.refusedConnections, undefined, 'nothing refused, nothing said');
+      assert.match(
+        describeRefusedConnections(r.refusedConnections!, 'development'),
+        /refused 2 connections \(not a network failure\):\n  denied.test:\d+ — denied.test:\d+ is not in agentfense.network.allow ×2/,
+      );
+    } finally {
+      client.close();
+    }
   });
 });
 

@@ -91,7 +91,10 @@ test('a misspelled key names the key and what it was meant to be, in rules and i
   assert.doesNotMatch(cat.get('docs')!.error!, /undefined/, 'never "unknown permission undefined"');
   assert.equal(cat.get('typo')!.error, 'unknown property "extend" — did you mean "extends"?');
   assert.equal(cat.get('norules')!.error, 'unknown property "rule" — did you mean "rules"?', 'not "has no rules"');
-  assert.equal(cat.get('extra')!.error, 'unknown property "notes" (expected "extends", "description", "rules")');
+  assert.equal(
+    cat.get('extra')!.error,
+    'unknown property "notes" (expected "extends", "description", "rules", "network")',
+  );
   assert.equal(cat.get('badDescription')!.error, '"description" must be a string');
   assert.throws(
     () => cat.rulesOf('docs'),

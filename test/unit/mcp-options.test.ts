@@ -4,11 +4,10 @@ import { describe, it } from 'node:test';
 import { defaultStorageDir, parseMcpOptions, UsageError } from '../../src/mcp/mcpOptions';
 
 describe('parseMcpOptions', () => {
-  it('defaults: the current directory, the per-user storage, no network, the folder’s preset', () => {
+  it('defaults: the current directory, the per-user storage, each preset’s network, the folder’s preset', () => {
     assert.deepEqual(parseMcpOptions([], '/work/p'), {
       workspace: '/work/p',
       storageDir: defaultStorageDir(),
-      network: false,
     });
     assert.equal(defaultStorageDir({ XDG_STATE_HOME: '/s' }), '/s/agentfense');
   });
@@ -35,7 +34,7 @@ describe('parseMcpOptions', () => {
         preset: 'development',
         storageDir: '/work/st',
         endpoint: 'unix:/x.sock',
-        network: true,
+        network: 'on',
       },
     );
     assert.equal(parseMcpOptions(['--help']), 'help');

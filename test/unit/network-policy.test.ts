@@ -2,8 +2,16 @@
 // the decision for one connection.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { buildPresetCatalog, parsePresetFile } from '../../src/core/presets/presetCatalog';
+import { destinationFor } from '../../src/core/denials/accessGrant';
+import { presetFileWithDestination } from '../../src/core/denials/presetFileGrant';
 import {
   decide,
+  describeNetwork,
+  NETWORK_OFF,
+  parsePresetNetwork,
+  presetNetworkLabels,
+  withNetworkOverride,
   isInternalAddress,
   networkPolicyOf,
   NetworkPolicyError,
@@ -101,5 +109,61 @@ describe('the decision for one connection', () => {
 
   it('off refuses everything', () => {
     assert.match(verdict(policy({}), 'pypi.org', 443, '151.101.0.223'), /network is off/);
+  });
+});
+
+describe("a preset's network", () => {
+  it('built-ins: agent-safe off, development the registries, full-access on; extends inherits, its own replaces', () => {
+    const catalog = buildPresetCatalog(
+      {},
+      {
+        inherits: { extends: 'development' },
+        own: { extends: 'development', network: { allow: ['pypi.org:443'] } },
+        on: { extends: 'agent-safe', network: { mode: 'on', deny: ['evil.example'] } },
+        bad: { extends: 'agent-safe', network: { allow: ['not a host'] } },
+      },
+    );
+    assert.equal(describeNetwork(catalog.networkOf('agent-safe')), 'off');
+    assert.equal(describeNetwork(catalog.networkOf('development')), 'allow @npm, @pypi, @github, @crates, @go, @maven');
+    assert.equal(describeNetwork(catalog.networkOf('full-access')), 'on');
+    assert.equal(describeNetwork(catalog.networkOf('inherits')), describeNetwork(catalog.networkOf('development')));
+    assert.equal(describeNetwork(catalog.networkOf('own')), 'allow pypi.org:443');
+    assert.equal(describeNetwork(catalog.networkOf('on')), 'on; deny evil.example');
+    assert.match(catalog.get('bad')!.error!, /"not a host" is not a domain/);
+    assert.deepEqual(presetNetworkLabels(catalog.networkOf('own')), {
+      'agentfense.network': 'allow',
+      'agentfense.network.allow': 'pypi.org:443',
+    });
+    assert.deepEqual(presetNetworkLabels(catalog.networkOf('agent-safe')), {});
+  });
+
+  it("a setting's off or on overrides every preset, keeping its deny list", () => {
+    const dev = parsePresetNetwork({ allow: ['@npm'], deny: ['x.org'] });
+    assert.equal(withNetworkOverride(dev, 'off').mode, 'off');
+    assert.deepEqual(withNetworkOverride(dev, 'on'), { mode: 'on', allow: [], deny: ['x.org'] });
+    assert.equal(withNetworkOverride(dev, undefined), dev);
+  });
+
+  it('a refused connection becomes a destination added to the network the preset has', () => {
+    assert.equal(destinationFor('PyPI.org', 443), 'pypi.org:443');
+    assert.equal(destinationFor('::1', 8080), '[::1]:8080');
+    const text = presetFileWithDestination(
+      '',
+      { kind: 'derived', name: 'development-granted', base: 'development' },
+      parsePresetNetwork({ allow: ['@npm'] }),
+      'pypi.org:443',
+    );
+    const catalog = buildPresetCatalog({}, parsePresetFile(text).presets);
+    assert.equal(describeNetwork(catalog.networkOf('development-granted')), 'allow @npm, pypi.org:443');
+    const off = presetFileWithDestination(
+      JSON.stringify({ mine: { extends: 'agent-safe' } }),
+      { kind: 'into', preset: 'mine' },
+      NETWORK_OFF,
+      'pypi.org:443',
+    );
+    assert.deepEqual(parsePresetFile(off).presets.mine, {
+      extends: 'agent-safe',
+      network: { allow: ['pypi.org:443'] },
+    });
   });
 });

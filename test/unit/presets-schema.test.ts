@@ -73,6 +73,14 @@ const GOOD: Record<string, unknown> = {
     },
   },
   'extends alone': { mine: { extends: 'read-only' } },
+  'a network of allowed destinations and bundles': {
+    mine: {
+      extends: 'agent-safe',
+      network: { allow: ['@npm', 'pypi.org:443', '*.github.com'], deny: ['evil.github.com'] },
+    },
+  },
+  'network on and off': { a: { extends: 'agent-safe', network: 'on' }, b: { extends: 'development', network: 'off' } },
+  'network on with a deny list': { a: { extends: 'read-only', network: { mode: 'on', deny: ['10.0.0.0/8'] } } },
   'extends another of yours': { base: { extends: 'development', rules: [rule()] }, mine: { extends: 'base' } },
   // What "Duplicate into Workspace Presets" writes for a built-in.
   'a duplicated built-in': {
@@ -98,7 +106,19 @@ const BAD: Record<string, { presets: unknown; parser: RegExp }> = {
   },
   'a key nothing resembles': {
     presets: { docs: { extends: 'agent-safe', notes: 'x' } },
-    parser: /unknown property "notes" \(expected "extends", "description", "rules"\)/,
+    parser: /unknown property "notes" \(expected "extends", "description", "rules", "network"\)/,
+  },
+  'a network that is neither off, on nor an object': {
+    presets: { docs: { extends: 'agent-safe', network: 'partly' } },
+    parser: /"network" must be "off", "on" or/,
+  },
+  'a network allow that is not a list': {
+    presets: { docs: { extends: 'agent-safe', network: { allow: 'pypi.org' } } },
+    parser: /"network.allow" must be a list of destinations/,
+  },
+  'a network key nothing knows': {
+    presets: { docs: { extends: 'agent-safe', network: { allowed: ['pypi.org'] } } },
+    parser: /"network" has no "allowed"/,
   },
   'an unknown rule key': {
     presets: { docs: { rules: [rule({ comment: 'why' })] } },

@@ -3,6 +3,7 @@
  * output, the exit code, which files now wait for the user's review). Shared by VS Code's
  * language-model tools and the MCP server so every agent reads the same thing.
  */
+import type { RefusedConnectionWire } from '../../shared/connectionRefusals';
 import type { Change } from '../review/changeComputation';
 import type { AgentRunOutcome } from './agentWorkspace';
 import { printable, type DenialKind, type WireDenial, type WireDenials } from '../../shared/denialWire';
@@ -49,7 +50,28 @@ export function describeRun(command: string, r: AgentRunOutcome): string {
   else if (r.denials) lines.push('The sandbox refused no access by policy.');
   else if (r.exitCode !== 0)
     lines.push('If a path seemed missing or unwritable, run it again with audit to see what the sandbox refused.');
+  if (r.refusedConnections?.length) lines.push(describeRefusedConnections(r.refusedConnections, r.preset));
   return lines.join('\n');
+}
+
+/** The connections the network policy refused, for a model: which, why, and that the user decides. */
+export function describeRefusedConnections(list: readonly RefusedConnectionWire[], preset: string): string {
+  const total = list.reduce((n, r) => n + r.count, 0);
+  return (
+    `The ${preset} preset's network policy refused ${total} connection${total === 1 ? '' : 's'} (not a network failure):\n` +
+    list
+      .map((r) => `  ${printable(r.host)}:${r.port} — ${printable(r.reason)}${r.count > 1 ? ` ×${r.count}` : ''}`)
+      .join('\n') +
+    "\nWork without them, or ask the user to allow them (the preset's network); do not try to get around the policy."
+  );
+}
+
+/** One line for a terminal: "2 connections refused: pypi.org:443 (not in agentfense.network.allow); …". */
+export function refusedConnectionsLine(list: readonly RefusedConnectionWire[]): string {
+  const total = list.reduce((n, r) => n + r.count, 0);
+  const shown = list.slice(0, 3).map((r) => `${printable(r.host)}:${r.port} (${printable(r.reason)})`);
+  const more = list.length > 3 ? `; and ${list.length - 3} more` : '';
+  return `${total} connection${total === 1 ? '' : 's'} refused: ${shown.join('; ')}${more}`;
 }
 
 const WHAT: Record<DenialKind, string> = {

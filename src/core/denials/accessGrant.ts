@@ -4,6 +4,7 @@
  * the rule that refused it (so it is evaluated first). And whether that path is a secret the
  * built-in presets hide, which a user must confirm by the rule's name before granting.
  */
+import { isIP } from 'node:net';
 import type { GrantableLevel, WireDenial } from '../../shared/denialWire';
 import { PermissionEngine, toRulePath, type NormalizedRule } from '../../shared/permissions';
 import { SECRETS_HIDDEN } from '../../shared/presets';
@@ -60,4 +61,12 @@ export function grantedFiles(rules: readonly NormalizedRule[]): string[] {
 export function describeGrant(grant: AccessGrant): string {
   const over = grant.overrides ? ` over \`${grant.overrides.pattern}\` (${grant.overrides.permission})` : '';
   return `${grant.rule.permission} \`${grant.rule.pattern}\`${over}`;
+}
+
+/**
+ * The destination that lets a refused connection through: `host:port`, an IPv6 address in
+ * brackets. (A name that resolves to a host-internal address needs the address itself.)
+ */
+export function destinationFor(host: string, port: number): string {
+  return `${isIP(host) === 6 ? `[${host}]` : host.toLowerCase()}:${port}`;
 }

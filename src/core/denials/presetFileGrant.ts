@@ -7,6 +7,7 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { NormalizedRule } from '../../shared/permissions';
+import type { PresetNetwork } from '../../shared/networkPolicy';
 import { parsePresetFile, WORKSPACE_PRESETS_FILE } from '../presets/presetCatalog';
 
 export type GrantTarget =
@@ -26,10 +27,48 @@ export function grantTarget(text: string, active: string, nameTaken: (name: stri
 
 export class PresetFileError extends Error {}
 
-/** The file's text with the rule added; throws PresetFileError rather than lose what the file holds. */
-export function presetFileWithGrant(text: string, target: GrantTarget, rule: NormalizedRule): string {
+function presetsOf(text: string): Record<string, unknown> {
   const { presets, error } = parsePresetFile(text);
   if (error) throw new PresetFileError(`${WORKSPACE_PRESETS_FILE} ${error}; fix it first`);
+  return presets;
+}
+
+/**
+ * The file's text with `destination` added to what the preset's sandboxes may reach, given
+ * the network it has now (`current`: a preset's `network` replaces that of `extends`, so the
+ * new one carries the old list). Off becomes allow; on stays on.
+ */
+export function presetFileWithDestination(
+  text: string,
+  target: GrantTarget,
+  current: PresetNetwork,
+  destination: string,
+): string {
+  const presets = presetsOf(text);
+  const network = {
+    ...(current.mode === 'on' ? { mode: 'on' } : {}),
+    allow: current.allow.includes(destination) ? [...current.allow] : [...current.allow, destination],
+    ...(current.deny.length ? { deny: [...current.deny] } : {}),
+  };
+  const next: Record<string, unknown> = { ...presets };
+  if (target.kind === 'into') {
+    const preset = presets[target.preset];
+    if (!preset || typeof preset !== 'object' || Array.isArray(preset))
+      throw new PresetFileError(`preset "${target.preset}" in ${WORKSPACE_PRESETS_FILE} is not an object`);
+    next[target.preset] = { ...preset, network };
+  } else {
+    next[target.name] = {
+      extends: target.base,
+      description: `${target.base}, with network access granted from AgentFense's Denials view`,
+      network,
+    };
+  }
+  return JSON.stringify(next, null, 2) + '\n';
+}
+
+/** The file's text with the rule added; throws PresetFileError rather than lose what the file holds. */
+export function presetFileWithGrant(text: string, target: GrantTarget, rule: NormalizedRule): string {
+  const presets = presetsOf(text);
   const written = { pattern: rule.pattern, permission: rule.permission, type: rule.type, priority: rule.priority };
   const next: Record<string, unknown> = { ...presets };
   if (target.kind === 'into') {

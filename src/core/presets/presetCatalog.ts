@@ -4,14 +4,21 @@
  * the views and the sandbox creation both read this one catalog so they never disagree.
  */
 import { InvalidRuleError, normalizeRules, sortRules, type NormalizedRule } from '../../shared/permissions';
-import { BUILTIN_PRESET_NAMES, getPreset, isBuiltinPreset, presetDescription } from '../../shared/presets';
+import {
+  BUILTIN_PRESET_NAMES,
+  getPreset,
+  isBuiltinPreset,
+  presetDescription,
+  presetNetwork,
+} from '../../shared/presets';
+import { NETWORK_OFF, NetworkPolicyError, parsePresetNetwork, type PresetNetwork } from '../../shared/networkPolicy';
 import { unknownProperty } from '../../shared/unknownProperty';
 
 /** Where a folder keeps its presets, relative to the folder (travels with the project). */
 export const WORKSPACE_PRESETS_FILE = '.agentfense/presets.json';
 
 /** The keys a preset may have (schemas/presets.schema.json says the same, for the editor). */
-export const PRESET_KEYS = ['extends', 'description', 'rules'] as const;
+export const PRESET_KEYS = ['extends', 'description', 'rules', 'network'] as const;
 
 export type PresetSource = 'builtin' | 'settings' | 'workspace';
 
@@ -22,6 +29,8 @@ export interface PresetEntry {
   extends?: string;
   /** Rules in evaluation order; absent when the preset is invalid. */
   rules?: NormalizedRule[];
+  /** What its sandboxes may reach (its own `network`, else that of `extends`, else off). */
+  network: PresetNetwork;
   /** Why the preset cannot be used (names the offending rule). */
   error?: string;
   /** The preset's own rules as written (before `extends`), to locate them in their source. */
@@ -53,6 +62,12 @@ export class PresetCatalog {
     if (!entry.rules) throw new Error(`AgentFense preset "${name}" is invalid: ${entry.error}`);
     return entry.rules;
   }
+
+  /** What a usable preset's sandboxes may reach (same errors as rulesOf). */
+  networkOf(name: string): PresetNetwork {
+    this.rulesOf(name);
+    return this.byName.get(name)!.network;
+  }
 }
 
 /** Parses `.agentfense/presets.json`; a syntax error becomes a single error entry, not a crash. */
@@ -78,6 +93,7 @@ export function buildPresetCatalog(
     source: 'builtin',
     description: presetDescription(name),
     rules: sortRules(getPreset(name)),
+    network: presetNetwork(name),
     ownRules: getPreset(name),
   }));
   const raw = new Map<string, { source: PresetSource; def: unknown }>();
@@ -92,13 +108,13 @@ export function buildPresetCatalog(
     if (done) return done;
     const { source, def } = raw.get(name)!;
     const entry = resolveOne(name, source, def, (base) => {
-      if (isBuiltinPreset(base)) return { rules: getPreset(base) };
+      if (isBuiltinPreset(base)) return { rules: getPreset(base), network: presetNetwork(base) };
       if (!raw.has(base)) return { error: `extends unknown preset "${base}"` };
       if (resolving.has(base)) return { error: `extends "${base}", which extends it back (a cycle)` };
       resolving.add(name);
       const b = resolve(base);
       resolving.delete(name);
-      return b.rules ? { rules: b.rules } : { error: `extends "${base}", which is invalid` };
+      return b.rules ? { rules: b.rules, network: b.network } : { error: `extends "${base}", which is invalid` };
     });
     resolved.set(name, entry);
     return entry;
@@ -110,6 +126,7 @@ export function buildPresetCatalog(
         source: raw.get(name)!.source,
         description: '',
         error: `"${name}" is a built-in preset name; give your preset another name (it can use "extends": "${name}")`,
+        network: NETWORK_OFF,
         ownRules: [],
       });
       continue;
@@ -125,13 +142,14 @@ function resolveOne(
   name: string,
   source: PresetSource,
   def: unknown,
-  baseRules: (base: string) => { rules?: NormalizedRule[]; error?: string },
+  baseRules: (base: string) => { rules?: NormalizedRule[]; network?: PresetNetwork; error?: string },
 ): PresetEntry {
   const fail = (error: string, ownRules: unknown[] = []): PresetEntry => ({
     name,
     source,
     description: '',
     error,
+    network: NETWORK_OFF,
     ownRules,
   });
   if (!def || typeof def !== 'object' || Array.isArray(def))
@@ -151,6 +169,14 @@ function resolveOne(
   } catch (e) {
     return fail(e instanceof InvalidRuleError ? e.message : String(e), ownRules);
   }
+  let network: PresetNetwork | undefined;
+  if (d.network !== undefined) {
+    try {
+      network = parsePresetNetwork(d.network);
+    } catch (e) {
+      return fail(e instanceof NetworkPolicyError ? e.message : String(e), ownRules);
+    }
+  }
   let rules = own;
   let ext: string | undefined;
   if (d.extends !== undefined) {
@@ -160,6 +186,7 @@ function resolveOne(
     if (!base.rules) return { ...fail(base.error!, ownRules), extends: ext };
     // As the SDK's extend_preset additions: appended, ordering decides by priority.
     rules = [...base.rules, ...own];
+    network ??= base.network;
   }
   if (rules.length === 0) return fail('has no rules (every file would be hidden); add rules or "extends"', ownRules);
   return {
@@ -172,6 +199,7 @@ function resolveOne(
         : `${own.length} rule${own.length === 1 ? '' : 's'}`),
     extends: ext,
     rules: sortRules(rules),
+    network: network ?? NETWORK_OFF,
     ownRules,
   };
 }

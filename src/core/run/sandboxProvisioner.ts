@@ -2,6 +2,13 @@
  * One sandbox per (folder, preset, network): found again by its labels, started if stopped,
  * created if missing. Commands, tasks, tests, terminals and agents all get their sandbox here.
  */
+import {
+  NETWORK_ALLOW_LABEL,
+  NETWORK_DENY_LABEL,
+  NETWORK_LABEL,
+  presetNetworkLabels,
+  type PresetNetwork,
+} from '../../shared/networkPolicy';
 import { grantedFiles, withGrant, type AccessGrant } from '../denials/accessGrant';
 import type { NormalizedRule } from '../../shared/permissions';
 import type { SandboxBackend, SandboxSummary } from '../backend';
@@ -12,7 +19,10 @@ import type { WorkspaceRoot } from '../workspaceRoot';
 export const LABEL_PRESET = 'agentfense.preset';
 export const LABEL_FOLDER = 'agentfense.folder';
 export const LABEL_CLIENT = 'agentfense.client';
-export const LABEL_NETWORK = 'agentfense.network';
+/** A sandbox's network labels as one comparable string (absent labels: off). */
+function networkKey(labels: Readonly<Record<string, string>>): string {
+  return [NETWORK_LABEL, NETWORK_ALLOW_LABEL, NETWORK_DENY_LABEL].map((l) => labels[l] ?? '').join('\0');
+}
 /** On a sandbox made for one run with a grant (Allow once): what it grants. */
 export const LABEL_GRANT = 'agentfense.grant';
 
@@ -28,8 +38,8 @@ export interface ProvisionerOptions {
   client: string;
   /** A preset's rules; throws on an unknown preset (before anything is uploaded). */
   rulesOf: (preset: string) => readonly NormalizedRule[];
-  /** Whether sandboxes get the network (read at each call: a setting may change). */
-  network: () => boolean;
+  /** What a preset's sandboxes may reach (read at each call: a preset or a setting may change). */
+  networkOf: (preset: string) => PresetNetwork;
 }
 
 export class SandboxProvisioner<S extends SandboxSummary = SandboxSummary> {
@@ -65,12 +75,13 @@ export class SandboxProvisioner<S extends SandboxSummary = SandboxSummary> {
     options.report?.('checking the workspace…');
     const { index } = await this.sync.sync(root, { signal: options.signal, include: grantedFiles(rules) });
     const codebaseId = index.codebaseId;
-    const network = this.options.network() ? 'on' : 'off';
+    const networkLabels = presetNetworkLabels(this.options.networkOf(preset));
+    const network = networkKey(networkLabels);
     const mine = (await this.backend.listSandboxes(codebaseId)).filter(
       (s) =>
         this.isOurs(s) &&
         s.labels[LABEL_PRESET] === preset &&
-        (s.labels[LABEL_NETWORK] ?? 'off') === network &&
+        networkKey(s.labels) === network &&
         s.status !== 'error' &&
         sameRules(s.permissions, rules),
     );
@@ -94,7 +105,7 @@ export class SandboxProvisioner<S extends SandboxSummary = SandboxSummary> {
       [LABEL_FOLDER]: root.name,
       [LABEL_CLIENT]: this.options.client,
     };
-    if (network === 'on') labels[LABEL_NETWORK] = 'on';
+    Object.assign(labels, networkLabels);
     if (options.grant) labels[LABEL_GRANT] = `${options.grant.rule.permission} ${options.grant.rule.pattern}`;
     const created = await this.backend.createSandbox(codebaseId, { permissions: rules, labels });
     const sandbox = await this.backend.startSandbox(created.id);
@@ -112,7 +123,7 @@ export class SandboxProvisioner<S extends SandboxSummary = SandboxSummary> {
   lastHandedOut(root: WorkspaceRoot, preset: string): SandboxTarget<S> | undefined {
     const last = this.handedOut.get(`${root.path}\0${preset}`);
     if (!last) return undefined;
-    const network = this.options.network() ? 'on' : 'off';
+    const network = networkKey(presetNetworkLabels(this.options.networkOf(preset)));
     if (last.network !== network || last.rules !== rulesKey(this.options.rulesOf(preset))) return undefined;
     return last.target;
   }

@@ -15,7 +15,7 @@ import type { Ctx } from '../context';
 import { rootOf } from '../workspaceRoots';
 import { runInTerminal } from '../run/runCommand';
 import type { RunSpec } from '../run/sandboxTerminal';
-import { allowForWorkspace } from '../denials/workspaceGrant';
+import { allowForWorkspace, ruleEdit } from '../denials/workspaceGrant';
 import {
   alreadyAllowed,
   accessQuestion,
@@ -148,6 +148,7 @@ async function runForAgent(ctx: Ctx, spec: RunSpec, token: vscode.CancellationTo
     pending,
     changedByRun: changedPaths(before, pending),
     denials: outcome.denials,
+    refusedConnections: outcome.refusedConnections,
   });
 }
 
@@ -200,7 +201,8 @@ class RequestAccessTool implements vscode.LanguageModelTool<AccessInput> {
           token,
         );
       if (picked !== always) return deniedAnswer(plan.grant);
-      if (!(await allowForWorkspace(this.ctx, { folder, preset }, plan.grant))) return deniedAnswer(plan.grant);
+      if (!(await allowForWorkspace(this.ctx, { folder, preset }, ruleEdit(plan.grant))))
+        return deniedAnswer(plan.grant);
       const note = `The user allowed ${describeGrant(plan.grant)} for this workspace (preset "${this.ctx.presets.activeName}").`;
       if (!req.command) return note;
       return `${note}\n${await runForAgent(this.ctx, { folder, command: req.command, closeOnExit: false, audit: true, timeoutMs: this.ctx.config.defaultTimeoutMs }, token)}`;

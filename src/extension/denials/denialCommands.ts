@@ -1,12 +1,12 @@
 /** The Denials view's actions: Open the rule, Allow once, Allow for this workspace, Clear. */
 import * as vscode from 'vscode';
-import { grantFor, type AccessGrant } from '../../core/denials/accessGrant';
+import { destinationFor, grantFor, type AccessGrant } from '../../core/denials/accessGrant';
 import type { PresetEntry } from '../../core/presets/presetCatalog';
 import { normalizeRule, type NormalizedRule } from '../../shared/permissions';
 import { printable } from '../../shared/denialWire';
 import type { Ctx } from '../context';
 import type { DenialNode } from './denialsView';
-import { allowForWorkspace } from './workspaceGrant';
+import { allowForWorkspace, destinationEdit, ruleEdit } from './workspaceGrant';
 
 /** The grant a denial node asks for, once the user has confirmed a secret by its rule's name. */
 export async function confirmedGrant(node: DenialNode | undefined, how: string): Promise<AccessGrant | undefined> {
@@ -35,14 +35,26 @@ export async function allowOnce(_ctx: Ctx, node?: DenialNode): Promise<void> {
 }
 
 export async function allowDenialForWorkspace(ctx: Ctx, node?: DenialNode): Promise<void> {
+  if (node?.kind === 'connection') {
+    const { host, port } = node.connection;
+    const edit = destinationEdit(destinationFor(host, port), ctx.presets.catalog.networkOf(node.run.preset));
+    await allowForWorkspace(ctx, { ...node.run, rerun: () => node.run.rerun() }, edit);
+    return;
+  }
   const grant = await confirmedGrant(node, 'Allowing it for this workspace');
   if (!grant || node?.kind !== 'denial') return;
-  await allowForWorkspace(ctx, { ...node.run, rerun: () => node.run.rerun() }, grant);
+  await allowForWorkspace(ctx, { ...node.run, rerun: () => node.run.rerun() }, ruleEdit(grant));
 }
 
 /** Opens where the rule is written: its preset, or the preset that one extends. */
 export async function openDenialRule(ctx: Ctx, node?: DenialNode): Promise<void> {
   if (!node) return;
+  if (node.kind === 'network' || node.kind === 'connection') {
+    // A preset's network is one value: its preset (or the one it extends) in the Presets view.
+    const entry = ctx.presets.catalog.get(node.run.preset);
+    if (entry) await vscode.commands.executeCommand('agentfense.revealRuleSource', { kind: 'network', entry });
+    return;
+  }
   const rule = node.kind === 'rule' ? node.rule : node.denial.rule;
   const entry = ctx.presets.catalog.get(node.run.preset);
   if (!rule || !entry) {

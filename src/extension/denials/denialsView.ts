@@ -7,10 +7,14 @@ import * as vscode from 'vscode';
 import { printable, type DenialKind, type WireDenial } from '../../shared/denialWire';
 import type { NormalizedRule } from '../../shared/permissions';
 import type { DeniedRun, RecentDenials } from './recentDenials';
+import type { RefusedConnectionWire } from '../../shared/connectionRefusals';
 
 export type DenialNode =
   | { kind: 'rule'; run: DeniedRun; rule: NormalizedRule | undefined; denials: WireDenial[] }
-  | { kind: 'denial'; run: DeniedRun; denial: WireDenial };
+  | { kind: 'denial'; run: DeniedRun; denial: WireDenial }
+  /** The connections the preset's network refused. */
+  | { kind: 'network'; run: DeniedRun }
+  | { kind: 'connection'; run: DeniedRun; connection: RefusedConnectionWire };
 
 const KIND_WORDS: Record<DenialKind, string> = {
   hidden: 'hidden',
@@ -29,8 +33,14 @@ export class DenialsTreeProvider implements vscode.TreeDataProvider<DenialNode> 
   }
 
   getChildren(node?: DenialNode): DenialNode[] {
-    if (!node) return this.recent.runs.flatMap(byRule);
+    if (!node)
+      return this.recent.runs.flatMap((run): DenialNode[] => [
+        ...byRule(run),
+        ...(run.connections.length ? [{ kind: 'network' as const, run }] : []),
+      ]);
     if (node.kind === 'rule') return node.denials.map((denial) => ({ kind: 'denial', run: node.run, denial }));
+    if (node.kind === 'network')
+      return node.run.connections.map((connection) => ({ kind: 'connection', run: node.run, connection }));
     return [];
   }
 
@@ -46,6 +56,25 @@ export class DenialsTreeProvider implements vscode.TreeDataProvider<DenialNode> 
       );
       item.iconPath = new vscode.ThemeIcon('shield');
       item.contextValue = node.rule ? 'denialRule' : 'denialDefault';
+      return item;
+    }
+    if (node.kind === 'network') {
+      const item = new vscode.TreeItem('network', vscode.TreeItemCollapsibleState.Expanded);
+      const count = node.run.connections.reduce((n, c) => n + c.count, 0);
+      item.description = `${node.run.preset}${folders > 1 ? ` · ${node.run.folder.name}` : ''} · ${count} connection${count === 1 ? '' : 's'} refused`;
+      item.iconPath = new vscode.ThemeIcon('globe');
+      item.contextValue = 'denialNetwork';
+      return item;
+    }
+    if (node.kind === 'connection') {
+      const c = node.connection;
+      const item = new vscode.TreeItem(`${printable(c.host)}:${c.port}`, vscode.TreeItemCollapsibleState.None);
+      item.description = `${printable(c.reason)}${c.count > 1 ? ` ×${c.count}` : ''}`;
+      item.tooltip = new vscode.MarkdownString(
+        `The ${node.run.preset} preset's network refused \`${printable(c.host)}:${c.port}\` ×${c.count}: ${printable(c.reason)}.\n\nIn \`${printable(node.run.command)}\`, first at ${new Date(c.time * 1000).toLocaleTimeString()}.`,
+      );
+      item.iconPath = new vscode.ThemeIcon('circle-slash');
+      item.contextValue = 'connection';
       return item;
     }
     const d = node.denial;

@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import type { AccessGrant } from '../../core/denials/accessGrant';
 import type { WireDenials } from '../../shared/denialWire';
+import type { RefusedConnectionWire } from '../../shared/connectionRefusals';
 
 export interface DeniedRun {
   folder: vscode.WorkspaceFolder;
@@ -13,6 +14,8 @@ export interface DeniedRun {
   preset: string;
   command: string;
   denials: WireDenials;
+  /** The connections the preset's network refused. */
+  connections: readonly RefusedConnectionWire[];
   /** Runs the command again, audited, in a new terminal: with a grant (Allow once) or without. */
   rerun(grant?: AccessGrant): void;
 }
@@ -22,11 +25,12 @@ export class RecentDenials implements vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<void>();
   readonly onDidChange = this.emitter.event;
 
-  /** An audited run ended: its denials (none, too) replace the folder's previous ones. */
+  /** An audited run (or one with refused connections) ended: what it was refused (nothing, too) replaces the folder's previous. */
   record(run: DeniedRun): void {
     const key = run.folder.uri.toString();
-    if (run.denials.denials.length === 0 && !this.byFolder.has(key)) return;
-    if (run.denials.denials.length === 0) this.byFolder.delete(key);
+    const none = run.denials.denials.length === 0 && run.connections.length === 0;
+    if (none && !this.byFolder.has(key)) return;
+    if (none) this.byFolder.delete(key);
     else this.byFolder.set(key, run);
     this.emitter.fire();
   }

@@ -10,9 +10,11 @@ import { describeGrant, type AccessGrant } from '../../core/denials/accessGrant'
 import {
   grantTarget,
   PresetFileError,
+  presetFileWithDestination,
   presetFileWithGrant,
   type GrantTarget,
 } from '../../core/denials/presetFileGrant';
+import type { PresetNetwork } from '../../shared/networkPolicy';
 import { WORKSPACE_PRESETS_FILE } from '../../core/presets/presetCatalog';
 import { printable } from '../../shared/denialWire';
 import type { Ctx } from '../context';
@@ -49,14 +51,41 @@ export interface GrantPlace {
   rerun?: () => void;
 }
 
+/** One change to the presets file: in words, and as text. */
+export interface PresetEdit {
+  /** "read `/.env` over …", "connections to pypi.org:443". */
+  what: string;
+  /** The question's title: "Allow read of .env for this workspace?". */
+  question: string;
+  apply(text: string, target: GrantTarget): string;
+}
+
+/** The edit that lets connections to `destination` through, on top of the preset's network now. */
+export function destinationEdit(destination: string, current: PresetNetwork): PresetEdit {
+  return {
+    what: `connections to ${destination}`,
+    question: `Allow connections to ${destination} for this workspace?`,
+    apply: (text, target) => presetFileWithDestination(text, target, current, destination),
+  };
+}
+
+/** The edit that writes a path grant's rule. */
+export function ruleEdit(grant: AccessGrant): PresetEdit {
+  return {
+    what: `the rule ${describeGrant(grant)}`,
+    question: `Allow ${grant.rule.permission} of ${printable(grant.path)} for this workspace?`,
+    apply: (text, target) => presetFileWithGrant(text, target, grant.rule),
+  };
+}
+
 /** True when the user wrote the rule. */
-export async function allowForWorkspace(ctx: Ctx, run: GrantPlace, grant: AccessGrant): Promise<boolean> {
+export async function allowForWorkspace(ctx: Ctx, run: GrantPlace, edit: PresetEdit): Promise<boolean> {
   const uri = vscode.Uri.joinPath(run.folder.uri, WORKSPACE_PRESETS_FILE);
   const before = await readText(uri);
   const target = grantTarget(before ?? '', run.preset, (name) => ctx.presets.catalog.get(name) !== undefined);
   let after: string;
   try {
-    after = presetFileWithGrant(before ?? '', target, grant.rule);
+    after = edit.apply(before ?? '', target);
   } catch (e) {
     if (!(e instanceof PresetFileError)) throw e;
     void vscode.window.showErrorMessage(`AgentFense: cannot add the rule: ${e.message}.`);
@@ -79,8 +108,8 @@ export async function allowForWorkspace(ctx: Ctx, run: GrantPlace, grant: Access
   );
   const write = 'Write the Rule';
   const choice = await vscode.window.showInformationMessage(
-    `Allow ${grant.rule.permission} of ${printable(grant.path)} for this workspace?`,
-    { modal: true, detail: whatChanges(target, grant) },
+    edit.question,
+    { modal: true, detail: whatChanges(target, edit.what) },
     write,
   );
   if (choice !== write) return false;
@@ -92,7 +121,7 @@ export async function allowForWorkspace(ctx: Ctx, run: GrantPlace, grant: Access
   const again = 'Run Again';
   void vscode.window
     .showInformationMessage(
-      `AgentFense: allowed ${describeGrant(grant)} in preset "${target.kind === 'into' ? target.preset : target.name}".`,
+      `AgentFense: allowed ${edit.what} in preset "${target.kind === 'into' ? target.preset : target.name}".`,
       ...(run.rerun ? [again] : []),
       undo,
     )
@@ -107,11 +136,10 @@ export async function allowForWorkspace(ctx: Ctx, run: GrantPlace, grant: Access
   return true;
 }
 
-function whatChanges(target: GrantTarget, grant: AccessGrant): string {
-  const rule = describeGrant(grant);
+function whatChanges(target: GrantTarget, what: string): string {
   return target.kind === 'into'
-    ? `Adds the rule ${rule} to preset "${target.preset}" in ${WORKSPACE_PRESETS_FILE}. New sandboxes of that preset get it.`
-    : `Adds preset "${target.name}" (${target.base} plus the rule ${rule}) to ${WORKSPACE_PRESETS_FILE} and makes it this workspace's preset.`;
+    ? `Adds ${what} to preset "${target.preset}" in ${WORKSPACE_PRESETS_FILE}. New sandboxes of that preset get it.`
+    : `Adds preset "${target.name}" (${target.base} plus ${what}) to ${WORKSPACE_PRESETS_FILE} and makes it this workspace's preset.`;
 }
 
 /**

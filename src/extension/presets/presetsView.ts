@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import type { NormalizedRule, PermissionLevel } from '../../shared/permissions';
 import type { Ctx } from '../context';
 import type { PresetEntry } from '../../core/presets/presetCatalog';
+import { describeNetwork } from '../../shared/networkPolicy';
 
 export const LEVEL_ICONS: Record<PermissionLevel, string> = {
   none: 'eye-closed',
@@ -23,6 +24,7 @@ export const LEVEL_WORDS: Record<PermissionLevel, string> = {
 export type PresetNode =
   | { kind: 'preset'; entry: PresetEntry }
   | { kind: 'rule'; entry: PresetEntry; rule: NormalizedRule; order: number }
+  | { kind: 'network'; entry: PresetEntry }
   | { kind: 'error'; entry: PresetEntry; message: string }
   | { kind: 'fileError'; uri: vscode.Uri; message: string };
 
@@ -45,7 +47,10 @@ export class PresetsTreeProvider implements vscode.TreeDataProvider<PresetNode> 
     }
     if (node.kind !== 'preset') return [];
     if (!node.entry.rules) return [{ kind: 'error', entry: node.entry, message: node.entry.error ?? 'invalid preset' }];
-    return node.entry.rules.map((rule, order): PresetNode => ({ kind: 'rule', entry: node.entry, rule, order }));
+    return [
+      { kind: 'network', entry: node.entry },
+      ...node.entry.rules.map((rule, order): PresetNode => ({ kind: 'rule', entry: node.entry, rule, order })),
+    ];
   }
 
   getTreeItem(node: PresetNode): vscode.TreeItem {
@@ -85,6 +90,22 @@ export class PresetsTreeProvider implements vscode.TreeDataProvider<PresetNode> 
         );
         item.contextValue = `presetRule.${node.entry.source}`;
         item.command = { command: 'agentfense.revealRuleSource', title: 'Reveal Rule Source', arguments: [node] };
+        return item;
+      }
+      case 'network': {
+        const { network } = node.entry;
+        const item = new vscode.TreeItem('network', vscode.TreeItemCollapsibleState.None);
+        item.id = `network:${node.entry.source}:${node.entry.name}`;
+        item.description = describeNetwork(network);
+        item.iconPath = new vscode.ThemeIcon(network.mode === 'off' ? 'circle-slash' : 'globe');
+        item.tooltip = new vscode.MarkdownString(
+          network.mode === 'off'
+            ? "No network: only the sandbox's own loopback."
+            : `${network.mode === 'on' ? 'The internet' : `Only: ${network.allow.map((d) => `\`${d}\``).join(', ')}`}` +
+                `${network.deny.length ? `; never ${network.deny.map((d) => `\`${d}\``).join(', ')}` : ''}. ` +
+                "Never the host's loopback or private addresses unless listed by address. Through the sandbox's egress proxy.",
+        );
+        item.contextValue = `presetNetwork.${node.entry.source}`;
         return item;
       }
       case 'error': {

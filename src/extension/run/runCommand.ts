@@ -73,12 +73,13 @@ export function runInTerminal(ctx: Ctx, spec: RunSpec, kind: RunKind, name?: str
       ctx.codebaseMayHaveChanged(o.folder, o.pathsMerged);
       if (spec.grant && o.sandboxId) forgetGrantedSandbox(ctx, o.sandboxId);
       // A run allowed once ran under another policy: the preset's denials stay, to allow for good.
-      if (o.denials && !spec.grant)
+      if ((o.denials || o.refusedConnections?.length) && !spec.grant)
         ctx.denials.record({
           folder: o.folder,
           preset: o.preset ?? spec.preset ?? ctx.presets.activeName,
           command: spec.command,
-          denials: o.denials,
+          denials: o.denials ?? { denials: [], dropped: 0 },
+          connections: o.refusedConnections ?? [],
           // A granted run needs a sandbox made with the grant: never the one the spec named.
           rerun: (grant) =>
             void runInTerminal(

@@ -23,8 +23,10 @@ import {
 import { inWorkspace, type WireDenials } from '../../shared/denialWire';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { denialLine } from '../../core/agent/agentReport';
+import { denialLine, refusedConnectionsLine } from '../../core/agent/agentReport';
+import type { RefusedConnectionWire } from '../../shared/connectionRefusals';
 import { describeGrant, type AccessGrant } from '../../core/denials/accessGrant';
+import { NETWORK_ALLOW_LABEL, NETWORK_LABEL } from '../../shared/networkPolicy';
 
 export interface RunSpec {
   folder: vscode.WorkspaceFolder;
@@ -61,6 +63,15 @@ export interface RunOutcome {
   problem?: string;
   /** What the preset refused, when the run was audited. */
   denials?: WireDenials;
+  /** The connections the preset's network refused. */
+  refusedConnections?: RefusedConnectionWire[];
+}
+
+/** " · network allow @npm, @pypi" for a sandbox with network; nothing when it has none. */
+function networkNote(labels: Readonly<Record<string, string>>): string {
+  const mode = labels[NETWORK_LABEL];
+  if (!mode || mode === 'off') return '';
+  return ` · network ${mode}${mode === 'allow' ? ` ${(labels[NETWORK_ALLOW_LABEL] ?? '').split(',').join(', ')}` : ''}`;
 }
 
 export class SandboxRunTerminal implements vscode.Pseudoterminal {
@@ -143,6 +154,7 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
     let sandboxIdUsed = spec.sandboxId;
     let problem: string | undefined;
     let denials: WireDenials | undefined;
+    let refusedConnections: RefusedConnectionWire[] | undefined;
     try {
       let sandboxId = spec.sandboxId;
       if (!sandboxId) {
@@ -156,7 +168,7 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
         preset = target.preset;
         sandboxIdUsed = sandboxId;
         this.write(
-          `${DIM}[${target.preset}${spec.grant ? ` + ${describeGrant(spec.grant)} once` : ''} · sandbox ${shortSandboxId(sandboxId)} · /workspace${spec.cwd ? '/' + spec.cwd : ''} · ${formatLimits(target.sandbox.resources)}]${RESET}\r\n`,
+          `${DIM}[${target.preset}${spec.grant ? ` + ${describeGrant(spec.grant)} once` : ''} · sandbox ${shortSandboxId(sandboxId)} · /workspace${spec.cwd ? '/' + spec.cwd : ''} · ${formatLimits(target.sandbox.resources)}${networkNote(target.sandbox.labels)}]${RESET}\r\n`,
         );
       }
       this.write(`${DIM}$ ${spec.command}${RESET}\r\n`);
@@ -198,6 +210,9 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
       this.exitCode = end.exitCode ?? 0;
       this.pathsMerged = stream.pathsMerged;
       denials = stream.denials && inWorkspace(stream.denials, (p) => existsSync(join(spec.folder.uri.fsPath, p)));
+      refusedConnections = stream.refusedConnections;
+      if (refusedConnections?.length)
+        this.write(`\r\n${YELLOW}${toTerminalNewlines(refusedConnectionsLine(refusedConnections))}${RESET}`);
       if (denials && denials.denials.length > 0)
         this.write(
           `\r\n${YELLOW}${toTerminalNewlines(denialLine(denials, preset))} — the Denials view can allow them${RESET}`,
@@ -235,6 +250,7 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
       durationMs: Date.now() - started,
       problem,
       denials,
+      refusedConnections,
     };
     if (this.state === 'closed') {
       this.onFinished(outcome);

@@ -45,6 +45,7 @@ import { removeTree } from './view/treeRemoval';
 import type { NetworkPolicy } from '../../shared/networkPolicy';
 import { proxyEnv, SandboxEgress } from '../network/sandboxEgress';
 import type { Resolution } from '../network/egressProxy';
+import { countRefusals, type RefusedConnectionWire } from '../../shared/connectionRefusals';
 
 export interface RuntimeContext {
   dataDir: string;
@@ -89,6 +90,11 @@ export interface AuditOutcome {
   denials?: CountedDenial[];
   /** Distinct denials beyond the ones kept. */
   denialsDropped?: number;
+  /**
+   * Connections the sandbox's egress proxy refused while the command ran (audited or not; a
+   * sandbox's commands at once share its proxy, so one may see another's).
+   */
+  refusedConnections?: RefusedConnectionWire[];
 }
 
 export interface TerminalOptions {
@@ -197,6 +203,7 @@ export class LiveSandbox {
       let outcome: RunOutcome | undefined;
       let pathsMerged = 0;
       const denials = o.audit ? this.denialLog(cwd) : undefined;
+      const started = Date.now() / 1000;
       try {
         // Env values and the command go through pipes: bwrap's command line is public.
         const program = ['/bin/sh', SCRIPT_PATH];
@@ -224,10 +231,12 @@ export class LiveSandbox {
           this.activeCommands--;
         }
       }
+      const refused = this.egress ? countRefusals(this.egress.refusedSince(started)) : [];
       return {
         ...outcome,
         pathsMerged,
         ...(denials ? { denials: denials.denials, denialsDropped: denials.dropped } : {}),
+        ...(refused.length ? { refusedConnections: refused } : {}),
       };
     })();
     this.inFlight.add(work);

@@ -38,6 +38,7 @@ import {
 } from '../../shared/streamTrailers';
 import { encodeDenials, type WireDenial } from '../../shared/denialWire';
 import { networkPolicyOf, NetworkPolicyError } from '../../shared/networkPolicy';
+import { CONNECTIONS_REFUSED_TRAILER, encodeRefusedConnections } from '../../shared/connectionRefusals';
 import type { AuditOutcome } from './liveSandbox';
 
 const DOCKER_SOCKET = '/var/run/docker.sock';
@@ -124,8 +125,13 @@ function auditRequested(md: Metadata): boolean {
   return md.get(AUDIT_REQUEST_HEADER)[0] === '1';
 }
 
-/** An audited command's denials as the DENIALS_TRAILER (nothing when it was not audited). */
+/**
+ * An audited command's denials as the DENIALS_TRAILER (nothing when it was not audited), and
+ * the connections its proxy refused as the CONNECTIONS_REFUSED_TRAILER (when there were any).
+ */
 function setDenials(trailer: Metadata, audit: AuditOutcome): void {
+  if (audit.refusedConnections?.length)
+    trailer.set(CONNECTIONS_REFUSED_TRAILER, encodeRefusedConnections(audit.refusedConnections));
   if (!audit.denials) return;
   const wire: WireDenial[] = audit.denials.map((d) => ({
     kind: d.kind,
