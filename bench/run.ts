@@ -31,6 +31,7 @@ import { concurrency } from './scenarios/concurrency';
 import { extension } from './scenarios/extension';
 import { mcpRun } from './scenarios/mcpRun';
 import { auditCost } from './scenarios/auditCost';
+import { egress } from './scenarios/egress';
 
 /** In this order: change-detection writes into the shared codebase, so it runs after the readers. */
 const SCENARIOS: Scenario[] = [
@@ -44,6 +45,7 @@ const SCENARIOS: Scenario[] = [
   extension,
   mcpRun,
   auditCost,
+  egress,
 ];
 
 const repoRoot = join(__dirname, '..');

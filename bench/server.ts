@@ -19,11 +19,15 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(workDir: string): Promise<BenchServer> {
+export async function startServer(workDir: string, args: readonly string[] = []): Promise<BenchServer> {
   mkdirSync(workDir, { recursive: true });
   // Unix socket paths are limited to ~107 bytes; the temp dir is short enough.
   const socketPath = join(workDir, 'server.sock');
-  const server = await startHarnessServer({ dataDir: join(workDir, 'server-data'), listen: `unix:${socketPath}` });
+  const server = await startHarnessServer({
+    dataDir: join(workDir, 'server-data'),
+    listen: `unix:${socketPath}`,
+    args: [...args],
+  });
   const rpc = connect(socketPath);
   return {
     pid: server.proc.pid!,

@@ -4,7 +4,15 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-const BUNDLES = ['dist/extension.js', 'dist/server.js', 'dist/mcp.js', 'dist/seccomp.bpf', 'dist/agentfense-pty'];
+/** What scripts/build.mjs makes; the .vsix carries each (.vscodeignore, test/unit/packaging.test.ts). */
+export const BUNDLES = [
+  'dist/extension.js',
+  'dist/server.js',
+  'dist/mcp.js',
+  'dist/seccomp.bpf',
+  'dist/agentfense-pty',
+  'dist/agentfense-netfwd',
+];
 
 function newestMtime(path) {
   if (!statSync(path).isDirectory()) return statSync(path).mtimeMs;

@@ -64,7 +64,12 @@ test("VS Code's agent runs agentfense_run: a visible run, a result for the model
   });
   await allowToolRun();
   const r = await result;
-  assert.deepEqual(r.tools.sort(), ['agentfense_changes', 'agentfense_read', 'agentfense_run']);
+  assert.deepEqual(r.tools.sort(), [
+    'agentfense_changes',
+    'agentfense_read',
+    'agentfense_request_access',
+    'agentfense_run',
+  ]);
   assert.equal(r.error, undefined, r.error);
   assert.match(r.text!, /exit code 0 · [\d.]+ s · preset development/);
   assert.match(r.text!, /\.env: No such file or directory/);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { listFiles, PackageManager } from '@vscode/vsce';
 
-test('the .vsix carries the bundles, the seccomp program, the terminal helper, the schema and the walkthrough, and no screenshots', async () => {
+test('the .vsix carries the bundles, the seccomp program, the terminal helper, the egress forwarder, the schema and the walkthrough, and no screenshots', async () => {
   const files = await listFiles({ cwd: join(__dirname, '..', '..'), packageManager: PackageManager.None });
   const shipped = [
     'package.json',
@@ -12,6 +12,7 @@ test('the .vsix carries the bundles, the seccomp program, the terminal helper, t
     'dist/server.js',
     'dist/seccomp.bpf',
     'dist/agentfense-pty',
+    'dist/agentfense-netfwd',
     'media/agentfense.svg',
   ];
   for (const f of shipped) assert.ok(files.includes(f), `${f} is packaged: ${files.join(', ')}`);

@@ -15,26 +15,29 @@ import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from './environment';
 import { withFileLock } from './fileLock';
 
-const BUNDLES = ['dist/extension.js', 'dist/server.js', 'dist/mcp.js', 'dist/seccomp.bpf', 'dist/agentfense-pty'];
-const PACKAGED_INPUTS = [...BUNDLES, 'package.json', 'README.md', 'LICENSE', '.vscodeignore'];
+const PACKAGED_FILES = ['package.json', 'README.md', 'LICENSE', '.vscodeignore'];
 
 interface BuildFreshness {
+  /** What the build makes (the .vsix carries each). */
+  BUNDLES: readonly string[];
   distIsFresh(root: string): boolean;
+}
+
+/** Plain ESM shared with `npm start`; a computed specifier keeps tsc from wanting declarations. */
+async function buildFreshness(): Promise<BuildFreshness> {
+  return (await import(pathToFileURL(join(REPO_ROOT, 'scripts', 'buildFreshness.mjs')).href)) as BuildFreshness;
 }
 
 /** Builds dist/ when it is missing or older than its sources (a test file run on its own, without npm test). */
 async function ensureBuilt(): Promise<void> {
-  // Plain ESM shared with `npm start`; a computed specifier keeps tsc from wanting declarations.
-  const url = pathToFileURL(join(REPO_ROOT, 'scripts', 'buildFreshness.mjs')).href;
-  const { distIsFresh } = (await import(url)) as BuildFreshness;
-  if (distIsFresh(REPO_ROOT)) return;
+  if ((await buildFreshness()).distIsFresh(REPO_ROOT)) return;
   console.log('[e2e] dist/ is missing or stale: building');
   execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build.mjs')], { cwd: REPO_ROOT, stdio: 'inherit' });
 }
 
-function inputsHash(): string {
+async function inputsHash(): Promise<string> {
   const h = createHash('sha256');
-  for (const f of PACKAGED_INPUTS) {
+  for (const f of [...(await buildFreshness()).BUNDLES, ...PACKAGED_FILES]) {
     const p = join(REPO_ROOT, f);
     h.update(f)
       .update('\0')
@@ -51,7 +54,7 @@ export async function packagedExtension(cache: string): Promise<string> {
   mkdirSync(dir, { recursive: true });
   return withFileLock(join(dir, 'package.lock'), async () => {
     await ensureBuilt();
-    const vsix = join(dir, `agentfense-${inputsHash()}.vsix`);
+    const vsix = join(dir, `agentfense-${await inputsHash()}.vsix`);
     if (existsSync(vsix)) return vsix;
     console.log(`[e2e] packaging the extension with vsce → ${vsix}`);
     const partial = `${vsix}.partial.vsix`;
