@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { AgentFenseBackend, type SandboxInfo } from '../client';
-import { withNetworkOverride } from '../shared/networkPolicy';
+import { withNetworkOverride, type PresetNetwork } from '../shared/networkPolicy';
 import { BaselineStore } from '../core/review/reviewBaseline';
 import { SandboxProvisioner, type SandboxTarget } from '../core/run/sandboxProvisioner';
 import { WorkspaceSync } from '../core/sync/workspaceSync';
@@ -84,7 +84,12 @@ export class Ctx implements vscode.Disposable {
   provision(
     folder: vscode.WorkspaceFolder,
     preset: string | undefined,
-    options: { signal?: AbortSignal; report?: (message: string) => void; grant?: AccessGrant } = {},
+    options: {
+      signal?: AbortSignal;
+      report?: (message: string) => void;
+      grant?: AccessGrant;
+      network?: PresetNetwork;
+    } = {},
   ): Promise<SandboxTarget<SandboxInfo>> {
     return this.sandboxes.ensureSandbox(rootOf(folder), preset || this.presets.activeName, options);
   }

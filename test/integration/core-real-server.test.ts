@@ -14,6 +14,7 @@ import { SandboxProvisioner } from '../../src/core/run/sandboxProvisioner';
 import { WorkspaceSync } from '../../src/core/sync/workspaceSync';
 import { SILENT_LOG } from '../../src/core/workspaceRoot';
 import { getPreset } from '../../src/shared/presets';
+import { buildPresetCatalog } from '../../src/core/presets/presetCatalog';
 import { makeTempDir, startServer, type TestServer } from '../helpers/server';
 
 let server: TestServer;
@@ -107,5 +108,37 @@ describe('core over the AgentFense backend', () => {
     assert.equal(await provisioner.stopOtherPresets(target.codebaseId, 'read-only'), 1);
     assert.equal((await client.getSandbox(target.sandbox.id)).status, 'stopped');
     assert.equal(await provisioner.stopOtherPresets(target.codebaseId, 'development'), 0, 'its own preset is kept');
+  });
+
+  it("a preset's network makes its sandbox's labels; a run's own network gets a sandbox of its own", async () => {
+    const backend = new AgentFenseBackend((fn) => fn(client));
+    const baselines = new BaselineStore(makeTempDir('af-core-net-state-'), () => 'test');
+    const sync = new WorkspaceSync(backend, baselines, {
+      client: 'test-net',
+      ignore: () => [],
+      log: SILENT_LOG,
+      confirmOverwrite: async () => true,
+    });
+    const catalog = buildPresetCatalog({}, {});
+    const provisioner = new SandboxProvisioner(backend, sync, {
+      client: 'test-net',
+      rulesOf: (p) => catalog.rulesOf(p),
+      networkOf: (p) => catalog.networkOf(p),
+    });
+    const root = { name: 'core-net', path: folder };
+    const dev = await provisioner.ensureSandbox(root, 'development');
+    assert.equal(dev.sandbox.labels['agentfense.network'], 'allow');
+    assert.equal(dev.sandbox.labels['agentfense.network.allow'], '@npm,@pypi,@github,@crates,@go,@maven');
+    const off = await provisioner.ensureSandbox(root, 'development', { network: NETWORK_OFF });
+    assert.notEqual(off.sandbox.id, dev.sandbox.id);
+    assert.equal(off.sandbox.labels['agentfense.network'], undefined);
+    assert.equal(
+      (await provisioner.ensureSandbox(root, 'development')).sandbox.id,
+      dev.sandbox.id,
+      'the preset’s own again',
+    );
+    const r = await backend.exec(dev.sandbox.id, 'echo "$HTTPS_PROXY"');
+    assert.equal(r.stdout, 'http://127.0.0.1:3128\n');
+    assert.equal((await backend.exec(off.sandbox.id, 'echo "[$HTTPS_PROXY]"')).stdout, '[]\n');
   });
 });

@@ -68,14 +68,20 @@ export class SandboxProvisioner<S extends SandboxSummary = SandboxSummary> {
   async ensureSandbox(
     root: WorkspaceRoot,
     preset: string,
-    options: { signal?: AbortSignal; report?: (message: string) => void; grant?: AccessGrant } = {},
+    options: {
+      signal?: AbortSignal;
+      report?: (message: string) => void;
+      grant?: AccessGrant;
+      /** This run's network instead of the preset's (a task's `network`). */
+      network?: PresetNetwork;
+    } = {},
   ): Promise<SandboxTarget<S>> {
     // Validate the preset before any upload: a typo should fail fast and say so.
     const rules = withGrant(this.options.rulesOf(preset), options.grant);
     options.report?.('checking the workspace…');
     const { index } = await this.sync.sync(root, { signal: options.signal, include: grantedFiles(rules) });
     const codebaseId = index.codebaseId;
-    const networkLabels = presetNetworkLabels(this.options.networkOf(preset));
+    const networkLabels = presetNetworkLabels(options.network ?? this.options.networkOf(preset));
     const network = networkKey(networkLabels);
     const mine = (await this.backend.listSandboxes(codebaseId)).filter(
       (s) =>
@@ -86,7 +92,8 @@ export class SandboxProvisioner<S extends SandboxSummary = SandboxSummary> {
         sameRules(s.permissions, rules),
     );
     // A granted sandbox is not the folder's sandbox for the preset: never handed out without its grant.
-    const remember = (target: SandboxTarget<S>) => (options.grant ? target : this.remember(target, rules, network));
+    const remember = (target: SandboxTarget<S>) =>
+      options.grant || options.network ? target : this.remember(target, rules, network);
     const running = mine.find((s) => s.status === 'running');
     if (running) return remember({ sandbox: running, codebaseId, root, preset });
     const startable = mine.find((s) => s.status === 'stopped' || s.status === 'pending');

@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { denialLine, refusedConnectionsLine } from '../../core/agent/agentReport';
 import type { RefusedConnectionWire } from '../../shared/connectionRefusals';
 import { describeGrant, type AccessGrant } from '../../core/denials/accessGrant';
-import { NETWORK_ALLOW_LABEL, NETWORK_LABEL } from '../../shared/networkPolicy';
+import { NETWORK_ALLOW_LABEL, NETWORK_LABEL, parsePresetNetwork, type PresetNetwork } from '../../shared/networkPolicy';
 
 export interface RunSpec {
   folder: vscode.WorkspaceFolder;
@@ -45,6 +45,8 @@ export interface RunSpec {
   audit?: boolean;
   /** Allow once: a sandbox of the preset plus this grant, made for this run and destroyed after it. */
   grant?: AccessGrant;
+  /** This run's network instead of the preset's, as a task wrote it (checked when the run starts). */
+  network?: unknown;
 }
 
 export interface RunOutcome {
@@ -65,6 +67,15 @@ export interface RunOutcome {
   denials?: WireDenials;
   /** The connections the preset's network refused. */
   refusedConnections?: RefusedConnectionWire[];
+}
+
+/** A task's `network`, or an error that says what is wrong with it (never run looser or stricter). */
+function taskNetwork(raw: unknown): PresetNetwork {
+  try {
+    return parsePresetNetwork(raw);
+  } catch (e) {
+    throw new Error(`the task's "network" cannot be used: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 /** " · network allow @npm, @pypi" for a sandbox with network; nothing when it has none. */
@@ -162,6 +173,7 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
           signal: this.abort.signal,
           report: (m) => this.write(`${DIM}AgentFense: ${m}${RESET}\r\n`),
           grant: spec.grant,
+          ...(spec.network === undefined ? {} : { network: taskNetwork(spec.network) }),
         });
         sandboxId = target.sandbox.id;
         codebaseId = target.codebaseId;

@@ -17,6 +17,8 @@ interface AgentFenseTaskDefinition extends vscode.TaskDefinition {
   env?: Record<string, string>;
   /** Seconds. */
   timeout?: number;
+  /** Instead of the preset's: "off", "on" or { "allow": [...], "deny": [...] }. */
+  network?: unknown;
 }
 
 export function registerTaskProvider(ctx: Ctx): void {
@@ -65,6 +67,7 @@ function makeTask(
         env: d.env,
         timeoutMs,
         closeOnExit: true,
+        ...(d.network === undefined ? {} : { network: d.network }),
       },
       (...args) => ctx.provision(...args),
       ctx.connection,
