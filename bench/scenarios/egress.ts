@@ -4,7 +4,8 @@
  * each against the same client on the host connecting directly on loopback. The origins are
  * on this machine (test/helpers/networkOrigins.ts); the server maps `origin.test` to them.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SandboxClient } from '../../src/client';
@@ -13,6 +14,8 @@ import type { Scenario } from '../scenario';
 import { goals, ratioRow, row } from '../report';
 import { startServer } from '../server';
 import { summarize } from '../stats';
+
+const execFileAsync = promisify(execFile);
 
 interface ProbeResult {
   latencies: number[];
@@ -41,11 +44,13 @@ export const egress: Scenario = {
       const r = await client.exec(sb.id, `python3 probe.py proxy ${args.join(' ')}`, { timeoutMs: 600_000 });
       if (r.exitCode !== 0) throw new Error(`the probe failed in the sandbox: ${r.stderr.slice(0, 500)}`);
       const proxied = JSON.parse(r.stdout) as ProbeResult;
-      const direct = JSON.parse(
-        execFileSync('python3', [join(ctx.repoRoot, 'bench', 'egressProbe.py'), 'direct', ...args], {
-          encoding: 'utf8',
-        }),
-      ) as ProbeResult;
+      // Asynchronously: the origins answer from this process's event loop.
+      const { stdout } = await execFileAsync('python3', [
+        join(ctx.repoRoot, 'bench', 'egressProbe.py'),
+        'direct',
+        ...args,
+      ]);
+      const direct = JSON.parse(stdout) as ProbeResult;
       if (proxied.bytes !== direct.bytes)
         throw new Error(`downloads differ: ${proxied.bytes} vs ${direct.bytes} bytes`);
       const p = summarize(proxied.latencies);

@@ -42,13 +42,15 @@ const MAX_HEAD = 64 * 1024;
 /** A client that says nothing this long is dropped. */
 const HEAD_TIMEOUT_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 30_000;
+/** Bytes a relayed stream buffers before it waits: large, so a download is a few big writes, not many small ones. */
+const RELAY_BUFFER = 1024 * 1024;
 
 export class EgressProxy {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
 
   private constructor(private readonly o: EgressProxyOptions) {
-    this.server = net.createServer({ allowHalfOpen: true }, (s) => this.accept(s));
+    this.server = net.createServer({ allowHalfOpen: true, highWaterMark: RELAY_BUFFER }, (s) => this.accept(s));
     this.server.maxConnections = o.maxConnections ?? 512;
   }
 
