@@ -31,7 +31,7 @@ describe('server command line', () => {
       assert.match(r.stdout, /^usage: node dist\/server\.js --listen unix:PATH\|HOST:PORT --data-dir DIR\n/);
       assert.match(
         r.stdout,
-        /--max-launches N[^\n]*\n {7}node dist\/server\.js --check \[--json\] \[--sandbox-uid N\]\n.*exit 1 when not\n$/,
+        /--network-test-hosts NAME=IP[^\n]*\n {7}node dist\/server\.js --check \[--json\] \[--sandbox-uid N\]\n.*exit 1 when not\n$/,
       );
       assert.equal(r.stderr, '');
     });
