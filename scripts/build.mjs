@@ -48,36 +48,17 @@ execFileSync(
   { stdio: 'inherit' },
 );
 
-// The terminal helper (dist/agentfense-pty): static, so it runs on whatever a sandbox's root
-// file system holds. Debian: apt-get install -y gcc libc6-dev.
-execFileSync(
-  'cc',
-  [
-    '-static',
-    '-O2',
-    '-Wall',
-    '-Werror',
-    '-o',
-    join(root, 'dist', 'agentfense-pty'),
-    join(root, 'src', 'server', 'sandbox', 'runtime', 'ptyHelper.c'),
-  ],
-  { stdio: 'inherit' },
-);
-
-// The sandbox's egress forwarder (dist/agentfense-netfwd): static for the same reason.
-execFileSync(
-  'cc',
-  [
-    '-static',
-    '-O2',
-    '-Wall',
-    '-Werror',
-    '-o',
-    join(root, 'dist', 'agentfense-netfwd'),
-    join(root, 'src', 'server', 'network', 'netForwarder.c'),
-  ],
-  { stdio: 'inherit' },
-);
+// The helpers that run inside sandboxes: static, so they run on whatever a sandbox's root file
+// system holds. Debian: apt-get install -y gcc libc6-dev.
+function buildStaticHelper(output, source) {
+  execFileSync('cc', ['-static', '-O2', '-Wall', '-Werror', '-o', join(root, 'dist', output), join(root, source)], {
+    stdio: 'inherit',
+  });
+}
+// The terminal helper: interactive terminals run through it.
+buildStaticHelper('agentfense-pty', 'src/server/sandbox/runtime/ptyHelper.c');
+// The egress forwarder: a sandbox with network reaches its proxy through it.
+buildStaticHelper('agentfense-netfwd', 'src/server/network/netForwarder.c');
 
 if (watch) {
   for (const options of builds) await (await esbuild.context(options)).watch();
