@@ -5,9 +5,9 @@
  */
 import * as vscode from 'vscode';
 import { AgentFenseBackend, type SandboxInfo } from '../client';
-import { withNetworkOverride, type PresetNetwork } from '../shared/networkPolicy';
+import { withNetworkOverride } from '../shared/networkPolicy';
 import { BaselineStore } from '../core/review/reviewBaseline';
-import { SandboxProvisioner, type SandboxTarget } from '../core/run/sandboxProvisioner';
+import { SandboxProvisioner, type EnsureOptions, type SandboxTarget } from '../core/run/sandboxProvisioner';
 import { WorkspaceSync } from '../core/sync/workspaceSync';
 import { Config } from './config';
 import { Connection } from './server/connection';
@@ -15,7 +15,6 @@ import { showError } from './server/errorReporting';
 import { PresetStore } from './presets/presetStore';
 import { RunOutcomes } from './run/runOutcomes';
 import { RecentDenials } from './denials/recentDenials';
-import type { AccessGrant } from '../core/denials/accessGrant';
 import { confirmUploadOverPending } from './upload/overwriteConfirmation';
 import { showUploadProgress } from './upload/uploadProgress';
 import { rootOf } from './workspaceRoots';
@@ -84,12 +83,7 @@ export class Ctx implements vscode.Disposable {
   provision(
     folder: vscode.WorkspaceFolder,
     preset: string | undefined,
-    options: {
-      signal?: AbortSignal;
-      report?: (message: string) => void;
-      grant?: AccessGrant;
-      network?: PresetNetwork;
-    } = {},
+    options: EnsureOptions = {},
   ): Promise<SandboxTarget<SandboxInfo>> {
     return this.sandboxes.ensureSandbox(rootOf(folder), preset || this.presets.activeName, options);
   }

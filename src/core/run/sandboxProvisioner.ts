@@ -42,6 +42,16 @@ export interface ProvisionerOptions {
   networkOf: (preset: string) => PresetNetwork;
 }
 
+export interface EnsureOptions {
+  signal?: AbortSignal;
+  /** Steps before the sandbox runs (sync, start), in words. */
+  report?: (message: string) => void;
+  /** Allow once: the preset's rules plus this grant. */
+  grant?: AccessGrant;
+  /** This run's network instead of the preset's (a task's `network`). */
+  network?: PresetNetwork;
+}
+
 export class SandboxProvisioner<S extends SandboxSummary = SandboxSummary> {
   private readonly changed = new Emitter<void>();
   /** The last sandbox handed out per folder and preset, with what it was made for. */
@@ -65,17 +75,7 @@ export class SandboxProvisioner<S extends SandboxSummary = SandboxSummary> {
    * `grant` (Allow once), a sandbox of the preset's rules plus the grant, which no run without
    * that grant is given; the caller destroys it after its run.
    */
-  async ensureSandbox(
-    root: WorkspaceRoot,
-    preset: string,
-    options: {
-      signal?: AbortSignal;
-      report?: (message: string) => void;
-      grant?: AccessGrant;
-      /** This run's network instead of the preset's (a task's `network`). */
-      network?: PresetNetwork;
-    } = {},
-  ): Promise<SandboxTarget<S>> {
+  async ensureSandbox(root: WorkspaceRoot, preset: string, options: EnsureOptions = {}): Promise<SandboxTarget<S>> {
     // Validate the preset before any upload: a typo should fail fast and say so.
     const rules = withGrant(this.options.rulesOf(preset), options.grant);
     options.report?.('checking the workspace…');
