@@ -4,6 +4,8 @@
  * server sends them for every command with refusals, audited or not (the proxy sees every
  * connection anyway); the client decodes defensively.
  */
+import { itemsWithin, parseTrailerJson } from './trailerJson';
+
 export interface RefusedConnectionWire {
   host: string;
   port: number;
@@ -20,24 +22,11 @@ export const CONNECTIONS_REFUSED_TRAILER = 'x-agentfense-connections-refused-bin
 const MAX_BYTES = 4000;
 
 export function encodeRefusedConnections(list: readonly RefusedConnectionWire[]): Buffer {
-  const kept: RefusedConnectionWire[] = [];
-  let size = 2;
-  for (const r of list) {
-    size += Buffer.byteLength(JSON.stringify(r)) + 1;
-    if (size > MAX_BYTES) break;
-    kept.push(r);
-  }
-  return Buffer.from(JSON.stringify(kept));
+  return Buffer.from(JSON.stringify(itemsWithin(list, MAX_BYTES, 2)));
 }
 
 export function decodeRefusedConnections(raw: Buffer | string | undefined): RefusedConnectionWire[] | undefined {
-  if (raw === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw.toString());
-  } catch {
-    return undefined;
-  }
+  const parsed = parseTrailerJson(raw);
   if (!Array.isArray(parsed)) return undefined;
   return parsed.filter(
     (r): r is RefusedConnectionWire =>

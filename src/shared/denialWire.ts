@@ -3,6 +3,7 @@
  * encodes at most what fits, the client decodes defensively (a field of the wrong shape drops
  * that record, never the call).
  */
+import { itemsWithin, parseTrailerJson } from './trailerJson';
 import { PATTERN_TYPES, PERMISSION_LEVELS, type NormalizedRule, type PermissionLevel } from './permissions';
 
 export const DENIAL_KINDS = ['hidden', 'unreadable', 'read-only'] as const;
@@ -57,25 +58,12 @@ export interface WireDenials {
 export const MAX_DENIALS_BYTES = 6000;
 
 export function encodeDenials(denials: readonly WireDenial[], dropped: number): Buffer {
-  const kept: WireDenial[] = [];
-  let size = 40;
-  for (const d of denials) {
-    const bytes = Buffer.byteLength(JSON.stringify(d)) + 1;
-    if (size + bytes > MAX_DENIALS_BYTES) break;
-    kept.push(d);
-    size += bytes;
-  }
+  const kept = itemsWithin(denials, MAX_DENIALS_BYTES, 40);
   return Buffer.from(JSON.stringify({ denials: kept, dropped: dropped + denials.length - kept.length }));
 }
 
 export function decodeDenials(raw: Buffer | string | undefined): WireDenials | undefined {
-  if (raw === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw.toString());
-  } catch {
-    return undefined;
-  }
+  const parsed = parseTrailerJson(raw);
   if (!parsed || typeof parsed !== 'object') return undefined;
   const { denials, dropped } = parsed as { denials?: unknown; dropped?: unknown };
   if (!Array.isArray(denials)) return undefined;
