@@ -27,10 +27,29 @@ export function grantTarget(text: string, active: string, nameTaken: (name: stri
 
 export class PresetFileError extends Error {}
 
-function presetsOf(text: string): Record<string, unknown> {
+/**
+ * The file's text with one preset changed: the file's own (`change` gets it and its name, and
+ * returns its new value), or a new one extending the base (`derived` gives its other keys).
+ * Throws PresetFileError rather than lose what the file holds.
+ */
+function presetFileWith(
+  text: string,
+  target: GrantTarget,
+  change: (preset: Record<string, unknown>, name: string) => Record<string, unknown>,
+  derived: (base: string) => Record<string, unknown>,
+): string {
   const { presets, error } = parsePresetFile(text);
   if (error) throw new PresetFileError(`${WORKSPACE_PRESETS_FILE} ${error}; fix it first`);
-  return presets;
+  const next: Record<string, unknown> = { ...presets };
+  if (target.kind === 'into') {
+    const preset = presets[target.preset];
+    if (!preset || typeof preset !== 'object' || Array.isArray(preset))
+      throw new PresetFileError(`preset "${target.preset}" in ${WORKSPACE_PRESETS_FILE} is not an object`);
+    next[target.preset] = change(preset as Record<string, unknown>, target.preset);
+  } else {
+    next[target.name] = { extends: target.base, ...derived(target.base) };
+  }
+  return JSON.stringify(next, null, 2) + '\n';
 }
 
 /**
@@ -44,48 +63,32 @@ export function presetFileWithDestination(
   current: PresetNetwork,
   destination: string,
 ): string {
-  const presets = presetsOf(text);
   const network = {
     ...(current.mode === 'on' ? { mode: 'on' } : {}),
     allow: current.allow.includes(destination) ? [...current.allow] : [...current.allow, destination],
     ...(current.deny.length ? { deny: [...current.deny] } : {}),
   };
-  const next: Record<string, unknown> = { ...presets };
-  if (target.kind === 'into') {
-    const preset = presets[target.preset];
-    if (!preset || typeof preset !== 'object' || Array.isArray(preset))
-      throw new PresetFileError(`preset "${target.preset}" in ${WORKSPACE_PRESETS_FILE} is not an object`);
-    next[target.preset] = { ...preset, network };
-  } else {
-    next[target.name] = {
-      extends: target.base,
-      description: `${target.base}, with network access granted from AgentFense's Denials view`,
-      network,
-    };
-  }
-  return JSON.stringify(next, null, 2) + '\n';
+  return presetFileWith(
+    text,
+    target,
+    (preset) => ({ ...preset, network }),
+    (base) => ({ description: `${base}, with network access granted from AgentFense's Denials view`, network }),
+  );
 }
 
 /** The file's text with the rule added; throws PresetFileError rather than lose what the file holds. */
 export function presetFileWithGrant(text: string, target: GrantTarget, rule: NormalizedRule): string {
-  const presets = presetsOf(text);
   const written = { pattern: rule.pattern, permission: rule.permission, type: rule.type, priority: rule.priority };
-  const next: Record<string, unknown> = { ...presets };
-  if (target.kind === 'into') {
-    const preset = presets[target.preset];
-    if (!preset || typeof preset !== 'object' || Array.isArray(preset))
-      throw new PresetFileError(`preset "${target.preset}" in ${WORKSPACE_PRESETS_FILE} is not an object`);
-    const own = (preset as { rules?: unknown }).rules ?? [];
-    if (!Array.isArray(own)) throw new PresetFileError(`preset "${target.preset}" has "rules" that is not an array`);
-    next[target.preset] = { ...preset, rules: [...(own as unknown[]), written] };
-  } else {
-    next[target.name] = {
-      extends: target.base,
-      description: `${target.base}, with access granted from AgentFense's Denials view`,
-      rules: [written],
-    };
-  }
-  return JSON.stringify(next, null, 2) + '\n';
+  return presetFileWith(
+    text,
+    target,
+    (preset, name) => {
+      const own = preset.rules ?? [];
+      if (!Array.isArray(own)) throw new PresetFileError(`preset "${name}" has "rules" that is not an array`);
+      return { ...preset, rules: [...(own as unknown[]), written] };
+    },
+    (base) => ({ description: `${base}, with access granted from AgentFense's Denials view`, rules: [written] }),
+  );
 }
 
 /**
