@@ -25,7 +25,13 @@ const common = {
 
 const builds = [
   { ...common, entryPoints: ['src/extension/main.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
-  { ...common, entryPoints: ['src/server/main.ts'], outfile: 'dist/server.js' },
+  {
+    ...common,
+    entryPoints: ['src/server/main.ts'],
+    outfile: 'dist/server.js',
+    // dockerode's ssh:// transport, which the server does not offer (scripts/bundleStubs/ssh2.cjs).
+    alias: { ssh2: './scripts/bundleStubs/ssh2.cjs' },
+  },
   // `agentfense-mcp` (package.json bin): runnable on its own, so it starts with a shebang.
   {
     ...common,
@@ -59,6 +65,8 @@ function buildStaticHelper(output, source) {
 buildStaticHelper('agentfense-pty', 'src/server/sandbox/runtime/ptyHelper.c');
 // The egress forwarder: a sandbox with network reaches its proxy through it.
 buildStaticHelper('agentfense-netfwd', 'src/server/network/netForwarder.c');
+// The Docker runtime's init and per-command runner: bound into each sandbox container.
+buildStaticHelper('agentfense-init', 'src/server/sandbox/docker/containerInit.c');
 
 if (watch) {
   for (const options of builds) await (await esbuild.context(options)).watch();

@@ -12,6 +12,7 @@ export const BUNDLES = [
   'dist/seccomp.bpf',
   'dist/agentfense-pty',
   'dist/agentfense-netfwd',
+  'dist/agentfense-init',
 ];
 
 function newestMtime(path) {

@@ -43,6 +43,9 @@ const APT_PACKAGES = [
   'curl',
   'git',
   'openssl',
+  // The Docker runtime's tests and bench start their own private dockerd (scripts/privateDockerd.mjs)
+  // and import an image of the host's tools into it (no registry is reachable).
+  'docker.io',
 ];
 
 export function cacheDir() {

@@ -5,6 +5,7 @@ import { hostDefaultLimits } from './sandbox/runtime/defaultLimits';
 import type { ResourceLimitValues } from './sandbox/runtime/cgroupLimits';
 import { availableParallelism } from 'node:os';
 import { isIP } from 'node:net';
+import { dockerSocketPath } from './sandbox/docker/dockerEngine';
 
 export type CowFlag = 'auto' | 'overlay' | 'copy';
 
@@ -27,6 +28,8 @@ export interface ServerOptions {
    * addresses: how tests stand in for the internet on a machine without it.
    */
   networkTestHosts: ReadonlyMap<string, string>;
+  /** The Docker engine's socket for Docker sandboxes (--docker-host, DOCKER_HOST, /var/run/docker.sock). */
+  dockerSocket: string;
 }
 
 const MiB = 1024 * 1024;
@@ -53,6 +56,7 @@ export const USAGE = `usage: node dist/server.js --listen unix:PATH|HOST:PORT --
   [--shm-size SIZE]          each sandbox's /dev/shm (default 512M)
   [--max-launches N]         sandbox commands starting at once; more wait their turn (default 4 per CPU)
   [--network-test-hosts NAME=IP,...]  for tests: names the egress proxy resolves to local origins, as if public
+  [--docker-host unix:///PATH]  the Docker engine of Docker sandboxes (default $DOCKER_HOST, else /var/run/docker.sock)
        node dist/server.js --check [--json] [--sandbox-uid N]
                              can this host run sandboxes? each check with ✓/✗ and its fix; exit 1 when not`;
 
@@ -73,9 +77,10 @@ const FLAGS = [
   '--shm-size',
   '--max-launches',
   '--network-test-hosts',
+  '--docker-host',
 ];
 
-export function parseServerOptions(argv: readonly string[]): ServerOptions {
+export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServerOptions {
   const values = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -158,7 +163,14 @@ export function parseServerOptions(argv: readonly string[]): ServerOptions {
       throw new UsageError(`--network-test-hosts takes NAME=IP pairs separated by commas; got ${JSON.stringify(pair)}`);
     networkTestHosts.set(name.toLowerCase(), ip);
   }
+  let dockerSocket: string;
+  try {
+    dockerSocket = dockerSocketPath(values.get('--docker-host') ?? env.DOCKER_HOST);
+  } catch (err) {
+    throw new UsageError(`--docker-host: ${(err as Error).message}`);
+  }
   return {
+    dockerSocket,
     listen,
     dataDir,
     tokenFile,

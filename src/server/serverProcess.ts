@@ -16,6 +16,8 @@ import { createTerminalService } from './sandbox/terminalService';
 import { installPtyHelper } from './sandbox/runtime/ptyTerminal';
 import { installStrace } from './sandbox/audit/auditedCommand';
 import { installForwarder } from './network/sandboxEgress';
+import { DockerEngine } from './sandbox/docker/dockerEngine';
+import { installContainerInit } from './sandbox/docker/containerInitInstall';
 import { egressResolver } from './network/egressResolver';
 import { SandboxServiceService } from '../generated/sandbox';
 import { CodebaseStore } from './codebase/store';
@@ -66,6 +68,9 @@ export async function runServer(options: ServerOptions): Promise<void> {
     log.warn(
       'no egress forwarder in this build: sandboxes with network will fail (rebuild with node scripts/build.mjs)',
     );
+  const initInstalled = installContainerInit(dataDir, identity);
+  if (!initInstalled)
+    log.warn('no container runner in this build: Docker sandboxes will fail (rebuild with node scripts/build.mjs)');
   const egressDir = makeEgressDir(identity);
   const token = options.tokenFile ? readToken(options.tokenFile) : undefined;
 
@@ -73,7 +78,10 @@ export async function runServer(options: ServerOptions): Promise<void> {
     log,
     ...(identity.serverIsRoot ? { blobReaderGroup: identity.gid } : {}),
   });
-  const cgroups = new CgroupLimits(identity, createHash('sha256').update(dataDir).digest('hex').slice(0, 12));
+  // Names this server's cgroups and containers (another data dir, another server).
+  const serverTag = createHash('sha256').update(dataDir).digest('hex').slice(0, 12);
+  const cgroups = new CgroupLimits(identity, serverTag);
+  const docker = new DockerEngine(options.dockerSocket);
   const views = new ViewCache(dataDir, store, identity, cowMode === 'overlay');
   const launchGate = new LaunchGate(options.launchSlots, LAUNCH_HOLD_MS);
   const { mergeLimits, shmBytes } = options;
@@ -90,6 +98,8 @@ export async function runServer(options: ServerOptions): Promise<void> {
     launchGate,
     egressDir,
     resolveEgress: egressResolver(options.networkTestHosts),
+    docker,
+    serverTag,
   });
   // Defaults apply where this host can enforce them; explicit limits it cannot are refused.
   const { limits: defaultLimits, dropped } = cgroups.enforceablePart(options.defaultLimits);
@@ -106,7 +116,15 @@ export async function runServer(options: ServerOptions): Promise<void> {
   // silently altered request or an INTERNAL from grpc-js.
   addStrictService(server, CodebaseServiceService, createCodebaseService(store));
   addStrictService(server, BatchUploadServiceService, createBatchUploadService(store));
-  addStrictService(server, SandboxServiceService, createSandboxService(manager, cgroups, host, defaultLimits));
+  addStrictService(
+    server,
+    SandboxServiceService,
+    createSandboxService(manager, cgroups, host, defaultLimits, {
+      engine: docker,
+      defaultLimits: options.defaultLimits,
+      initInstalled,
+    }),
+  );
   addStrictService(server, TerminalServiceService, createTerminalService(manager));
 
   const address = await listen(server, options.listen);

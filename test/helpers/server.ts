@@ -49,6 +49,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** Descriptors the server inherits beyond stdio: child fd number → this process's fd. */
   inheritFds?: Record<number, number>;
+  /** Fields every startSandbox() carries unless it says otherwise (a runtime and image: helpers/runtimes.ts). */
+  sandboxDefaults?: Partial<CreateSandboxRequest>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- overloaded generated methods
@@ -130,6 +132,7 @@ export class TestServer {
   /** Every stderr line so far (structured logs). */
   readonly logs: string[] = [];
   exited?: Promise<number | null>;
+  sandboxDefaults: Partial<CreateSandboxRequest> = {};
 
   constructor(
     readonly proc: ChildProcess,
@@ -195,7 +198,7 @@ export class TestServer {
     const sb = await call<Sandbox>(
       this.sandboxes,
       this.sandboxes.createSandbox,
-      createSandboxRequest(codebaseId, permissions, extra),
+      createSandboxRequest(codebaseId, permissions, { ...this.sandboxDefaults, ...extra }),
     );
     await call(this.sandboxes, this.sandboxes.startSandbox, { sandboxId: sb.id });
     return sb.id;
@@ -317,5 +320,6 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
   server.logs.push(...logs.splice(0));
   proc.stderr!.on('data', () => server.logs.push(...logs.splice(0)));
   server.exited = exited;
+  server.sandboxDefaults = o.sandboxDefaults ?? {};
   return server;
 }

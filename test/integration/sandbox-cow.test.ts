@@ -1,7 +1,7 @@
 /**
  * Copy-on-write: sandboxes write to private layers; after each command their `write`-level
  * changes are merged into the codebase; other sandboxes see them once refreshed. The same
- * tests run with `--cow overlay` and `--cow copy`.
+ * tests run with `--cow overlay` and `--cow copy`, under bubblewrap and under Docker.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,19 +10,26 @@ import { getPreset } from '../../src/shared/presets';
 import { rootOnly } from '../helpers/privileges';
 import { call, rules, startServer, wireRules, type TestServer } from '../helpers/server';
 import { settle } from '../helpers/waitFor';
+import { RUNTIMES } from '../helpers/runtimes';
 import type { ExecOutput } from '../../src/generated/sandbox';
 
 const FULL = wireRules(getPreset('full-access'));
 
-for (const mode of ['overlay', 'copy']) {
+/** Each layer mode under each runtime: a Docker sandbox binds the same layers into its container. */
+const VARIANTS = RUNTIMES.flatMap((runtime) => (['overlay', 'copy'] as const).map((mode) => ({ runtime, mode })));
+
+for (const { runtime, mode } of VARIANTS) {
   // A non-root server has no overlay mounts (it refuses --cow overlay) and copies instead.
-  describe(`copy-on-write (--cow ${mode})`, mode === 'overlay' ? rootOnly('overlay mounts') : {}, () => {
+  const skip = runtime.skip.skip || (mode === 'overlay' && rootOnly('overlay mounts').skip);
+  describe(`copy-on-write (--cow ${mode}, ${runtime.name})`, { skip }, () => {
     let server: TestServer;
     before(async () => {
-      server = await startServer({ args: ['--cow', mode] });
+      const setup = await runtime.setUp();
+      server = await startServer({ args: ['--cow', mode, ...setup.serverArgs], sandboxDefaults: setup.sandbox });
     });
     after(async () => {
-      await server.stop();
+      await server?.stop();
+      await runtime.tearDown();
     });
 
     it('a write is private to its sandbox until merged, then others see it after refresh', async () => {

@@ -11,6 +11,7 @@ import type { NetworkPolicy } from '../../shared/networkPolicy';
 import type { SandboxIdentity } from '../sandbox/sandboxIdentity';
 import { installExecuteOnly } from '../sandbox/runtime/executeOnlyCopy';
 import { failedPrecondition, type RpcError } from '../rpc/rpcError';
+import type { ContainerEgress } from '../sandbox/docker/containerConfig';
 import { EgressProxy, type RefusedConnection, type Resolution } from './egressProxy';
 
 /** Where the forwarder listens inside the sandbox (HTTP, CONNECT and SOCKS5 on one port). */
@@ -111,6 +112,15 @@ export class SandboxEgress {
       this.socketPath,
       SOCKET_IN_SANDBOX,
     ];
+  }
+
+  /** The same for a Docker sandbox: its init runs behind the forwarder (docker/containerConfig.ts). */
+  containerEgress(): ContainerEgress {
+    return {
+      forwarder: { hostPath: forwarderPath(this.dataDir), inSandbox: FORWARDER_IN_SANDBOX },
+      socket: { hostPath: this.socketPath, inSandbox: SOCKET_IN_SANDBOX },
+      prefix: [FORWARDER_IN_SANDBOX, String(PROXY_PORT), SOCKET_IN_SANDBOX],
+    };
   }
 
   /** `program`, run once the forwarder listens. */

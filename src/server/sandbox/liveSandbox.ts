@@ -46,6 +46,12 @@ import type { NetworkPolicy } from '../../shared/networkPolicy';
 import { proxyEnv, SandboxEgress } from '../network/sandboxEgress';
 import type { Resolution } from '../network/egressProxy';
 import { countRefusals, type RefusedConnectionWire } from '../../shared/connectionRefusals';
+import type { SandboxRuntime } from './sandboxRuntime';
+import type { SandboxSession } from './sandboxSession';
+import type { DockerEngine } from './docker/dockerEngine';
+import { SandboxContainer } from './docker/sandboxContainer';
+import { DockerSession } from './docker/dockerSession';
+import { containerInitPath } from './docker/containerInitInstall';
 
 export interface RuntimeContext {
   dataDir: string;
@@ -63,6 +69,10 @@ export interface RuntimeContext {
   /** Where sandboxes' egress proxies listen (network/sandboxEgress.ts). */
   egressDir: string;
   resolveEgress: (host: string) => Promise<Resolution>;
+  /** The engine Docker sandboxes run on (nothing connects until one is started). */
+  docker: DockerEngine;
+  /** Labels this server's containers, so a restarted server finds its leftovers. */
+  serverTag: string;
 }
 
 export interface LiveSandboxSpec {
@@ -71,6 +81,7 @@ export interface LiveSandboxSpec {
   rules: NormalizedRule[];
   network: NetworkPolicy;
   resources?: ResourceLimitValues;
+  runtime: SandboxRuntime;
 }
 
 export interface ExecOptions {
@@ -114,7 +125,7 @@ export interface TerminalHandlers {
 }
 
 export class LiveSandbox {
-  readonly sessions = new Map<string, ShellSession>();
+  readonly sessions = new Map<string, SandboxSession>();
   private readonly terminals = new Set<PtyTerminal>();
   /** The codebase's files and folders at one version, to tell a hidden path from a missing one. */
   private pathsOf: { version: string; paths: ReadonlySet<string> } | undefined;
@@ -141,6 +152,8 @@ export class LiveSandbox {
   private readonly tmpDir: string;
   /** The way out, when the network policy lets anything out. */
   private egress: SandboxEgress | undefined;
+  /** A Docker sandbox's container for the current view (replaced when the view is). */
+  private container: SandboxContainer | undefined;
 
   private constructor(
     private readonly ctx: RuntimeContext,
@@ -165,7 +178,9 @@ export class LiveSandbox {
       }
       await mkdir(sb.tmpDir, { recursive: true, mode: 0o700 });
       if (ctx.identity.serverIsRoot) await chown(sb.tmpDir, ctx.identity.uid, ctx.identity.gid);
-      if (hasLimits(spec.resources)) sb.cgroupProcs = ctx.cgroups.create(spec.id, spec.resources);
+      // Docker enforces a container's limits itself (containerConfig.ts).
+      if (spec.runtime.kind === 'bwrap' && hasLimits(spec.resources))
+        sb.cgroupProcs = ctx.cgroups.create(spec.id, spec.resources);
       sb.egress = await SandboxEgress.open({
         egressDir: ctx.egressDir,
         sandboxId: spec.id,
@@ -187,6 +202,10 @@ export class LiveSandbox {
     // Validate before touching anything.
     const env = this.envArgs(o.env);
     const cwd = sandboxWorkdir(o.workdir);
+    if (o.audit && this.spec.runtime.kind === 'docker')
+      throw failedPrecondition(
+        'auditing what a command was refused needs the bubblewrap runtime; this sandbox runs in Docker',
+      );
     if (o.audit && !existsSync(straceCopyPath(this.ctx.dataDir))) throw straceMissing();
     const abort = new AbortController();
     if (o.abort) {
@@ -205,23 +224,17 @@ export class LiveSandbox {
       const denials = o.audit ? this.denialLog(cwd) : undefined;
       const started = Date.now() / 1000;
       try {
-        // Env values and the command go through pipes: bwrap's command line is public.
-        const program = ['/bin/sh', SCRIPT_PATH];
-        const extraBinds = o.audit ? ['--ro-bind', straceCopyPath(this.ctx.dataDir), STRACE_IN_SANDBOX] : [];
-        const launch = this.launch(
-          [...env, '--chdir', cwd, ...extraBinds, '--ro-bind-data', String(SCRIPT_FD), SCRIPT_PATH],
-          o.audit ? audited(program) : program,
-          o.command,
-        );
-        outcome = await runCommand({
-          launch: { ...launch, auditPipe: o.audit },
-          gate: this.ctx.launchGate,
-          stdin: o.stdin,
-          timeoutMs: o.timeoutMs,
-          sink: o.sink,
-          abort: abort.signal,
-          onAudit: denials && ((chunk) => denials.push(chunk)),
-        });
+        outcome = this.container
+          ? await this.container.run({
+              script: o.command,
+              env: this.containerEnv(o.env),
+              workdir: cwd,
+              stdin: o.stdin,
+              timeoutMs: o.timeoutMs,
+              sink: o.sink,
+              abort: abort.signal,
+            })
+          : await this.runWithBwrap(o, env, cwd, abort.signal, denials);
       } finally {
         try {
           const merged = await this.mergeLocked();
@@ -248,6 +261,32 @@ export class LiveSandbox {
     }
   }
 
+  /** One command in a fresh bwrap: env values and the command go through pipes (bwrap's command line is public). */
+  private runWithBwrap(
+    o: ExecOptions,
+    env: string[],
+    cwd: string,
+    abort: AbortSignal,
+    denials: DenialLog | undefined,
+  ): Promise<RunOutcome> {
+    const program = ['/bin/sh', SCRIPT_PATH];
+    const extraBinds = o.audit ? ['--ro-bind', straceCopyPath(this.ctx.dataDir), STRACE_IN_SANDBOX] : [];
+    const launch = this.launch(
+      [...env, '--chdir', cwd, ...extraBinds, '--ro-bind-data', String(SCRIPT_FD), SCRIPT_PATH],
+      o.audit ? audited(program) : program,
+      o.command,
+    );
+    return runCommand({
+      launch: { ...launch, auditPipe: o.audit },
+      gate: this.ctx.launchGate,
+      stdin: o.stdin,
+      timeoutMs: o.timeoutMs,
+      sink: o.sink,
+      abort,
+      onAudit: denials && ((chunk) => denials.push(chunk)),
+    });
+  }
+
   /** A command's denials, judged by this sandbox's rules and its codebase as the command starts. */
   private denialLog(cwd: string): DenialLog {
     const snapshot = this.ctx.store.snapshot(this.spec.codebaseId);
@@ -264,7 +303,7 @@ export class LiveSandbox {
     return new DenialLog({ rules: this.rulesEngine, exists: (p) => paths.has(p), cwd });
   }
 
-  async openSession(sessionId: string, shell: string, requestEnv: Record<string, string>): Promise<ShellSession> {
+  async openSession(sessionId: string, shell: string, requestEnv: Record<string, string>): Promise<SandboxSession> {
     const env = commandEnv(this.egress ? { ...proxyEnv(), ...requestEnv } : requestEnv);
     this.refuseIfStopping();
     return this.locked(async () => {
@@ -272,6 +311,19 @@ export class LiveSandbox {
       // the sessions it knew of, so a shell started now would outlive the sandbox.
       this.refuseIfStopping();
       await this.refreshIfStale();
+      if (this.container) {
+        const session = new DockerSession({
+          id: sessionId,
+          sandboxId: this.spec.id,
+          shell,
+          tmpDir: this.tmpDir,
+          state: { cwd: '/workspace', env: this.containerEnv(requestEnv) },
+          // The container of the moment: it is replaced only while no session is open.
+          run: (r) => this.container!.run(r),
+        });
+        this.sessions.set(sessionId, session);
+        return session;
+      }
       // The supervisor gets a fixed environment; the session's goes into each command's prelude.
       const statePath = `/tmp/.agentfense-state-${sessionId}`;
       const supervisor = this.launch(
@@ -303,6 +355,10 @@ export class LiveSandbox {
    * after it) and when it ends.
    */
   async openTerminal(o: TerminalOptions, h: TerminalHandlers): Promise<PtyTerminal> {
+    if (this.spec.runtime.kind === 'docker')
+      throw failedPrecondition(
+        'interactive terminals need the bubblewrap runtime; in a Docker sandbox use a session (CreateSession) or Exec',
+      );
     const env = this.envArgs(o.env);
     const cwd = sandboxWorkdir(o.workdir);
     if (!existsSync(ptyHelperPath(this.ctx.dataDir))) throw missingPtyHelper();
@@ -373,7 +429,7 @@ export class LiveSandbox {
   }
 
   async sessionExec(
-    session: ShellSession,
+    session: SandboxSession,
     command: string,
     timeoutMs: number | undefined,
     sink?: OutputSink,
@@ -438,6 +494,15 @@ export class LiveSandbox {
     return envArgs(this.egress ? { ...proxyEnv(), ...requestEnv } : requestEnv);
   }
 
+  /**
+   * A Docker command's environment: the image's (with HOME and TERM as in every sandbox), the
+   * proxy variables (a sandbox with network), the request's. Names are checked as for bwrap.
+   */
+  private containerEnv(requestEnv: Record<string, string>): Record<string, string> {
+    commandEnv(requestEnv);
+    return { ...this.container!.baseEnv, ...(this.egress ? proxyEnv() : {}), ...requestEnv };
+  }
+
   private hasOpenSessions(): boolean {
     if (this.terminals.size > 0) return true;
     for (const s of this.sessions.values()) if (!s.closed) return true;
@@ -448,6 +513,7 @@ export class LiveSandbox {
     if (this.activeCommands > 0 || this.hasOpenSessions()) return;
     if (this.ctx.store.snapshot(this.spec.codebaseId).version === this.knownVersion) return;
     this.ctx.log.debug('sandbox refresh', { sandbox: this.spec.id });
+    await this.removeContainer();
     await this.layer.tearDown();
     this.view.release();
     this.merger.reset();
@@ -467,7 +533,35 @@ export class LiveSandbox {
       shmBytes: this.ctx.shmBytes,
     });
     if (this.egress) this.mountArgs.push(...this.egress.bindArgs());
+    if (this.spec.runtime.kind === 'docker') {
+      this.container = await SandboxContainer.start(
+        this.ctx.docker,
+        {
+          sandboxId: this.spec.id,
+          serverTag: this.ctx.serverTag,
+          image: this.spec.runtime.image,
+          viewDir: this.view.dir,
+          layers,
+          readOnlyBinds: this.view.plan.readOnlyBinds,
+          tmpDir: this.tmpDir,
+          shmBytes: this.ctx.shmBytes,
+          initHostPath: containerInitPath(this.ctx.dataDir),
+          user: { uid: this.ctx.identity.uid, gid: this.ctx.identity.gid },
+          resources: this.spec.resources,
+          egress: this.egress?.containerEgress(),
+        },
+        this.ctx.launchGate,
+      );
+    }
     this.knownVersion = snapshot.version;
+  }
+
+  private async removeContainer(): Promise<void> {
+    const container = this.container;
+    this.container = undefined;
+    await container
+      ?.remove()
+      .catch((err) => this.ctx.log.warn('container removal failed', { sandbox: this.spec.id, error: String(err) }));
   }
 
   /** Merges under the lock: how many paths it wrote or deleted, and the notes on what it refused ('' if nothing). */
@@ -493,6 +587,8 @@ export class LiveSandbox {
   }
 
   private async tearDown(): Promise<void> {
+    // First the container: its binds hold the layer and the proxy socket.
+    await this.removeContainer();
     await this.egress
       ?.close()
       .catch((err) => this.ctx.log.warn('egress proxy close failed', { sandbox: this.spec.id, error: String(err) }));
@@ -508,7 +604,7 @@ export class LiveSandbox {
       this.layerFs = undefined;
     }
     if (this.layerDir !== this.dir) await removeTree(this.layerDir).catch(() => {});
-    if (hasLimits(this.spec.resources)) this.ctx.cgroups.remove(this.spec.id);
+    if (this.cgroupProcs.length > 0) this.ctx.cgroups.remove(this.spec.id);
   }
 
   /** Layer changes (refresh, merge, teardown) happen one at a time. */

@@ -10,14 +10,15 @@ import type { NormalizedRule } from '../../shared/permissions';
 import { failedPrecondition, notFound } from '../rpc/rpcError';
 import { requireField } from '../rpc/requiredField';
 import { newSandboxId, isSandboxId } from './ids';
-import { listPosition, loadRecord, saveRecord, type SandboxRecord } from './sandboxRecord';
+import { listPosition, loadRecord, runtimeOf, saveRecord, type SandboxRecord } from './sandboxRecord';
+import type { SandboxRuntime } from './sandboxRuntime';
 import { compareCursors } from '../rpc/paging';
 import { LiveSandbox, type RuntimeContext } from './liveSandbox';
 import { mountsUnder, unmount } from './view/hostMounts';
 import { killBwrapsMentioning } from './runtime/processTree';
 import { removeTree } from './view/treeRemoval';
 import { sandboxWalkDir } from '../dataDirAccess';
-import type { ShellSession } from './runtime/shellSession';
+import type { SandboxSession } from './sandboxSession';
 import type { ResourceLimitValues } from './runtime/cgroupLimits';
 
 export interface CreateSpec {
@@ -26,6 +27,7 @@ export interface CreateSpec {
   labels: Record<string, string>;
   expiresInMs?: number;
   resources?: ResourceLimitValues;
+  runtime: SandboxRuntime;
 }
 
 /** setTimeout's limit; longer expiries re-arm. */
@@ -79,7 +81,22 @@ export class SandboxManager {
       this.records.set(id, r);
       this.armExpiry(r);
     }
+    await this.removeLeftoverContainers();
     this.ctx.log.info('recovered sandboxes', { count: this.records.size });
+  }
+
+  /**
+   * The containers of Docker sandboxes the previous server ran (none of them runs now). Only
+   * when there are Docker sandboxes: a server that never used Docker never connects to it.
+   */
+  private async removeLeftoverContainers(): Promise<void> {
+    if (![...this.records.values()].some((r) => runtimeOf(r).kind === 'docker')) return;
+    try {
+      const removed = await this.ctx.docker.removeContainersOf(this.ctx.serverTag);
+      if (removed > 0) this.ctx.log.info('removed leftover sandbox containers', { count: removed });
+    } catch (err) {
+      this.ctx.log.warn('could not remove leftover sandbox containers', { error: String(err) });
+    }
   }
 
   create(spec: CreateSpec): SandboxRecord {
@@ -94,6 +111,7 @@ export class SandboxManager {
       createdAt: now.toISOString(),
       expiresAt: spec.expiresInMs ? new Date(now.getTime() + spec.expiresInMs).toISOString() : undefined,
       resources: spec.resources,
+      runtime: spec.runtime,
     };
     const dir = join(this.root, id);
     fs.mkdirSync(dir, { mode: 0o700 });
@@ -136,6 +154,7 @@ export class SandboxManager {
         rules: r.rules,
         network: networkPolicyOf(r.labels),
         resources: r.resources,
+        runtime: runtimeOf(r),
       });
       this.live.set(id, sb);
       r.state = 'running';
@@ -178,11 +197,11 @@ export class SandboxManager {
     return sb;
   }
 
-  registerSession(session: ShellSession): void {
+  registerSession(session: SandboxSession): void {
     this.sessionIndex.set(session.id, session.sandboxId);
   }
 
-  session(sessionId: string): { sandbox: LiveSandbox | undefined; session: ShellSession } {
+  session(sessionId: string): { sandbox: LiveSandbox | undefined; session: SandboxSession } {
     requireField(sessionId, 'session_id');
     const sandboxId = this.sessionIndex.get(sessionId);
     const sandbox = sandboxId ? this.live.get(sandboxId) : undefined;
@@ -191,7 +210,7 @@ export class SandboxManager {
     return { sandbox, session };
   }
 
-  sessionsOf(sandboxId: string): ShellSession[] {
+  sessionsOf(sandboxId: string): SandboxSession[] {
     this.get(sandboxId);
     return [...(this.live.get(sandboxId)?.sessions.values() ?? [])];
   }

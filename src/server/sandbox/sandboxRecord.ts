@@ -7,6 +7,7 @@ import type { NormalizedRule } from '../../shared/permissions';
 import { rulesToWire } from './wireRules';
 import type { ResourceLimitValues } from './runtime/cgroupLimits';
 import type { PageCursor } from '../rpc/paging';
+import { BWRAP, type SandboxRuntime } from './sandboxRuntime';
 
 export type SandboxState = 'pending' | 'running' | 'stopped' | 'error';
 
@@ -21,6 +22,12 @@ export interface SandboxRecord {
   stoppedAt?: string;
   expiresAt?: string;
   resources?: ResourceLimitValues;
+  /** Absent in records of servers before the Docker runtime: bubblewrap. */
+  runtime?: SandboxRuntime;
+}
+
+export function runtimeOf(r: SandboxRecord): SandboxRuntime {
+  return r.runtime ?? BWRAP;
 }
 
 const WIRE_STATUS: Record<SandboxState, SandboxStatus> = {
@@ -48,10 +55,15 @@ export function recordToWire(r: SandboxRecord): Sandbox {
     startedAt: date(r.startedAt),
     stoppedAt: date(r.stoppedAt),
     expiresAt: date(r.expiresAt),
-    runtime: RuntimeType.RUNTIME_TYPE_BWRAP,
-    image: '',
+    ...runtimeToWire(runtimeOf(r)),
     resources: r.resources ? { ...r.resources } : undefined,
   };
+}
+
+function runtimeToWire(rt: SandboxRuntime): Pick<Sandbox, 'runtime' | 'image'> {
+  return rt.kind === 'docker'
+    ? { runtime: RuntimeType.RUNTIME_TYPE_DOCKER, image: rt.image }
+    : { runtime: RuntimeType.RUNTIME_TYPE_BWRAP, image: '' };
 }
 
 /** Written to a temp file and renamed: a crash leaves the old or the new record, never half. */

@@ -1,5 +1,4 @@
 /** The gRPC SandboxService: request validation and wire conversion around SandboxManager. */
-import * as net from 'node:net';
 import { Metadata, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
 import {
   ExecOutput_OutputType,
@@ -13,11 +12,14 @@ import {
 } from '../../generated/sandbox';
 import { SessionStatus } from '../../generated/common';
 import type { Duration } from '../../generated/google/protobuf/duration';
-import { deadlineExceeded, failedPrecondition, invalidArgument, toRpcError, unimplemented } from '../rpc/rpcError';
+import { deadlineExceeded, failedPrecondition, invalidArgument, toRpcError } from '../rpc/rpcError';
 import { unary, WithTrailers } from '../rpc/unary';
 import { requireField } from '../rpc/requiredField';
 import type { SandboxManager } from './sandboxManager';
-import { listPosition, recordToWire } from './sandboxRecord';
+import { listPosition, recordToWire, runtimeOf } from './sandboxRecord';
+import { BWRAP, type SandboxRuntime } from './sandboxRuntime';
+import type { DockerEngine } from './docker/dockerEngine';
+import { missingContainerInit } from './docker/containerInitInstall';
 import { decodePageToken, encodePageToken, isAfterCursor, resolvePageSize } from '../rpc/paging';
 import { rulesFromWire } from './wireRules';
 import type { HostCheck } from '../hostCheck/hostCheck';
@@ -28,7 +30,7 @@ import { withDefaults } from './runtime/defaultLimits';
 import type { OutputSink } from './runtime/commandRunner';
 import { newSessionId } from './ids';
 import { validShell } from './shellPath';
-import type { ShellSession } from './runtime/shellSession';
+import type { SandboxSession } from './sandboxSession';
 import {
   AUDIT_REQUEST_HEADER,
   DENIALS_TRAILER,
@@ -41,7 +43,6 @@ import { networkPolicyOf, NetworkPolicyError } from '../../shared/networkPolicy'
 import { CONNECTIONS_REFUSED_TRAILER, encodeRefusedConnections } from '../../shared/connectionRefusals';
 import type { AuditOutcome } from './liveSandbox';
 
-const DOCKER_SOCKET = '/var/run/docker.sock';
 /**
  * The longest command timeout: Node's setTimeout treats a longer delay as 1 ms, which would
  * time the command out at once. (expires_in has no such limit: the manager re-arms.)
@@ -155,7 +156,7 @@ function failStream(call: ServerWritableStream<unknown, ExecOutput>, err: unknow
   call.emit('error', toRpcError(err).toServiceError());
 }
 
-function sessionToWire(s: ShellSession): Session {
+function sessionToWire(s: SandboxSession): Session {
   return {
     id: s.id,
     sandboxId: s.sandboxId,
@@ -166,22 +167,29 @@ function sessionToWire(s: ShellSession): Session {
   };
 }
 
-function dockerReachable(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect(DOCKER_SOCKET);
-    sock.once('connect', () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once('error', () => resolve(false));
-  });
+/** What the Docker runtime needs from the server: the engine, its default limits, whether the runner was built. */
+export interface DockerRuntimeSupport {
+  engine: DockerEngine;
+  /** Every default applies: Docker enforces them whatever the host's cgroup delegation. */
+  defaultLimits: ResourceLimitValues;
+  initInstalled: boolean;
+}
+
+const NO_LIMITS: ResourceLimitValues = { memoryBytes: 0, pidsLimit: 0, cpuQuota: 0, cpuShares: 0 };
+
+/** A Docker image reference: required, one printable token (the engine parses the rest). */
+function validImage(image: string): void {
+  if (!image) throw invalidArgument('image is required for the Docker runtime (for example python:3.11-slim)');
+  if (image.length > 512 || !/^[\x21-\x7e]+$/.test(image))
+    throw invalidArgument(`image ${JSON.stringify(image)} is not a Docker image reference`);
 }
 
 export function createSandboxService(
   manager: SandboxManager,
   cgroups: CgroupLimits,
   host: Pick<HostCheck, 'require'>,
-  defaultLimits?: ResourceLimitValues,
+  defaultLimits: ResourceLimitValues | undefined,
+  dockerRuntime: DockerRuntimeSupport,
 ): SandboxServiceServer {
   const execValidated = (req: ExecRequest) => {
     requireField(req.sandboxId, 'sandbox_id');
@@ -202,27 +210,26 @@ export function createSandboxService(
   return {
     createSandbox: unary(async (req) => {
       requireField(req.codebaseId, 'codebase_id');
-      if (req.runtime === RuntimeType.RUNTIME_TYPE_DOCKER) {
-        if (!(await dockerReachable())) {
-          throw failedPrecondition(
-            `the Docker runtime needs a Docker engine, and none is reachable at ${DOCKER_SOCKET}`,
-          );
-        }
-        throw unimplemented('this embedded server runs sandboxes with bubblewrap only');
-      }
-      if (req.runtime !== RuntimeType.RUNTIME_TYPE_BWRAP && req.runtime !== RuntimeType.RUNTIME_TYPE_UNSPECIFIED) {
+      const docker = req.runtime === RuntimeType.RUNTIME_TYPE_DOCKER;
+      if (
+        !docker &&
+        req.runtime !== RuntimeType.RUNTIME_TYPE_BWRAP &&
+        req.runtime !== RuntimeType.RUNTIME_TYPE_UNSPECIFIED
+      ) {
         throw invalidArgument(`unknown runtime ${req.runtime}`);
       }
-      if (req.image)
+      if (!docker && req.image)
         throw invalidArgument(
           'image applies to the Docker runtime only; bubblewrap sandboxes use the host system read-only',
         );
+      if (docker) validImage(req.image);
       const rules = rulesFromWire(req.permissions);
       const expiresInMs = durationMs(req.expiresIn, 'expires_in');
       if (req.resources) validateLimits(req.resources);
       const requested = req.resources && hasLimits(req.resources) ? { ...req.resources } : undefined;
       // What was asked must be enforceable (never silently dropped); defaults fill the rest.
-      if (requested) cgroups.checkEnforceable(requested);
+      // Docker enforces a container's limits itself.
+      if (requested && !docker) cgroups.checkEnforceable(requested);
       // A network policy it cannot honour is refused, never run looser (or stricter) than asked.
       try {
         networkPolicyOf(req.labels);
@@ -230,16 +237,28 @@ export function createSandboxService(
         if (e instanceof NetworkPolicyError) throw invalidArgument(e.message);
         throw e;
       }
-      const merged = withDefaults(
-        requested,
-        defaultLimits ?? { memoryBytes: 0, pidsLimit: 0, cpuQuota: 0, cpuShares: 0 },
-      );
+      const merged = withDefaults(requested, (docker ? dockerRuntime.defaultLimits : defaultLimits) ?? NO_LIMITS);
       const resources = hasLimits(merged) ? merged : undefined;
-      await host.require(); // FAILED_PRECONDITION naming each cause and its fix
-      checkSeccompProgram();
       manager.store.snapshot(req.codebaseId); // NOT_FOUND for an unknown codebase
+      if (docker) {
+        // The engine and the image now, so that a sandbox that cannot start says why at once.
+        if (!dockerRuntime.initInstalled) throw missingContainerInit();
+        await dockerRuntime.engine.facts();
+        await dockerRuntime.engine.ensureImage(req.image);
+      } else {
+        await host.require(); // FAILED_PRECONDITION naming each cause and its fix
+        checkSeccompProgram();
+      }
+      const runtime: SandboxRuntime = docker ? { kind: 'docker', image: req.image } : BWRAP;
       return recordToWire(
-        manager.create({ codebaseId: req.codebaseId, rules, labels: { ...req.labels }, expiresInMs, resources }),
+        manager.create({
+          codebaseId: req.codebaseId,
+          rules,
+          labels: { ...req.labels },
+          expiresInMs,
+          resources,
+          runtime,
+        }),
       );
     }),
 
@@ -261,8 +280,8 @@ export function createSandboxService(
     }),
 
     startSandbox: unary(async (req) => {
-      manager.get(req.sandboxId); // an unknown id is NOT_FOUND, whatever the host
-      await host.require();
+      // An unknown id is NOT_FOUND, whatever the host; a Docker sandbox needs no bwrap.
+      if (runtimeOf(manager.get(req.sandboxId)).kind === 'bwrap') await host.require();
       return recordToWire(await manager.start(req.sandboxId));
     }),
     stopSandbox: unary(async (req) => recordToWire(await manager.stop(req.sandboxId))),
@@ -318,7 +337,7 @@ export function createSandboxService(
 
     createSession: unary(async (req) => {
       const sb = manager.running(req.sandboxId);
-      const shell = validShell(req.shell);
+      const shell = validShell(req.shell, sb.spec.runtime.kind);
       const session = await sb.openSession(newSessionId(), shell, { ...req.env });
       manager.registerSession(session);
       return sessionToWire(session);

@@ -1,14 +1,19 @@
 /** Which shells a session or terminal may run: the host's, which every sandbox sees read-only. */
 import * as fs from 'node:fs';
 import { invalidArgument } from '../rpc/rpcError';
+import type { SandboxRuntime } from './sandboxRuntime';
 
 const DEFAULT_SHELL = '/bin/bash';
 /** System directories bound read-only into every sandbox (bwrapArgs' SYSTEM_DIRS): nothing a sandbox wrote. */
 const SHELL_DIRS = ['/usr/', '/bin/', '/sbin/'];
 
-/** The shell to run (empty: bash), or INVALID_ARGUMENT saying why it cannot be. */
-export function validShell(shell: string): string {
-  const s = shell || DEFAULT_SHELL;
+/**
+ * The shell to run, or INVALID_ARGUMENT saying why it cannot be. Empty: bash on the host; in a
+ * Docker sandbox /bin/sh, which every image with a shell has (the image's own files decide
+ * whether a named one exists: a missing one fails when the session's first command runs).
+ */
+export function validShell(shell: string, runtime: SandboxRuntime['kind'] = 'bwrap'): string {
+  const s = shell || (runtime === 'docker' ? '/bin/sh' : DEFAULT_SHELL);
   if (
     !s.startsWith('/') ||
     s.includes('\0') ||
@@ -17,6 +22,7 @@ export function validShell(shell: string): string {
   ) {
     throw invalidArgument(`shell ${JSON.stringify(shell)} must be an absolute path under /usr, /bin or /sbin`);
   }
+  if (runtime === 'docker') return s;
   try {
     fs.accessSync(s, fs.constants.X_OK);
     if (!fs.statSync(s).isFile()) throw new Error('not a file');

@@ -68,6 +68,8 @@ export interface StartOptions {
   tcp?: boolean;
   extraArgs?: string[];
   env?: NodeJS.ProcessEnv;
+  /** The runtime every createSandbox() asks for (default bubblewrap): helpers/runtimes.ts. */
+  sandboxDefaults?: Partial<Pick<Sandbox, 'runtime' | 'image'>>;
 }
 
 export class ServerHandle {
@@ -279,8 +281,8 @@ export class ServerHandle {
       permissions: rules,
       expiresIn: undefined,
       labels: o.labels ?? {},
-      runtime: 1,
-      image: '',
+      runtime: this.opts.sandboxDefaults?.runtime ?? 1,
+      image: this.opts.sandboxDefaults?.image ?? '',
       resources: resources ? { memoryBytes: 0, cpuQuota: 0, cpuShares: 0, pidsLimit: 0, ...resources } : undefined,
     });
     if (o.start !== false) await this.unary('sandbox', 'startSandbox', { sandboxId: sb.id });

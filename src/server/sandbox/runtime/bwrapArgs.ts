@@ -5,15 +5,12 @@
  * over their roots, and read-only binds of the view over non-writable paths inside them.
  */
 import * as fs from 'node:fs';
-import { join, posix } from 'node:path';
-import type { LayerMount } from '../view/writableLayer';
+import { posix } from 'node:path';
+import { workspaceBinds, type WorkspaceLayout } from '../view/workspaceBinds';
 import { invalidArgument } from '../../rpc/rpcError';
 
-export interface SandboxMounts {
-  viewDir: string;
+export interface SandboxMounts extends WorkspaceLayout {
   tmpDir: string;
-  layers: readonly LayerMount[];
-  readOnlyBinds: readonly string[];
   /** Size of the sandbox's own /dev/shm (a tmpfs per command); without it, /dev/shm is bwrap's default. */
   shmBytes?: number;
 }
@@ -56,11 +53,7 @@ export function bwrapMountArgs(m: SandboxMounts): string[] {
   if (m.shmBytes) args.push('--size', String(m.shmBytes), '--tmpfs', '/dev/shm');
   // /proc/keys lists the keys of the host user's keyrings (keyctl itself is denied by seccomp).
   for (const f of PROC_KEY_FILES) args.push('--ro-bind', '/dev/null', f);
-  const rootLayer = m.layers.find((l) => l.root === '');
-  if (rootLayer) args.push('--bind', rootLayer.hostPath, '/workspace');
-  else args.push('--ro-bind', m.viewDir, '/workspace');
-  for (const l of m.layers) if (l.root !== '') args.push('--bind', l.hostPath, `/workspace/${l.root}`);
-  for (const p of m.readOnlyBinds) args.push('--ro-bind', join(m.viewDir, p), `/workspace/${p}`);
+  for (const b of workspaceBinds(m)) args.push(b.readOnly ? '--ro-bind' : '--bind', b.source, b.target);
   return args;
 }
 
