@@ -2,7 +2,7 @@
 // own data-root, exec-root, socket and pidfile in a temp dir, no bridge and no iptables rules, so
 // it never touches a system Docker or the host's network; stop() ends it and removes the dir.
 // And the image Docker sandboxes run in tests, made without a registry (none is reachable here):
-// the host's own shells and core tools with the libraries they load, imported with `docker import`.
+// the host's own shells, core tools and Python with the libraries they load, imported with `docker import`.
 //   const engine = await startPrivateDockerd({ socketGroup: 1001 });   // root only
 //   const image = await importToolsImage(engine.socket);               // 'agentfense-test/tools:1'
 //   await engine.stop();
@@ -12,7 +12,7 @@ import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
-export const TOOLS_IMAGE = 'agentfense-test/tools:1';
+export const TOOLS_IMAGE = 'agentfense-test/tools:2';
 
 /** Where dockerd is, or undefined (not installed: apt-get install docker.io). */
 export function dockerdPath() {
@@ -104,8 +104,23 @@ function toolsRootfs() {
       if (st?.isFile() && st.mode & 0o111) programs.add(f);
     }
   }
+  // Python (the escape suite's probes use it): the interpreter and its standard library.
+  const pythonLib = '/usr/lib/python3.11';
+  const pythonFiles = [];
+  if (fs.existsSync('/usr/bin/python3.11')) {
+    programs.add('/usr/bin/python3.11');
+    const walk = (dir) => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        if (['dist-packages', 'site-packages', 'test', '__pycache__', 'idlelib', 'tkinter'].includes(e.name)) continue;
+        const p = join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.isFile()) pythonFiles.push(p);
+      }
+    };
+    walk(pythonLib);
+  }
   const libs = new Set();
-  for (const p of programs) {
+  for (const p of [...programs, ...pythonFiles.filter((f) => f.endsWith('.so'))]) {
     let out = '';
     try {
       out = execFileSync('ldd', [p], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
@@ -122,6 +137,12 @@ function toolsRootfs() {
     if (!fs.existsSync(target)) fs.copyFileSync(fs.realpathSync(f), target);
     fs.chmodSync(target, 0o755);
   }
+  for (const f of pythonFiles) {
+    const target = join(root, f);
+    fs.mkdirSync(dirname(target), { recursive: true });
+    fs.copyFileSync(f, target);
+  }
+  if (pythonFiles.length) fs.symlinkSync('python3.11', join(root, 'usr', 'bin', 'python3'));
   for (const d of ['bin', 'sbin', 'lib', 'lib64']) {
     if (fs.existsSync(join(root, 'usr', d))) fs.symlinkSync(`usr/${d}`, join(root, d));
   }

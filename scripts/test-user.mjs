@@ -39,7 +39,7 @@ function copyTree(from, to, exclude = []) {
 
 /**
  * Creates the user if needed, gives it a private copy of the repository and of the e2e cache, and
- * returns how to run a command as it: { user, uid, repo, env }.
+ * returns how to run a command as it: { user, uid, gid, repo, env }.
  */
 export function prepareTestUser(repoRoot) {
   if (idOf('-u') === null) {
@@ -87,5 +87,5 @@ export function prepareTestUser(repoRoot) {
     XDG_RUNTIME_DIR: runtimeDir,
     AGENTFENSE_E2E_CACHE: theirs.cache,
   };
-  return { user: TEST_USER, uid, repo, env };
+  return { user: TEST_USER, uid, gid, repo, env };
 }

@@ -9,6 +9,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { prepareTestUser } from './test-user.mjs';
+import { dockerdPath, startPrivateDockerd } from './privateDockerd.mjs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -101,6 +102,10 @@ const userSuites = suites.filter((s) => USER_SUITES.includes(s));
 if (!secondPass || userSuites.length === 0) process.exit(passed ? 0 : 1);
 
 const u = prepareTestUser(root);
+// The user cannot start dockerd: the Docker runtime's suites get a private one, its socket in
+// the user's group, as a docker-group user has it (test/helpers/runtimes.ts).
+const dockerd = dockerdPath() ? await startPrivateDockerd({ socketGroup: u.gid }) : undefined;
+if (dockerd) u.env.AGENTFENSE_TEST_DOCKER_SOCKET = dockerd.socket;
 console.log(`\n[test] again as the unprivileged user ${u.user} (uid ${u.uid}) in ${u.repo}: ${userSuites.join(', ')}`);
 const asUser = spawnSync(
   'runuser',
@@ -117,6 +122,7 @@ const asUser = spawnSync(
   ],
   { cwd: u.repo, stdio: 'inherit' },
 );
+await dockerd?.stop();
 const userPassed = asUser.status === 0;
 console.log(`[test] as root: ${passed ? 'passed' : 'FAILED'}; as ${u.user}: ${userPassed ? 'passed' : 'FAILED'}`);
 process.exit(passed && userPassed ? 0 : 1);

@@ -3,6 +3,7 @@
  * extension can route them over its reconnecting connection (retrying what is idempotent)
  * while the bench and the MCP server hand a plain client.
  */
+import type { SandboxRuntime } from '../shared/sandboxRuntime';
 import type { RemoteFile, RunRequest, RunResult, SandboxBackend, StoredFile, UploadProgress } from '../core/backend';
 import { sha256Stream } from '../core/sync/contentHash';
 import type { LocalFile } from '../core/sync/workspaceWalker';
@@ -68,10 +69,12 @@ export class AgentFenseBackend implements SandboxBackend<SandboxInfo> {
 
   createSandbox(
     codebaseId: string,
-    options: { permissions: readonly PermissionRule[]; labels: Record<string, string> },
+    options: { permissions: readonly PermissionRule[]; labels: Record<string, string>; runtime?: SandboxRuntime },
   ): Promise<SandboxInfo> {
+    const runtime =
+      options.runtime?.kind === 'docker' ? { runtime: 'docker' as const, image: options.runtime.image } : {};
     return this.call(
-      (c) => c.createSandbox(codebaseId, { permissions: [...options.permissions], labels: options.labels }),
+      (c) => c.createSandbox(codebaseId, { permissions: [...options.permissions], labels: options.labels, ...runtime }),
       { idempotent: false },
     );
   }

@@ -8,6 +8,7 @@ import type { RefusedConnectionWire } from '../shared/connectionRefusals';
 import type { NormalizedRule, PermissionRule } from '../shared/permissions';
 import type { LocalFile } from './sync/workspaceWalker';
 import type { WireDenials } from '../shared/denialWire';
+import type { SandboxRuntime } from '../shared/sandboxRuntime';
 
 export type SandboxStatus = 'pending' | 'running' | 'stopped' | 'error';
 
@@ -82,9 +83,10 @@ export interface SandboxBackend<S extends SandboxSummary = SandboxSummary> {
   /** Hex sha256 of a stored file, streamed (never held whole). */
   hashFile(codebaseId: string, path: string, options?: { signal?: AbortSignal }): Promise<string>;
   listSandboxes(codebaseId: string): Promise<S[]>;
+  /** `runtime`: bubblewrap when absent; a backend that cannot run it refuses (never runs another). */
   createSandbox(
     codebaseId: string,
-    options: { permissions: readonly PermissionRule[]; labels: Record<string, string> },
+    options: { permissions: readonly PermissionRule[]; labels: Record<string, string>; runtime?: SandboxRuntime },
   ): Promise<S>;
   /** Undefined when the sandbox is gone. */
   startSandbox(sandboxId: string): Promise<S | undefined>;

@@ -63,6 +63,7 @@ export class Ctx implements vscode.Disposable {
       client: CLIENT,
       rulesOf: (preset) => this.presets.catalog.rulesOf(preset),
       networkOf: (preset) => withNetworkOverride(this.presets.catalog.networkOf(preset), this.config.networkOverride),
+      runtimeOf: (preset) => this.presets.catalog.runtimeOf(preset),
     });
     this.disposables.push(
       // The MCP server on a folder of this window edits the same baseline: show its changes.

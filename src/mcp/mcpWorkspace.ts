@@ -57,6 +57,7 @@ export class McpWorkspace {
       client: CLIENT,
       rulesOf: (preset) => this.presets().rulesOf(preset),
       networkOf: (preset) => withNetworkOverride(this.presets().networkOf(preset), options.network),
+      runtimeOf: (preset) => this.presets().runtimeOf(preset),
     });
     this.agent = new AgentWorkspace({
       backend,

@@ -38,7 +38,7 @@ export interface HostFacts {
   trial?: { ok: true } | { ok: false; exitCode: number | null; output: string };
 }
 
-export type CheckId = 'platform' | 'bwrap-installed' | 'bwrap-version' | SysctlName | 'trial-sandbox';
+export type CheckId = 'platform' | 'bwrap-installed' | 'bwrap-version' | SysctlName | 'trial-sandbox' | 'docker-engine';
 export type CheckStatus = 'pass' | 'fail' | 'skip';
 
 export interface HostCheckResult {
@@ -326,4 +326,28 @@ export function notReadyMessage(r: Readiness): string {
   const failed = r.checks.filter((c) => c.status === 'fail' && !c.sameFixAs);
   const parts = failed.map((c) => `${c.title}: ${c.cause ?? c.detail}${c.fix ? ` Fix: ${fixInline(c.fix)}.` : ''}`);
   return `${HOST_NOT_READY} ${parts.join(' ')} (\`node dist/server.js --check\` or "AgentFense: Check Environment" shows every check.)`;
+}
+
+/** What the Docker engine of Docker sandboxes answered (`--docker-host`, DOCKER_HOST, /var/run/docker.sock). */
+export type DockerEngineFact = { socket: string } & ({ version: string; storageDriver: string } | { error: string });
+
+/**
+ * The Docker engine, reported but never a reason the host is not ready: bubblewrap sandboxes
+ * need none, and a Docker sandbox asked for without one fails saying how to start it.
+ */
+export function dockerEngineCheck(f: DockerEngineFact): HostCheckResult {
+  const title = 'Docker engine (for Docker sandboxes)';
+  if ('version' in f)
+    return {
+      id: 'docker-engine',
+      title,
+      status: 'pass',
+      detail: `Docker ${f.version} (${f.storageDriver}) at ${f.socket}`,
+    };
+  return {
+    id: 'docker-engine',
+    title,
+    status: 'skip',
+    detail: `none answers at ${f.socket}: presets and tasks with "runtime": "docker" cannot run (${f.error})`,
+  };
 }

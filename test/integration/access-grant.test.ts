@@ -7,6 +7,7 @@
  *
  *   node scripts/build.mjs && node --import tsx --test test/integration/access-grant.test.ts
  */
+import { BWRAP } from '../../src/shared/sandboxRuntime';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { NETWORK_OFF } from '../../src/shared/networkPolicy';
@@ -55,6 +56,7 @@ before(async () => {
     client: 'test',
     rulesOf: () => RULES,
     networkOf: () => NETWORK_OFF,
+    runtimeOf: () => BWRAP,
   });
   agent = new AgentWorkspace({
     backend,

@@ -1,6 +1,7 @@
 // The core (src/core) over the AgentFense backend against the real server: a folder synced,
 // a sandbox provisioned for a preset, a command's changes found by the review, a second
 // refresh that downloads nothing, and an upload that asks before replacing a pending change.
+import { BWRAP } from '../../src/shared/sandboxRuntime';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { NETWORK_OFF } from '../../src/shared/networkPolicy';
@@ -63,6 +64,7 @@ describe('core over the AgentFense backend', () => {
       client: 'test',
       rulesOf: getPreset,
       networkOf: () => NETWORK_OFF,
+      runtimeOf: () => BWRAP,
     });
     const root = { name: 'core-folder', path: folder };
 
@@ -124,6 +126,7 @@ describe('core over the AgentFense backend', () => {
       client: 'test-net',
       rulesOf: (p) => catalog.rulesOf(p),
       networkOf: (p) => catalog.networkOf(p),
+      runtimeOf: () => BWRAP,
     });
     const root = { name: 'core-net', path: folder };
     const dev = await provisioner.ensureSandbox(root, 'development');

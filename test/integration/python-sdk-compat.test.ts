@@ -13,6 +13,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DOCKER } from '../helpers/runtimes';
 
 const root = join(__dirname, '..', '..');
 const compatDir = join(root, 'test', 'compat');
@@ -140,11 +141,11 @@ function pythonHasGrpc(): { ok: boolean; detail: string } {
 }
 
 /** Starts dist/server.js on a unix socket and resolves once it logs {"event":"listening"}. */
-function startServer(dir: string): Promise<{ child: ChildProcess; socket: string; log: () => string }> {
+function startServer(dir: string, args: string[]): Promise<{ child: ChildProcess; socket: string; log: () => string }> {
   const socket = join(dir, 'af.sock');
   const dataDir = join(dir, 'data');
   mkdirSync(dataDir, { recursive: true });
-  const child = spawn(process.execPath, [serverJs, '--listen', `unix:${socket}`, '--data-dir', dataDir], {
+  const child = spawn(process.execPath, [serverJs, '--listen', `unix:${socket}`, '--data-dir', dataDir, ...args], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -200,7 +201,8 @@ describe('AgentFense Python SDK wire compatibility (test/compat/*.py against dis
       return;
     }
     try {
-      server = await startServer(tmp);
+      // "A host without Docker" (async_patterns.py), whatever engine this machine may run.
+      server = await startServer(tmp, ['--docker-host', `unix://${join(tmp, 'no-docker.sock')}`]);
     } catch (err) {
       serverError = err as Error;
     }
@@ -220,15 +222,66 @@ describe('AgentFense Python SDK wire compatibility (test/compat/*.py against dis
       assert.ok(deps.ok, `${INSTALL}\n${deps.detail}`);
       if (serverError) throw serverError;
       assert.ok(server, 'server not started');
-      const env = { ...process.env, AF_COMPAT_GEN_DIR: genDir, PYTHONUNBUFFERED: '1' };
-      const r = await runPython([join(compatDir, script), `unix:${server.socket}`], env, TIMEOUT_MS[script] ?? 120_000);
-      const report = `--- ${script} stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
-      const failed = r.stdout.split('\n').filter((l) => l.startsWith('FAIL '));
-      assert.equal(r.code, 0, `${script} exited ${r.code ?? r.signal}; failures:\n${failed.join('\n')}\n\n${report}`);
-      const okLines = r.stdout.split('\n').filter((l) => l.startsWith('ok   '));
-      const missing = expected.filter((e) => !okLines.some((l) => l.slice(5).startsWith(e)));
-      assert.deepEqual(missing, [], `${script}: expected checks not reported as ok\n\n${report}`);
-      assert.match(r.stdout, new RegExp(`compat ${script.replace('.py', '')}: \\d+ ok, 0 failed`));
+      await runScript([script, expected], server.socket, genDir);
     });
   }
 });
+
+describe('the Python SDK Docker flow (test/compat/docker_flow.py against a private Docker engine)', DOCKER.skip, () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'af-pycompat-docker-'));
+  chmodSync(tmp, 0o711);
+  let server: { child: ChildProcess; socket: string; log: () => string } | undefined;
+
+  before(async () => {
+    const setup = await DOCKER.setUp();
+    server = await startServer(tmp, setup.serverArgs);
+  });
+  after(async () => {
+    if (server) await stopServer(server.child);
+    await DOCKER.tearDown();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test('docker_flow.py', { timeout: 130_000 }, async () => {
+    const deps = pythonHasGrpc();
+    assert.ok(deps.ok, `${INSTALL}\n${deps.detail}`);
+    await runScript(DOCKER_EXPECTED, server!.socket, join(tmp, 'pb2'), { AF_COMPAT_DOCKER_IMAGE: DOCKER.image });
+  });
+});
+
+const DOCKER_EXPECTED: [string, string[]] = [
+  'docker_flow.py',
+  [
+    'docker: StartSandbox returns status RUNNING',
+    'docker: runtime echoed back as RUNTIME_TYPE_DOCKER',
+    'docker: image echoed back',
+    'docker: resources echoed back',
+    "docker: run('sh build.sh') exit_code",
+    'docker: read_file sees what the command wrote',
+    'docker: a non-zero exit code is reported',
+    'docker: the command runs as a non-root user',
+    'docker: .env is absent under agent-safe',
+    "docker: run('sleep 30', timeout=1) -> DEADLINE_EXCEEDED",
+    'docker: session keeps cwd and exported variables',
+    'docker: after destroy, GetSandbox -> NOT_FOUND',
+  ],
+];
+
+/** Runs one compat script against the server and checks it reported every expected line as ok. */
+async function runScript(
+  scriptAndExpected: [string, string[]],
+  socket: string,
+  genDir: string,
+  extraEnv: Record<string, string> = {},
+): Promise<void> {
+  const [script, expected] = scriptAndExpected;
+  const env = { ...process.env, AF_COMPAT_GEN_DIR: genDir, PYTHONUNBUFFERED: '1', ...extraEnv };
+  const r = await runPython([join(compatDir, script), `unix:${socket}`], env, TIMEOUT_MS[script] ?? 120_000);
+  const report = `--- ${script} stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
+  const failed = r.stdout.split('\n').filter((l) => l.startsWith('FAIL '));
+  assert.equal(r.code, 0, `${script} exited ${r.code ?? r.signal}; failures:\n${failed.join('\n')}\n\n${report}`);
+  const okLines = r.stdout.split('\n').filter((l) => l.startsWith('ok   '));
+  const missing = expected.filter((e) => !okLines.some((l) => l.slice(5).startsWith(e)));
+  assert.deepEqual(missing, [], `${script}: expected checks not reported as ok\n\n${report}`);
+  assert.match(r.stdout, new RegExp(`compat ${script.replace('.py', '')}: \\d+ ok, 0 failed`));
+}

@@ -93,11 +93,29 @@ test('a misspelled key names the key and what it was meant to be, in rules and i
   assert.equal(cat.get('norules')!.error, 'unknown property "rule" — did you mean "rules"?', 'not "has no rules"');
   assert.equal(
     cat.get('extra')!.error,
-    'unknown property "notes" (expected "extends", "description", "rules", "network")',
+    'unknown property "notes" (expected "extends", "description", "rules", "network", "runtime", "image")',
   );
   assert.equal(cat.get('badDescription')!.error, '"description" must be a string');
   assert.throws(
     () => cat.rulesOf('docs'),
     /AgentFense preset "docs" is invalid: permission rule #1 \("\/docs\/\*\*"\): unknown property "permision" — did you mean "permission"\?/,
   );
+});
+
+test('a preset names its runtime: docker with an image, inherited through extends; bubblewrap by default', () => {
+  const catalog = buildPresetCatalog(
+    {
+      py: { extends: 'development', runtime: 'docker', image: 'python:3.11-slim' },
+      'py-strict': { extends: 'py', rules: [{ pattern: '/output/**', permission: 'write' }] },
+      nodocker: { extends: 'agent-safe', runtime: 'docker' },
+      imageonly: { extends: 'agent-safe', image: 'node:22' },
+    },
+    undefined,
+  );
+  assert.deepEqual(catalog.runtimeOf('py'), { kind: 'docker', image: 'python:3.11-slim' });
+  assert.deepEqual(catalog.runtimeOf('py-strict'), { kind: 'docker', image: 'python:3.11-slim' });
+  assert.deepEqual(catalog.runtimeOf('agent-safe'), { kind: 'bwrap' });
+  assert.match(catalog.get('nodocker')!.error!, /"runtime": "docker" needs an "image"/);
+  assert.match(catalog.get('imageonly')!.error!, /"image" needs "runtime": "docker"/);
+  assert.throws(() => catalog.runtimeOf('nodocker'), /invalid/);
 });

@@ -58,6 +58,8 @@ const rule = (extra: Record<string, unknown> = {}) => ({
 /** Presets both must accept. */
 const GOOD: Record<string, unknown> = {
   'an empty file': {},
+  'a Docker preset': { py: { extends: 'development', runtime: 'docker', image: 'python:3.11-slim' } },
+  'bubblewrap named': { host: { extends: 'agent-safe', runtime: 'bubblewrap' } },
   "the setting's own example": {
     name: { extends: 'agent-safe', rules: [{ pattern: '/docs/**', permission: 'write', priority: 20 }] },
   },
@@ -106,7 +108,15 @@ const BAD: Record<string, { presets: unknown; parser: RegExp }> = {
   },
   'a key nothing resembles': {
     presets: { docs: { extends: 'agent-safe', notes: 'x' } },
-    parser: /unknown property "notes" \(expected "extends", "description", "rules", "network"\)/,
+    parser: /unknown property "notes" \(expected "extends", "description", "rules", "network", "runtime", "image"\)/,
+  },
+  'a runtime that is neither bubblewrap nor docker': {
+    presets: { docs: { extends: 'agent-safe', runtime: 'podman', image: 'x:1' } },
+    parser: /"runtime" must be "bubblewrap" or "docker"; got "podman"/,
+  },
+  'an image with a space in it': {
+    presets: { docs: { extends: 'agent-safe', runtime: 'docker', image: 'python 3' } },
+    parser: /"image" must be a Docker image reference/,
   },
   'a network that is neither off, on nor an object': {
     presets: { docs: { extends: 'agent-safe', network: 'partly' } },

@@ -11,6 +11,7 @@ import {
   presetDescription,
   presetNetwork,
 } from '../../shared/presets';
+import { BWRAP, parseRuntime, RuntimeSpecError, type SandboxRuntime } from '../../shared/sandboxRuntime';
 import { NETWORK_OFF, NetworkPolicyError, parsePresetNetwork, type PresetNetwork } from '../../shared/networkPolicy';
 import { unknownProperty } from '../../shared/unknownProperty';
 
@@ -18,7 +19,7 @@ import { unknownProperty } from '../../shared/unknownProperty';
 export const WORKSPACE_PRESETS_FILE = '.agentfense/presets.json';
 
 /** The keys a preset may have (schemas/presets.schema.json says the same, for the editor). */
-export const PRESET_KEYS = ['extends', 'description', 'rules', 'network'] as const;
+export const PRESET_KEYS = ['extends', 'description', 'rules', 'network', 'runtime', 'image'] as const;
 
 export type PresetSource = 'builtin' | 'settings' | 'workspace';
 
@@ -31,6 +32,8 @@ export interface PresetEntry {
   rules?: NormalizedRule[];
   /** What its sandboxes may reach (its own `network`, else that of `extends`, else off). */
   network: PresetNetwork;
+  /** What runs its sandboxes (its own `runtime`/`image`, else that of `extends`, else bubblewrap). */
+  runtime: SandboxRuntime;
   /** Why the preset cannot be used (names the offending rule). */
   error?: string;
   /** The preset's own rules as written (before `extends`), to locate them in their source. */
@@ -68,6 +71,12 @@ export class PresetCatalog {
     this.rulesOf(name);
     return this.byName.get(name)!.network;
   }
+
+  /** What runs a usable preset's sandboxes (same errors as rulesOf). */
+  runtimeOf(name: string): SandboxRuntime {
+    this.rulesOf(name);
+    return this.byName.get(name)!.runtime;
+  }
 }
 
 /** Parses `.agentfense/presets.json`; a syntax error becomes a single error entry, not a crash. */
@@ -94,6 +103,7 @@ export function buildPresetCatalog(
     description: presetDescription(name),
     rules: sortRules(getPreset(name)),
     network: presetNetwork(name),
+    runtime: BWRAP,
     ownRules: getPreset(name),
   }));
   const raw = new Map<string, { source: PresetSource; def: unknown }>();
@@ -108,13 +118,15 @@ export function buildPresetCatalog(
     if (done) return done;
     const { source, def } = raw.get(name)!;
     const entry = resolveOne(name, source, def, (base) => {
-      if (isBuiltinPreset(base)) return { rules: getPreset(base), network: presetNetwork(base) };
+      if (isBuiltinPreset(base)) return { rules: getPreset(base), network: presetNetwork(base), runtime: BWRAP };
       if (!raw.has(base)) return { error: `extends unknown preset "${base}"` };
       if (resolving.has(base)) return { error: `extends "${base}", which extends it back (a cycle)` };
       resolving.add(name);
       const b = resolve(base);
       resolving.delete(name);
-      return b.rules ? { rules: b.rules, network: b.network } : { error: `extends "${base}", which is invalid` };
+      return b.rules
+        ? { rules: b.rules, network: b.network, runtime: b.runtime }
+        : { error: `extends "${base}", which is invalid` };
     });
     resolved.set(name, entry);
     return entry;
@@ -127,6 +139,7 @@ export function buildPresetCatalog(
         description: '',
         error: `"${name}" is a built-in preset name; give your preset another name (it can use "extends": "${name}")`,
         network: NETWORK_OFF,
+        runtime: BWRAP,
         ownRules: [],
       });
       continue;
@@ -142,7 +155,12 @@ function resolveOne(
   name: string,
   source: PresetSource,
   def: unknown,
-  baseRules: (base: string) => { rules?: NormalizedRule[]; network?: PresetNetwork; error?: string },
+  baseRules: (base: string) => {
+    rules?: NormalizedRule[];
+    network?: PresetNetwork;
+    runtime?: SandboxRuntime;
+    error?: string;
+  },
 ): PresetEntry {
   const fail = (error: string, ownRules: unknown[] = []): PresetEntry => ({
     name,
@@ -150,6 +168,7 @@ function resolveOne(
     description: '',
     error,
     network: NETWORK_OFF,
+    runtime: BWRAP,
     ownRules,
   });
   if (!def || typeof def !== 'object' || Array.isArray(def))
@@ -177,6 +196,12 @@ function resolveOne(
       return fail(e instanceof NetworkPolicyError ? e.message : String(e), ownRules);
     }
   }
+  let runtime: SandboxRuntime | undefined;
+  try {
+    runtime = parseRuntime(d.runtime, d.image);
+  } catch (e) {
+    return fail(e instanceof RuntimeSpecError ? e.message : String(e), ownRules);
+  }
   let rules = own;
   let ext: string | undefined;
   if (d.extends !== undefined) {
@@ -187,6 +212,7 @@ function resolveOne(
     // As the SDK's extend_preset additions: appended, ordering decides by priority.
     rules = [...base.rules, ...own];
     network ??= base.network;
+    runtime ??= base.runtime;
   }
   if (rules.length === 0) return fail('has no rules (every file would be hidden); add rules or "extends"', ownRules);
   return {
@@ -200,6 +226,7 @@ function resolveOne(
     extends: ext,
     rules: sortRules(rules),
     network: network ?? NETWORK_OFF,
+    runtime: runtime ?? BWRAP,
     ownRules,
   };
 }

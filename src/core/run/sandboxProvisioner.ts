@@ -1,5 +1,5 @@
 /**
- * One sandbox per (folder, preset, network): found again by its labels, started if stopped,
+ * One sandbox per (folder, preset, network, runtime): found again by its labels, started if stopped,
  * created if missing. Commands, tasks, tests, terminals and agents all get their sandbox here.
  */
 import {
@@ -9,6 +9,7 @@ import {
   presetNetworkLabels,
   type PresetNetwork,
 } from '../../shared/networkPolicy';
+import { IMAGE_LABEL, runtimeLabels, type SandboxRuntime } from '../../shared/sandboxRuntime';
 import { grantedFiles, withGrant, type AccessGrant } from '../denials/accessGrant';
 import type { NormalizedRule } from '../../shared/permissions';
 import type { SandboxBackend, SandboxSummary } from '../backend';
@@ -19,9 +20,9 @@ import type { WorkspaceRoot } from '../workspaceRoot';
 export const LABEL_PRESET = 'agentfense.preset';
 export const LABEL_FOLDER = 'agentfense.folder';
 export const LABEL_CLIENT = 'agentfense.client';
-/** A sandbox's network labels as one comparable string (absent labels: off). */
-function networkKey(labels: Readonly<Record<string, string>>): string {
-  return [NETWORK_LABEL, NETWORK_ALLOW_LABEL, NETWORK_DENY_LABEL].map((l) => labels[l] ?? '').join('\0');
+/** What a sandbox was made to run with, beyond its rules (network and runtime labels), as one comparable string. */
+function environmentKey(labels: Readonly<Record<string, string>>): string {
+  return [NETWORK_LABEL, NETWORK_ALLOW_LABEL, NETWORK_DENY_LABEL, IMAGE_LABEL].map((l) => labels[l] ?? '').join('\0');
 }
 /** On a sandbox made for one run with a grant (Allow once): what it grants. */
 export const LABEL_GRANT = 'agentfense.grant';
@@ -40,6 +41,8 @@ export interface ProvisionerOptions {
   rulesOf: (preset: string) => readonly NormalizedRule[];
   /** What a preset's sandboxes may reach (read at each call: a preset or a setting may change). */
   networkOf: (preset: string) => PresetNetwork;
+  /** What runs a preset's sandboxes (bubblewrap unless the preset names Docker and an image). */
+  runtimeOf: (preset: string) => SandboxRuntime;
 }
 
 export interface EnsureOptions {
@@ -50,6 +53,8 @@ export interface EnsureOptions {
   grant?: AccessGrant;
   /** This run's network instead of the preset's (a task's `network`). */
   network?: PresetNetwork;
+  /** This run's runtime instead of the preset's (a task's `runtime` and `image`). */
+  runtime?: SandboxRuntime;
 }
 
 export class SandboxProvisioner<S extends SandboxSummary = SandboxSummary> {
@@ -81,19 +86,23 @@ export class SandboxProvisioner<S extends SandboxSummary = SandboxSummary> {
     options.report?.('checking the workspace…');
     const { index } = await this.sync.sync(root, { signal: options.signal, include: grantedFiles(rules) });
     const codebaseId = index.codebaseId;
-    const networkLabels = presetNetworkLabels(options.network ?? this.options.networkOf(preset));
-    const network = networkKey(networkLabels);
+    const runtime = options.runtime ?? this.options.runtimeOf(preset);
+    const environmentLabels = {
+      ...presetNetworkLabels(options.network ?? this.options.networkOf(preset)),
+      ...runtimeLabels(runtime),
+    };
+    const network = environmentKey(environmentLabels);
     const mine = (await this.backend.listSandboxes(codebaseId)).filter(
       (s) =>
         this.isOurs(s) &&
         s.labels[LABEL_PRESET] === preset &&
-        networkKey(s.labels) === network &&
+        environmentKey(s.labels) === network &&
         s.status !== 'error' &&
         sameRules(s.permissions, rules),
     );
     // A granted sandbox is not the folder's sandbox for the preset: never handed out without its grant.
     const remember = (target: SandboxTarget<S>) =>
-      options.grant || options.network ? target : this.remember(target, rules, network);
+      options.grant || options.network || options.runtime ? target : this.remember(target, rules, network);
     const running = mine.find((s) => s.status === 'running');
     if (running) return remember({ sandbox: running, codebaseId, root, preset });
     const startable = mine.find((s) => s.status === 'stopped' || s.status === 'pending');
@@ -112,9 +121,9 @@ export class SandboxProvisioner<S extends SandboxSummary = SandboxSummary> {
       [LABEL_FOLDER]: root.name,
       [LABEL_CLIENT]: this.options.client,
     };
-    Object.assign(labels, networkLabels);
+    Object.assign(labels, environmentLabels);
     if (options.grant) labels[LABEL_GRANT] = `${options.grant.rule.permission} ${options.grant.rule.pattern}`;
-    const created = await this.backend.createSandbox(codebaseId, { permissions: rules, labels });
+    const created = await this.backend.createSandbox(codebaseId, { permissions: rules, labels, runtime });
     const sandbox = await this.backend.startSandbox(created.id);
     if (!sandbox) throw new Error(`Sandbox ${created.id} disappeared right after it was created.`);
     this.changed.fire();
@@ -130,7 +139,10 @@ export class SandboxProvisioner<S extends SandboxSummary = SandboxSummary> {
   lastHandedOut(root: WorkspaceRoot, preset: string): SandboxTarget<S> | undefined {
     const last = this.handedOut.get(`${root.path}\0${preset}`);
     if (!last) return undefined;
-    const network = networkKey(presetNetworkLabels(this.options.networkOf(preset)));
+    const network = environmentKey({
+      ...presetNetworkLabels(this.options.networkOf(preset)),
+      ...runtimeLabels(this.options.runtimeOf(preset)),
+    });
     if (last.network !== network || last.rules !== rulesKey(this.options.rulesOf(preset))) return undefined;
     return last.target;
   }

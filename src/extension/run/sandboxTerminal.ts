@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { denialLine, refusedConnectionsLine } from '../../core/agent/agentReport';
 import type { RefusedConnectionWire } from '../../shared/connectionRefusals';
 import { describeGrant, type AccessGrant } from '../../core/denials/accessGrant';
+import { describeRuntime, parseRuntime, runtimeOfLabels, type SandboxRuntime } from '../../shared/sandboxRuntime';
 import { NETWORK_ALLOW_LABEL, NETWORK_LABEL, parsePresetNetwork, type PresetNetwork } from '../../shared/networkPolicy';
 
 export interface RunSpec {
@@ -47,6 +48,9 @@ export interface RunSpec {
   grant?: AccessGrant;
   /** This run's network instead of the preset's, as a task wrote it (checked when the run starts). */
   network?: unknown;
+  /** This run's runtime and image instead of the preset's, as a task wrote them (checked likewise). */
+  runtime?: unknown;
+  image?: unknown;
 }
 
 export interface RunOutcome {
@@ -76,6 +80,21 @@ function taskNetwork(raw: unknown): PresetNetwork {
   } catch (e) {
     throw new Error(`the task's "network" cannot be used: ${e instanceof Error ? e.message : String(e)}`);
   }
+}
+
+/** A task's `runtime` and `image`, or an error that says what is wrong with them (never run in another runtime). */
+function taskRuntime(runtime: unknown, image: unknown): SandboxRuntime | undefined {
+  try {
+    return parseRuntime(runtime, image);
+  } catch (e) {
+    throw new Error(`the task's "runtime" cannot be used: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** " · docker python:3.11-slim" for a Docker sandbox; nothing for bubblewrap. */
+function runtimeNote(labels: Readonly<Record<string, string>>): string {
+  const runtime = runtimeOfLabels(labels);
+  return runtime.kind === 'docker' ? ` · ${describeRuntime(runtime)}` : '';
 }
 
 /** " · network allow @npm, @pypi" for a sandbox with network; nothing when it has none. */
@@ -174,13 +193,14 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
           report: (m) => this.write(`${DIM}AgentFense: ${m}${RESET}\r\n`),
           grant: spec.grant,
           ...(spec.network === undefined ? {} : { network: taskNetwork(spec.network) }),
+          runtime: taskRuntime(spec.runtime, spec.image),
         });
         sandboxId = target.sandbox.id;
         codebaseId = target.codebaseId;
         preset = target.preset;
         sandboxIdUsed = sandboxId;
         this.write(
-          `${DIM}[${target.preset}${spec.grant ? ` + ${describeGrant(spec.grant)} once` : ''} · sandbox ${shortSandboxId(sandboxId)} · /workspace${spec.cwd ? '/' + spec.cwd : ''} · ${formatLimits(target.sandbox.resources)}${networkNote(target.sandbox.labels)}]${RESET}\r\n`,
+          `${DIM}[${target.preset}${spec.grant ? ` + ${describeGrant(spec.grant)} once` : ''} · sandbox ${shortSandboxId(sandboxId)} · /workspace${spec.cwd ? '/' + spec.cwd : ''} · ${formatLimits(target.sandbox.resources)}${runtimeNote(target.sandbox.labels)}${networkNote(target.sandbox.labels)}]${RESET}\r\n`,
         );
       }
       this.write(`${DIM}$ ${spec.command}${RESET}\r\n`);

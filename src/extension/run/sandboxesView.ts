@@ -107,12 +107,13 @@ export class SandboxesTreeProvider implements vscode.TreeDataProvider<SandboxNod
             : vscode.TreeItemCollapsibleState.None,
         );
         item.id = `sandbox:${sandbox.id}`;
-        item.description = `${sandbox.status} · ${preset} · ${formatAge(sandbox.startedAt ?? sandbox.createdAt)} · ${sandbox.runtime}`;
+        const runtime = sandbox.image ? `${sandbox.runtime} ${sandbox.image}` : sandbox.runtime;
+        item.description = `${sandbox.status} · ${preset} · ${formatAge(sandbox.startedAt ?? sandbox.createdAt)} · ${runtime}`;
         const labels = Object.entries(sandbox.labels)
           .map(([k, v]) => `${k}=${v}`)
           .join(', ');
         item.tooltip = new vscode.MarkdownString(
-          `**Sandbox** \`${sandbox.id}\`\n\n- status: ${sandbox.status}\n- preset: ${preset}\n- folder: ${sandbox.labels[LABEL_FOLDER] ?? '—'}\n- runtime: ${sandbox.runtime}\n- limits: ${formatLimits(sandbox.resources)}\n- created: ${sandbox.createdAt?.toLocaleString() ?? '—'}\n- labels: ${labels || '—'}`,
+          `**Sandbox** \`${sandbox.id}\`\n\n- status: ${sandbox.status}\n- preset: ${preset}\n- folder: ${sandbox.labels[LABEL_FOLDER] ?? '—'}\n- runtime: ${runtime}\n- limits: ${formatLimits(sandbox.resources)}\n- created: ${sandbox.createdAt?.toLocaleString() ?? '—'}\n- labels: ${labels || '—'}`,
         );
         const [icon, color] = STATUS_ICONS[sandbox.status];
         item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);

@@ -19,6 +19,9 @@ interface AgentFenseTaskDefinition extends vscode.TaskDefinition {
   timeout?: number;
   /** Instead of the preset's: "off", "on" or { "allow": [...], "deny": [...] }. */
   network?: unknown;
+  /** Instead of the preset's: "bubblewrap", or "docker" with an `image`. */
+  runtime?: unknown;
+  image?: unknown;
 }
 
 export function registerTaskProvider(ctx: Ctx): void {
@@ -68,6 +71,8 @@ function makeTask(
         timeoutMs,
         closeOnExit: true,
         ...(d.network === undefined ? {} : { network: d.network }),
+        runtime: d.runtime,
+        image: d.image,
       },
       (...args) => ctx.provision(...args),
       ctx.connection,

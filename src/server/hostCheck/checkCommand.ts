@@ -3,7 +3,8 @@
  * failure with its cause and fix) or for a program (the Readiness as JSON, which the
  * extension's "Check Environment" shows). Exit code 0 when sandboxes can run, 1 when not.
  */
-import { assessHost, type Readiness } from '../../shared/hostReadiness';
+import { assessHost, dockerEngineCheck, type DockerEngineFact, type Readiness } from '../../shared/hostReadiness';
+import { DockerEngine, dockerSocketPath } from '../sandbox/docker/dockerEngine';
 import type { Fix } from '../../shared/hostFixes';
 import { sandboxIdentity } from '../sandbox/sandboxIdentity';
 import { UsageError } from '../serverOptions';
@@ -12,9 +13,13 @@ import { gatherHostFacts } from './hostFacts';
 export interface CheckOptions {
   json: boolean;
   sandboxUid?: number;
+  dockerHost?: string;
 }
 
-/** The flags --check accepts: --json, and --sandbox-uid to check as the uid a root server would use. */
+/**
+ * The flags --check accepts: --json, --sandbox-uid to check as the uid a root server would use,
+ * and --docker-host for the engine of Docker sandboxes.
+ */
 export function parseCheckOptions(argv: readonly string[]): CheckOptions {
   const o: CheckOptions = { json: false };
   for (let i = 0; i < argv.length; i++) {
@@ -27,7 +32,10 @@ export function parseCheckOptions(argv: readonly string[]): CheckOptions {
       if (value === undefined || !Number.isInteger(uid) || uid <= 0 || uid >= 2 ** 32 - 1)
         throw new UsageError('--sandbox-uid must be a positive integer');
       o.sandboxUid = uid;
-    } else throw new UsageError(`--check takes only --json and --sandbox-uid; got ${arg}`);
+    } else if (arg === '--docker-host' || arg.startsWith('--docker-host=')) {
+      o.dockerHost = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
+      if (!o.dockerHost) throw new UsageError('--docker-host needs a value');
+    } else throw new UsageError(`--check takes only --json, --sandbox-uid and --docker-host; got ${arg}`);
   }
   return o;
 }
@@ -68,8 +76,24 @@ export function formatReadinessText(r: Readiness): string {
   return lines.join('\n') + '\n';
 }
 
+async function dockerEngineFact(host: string | undefined): Promise<DockerEngineFact> {
+  let socket = host ?? '';
+  try {
+    socket = dockerSocketPath(host);
+    const facts = await new DockerEngine(socket).facts();
+    return { socket, version: facts.version, storageDriver: facts.storageDriver };
+  } catch (err) {
+    return { socket, error: err instanceof Error ? err.message.split('. ')[0]! : String(err) };
+  }
+}
+
 export async function runCheckCommand(o: CheckOptions): Promise<number> {
-  const r = assessHost(await gatherHostFacts(sandboxIdentity(o.sandboxUid)));
+  const [facts, docker] = await Promise.all([
+    gatherHostFacts(sandboxIdentity(o.sandboxUid)),
+    dockerEngineFact(o.dockerHost ?? process.env.DOCKER_HOST),
+  ]);
+  const host = assessHost(facts);
+  const r: Readiness = { ...host, checks: [...host.checks, dockerEngineCheck(docker)] };
   const text = o.json ? JSON.stringify(r, null, 2) + '\n' : formatReadinessText(r);
   await new Promise<void>((done) => process.stdout.write(text, () => done()));
   return r.ready ? 0 : 1;

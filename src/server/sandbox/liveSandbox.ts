@@ -46,7 +46,7 @@ import type { NetworkPolicy } from '../../shared/networkPolicy';
 import { proxyEnv, SandboxEgress } from '../network/sandboxEgress';
 import type { Resolution } from '../network/egressProxy';
 import { countRefusals, type RefusedConnectionWire } from '../../shared/connectionRefusals';
-import type { SandboxRuntime } from './sandboxRuntime';
+import type { SandboxRuntime } from '../../shared/sandboxRuntime';
 import type { SandboxSession } from './sandboxSession';
 import type { DockerEngine } from './docker/dockerEngine';
 import { SandboxContainer } from './docker/sandboxContainer';

@@ -11,7 +11,7 @@ import { failedPrecondition, notFound } from '../rpc/rpcError';
 import { requireField } from '../rpc/requiredField';
 import { newSandboxId, isSandboxId } from './ids';
 import { listPosition, loadRecord, runtimeOf, saveRecord, type SandboxRecord } from './sandboxRecord';
-import type { SandboxRuntime } from './sandboxRuntime';
+import type { SandboxRuntime } from '../../shared/sandboxRuntime';
 import { compareCursors } from '../rpc/paging';
 import { LiveSandbox, type RuntimeContext } from './liveSandbox';
 import { mountsUnder, unmount } from './view/hostMounts';

@@ -7,7 +7,7 @@ import type { NormalizedRule } from '../../shared/permissions';
 import { rulesToWire } from './wireRules';
 import type { ResourceLimitValues } from './runtime/cgroupLimits';
 import type { PageCursor } from '../rpc/paging';
-import { BWRAP, type SandboxRuntime } from './sandboxRuntime';
+import { BWRAP, type SandboxRuntime } from '../../shared/sandboxRuntime';
 
 export type SandboxState = 'pending' | 'running' | 'stopped' | 'error';
 

@@ -17,7 +17,7 @@ import { unary, WithTrailers } from '../rpc/unary';
 import { requireField } from '../rpc/requiredField';
 import type { SandboxManager } from './sandboxManager';
 import { listPosition, recordToWire, runtimeOf } from './sandboxRecord';
-import { BWRAP, type SandboxRuntime } from './sandboxRuntime';
+import { BWRAP, type SandboxRuntime } from '../../shared/sandboxRuntime';
 import type { DockerEngine } from './docker/dockerEngine';
 import { missingContainerInit } from './docker/containerInitInstall';
 import { decodePageToken, encodePageToken, isAfterCursor, resolvePageSize } from '../rpc/paging';

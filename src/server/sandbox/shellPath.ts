@@ -1,7 +1,7 @@
 /** Which shells a session or terminal may run: the host's, which every sandbox sees read-only. */
 import * as fs from 'node:fs';
 import { invalidArgument } from '../rpc/rpcError';
-import type { SandboxRuntime } from './sandboxRuntime';
+import type { SandboxRuntime } from '../../shared/sandboxRuntime';
 
 const DEFAULT_SHELL = '/bin/bash';
 /** System directories bound read-only into every sandbox (bwrapArgs' SYSTEM_DIRS): nothing a sandbox wrote. */

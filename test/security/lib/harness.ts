@@ -487,6 +487,16 @@ export function sandboxProcessesOf(dataDir: string, uid = SANDBOX_HOST_UID): Hos
   });
 }
 
+/**
+ * Sandbox processes that are not a command's: the idle init of a running Docker sandbox's
+ * container (pid 1 there, `agentfense-init` with no arguments, possibly behind the egress
+ * forwarder). A bubblewrap sandbox has no process between commands; a container has this one,
+ * until the sandbox stops.
+ */
+export function commandProcessesOf(dataDir: string, uid = SANDBOX_HOST_UID): HostProcess[] {
+  return sandboxProcessesOf(dataDir, uid).filter((p) => !/(^|\s)\/run\/agentfense\/init$/.test(p.cmd.trim()));
+}
+
 /** bwrap processes on the host (any owner). */
 export function bwrapProcesses(): HostProcess[] {
   return hostProcesses().filter((p) => commOf(p.pid) === 'bwrap');
