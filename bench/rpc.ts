@@ -30,7 +30,8 @@ export interface Rpc {
   createCodebase(name: string): Promise<Codebase>;
   uploadFile(codebaseId: string, filePath: string, content: Buffer): Promise<UploadResult>;
   listFiles(codebaseId: string, path?: string, recursive?: boolean): Promise<FileInfo[]>;
-  createSandbox(codebaseId: string, preset: string): Promise<Sandbox>;
+  /** A bubblewrap sandbox, unless `docker` names the image of a Docker one. */
+  createSandbox(codebaseId: string, preset: string, docker?: { image: string }): Promise<Sandbox>;
   startSandbox(sandboxId: string): Promise<Sandbox>;
   stopSandbox(sandboxId: string): Promise<Sandbox>;
   destroySandbox(sandboxId: string): Promise<void>;
@@ -87,7 +88,7 @@ export function connect(socketPath: string): Rpc {
       }),
     listFiles: async (codebaseId, path = '', recursive = true) =>
       (await unary<ListFilesResponse>((done) => cb.listFiles({ codebaseId, path, recursive }, done))).files,
-    createSandbox: (codebaseId, preset) =>
+    createSandbox: (codebaseId, preset, docker) =>
       unary<Sandbox>((done) =>
         sb.createSandbox(
           {
@@ -95,8 +96,8 @@ export function connect(socketPath: string): Rpc {
             permissions: presetToWire(preset),
             expiresIn: undefined,
             labels: { bench: '1' },
-            runtime: RuntimeType.RUNTIME_TYPE_BWRAP,
-            image: '',
+            runtime: docker ? RuntimeType.RUNTIME_TYPE_DOCKER : RuntimeType.RUNTIME_TYPE_BWRAP,
+            image: docker?.image ?? '',
             resources: undefined,
           },
           done,

@@ -32,6 +32,7 @@ import { extension } from './scenarios/extension';
 import { mcpRun } from './scenarios/mcpRun';
 import { auditCost } from './scenarios/auditCost';
 import { egress } from './scenarios/egress';
+import { dockerRuntime } from './scenarios/dockerRuntime';
 
 /** In this order: change-detection writes into the shared codebase, so it runs after the readers. */
 const SCENARIOS: Scenario[] = [
@@ -46,6 +47,7 @@ const SCENARIOS: Scenario[] = [
   mcpRun,
   auditCost,
   egress,
+  dockerRuntime,
 ];
 
 const repoRoot = join(__dirname, '..');

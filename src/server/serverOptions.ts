@@ -57,7 +57,7 @@ export const USAGE = `usage: node dist/server.js --listen unix:PATH|HOST:PORT --
   [--max-launches N]         sandbox commands starting at once; more wait their turn (default 4 per CPU)
   [--network-test-hosts NAME=IP,...]  for tests: names the egress proxy resolves to local origins, as if public
   [--docker-host unix:///PATH]  the Docker engine of Docker sandboxes (default $DOCKER_HOST, else /var/run/docker.sock)
-       node dist/server.js --check [--json] [--sandbox-uid N]
+       node dist/server.js --check [--json] [--sandbox-uid N] [--docker-host unix:///PATH]
                              can this host run sandboxes? each check with ✓/✗ and its fix; exit 1 when not`;
 
 const FLAGS = [

@@ -5,7 +5,8 @@
  *
  *   node scripts/build.mjs && node --import tsx --test test/integration/server-cli.test.ts
  */
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { DOCKER } from '../helpers/runtimes';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -31,11 +32,24 @@ describe('server command line', () => {
       assert.match(r.stdout, /^usage: node dist\/server\.js --listen unix:PATH\|HOST:PORT --data-dir DIR\n/);
       assert.match(
         r.stdout,
-        /--network-test-hosts NAME=IP[^\n]*\n {7}node dist\/server\.js --check \[--json\] \[--sandbox-uid N\]\n.*exit 1 when not\n$/,
+        /--docker-host unix:\/\/\/PATH[^\n]*\n {7}node dist\/server\.js --check \[--json\] \[--sandbox-uid N\] \[--docker-host unix:\/\/\/PATH\]\n.*exit 1 when not\n$/,
       );
       assert.equal(r.stderr, '');
     });
   }
+
+  it('a remote Docker engine is refused at start, saying why, exit 2', () => {
+    const r = run(
+      '--listen',
+      'unix:/tmp/never.sock',
+      '--data-dir',
+      '/tmp/never',
+      '--docker-host',
+      'tcp://10.0.0.1:2375',
+    );
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--docker-host: the Docker engine must be local, on a Unix socket/);
+  });
 
   it('a wrong flag is a plain message on stderr, exit 2', () => {
     const r = run('--bogus');
@@ -58,8 +72,9 @@ describe('server --check', () => {
     assert.equal(r.status, 0, r.stdout + r.stderr);
     const lines = r.stdout.trimEnd().split('\n');
     assert.equal(lines.at(-1), 'This host can run sandboxes.');
+    // The Docker engine is reported, never required: '-' where this host runs none.
     assert.ok(
-      lines.slice(0, -1).every((l) => l.startsWith('✓ ')),
+      lines.slice(0, -1).every((l) => l.startsWith('✓ ') || l.startsWith('- Docker engine (for Docker sandboxes): ')),
       r.stdout,
     );
     assert.ok(
@@ -104,6 +119,25 @@ describe('server --check', () => {
     const r = run('--check', '--listen', 'unix:/tmp/x.sock');
     assert.equal(r.status, 2);
     assert.equal(r.stdout, '');
-    assert.equal(r.stderr, 'agentfense server: --check takes only --json and --sandbox-uid; got --listen\n');
+    assert.equal(
+      r.stderr,
+      'agentfense server: --check takes only --json, --sandbox-uid and --docker-host; got --listen\n',
+    );
+  });
+
+  describe('the Docker engine', DOCKER.skip, () => {
+    before(() => DOCKER.setUp());
+    after(() => DOCKER.tearDown());
+
+    it('is reported with its version when it answers', () => {
+      const r = run('--check', '--docker-host', `unix://${DOCKER.socket}`);
+      assert.match(r.stdout, /^✓ Docker engine \(for Docker sandboxes\): Docker \d+\.\d+\S* \(\w+\) at \/\S+$/m);
+    });
+
+    it('is reported as missing, with the host still ready, when none answers', () => {
+      const r = run('--check', '--docker-host', 'unix:///nonexistent/docker.sock');
+      assert.equal(r.status, 0, r.stdout);
+      assert.match(r.stdout, /^- Docker engine \(for Docker sandboxes\): none answers at \/nonexistent\/docker\.sock/m);
+    });
   });
 });

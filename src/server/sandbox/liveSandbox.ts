@@ -320,6 +320,7 @@ export class LiveSandbox {
           state: { cwd: '/workspace', env: this.containerEnv(requestEnv) },
           // The container of the moment: it is replaced only while no session is open.
           run: (r) => this.container!.run(r),
+          end: async () => this.container?.endSession(sessionId),
         });
         this.sessions.set(sessionId, session);
         return session;

@@ -3,6 +3,11 @@
  * into its container.
  *
  *     agentfense-init              the container's pid 1: reaps orphans, exits on SIGTERM
+ *     agentfense-init session-run ID SHELL
+ *                                  one command of session ID: like `run`, but what it starts in
+ *                                  the background lives on under a keeper until the session ends
+ *     agentfense-init session-end ID
+ *                                  ends session ID: its keepers and runners kill their trees
  *     agentfense-init run [SHELL]  one command (a Docker exec): the shell script is read from
  *                                  the environment variable AGENTFENSE_SCRIPT (removed before
  *                                  the shell starts) and run as `SHELL /proc/self/fd/N`
@@ -25,6 +30,8 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,7 +97,8 @@ static void kill_tree(pid_t self) {
   }
 }
 
-static int run(const char *shell) {
+/* The script from AGENTFENSE_SCRIPT in a memfd (the variable is removed): its descriptor. */
+static int script_memfd(void) {
   const char *script = getenv("AGENTFENSE_SCRIPT");
   if (!script) {
     errno = EINVAL;
@@ -106,27 +114,48 @@ static int run(const char *shell) {
   }
   if (lseek(fd, 0, SEEK_SET) < 0) fail("lseek");
   unsetenv("AGENTFENSE_SCRIPT");
+  return fd;
+}
 
-  pid_t self = getpid();
-  if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) fail("prctl");
+static void on_stop_signals(void) {
   struct sigaction sa = {0};
   sa.sa_handler = on_stop;
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGHUP, &sa, NULL);
+}
 
+/* Forks SHELL running the script (fd), with default signal handling; out/err: its stdout/stderr (-1: ours). */
+static pid_t start_shell(const char *shell, int fd, int out, int err) {
   pid_t child = fork();
   if (child < 0) fail("fork");
-  if (child == 0) {
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGHUP, SIG_DFL);
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    execl(shell, shell, path, (char *)NULL);
-    fprintf(stderr, "agentfense-init: cannot run %s in this image: %s\n", shell, strerror(errno));
-    _exit(127);
-  }
+  if (child > 0) return child;
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGINT, SIG_DFL);
+  signal(SIGHUP, SIG_DFL);
+  signal(SIGCHLD, SIG_DFL);
+  if (out >= 0 && dup2(out, 1) < 0) _exit(126);
+  if (err >= 0 && dup2(err, 2) < 0) _exit(126);
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  execl(shell, shell, path, (char *)NULL);
+  fprintf(stderr, "agentfense-init: cannot run %s in this image: %s\n", shell, strerror(errno));
+  _exit(127);
+}
+
+static int exit_code(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 1;
+}
+
+/* One-shot command: nothing it starts outlives it. */
+static int run(const char *shell) {
+  int fd = script_memfd();
+  pid_t self = getpid();
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) fail("prctl");
+  on_stop_signals();
+  pid_t child = start_shell(shell, fd, -1, -1);
   close(fd);
 
   int status = 0;
@@ -140,12 +169,156 @@ static int run(const char *shell) {
     if (w < 0 && errno != EINTR) fail("waitpid");
   }
   kill_tree(self);
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 1;
+  return exit_code(status);
 }
 
 static void on_child(int sig) { (void)sig; }
+
+/* Copies up to 256 KiB of what is readable on `from` to `to`; closes `from` (sets -1) at its end. */
+static void relay_ready(int *from, int to) {
+  static char buf[65536];
+  for (int round = 0; round < 4; round++) {
+    ssize_t n = read(*from, buf, sizeof buf);
+    if (n > 0) {
+      ssize_t off = 0;
+      while (off < n) {
+        ssize_t w = write(to, buf + off, (size_t)(n - off));
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) break; /* nobody reads the exec's output any more: drop it */
+        off += w;
+      }
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    close(*from);
+    *from = -1;
+    return;
+  }
+}
+
+/*
+ * The keeper of one session command: the subreaper of everything it starts. It relays the
+ * shell's output to the exec's stdout/stderr until the shell exits, then lets go of both (a
+ * background job's later output goes nowhere, and the exec's stream can end), reports the
+ * shell's status to the runner, and stays until its last descendant is gone; SIGTERM kills them.
+ */
+static int keep(int fd, const char *shell, int report) {
+  pid_t self = getpid();
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) fail("prctl");
+  on_stop_signals();
+  struct sigaction sa = {0};
+  sa.sa_handler = on_child;
+  sigaction(SIGCHLD, &sa, NULL);
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) fail("pipe");
+  pid_t child = start_shell(shell, fd, out[1], err[1]);
+  close(fd);
+  close(out[1]);
+  close(err[1]);
+  fcntl(out[0], F_SETFL, O_NONBLOCK);
+  fcntl(err[0], F_SETFL, O_NONBLOCK);
+  int status = 0, shell_done = 0;
+  while (!shell_done || out[0] >= 0 || err[0] >= 0) {
+    if (stop_requested) {
+      kill_tree(self);
+      _exit(128 + SIGKILL);
+    }
+    int w, st;
+    while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+      if (w == child) {
+        status = st;
+        shell_done = 1;
+      }
+    }
+    struct pollfd p[2] = {{.fd = out[0], .events = POLLIN}, {.fd = err[0], .events = POLLIN}};
+    /* After the shell: one pass over what is already in the pipes (its children may hold them open). */
+    int n = poll(p, 2, shell_done ? 0 : 50);
+    if (n > 0 || shell_done) {
+      if (out[0] >= 0) relay_ready(&out[0], 1);
+      if (err[0] >= 0) relay_ready(&err[0], 2);
+    }
+    if (shell_done) break;
+  }
+  if (out[0] >= 0) close(out[0]);
+  if (err[0] >= 0) close(err[0]);
+  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  dup2(devnull, 0);
+  dup2(devnull, 1);
+  dup2(devnull, 2);
+  int code = exit_code(status);
+  if (write(report, &code, sizeof code) < 0) { /* the runner is gone: nobody to tell */
+  }
+  close(report);
+  for (;;) {
+    if (stop_requested) {
+      kill_tree(self);
+      _exit(128 + SIGKILL);
+    }
+    if (waitpid(-1, NULL, 0) < 0 && errno == ECHILD) _exit(0);
+  }
+}
+
+/*
+ * A session command: the runner starts a keeper (above) and exits with the shell's status when
+ * the keeper reports it, leaving the keeper, and the command's background jobs, to the session.
+ * SIGTERM (a timeout, a cancel) ends the keeper's whole tree.
+ */
+static int session_run(const char *shell) {
+  int fd = script_memfd();
+  on_stop_signals();
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) < 0) fail("pipe");
+  pid_t keeper = fork();
+  if (keeper < 0) fail("fork");
+  if (keeper == 0) {
+    close(report[0]);
+    return keep(fd, shell, report[1]);
+  }
+  close(fd);
+  close(report[1]);
+  int code;
+  for (;;) {
+    if (stop_requested) break;
+    ssize_t n = read(report[0], &code, sizeof code);
+    if (n == (ssize_t)sizeof code) return code;
+    if (n < 0 && errno == EINTR) continue;
+    break; /* the keeper died without a report */
+  }
+  kill(keeper, SIGTERM);
+  waitpid(keeper, NULL, 0);
+  return 128 + SIGKILL;
+}
+
+/* Ends a session: SIGTERM to every runner and keeper of it (they kill their trees). */
+static int session_end(const char *id) {
+  pid_t self = getpid();
+  DIR *proc = opendir("/proc");
+  if (!proc) fail("/proc");
+  struct dirent *d;
+  int found = 0;
+  while ((d = readdir(proc))) {
+    char *end;
+    long pid = strtol(d->d_name, &end, 10);
+    if (*end || pid <= 0 || pid == self) continue;
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+    FILE *f = fopen(path, "re");
+    if (!f) continue;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    /* argv: agentfense-init \0 session-run \0 ID \0 ... */
+    const char *arg1 = buf + strlen(buf) + 1;
+    if ((size_t)(arg1 - buf) >= n || strcmp(arg1, "session-run") != 0) continue;
+    const char *arg2 = arg1 + strlen(arg1) + 1;
+    if ((size_t)(arg2 - buf) >= n || strcmp(arg2, id) != 0) continue;
+    kill((pid_t)pid, SIGTERM);
+    found++;
+  }
+  closedir(proc);
+  (void)found;
+  return 0;
+}
 
 static int idle(void) {
   struct sigaction sa = {0};
@@ -163,7 +336,9 @@ static int idle(void) {
 
 int main(int argc, char **argv) {
   if (argc >= 2 && argc <= 3 && strcmp(argv[1], "run") == 0) return run(argc == 3 ? argv[2] : "/bin/sh");
+  if (argc == 4 && strcmp(argv[1], "session-run") == 0) return session_run(argv[3]);
+  if (argc == 3 && strcmp(argv[1], "session-end") == 0) return session_end(argv[2]);
   if (argc == 1) return idle();
-  fprintf(stderr, "usage: agentfense-init [run]\n");
+  fprintf(stderr, "usage: agentfense-init [run [SHELL] | session-run ID SHELL | session-end ID]\n");
   return 2;
 }

@@ -1,6 +1,7 @@
 /**
  * One command in a Docker sandbox: a Docker exec of `agentfense-init run` (containerInit.c),
- * which runs the script with /bin/sh and kills whatever the command left behind when it ends.
+ * which runs the script with /bin/sh and kills whatever the command left behind when it ends
+ * (a session's command: `session-run`, whose background jobs live until the session ends).
  * Output is streamed to a sink that may push back (ExecStream) or collected (Exec); the exit
  * status is the engine's inspection of the runner, which sandboxed code cannot forge. A
  * timeout or cancellation sends SIGTERM to the runner's host pid: it kills the command's whole
@@ -20,6 +21,8 @@ export interface ContainerCommand {
   script: string;
   /** The shell that runs the script (the runner's default: /bin/sh). */
   shell?: string;
+  /** A session's command: what it starts in the background lives on until the session ends. */
+  session?: string;
   env: Readonly<Record<string, string>>;
   workdir: string;
   /** `uid:gid`. */
@@ -53,7 +56,7 @@ async function runAcquired(c: ContainerCommand): Promise<RunOutcome> {
   const started = performance.now();
   const env = Object.entries(c.env).map(([k, v]) => `${k}=${v}`);
   const exec = await c.container.exec({
-    Cmd: c.shell ? [INIT_IN_CONTAINER, 'run', c.shell] : [INIT_IN_CONTAINER, 'run'],
+    Cmd: runnerArgs(c),
     Env: [...env, `AGENTFENSE_SCRIPT=${c.script}`],
     WorkingDir: c.workdir,
     User: c.user,
@@ -120,6 +123,11 @@ async function runAcquired(c: ContainerCommand): Promise<RunOutcome> {
     clearTimeout(timer);
     c.abort?.removeEventListener('abort', onAbort);
   }
+}
+
+function runnerArgs(c: ContainerCommand): string[] {
+  if (c.session) return [INIT_IN_CONTAINER, 'session-run', c.session, c.shell ?? '/bin/sh'];
+  return c.shell ? [INIT_IN_CONTAINER, 'run', c.shell] : [INIT_IN_CONTAINER, 'run'];
 }
 
 /** SIGTERM to the runner (it kills its tree), SIGKILL if it is still there after a grace period. */

@@ -4,8 +4,9 @@
  * session's state (working directory, exported variables) carried as data exactly as the
  * bubblewrap supervisor carries it (sessionSupervisor.ts): the command's shell saves it to a
  * file in the sandbox's /tmp on exit, and the server reads that file from the host side of
- * the /tmp bind without following a link the sandbox may have put there. Whatever a command
- * starts in the background ends with it (the runner kills its leftovers).
+ * the /tmp bind without following a link the sandbox may have put there. What a command starts
+ * in the background lives on, under a keeper per command, until the session ends (as in a
+ * bubblewrap session); a timeout or cancel ends it too.
  */
 import { constants } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
@@ -27,6 +28,8 @@ export interface DockerSessionOptions {
   tmpDir: string;
   state: SessionState;
   run: (r: ContainerRun) => Promise<RunOutcome>;
+  /** Ends what the session's commands left running in the background. */
+  end: () => Promise<void>;
 }
 
 export class DockerSession implements SandboxSession {
@@ -67,6 +70,8 @@ export class DockerSession implements SandboxSession {
     if (this.closedAt) return;
     this.closedAt = new Date();
     this.closing.abort();
+    // After the running command (if any) is killed: then nothing new can start in the session.
+    void this.queue.then(() => this.o.end()).catch(() => {});
   }
 
   private async runNow(
@@ -89,6 +94,7 @@ export class DockerSession implements SandboxSession {
     const outcome = await this.o.run({
       script: commandScript(this.state, `/tmp/${this.stateName}`, command),
       shell: this.shell,
+      session: this.id,
       env: this.state.env,
       workdir: '/workspace',
       stdin: '',

@@ -6,7 +6,7 @@
  */
 import type Docker from 'dockerode';
 import type { DockerEngine } from './dockerEngine';
-import { containerConfig, containerName, type ContainerSpec } from './containerConfig';
+import { containerConfig, containerName, INIT_IN_CONTAINER, type ContainerSpec } from './containerConfig';
 import { errorText, statusOf } from './dockerEngine';
 import { runInContainer } from './dockerExec';
 import type { OutputSink, RunOutcome } from '../runtime/commandRunner';
@@ -20,6 +20,8 @@ export interface ContainerRun {
   stdin: string;
   /** The shell that runs the script (default /bin/sh). */
   shell?: string;
+  /** The session whose command this is (its background jobs live until the session ends). */
+  session?: string;
   timeoutMs?: number;
   sink?: OutputSink;
   abort?: AbortSignal;
@@ -72,6 +74,7 @@ export class SandboxContainer {
       container: this.container,
       script: r.script,
       shell: r.shell,
+      session: r.session,
       env: r.env,
       workdir: r.workdir,
       user: this.user,
@@ -80,6 +83,23 @@ export class SandboxContainer {
       timeoutMs: r.timeoutMs,
       sink: r.sink,
       abort: r.abort,
+    });
+  }
+
+  /** Ends a session's background jobs (its keepers kill their trees; containerInit.c). */
+  async endSession(sessionId: string): Promise<void> {
+    const exec = await this.container.exec({
+      Cmd: [INIT_IN_CONTAINER, 'session-end', sessionId],
+      User: this.user,
+      AttachStdout: true,
+      AttachStderr: true,
+    });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    await new Promise<void>((resolve) => {
+      stream.on('data', () => {});
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+      stream.once('error', () => resolve());
     });
   }
 
