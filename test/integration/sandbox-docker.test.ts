@@ -146,14 +146,6 @@ describe('Docker sandboxes', DOCKER.skip, () => {
     );
   });
 
-  it('a command cannot forge its exit status by killing or imitating the runner', async () => {
-    const r = await run('kill -9 $PPID 2>/dev/null; exit 0');
-    // Killing the runner (its parent) ends the command as killed, never as a success it did not have.
-    assert.ok(r.exitCode === 0 || r.exitCode === 137, `exit ${r.exitCode}`);
-    const fake = await run('echo "exit status 0"; exit 9');
-    assert.equal(fake.exitCode, 9);
-  });
-
   it('interactive terminals and audited commands say they need bubblewrap', async () => {
     const md = new Metadata();
     md.set(AUDIT_REQUEST_HEADER, '1');

@@ -2,7 +2,7 @@
  * agentfense-init: what runs a Docker sandbox's processes, bound read-only (execute-only)
  * into its container.
  *
- *     agentfense-init              the container's pid 1: reaps orphans, exits on SIGTERM
+ *     agentfense-init              the container's pid 1: reaps orphans; signals from inside do nothing
  *     agentfense-init session-run ID SHELL
  *                                  one command of session ID: like `run`, but what it starts in
  *                                  the background lives on under a keeper until the session ends
@@ -320,25 +320,25 @@ static int session_end(const char *id) {
   return 0;
 }
 
-static int idle(void) {
+/*
+ * No handler for SIGTERM or SIGINT: the kernel then drops them for a namespace's init, so no
+ * sandbox process (same uid) can stop its own container. The server removes it with SIGKILL.
+ */
+static _Noreturn void idle(void) {
   struct sigaction sa = {0};
-  sa.sa_handler = on_stop;
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
   /* An orphan's arrival wakes pause(), so it is reaped. */
   sa.sa_handler = on_child;
   sigaction(SIGCHLD, &sa, NULL);
-  while (!stop_requested) {
+  for (;;) {
     if (waitpid(-1, NULL, 0) < 0 && errno == ECHILD) pause();
   }
-  return 0;
 }
 
 int main(int argc, char **argv) {
   if (argc >= 2 && argc <= 3 && strcmp(argv[1], "run") == 0) return run(argc == 3 ? argv[2] : "/bin/sh");
   if (argc == 4 && strcmp(argv[1], "session-run") == 0) return session_run(argv[3]);
   if (argc == 3 && strcmp(argv[1], "session-end") == 0) return session_end(argv[2]);
-  if (argc == 1) return idle();
+  if (argc == 1) idle();
   fprintf(stderr, "usage: agentfense-init [run [SHELL] | session-run ID SHELL | session-end ID]\n");
   return 2;
 }

@@ -14,6 +14,8 @@ import type { LaunchGate, Release } from '../runtime/launchGate';
 import { killQuietly } from '../runtime/processTree';
 import { DockerFrames } from './dockerFrames';
 import { INIT_IN_CONTAINER } from './containerConfig';
+import { errorText, statusOf } from './dockerEngine';
+import { failedPrecondition } from '../../rpc/rpcError';
 
 export interface ContainerCommand {
   container: Docker.Container;
@@ -54,17 +56,7 @@ export async function runInContainer(c: ContainerCommand): Promise<RunOutcome> {
 
 async function runAcquired(c: ContainerCommand): Promise<RunOutcome> {
   const started = performance.now();
-  const env = Object.entries(c.env).map(([k, v]) => `${k}=${v}`);
-  const exec = await c.container.exec({
-    Cmd: runnerArgs(c),
-    Env: [...env, `AGENTFENSE_SCRIPT=${c.script}`],
-    WorkingDir: c.workdir,
-    User: c.user,
-    AttachStdin: true,
-    AttachStdout: true,
-    AttachStderr: true,
-    Tty: false,
-  });
+  const exec = await createExec(c);
   const stream = (await exec.start({ hijack: true, stdin: true })) as Duplex;
   const out = { stdout: new CappedOutput(), stderr: new CappedOutput() };
   let timedOut = false;
@@ -122,6 +114,30 @@ async function runAcquired(c: ContainerCommand): Promise<RunOutcome> {
   } finally {
     clearTimeout(timer);
     c.abort?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** The exec of the runner; a container that is gone or stopped is the sandbox's, not the caller's, problem. */
+async function createExec(c: ContainerCommand): Promise<Docker.Exec> {
+  const env = Object.entries(c.env).map(([k, v]) => `${k}=${v}`);
+  try {
+    return await c.container.exec({
+      Cmd: runnerArgs(c),
+      Env: [...env, `AGENTFENSE_SCRIPT=${c.script}`],
+      WorkingDir: c.workdir,
+      User: c.user,
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: false,
+    });
+  } catch (err) {
+    const code = statusOf(err);
+    if (code === 404 || code === 409)
+      throw failedPrecondition(
+        `the sandbox's container is gone or stopped (${errorText(err)}); stop and start the sandbox to get a new one`,
+      );
+    throw err;
   }
 }
 
