@@ -13,11 +13,11 @@ import { CodebaseServiceService } from '../generated/codebase';
 import { BatchUploadServiceService } from '../generated/batch_upload';
 import { TerminalServiceService } from '../generated/terminal';
 import { createTerminalService } from './sandbox/terminalService';
-import { installPtyHelper } from './sandbox/runtime/ptyTerminal';
-import { installStrace } from './sandbox/audit/auditedCommand';
-import { installForwarder } from './network/sandboxEgress';
+import { PTY_HELPER } from './sandbox/runtime/ptyTerminal';
+import { STRACE } from './sandbox/audit/auditedCommand';
+import { FORWARDER } from './network/sandboxEgress';
 import { DockerEngine } from './sandbox/docker/dockerEngine';
-import { installContainerInit } from './sandbox/docker/containerInitInstall';
+import { CONTAINER_INIT } from './sandbox/docker/containerConfig';
 import { egressResolver } from './network/egressResolver';
 import { SandboxServiceService } from '../generated/sandbox';
 import { CodebaseStore } from './codebase/store';
@@ -60,15 +60,15 @@ export async function runServer(options: ServerOptions): Promise<void> {
     throw new UsageError('--cow overlay needs a server running as root (it mounts overlayfs); use --cow copy');
   const dataDir = prepareDataDir(options.dataDir, identity, cowMode);
   installSupervisorShell(dataDir, identity);
-  if (!installStrace(dataDir, identity))
+  if (!STRACE.install(dataDir, identity))
     log.warn('no strace on this host: audited commands will fail (apt-get install -y strace)');
-  if (!installPtyHelper(dataDir, identity))
+  if (!PTY_HELPER.install(dataDir, identity))
     log.warn('no terminal helper in this build: OpenTerminal will fail (rebuild with node scripts/build.mjs)');
-  if (!installForwarder(dataDir, identity))
+  if (!FORWARDER.install(dataDir, identity))
     log.warn(
       'no egress forwarder in this build: sandboxes with network will fail (rebuild with node scripts/build.mjs)',
     );
-  const initInstalled = installContainerInit(dataDir, identity);
+  const initInstalled = CONTAINER_INIT.install(dataDir, identity);
   if (!initInstalled)
     log.warn('no container runner in this build: Docker sandboxes will fail (rebuild with node scripts/build.mjs)');
   const egressDir = makeEgressDir(identity);

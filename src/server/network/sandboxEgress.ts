@@ -9,8 +9,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import type { NetworkPolicy } from '../../shared/networkPolicy';
 import type { SandboxIdentity } from '../sandbox/sandboxIdentity';
-import { installExecuteOnly } from '../sandbox/runtime/executeOnlyCopy';
-import { failedPrecondition, type RpcError } from '../rpc/rpcError';
+import { builtHelper } from '../sandbox/runtime/installedProgram';
 import type { ContainerEgress } from '../sandbox/docker/containerConfig';
 import { EgressProxy, type RefusedConnection, type Resolution } from './egressProxy';
 
@@ -18,27 +17,15 @@ import { EgressProxy, type RefusedConnection, type Resolution } from './egressPr
 export const PROXY_PORT = 3128;
 const FORWARDER_IN_SANDBOX = '/run/agentfense/netfwd';
 const SOCKET_IN_SANDBOX = '/run/agentfense/egress.sock';
-const FORWARDER_BUILT = join(__dirname, 'agentfense-netfwd');
 /** Refusals kept per sandbox for its owner; older ones go first. */
 const MAX_REFUSALS = 200;
 
-export function forwarderPath(dataDir: string): string {
-  return join(dataDir, 'agentfense-netfwd');
-}
-
-/** Installs the forwarder's execute-only copy; false when the build has none. */
-export function installForwarder(dataDir: string, identity: SandboxIdentity): boolean {
-  if (!fs.existsSync(FORWARDER_BUILT)) return false;
-  installExecuteOnly(FORWARDER_BUILT, forwarderPath(dataDir), identity);
-  return true;
-}
-
-export function missingForwarder(): RpcError {
-  return failedPrecondition(
-    `a sandbox with network needs ${FORWARDER_BUILT}; rebuild the server with \`node scripts/build.mjs\` ` +
-      '(it compiles src/server/network/netForwarder.c and needs a C compiler: apt-get install -y gcc libc6-dev)',
-  );
-}
+/** The forwarder (dist/agentfense-netfwd), the only way out of a sandbox with network. */
+export const FORWARDER = builtHelper(
+  'agentfense-netfwd',
+  'src/server/network/netForwarder.c',
+  'a sandbox with network',
+);
 
 /** The proxy variables of curl, wget, git, pip, npm, Python, Node (≥ 24 with NODE_USE_ENV_PROXY). */
 export function proxyEnv(): Record<string, string> {
@@ -83,7 +70,7 @@ export class SandboxEgress {
   /** Undefined when the policy lets nothing out (`off`): the namespace's loopback is all there is. */
   static async open(o: SandboxEgressOptions): Promise<SandboxEgress | undefined> {
     if (o.policy.mode === 'off') return undefined;
-    if (!fs.existsSync(forwarderPath(o.dataDir))) throw missingForwarder();
+    if (!FORWARDER.isInstalled(o.dataDir)) throw FORWARDER.missing();
     const socketPath = join(o.egressDir, `${o.sandboxId}.sock`);
     fs.rmSync(socketPath, { force: true });
     let egress: SandboxEgress | undefined;
@@ -106,7 +93,7 @@ export class SandboxEgress {
   bindArgs(): string[] {
     return [
       '--ro-bind',
-      forwarderPath(this.dataDir),
+      FORWARDER.path(this.dataDir),
       FORWARDER_IN_SANDBOX,
       '--ro-bind',
       this.socketPath,
@@ -117,7 +104,7 @@ export class SandboxEgress {
   /** The same for a Docker sandbox: its init runs behind the forwarder (docker/containerConfig.ts). */
   containerEgress(): ContainerEgress {
     return {
-      forwarder: { hostPath: forwarderPath(this.dataDir), inSandbox: FORWARDER_IN_SANDBOX },
+      forwarder: { hostPath: FORWARDER.path(this.dataDir), inSandbox: FORWARDER_IN_SANDBOX },
       socket: { hostPath: this.socketPath, inSandbox: SOCKET_IN_SANDBOX },
       prefix: [FORWARDER_IN_SANDBOX, String(PROXY_PORT), SOCKET_IN_SANDBOX],
     };

@@ -14,7 +14,7 @@ import { chown, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CodebaseAccess } from '../codebase/contract';
 import { PermissionEngine, type NormalizedRule } from '../../shared/permissions';
-import { audited, STRACE_IN_SANDBOX, straceCopyPath, straceMissing } from './audit/auditedCommand';
+import { audited, STRACE, STRACE_IN_SANDBOX } from './audit/auditedCommand';
 import { DenialLog, type CountedDenial } from './audit/denialLog';
 import { ViewCache, type ViewLease } from './view/viewCache';
 import { WritableLayer, type CowMode } from './view/writableLayer';
@@ -24,14 +24,7 @@ import type { SandboxIdentity } from './sandboxIdentity';
 import { CgroupLimits, hasLimits, type ResourceLimitValues } from './runtime/cgroupLimits';
 import { runCommand, type OutputSink, type RunOutcome } from './runtime/commandRunner';
 import { ShellSession, type SessionCommandOutcome } from './runtime/shellSession';
-import { existsSync } from 'node:fs';
-import {
-  missingPtyHelper,
-  PTY_HELPER_IN_SANDBOX,
-  ptyHelperPath,
-  PtyTerminal,
-  shellInvocation,
-} from './runtime/ptyTerminal';
+import { PTY_HELPER_IN_SANDBOX, PTY_HELPER, PtyTerminal, shellInvocation } from './runtime/ptyTerminal';
 import { PRIVATE_ARGS_FD, SCRIPT_FD, SCRIPT_PATH, type Launch } from './runtime/bwrapLauncher';
 import { sandboxWalkDir } from '../dataDirAccess';
 import { SUPERVISOR_IN_SANDBOX, SUPERVISOR_SCRIPT, supervisorShellPath } from './runtime/sessionSupervisor';
@@ -48,10 +41,11 @@ import type { Resolution } from '../network/egressProxy';
 import { countRefusals, type RefusedConnectionWire } from '../../shared/connectionRefusals';
 import type { SandboxRuntime } from '../../shared/sandboxRuntime';
 import type { SandboxSession } from './sandboxSession';
+import { OneAtATime } from './oneAtATime';
 import type { DockerEngine } from './docker/dockerEngine';
 import { SandboxContainer } from './docker/sandboxContainer';
 import { DockerSession } from './docker/dockerSession';
-import { containerInitPath } from './docker/containerInitInstall';
+import { CONTAINER_INIT } from './docker/containerConfig';
 
 export interface RuntimeContext {
   dataDir: string;
@@ -141,7 +135,7 @@ export class LiveSandbox {
   private stopping = false;
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly aborts = new Set<AbortController>();
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly layerChanges = new OneAtATime();
   private readonly dir: string;
   /**
    * Where the writable layer's data and /tmp live: as root a tmpfs of the layer quota's size
@@ -206,7 +200,7 @@ export class LiveSandbox {
       throw failedPrecondition(
         'auditing what a command was refused needs the bubblewrap runtime; this sandbox runs in Docker',
       );
-    if (o.audit && !existsSync(straceCopyPath(this.ctx.dataDir))) throw straceMissing();
+    if (o.audit && !STRACE.isInstalled(this.ctx.dataDir)) throw STRACE.missing();
     const abort = new AbortController();
     if (o.abort) {
       if (o.abort.aborted) abort.abort();
@@ -270,7 +264,7 @@ export class LiveSandbox {
     denials: DenialLog | undefined,
   ): Promise<RunOutcome> {
     const program = ['/bin/sh', SCRIPT_PATH];
-    const extraBinds = o.audit ? ['--ro-bind', straceCopyPath(this.ctx.dataDir), STRACE_IN_SANDBOX] : [];
+    const extraBinds = o.audit ? ['--ro-bind', STRACE.path(this.ctx.dataDir), STRACE_IN_SANDBOX] : [];
     const launch = this.launch(
       [...env, '--chdir', cwd, ...extraBinds, '--ro-bind-data', String(SCRIPT_FD), SCRIPT_PATH],
       o.audit ? audited(program) : program,
@@ -362,7 +356,7 @@ export class LiveSandbox {
       );
     const env = this.envArgs(o.env);
     const cwd = sandboxWorkdir(o.workdir);
-    if (!existsSync(ptyHelperPath(this.ctx.dataDir))) throw missingPtyHelper();
+    if (!PTY_HELPER.isInstalled(this.ctx.dataDir)) throw PTY_HELPER.missing();
     this.refuseIfStopping();
     return this.locked(async () => {
       this.refuseIfStopping(); // as in openSession
@@ -400,7 +394,7 @@ export class LiveSandbox {
             '--chdir',
             cwd,
             '--ro-bind',
-            ptyHelperPath(this.ctx.dataDir),
+            PTY_HELPER.path(this.ctx.dataDir),
             PTY_HELPER_IN_SANDBOX,
             '--ro-bind-data',
             String(SCRIPT_FD),
@@ -546,7 +540,7 @@ export class LiveSandbox {
           readOnlyBinds: this.view.plan.readOnlyBinds,
           tmpDir: this.tmpDir,
           shmBytes: this.ctx.shmBytes,
-          initHostPath: containerInitPath(this.ctx.dataDir),
+          initHostPath: CONTAINER_INIT.path(this.ctx.dataDir),
           user: { uid: this.ctx.identity.uid, gid: this.ctx.identity.gid },
           resources: this.spec.resources,
           egress: this.egress?.containerEgress(),
@@ -610,9 +604,7 @@ export class LiveSandbox {
 
   /** Layer changes (refresh, merge, teardown) happen one at a time. */
   private locked<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(fn);
-    this.chain = run.catch(() => {});
-    return run;
+    return this.layerChanges.run(fn);
   }
 }
 

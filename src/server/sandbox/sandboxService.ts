@@ -19,7 +19,7 @@ import type { SandboxManager } from './sandboxManager';
 import { listPosition, recordToWire, runtimeOf } from './sandboxRecord';
 import { BWRAP, type SandboxRuntime } from '../../shared/sandboxRuntime';
 import type { DockerEngine } from './docker/dockerEngine';
-import { missingContainerInit } from './docker/containerInitInstall';
+import { CONTAINER_INIT } from './docker/containerConfig';
 import { decodePageToken, encodePageToken, isAfterCursor, resolvePageSize } from '../rpc/paging';
 import { rulesFromWire } from './wireRules';
 import type { HostCheck } from '../hostCheck/hostCheck';
@@ -242,7 +242,7 @@ export function createSandboxService(
       manager.store.snapshot(req.codebaseId); // NOT_FOUND for an unknown codebase
       if (docker) {
         // The engine and the image now, so that a sandbox that cannot start says why at once.
-        if (!dockerRuntime.initInstalled) throw missingContainerInit();
+        if (!dockerRuntime.initInstalled) throw CONTAINER_INIT.missing();
         await dockerRuntime.engine.facts();
         await dockerRuntime.engine.ensureImage(req.image);
       } else {

@@ -74,9 +74,10 @@ export function makeDirs(root: string): CodeServerDirs {
   return d;
 }
 
-function codeServerEnv(env: E2eEnvironment, dirs: CodeServerDirs): NodeJS.ProcessEnv {
+function codeServerEnv(env: E2eEnvironment, dirs: CodeServerDirs, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
     ...process.env,
+    ...extra,
     PATH: `${env.nodeBinDir}:${process.env.PATH}`,
     HOME: dirs.home,
     XDG_RUNTIME_DIR: join(dirs.home, '.runtime'),
@@ -146,7 +147,7 @@ async function waitUntilAnswering(url: string, child: ChildProcess, logFile: str
 export async function startCodeServer(
   env: E2eEnvironment,
   dirs: CodeServerDirs,
-  opts: { port?: number; folder?: string; timeoutMs?: number } = {},
+  opts: { port?: number; folder?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<RunningCodeServer> {
   const port = opts.port ?? (await freePort());
   const log = createWriteStream(dirs.logFile);
@@ -169,7 +170,7 @@ export async function startCodeServer(
       ...(opts.folder ? [opts.folder] : []),
     ],
     // Its own process group, so stop() ends code-server, its extension host and their children at once.
-    { env: codeServerEnv(env, dirs), detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: codeServerEnv(env, dirs, opts.env), detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);

@@ -97,6 +97,8 @@ export interface SessionOptions {
   prepareWorkspace?: (workspace: string) => void;
   /** Also install the test-only probe extension (test/e2e/fixtures/agent-probe). */
   withAgentProbe?: boolean;
+  /** Environment of code-server (and so of the extension host and its embedded server), e.g. DOCKER_HOST. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function startSession(name: string, opts: SessionOptions = {}): Promise<Session> {
@@ -113,7 +115,7 @@ export async function startSession(name: string, opts: SessionOptions = {}): Pro
   try {
     installExtension(env, dirs, vsix);
     if (opts.withAgentProbe) installExtension(env, dirs, await packagedProbe(env.cache));
-    codeServer = await startCodeServer(env, dirs);
+    codeServer = await startCodeServer(env, dirs, { env: opts.env });
     browser = await launchBrowser(env.chromium);
     const page = await openPage(browser, `${codeServer.url}/?folder=${encodeURIComponent(workspace)}`);
     const session = new Session(name, page, workspace, dirs, browser, codeServer);

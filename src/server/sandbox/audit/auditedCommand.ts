@@ -4,34 +4,18 @@
  * failed file syscall, with the directory it was relative to, to AUDIT_FD — a pipe to the
  * server that only strace holds (see `audited`).
  */
-import * as fs from 'node:fs';
-import { join } from 'node:path';
-import type { SandboxIdentity } from '../sandboxIdentity';
-import { failedPrecondition, type RpcError } from '../../rpc/rpcError';
-import { installExecuteOnly } from '../runtime/executeOnlyCopy';
+import { InstalledProgram } from '../runtime/installedProgram';
 
 /** The audit pipe's descriptor (see bwrapLauncher's list of descriptors). */
 export const AUDIT_FD = 5;
 /** Where strace appears inside an audited command's sandbox. */
 export const STRACE_IN_SANDBOX = '/run/agentfense/strace';
-const HOST_STRACE = '/usr/bin/strace';
-
-export function straceCopyPath(dataDir: string): string {
-  return join(dataDir, 'strace');
-}
-
-/** Installs the execute-only copy; false when the host has no strace (audit then says so). */
-export function installStrace(dataDir: string, identity: SandboxIdentity): boolean {
-  if (!fs.existsSync(HOST_STRACE)) return false;
-  installExecuteOnly(HOST_STRACE, straceCopyPath(dataDir), identity);
-  return true;
-}
-
-export function straceMissing(): RpcError {
-  return failedPrecondition(
-    `auditing a command needs strace on the server's host (${HOST_STRACE}); install it: apt-get install -y strace`,
-  );
-}
+/** strace, copied from the host: without it, an audited command says how to get it. */
+export const STRACE = new InstalledProgram(
+  '/usr/bin/strace',
+  'strace',
+  "auditing a command needs strace on the server's host (/usr/bin/strace); install it: apt-get install -y strace",
+);
 
 /**
  * `program` (the command's argv) under strace: failed file calls only, directories decoded.

@@ -14,6 +14,14 @@ import type Docker from 'dockerode';
 import { workspaceBinds, type WorkspaceLayout } from '../view/workspaceBinds';
 import type { ResourceLimitValues } from '../runtime/cgroupLimits';
 import { SANDBOX_LABEL, SERVER_LABEL } from './dockerEngine';
+import { builtHelper } from '../runtime/installedProgram';
+
+/** The runner (containerInit.c, dist/agentfense-init): every Docker sandbox's init and command runner. */
+export const CONTAINER_INIT = builtHelper(
+  'agentfense-init',
+  'src/server/sandbox/docker/containerInit.c',
+  'a Docker sandbox',
+);
 
 /** Where the runner is inside every Docker sandbox. */
 export const INIT_IN_CONTAINER = '/run/agentfense/init';

@@ -15,6 +15,7 @@ import type { OutputSink, RunOutcome } from '../runtime/commandRunner';
 import type { SessionCommandOutcome } from '../runtime/shellSession';
 import { commandScript, parseSavedState, type SessionState } from '../runtime/sessionSupervisor';
 import type { SandboxSession } from '../sandboxSession';
+import { OneAtATime } from '../oneAtATime';
 import type { ContainerRun } from './sandboxContainer';
 
 /** At most this much saved state is read back, as the supervisor caps it. */
@@ -39,7 +40,7 @@ export class DockerSession implements SandboxSession {
   readonly createdAt = new Date();
   closedAt?: Date;
   private state: SessionState;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly commands = new OneAtATime();
   private readonly closing = new AbortController();
   private readonly stateName: string;
 
@@ -61,9 +62,7 @@ export class DockerSession implements SandboxSession {
     sink?: OutputSink,
     abort?: AbortSignal,
   ): Promise<SessionCommandOutcome> {
-    const run = this.queue.then(() => this.runNow(command, timeoutMs, sink, abort));
-    this.queue = run.catch(() => {});
-    return run;
+    return this.commands.run(() => this.runNow(command, timeoutMs, sink, abort));
   }
 
   close(): void {
@@ -71,7 +70,7 @@ export class DockerSession implements SandboxSession {
     this.closedAt = new Date();
     this.closing.abort();
     // After the running command (if any) is killed: then nothing new can start in the session.
-    void this.queue.then(() => this.o.end()).catch(() => {});
+    void this.commands.run(() => this.o.end()).catch(() => {});
   }
 
   private async runNow(

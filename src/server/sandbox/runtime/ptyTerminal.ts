@@ -5,11 +5,8 @@
  * never sees a descriptor of ours.
  */
 import type { ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
-import { join, posix } from 'node:path';
-import type { SandboxIdentity } from '../sandboxIdentity';
-import { failedPrecondition, type RpcError } from '../../rpc/rpcError';
-import { installExecuteOnly } from './executeOnlyCopy';
+import { posix } from 'node:path';
+import { builtHelper } from './installedProgram';
 import { launchBwrap, killSandboxTree, SCRIPT_PATH, type Launch } from './bwrapLauncher';
 import { FrameError, HelperFrameReader, inputFrames, resizeFrame } from './terminalFrames';
 
@@ -109,31 +106,12 @@ export class PtyTerminal {
   }
 }
 
-/** The helper as built (dist/agentfense-pty, next to dist/server.js). */
-const PTY_HELPER_BUILT = join(__dirname, 'agentfense-pty');
-
-/** The host path of the helper's execute-only copy under the data dir. */
-export function ptyHelperPath(dataDir: string): string {
-  return join(dataDir, 'agentfense-pty');
-}
-
-/**
- * Installs the helper's execute-only copy. False when the build has none: the server still
- * runs; OpenTerminal then says how to get it (missingPtyHelper).
- */
-export function installPtyHelper(dataDir: string, identity: SandboxIdentity): boolean {
-  if (!fs.existsSync(PTY_HELPER_BUILT)) return false;
-  installExecuteOnly(PTY_HELPER_BUILT, ptyHelperPath(dataDir), identity);
-  return true;
-}
-
-export function missingPtyHelper(): RpcError {
-  return failedPrecondition(
-    `the terminal helper ${PTY_HELPER_BUILT} is missing; rebuild the server with \`node scripts/build.mjs\` ` +
-      '(it compiles src/server/sandbox/runtime/ptyHelper.c and needs a C compiler: apt-get install -y gcc libc6-dev). ' +
-      'Sessions (CreateSession) work without it.',
-  );
-}
+/** The terminal helper (dist/agentfense-pty, next to dist/server.js); sessions (CreateSession) work without it. */
+export const PTY_HELPER = builtHelper(
+  'agentfense-pty',
+  'src/server/sandbox/runtime/ptyHelper.c',
+  'an interactive terminal (sessions work without it)',
+);
 
 /** bash's start-up file in a terminal: a prompt that says where the shell is. */
 const BASH_RC = `PS1='\\[\\e[1;32m\\]sandbox\\[\\e[0m\\]:\\[\\e[1;34m\\]\\w\\[\\e[0m\\]\\$ '

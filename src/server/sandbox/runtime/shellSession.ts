@@ -10,6 +10,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { OneAtATime } from '../oneAtATime';
 import { launchBwrap, killSandboxTree, type Launch } from './bwrapLauncher';
 import { CappedOutput, type OutputSink, type RunOutcome, type StreamName } from './commandRunner';
 import { descendantsOf, killQuietly } from './processTree';
@@ -51,7 +52,7 @@ export class ShellSession {
   closedAt?: Date;
   private readonly child: ChildProcess;
   private readonly sandboxDir: string;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly commands = new OneAtATime();
   private pending?: PendingCommand;
   private readonly closeListeners: (() => void)[] = [];
   private statusBuffer = Buffer.alloc(0);
@@ -98,9 +99,7 @@ export class ShellSession {
     sink?: OutputSink,
     abort?: AbortSignal,
   ): Promise<SessionCommandOutcome> {
-    const run = this.queue.then(() => this.runNow(command, timeoutMs, sink, abort));
-    this.queue = run.catch(() => {});
-    return run;
+    return this.commands.run(() => this.runNow(command, timeoutMs, sink, abort));
   }
 
   /** Kills the shell and everything it started. */
