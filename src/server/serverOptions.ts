@@ -30,6 +30,8 @@ export interface ServerOptions {
   networkTestHosts: ReadonlyMap<string, string>;
   /** The Docker engine's socket for Docker sandboxes (--docker-host, DOCKER_HOST, /var/run/docker.sock). */
   dockerSocket: string;
+  /** The E2B front (src/server/e2b/): where it listens and the file holding the API key it accepts. */
+  e2b?: { listen: string; keyFile: string };
 }
 
 const MiB = 1024 * 1024;
@@ -57,6 +59,7 @@ export const USAGE = `usage: node dist/server.js --listen unix:PATH|HOST:PORT --
   [--max-launches N]         sandbox commands starting at once; more wait their turn (default 4 per CPU)
   [--network-test-hosts NAME=IP,...]  for tests: names the egress proxy resolves to local origins, as if public
   [--docker-host unix:///PATH]  the Docker engine of Docker sandboxes (default $DOCKER_HOST, else /var/run/docker.sock)
+  [--e2b-listen HOST:PORT --e2b-key-file FILE]  also serve E2B's API over these sandboxes (for E2B_API_URL / E2B_SANDBOX_URL)
        node dist/server.js --check [--json] [--sandbox-uid N] [--docker-host unix:///PATH]
                              can this host run sandboxes? each check with ✓/✗ and its fix; exit 1 when not`;
 
@@ -78,6 +81,8 @@ const FLAGS = [
   '--max-launches',
   '--network-test-hosts',
   '--docker-host',
+  '--e2b-listen',
+  '--e2b-key-file',
 ];
 
 export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServerOptions {
@@ -169,7 +174,14 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
   } catch (err) {
     throw new UsageError(`--docker-host: ${(err as Error).message}`);
   }
+  const e2bListen = values.get('--e2b-listen');
+  const e2bKeyFile = values.get('--e2b-key-file');
+  if (!!e2bListen !== !!e2bKeyFile)
+    throw new UsageError('--e2b-listen and --e2b-key-file go together: the E2B front needs the API key it accepts');
+  if (e2bListen && !/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(e2bListen))
+    throw new UsageError(`--e2b-listen takes HOST:PORT; got ${JSON.stringify(e2bListen)}`);
   return {
+    ...(e2bListen && e2bKeyFile ? { e2b: { listen: e2bListen, keyFile: e2bKeyFile } } : {}),
     dockerSocket,
     listen,
     dataDir,

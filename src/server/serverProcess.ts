@@ -17,6 +17,8 @@ import { PTY_HELPER } from './sandbox/runtime/ptyTerminal';
 import { STRACE } from './sandbox/audit/auditedCommand';
 import { FORWARDER } from './network/sandboxEgress';
 import { DockerEngine } from './sandbox/docker/dockerEngine';
+import { startE2bFront } from './e2b/e2bFront';
+import { E2bSandboxes } from './e2b/e2bSandboxes';
 import { CONTAINER_INIT } from './sandbox/docker/containerConfig';
 import { egressResolver } from './network/egressResolver';
 import { SandboxServiceService } from '../generated/sandbox';
@@ -72,7 +74,8 @@ export async function runServer(options: ServerOptions): Promise<void> {
   if (!initInstalled)
     log.warn('no container runner in this build: Docker sandboxes will fail (rebuild with node scripts/build.mjs)');
   const egressDir = makeEgressDir(identity);
-  const token = options.tokenFile ? readToken(options.tokenFile) : undefined;
+  const token = options.tokenFile ? readToken(options.tokenFile, '--token-file') : undefined;
+  const e2bKey = options.e2b ? readToken(options.e2b.keyFile, '--e2b-key-file') : undefined;
 
   const store = await CodebaseStore.open(dataDir, {
     log,
@@ -138,7 +141,16 @@ export async function runServer(options: ServerOptions): Promise<void> {
     shmBytes,
     launchSlots: launchGate.slots,
   });
-  process.stderr.write(JSON.stringify({ event: 'listening', address }) + '\n');
+  const e2b =
+    options.e2b && e2bKey
+      ? await startE2bFront({
+          listen: options.e2b.listen,
+          apiKey: e2bKey,
+          sandboxes: new E2bSandboxes(manager, store),
+          log,
+        })
+      : undefined;
+  process.stderr.write(JSON.stringify({ event: 'listening', address, ...(e2b ? { e2b: e2b.url } : {}) }) + '\n');
   // After listening: clients connect while bwrap is tried; sandbox calls wait for the verdict.
   void host.readiness().catch(() => undefined);
 
@@ -148,6 +160,7 @@ export async function runServer(options: ServerOptions): Promise<void> {
     stopping = true;
     log.info('shutting down', { signal });
     await host.dispose();
+    await e2b?.close();
     await manager.shutdown();
     await store.close();
     await new Promise<void>((done) => {
@@ -223,9 +236,9 @@ function prepareDataDir(dir: string, identity: SandboxIdentity, cowMode: CowMode
   return abs;
 }
 
-function readToken(file: string): string {
+function readToken(file: string, flag: string): string {
   const token = fs.readFileSync(file, 'utf8').trim();
-  if (!token) throw new UsageError(`--token-file ${file} is empty`);
+  if (!token) throw new UsageError(`${flag} ${file} is empty`);
   return token;
 }
 

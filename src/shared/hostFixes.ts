@@ -3,6 +3,7 @@
  * write, and how to keep the change after a reboot. Pure text, no I/O: hostReadiness picks
  * which fix applies, the server and the extension only show it.
  */
+import { shellQuote } from './shellQuote';
 
 export interface FixStep {
   /** What the step does, in a sentence. */
@@ -45,10 +46,6 @@ const REMOTE_SERVER_STEP: FixStep = {
   say: 'Or run the AgentFense server on a Linux host that can, and point the extension at it with the agentfense.endpoint setting.',
 };
 
-/** POSIX shell single quoting. */
-function shellQuote(s: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 export function installBwrapFix(): Fix {
   return {

@@ -4,6 +4,7 @@
  * sandbox's changes that wait for review, read a file as the sandbox sees it. Every write
  * lands in the codebase, never in the folder: accepting stays the user's act in the review.
  */
+import { shellQuote } from '../../shared/shellQuote';
 import { existsSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { inWorkspace } from '../../shared/denialWire';
@@ -139,9 +140,6 @@ export function workspaceRelative(path: string): string {
   return resolved.slice('/workspace/'.length);
 }
 
-function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 function signature(c: Change): string {
   return `${c.kind}:${c.size}:${c.remoteMtimeMs ?? ''}:${c.sha256 ?? ''}`;

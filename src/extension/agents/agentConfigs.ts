@@ -2,6 +2,7 @@
  * How each agent is told about the MCP server: the command or file its documentation asks
  * for. vscode-free, so each snippet is unit-tested.
  */
+import { shellQuote } from '../../shared/shellQuote';
 import type { McpLaunch } from './mcpServerDefinition';
 
 export type AgentKind = 'claude-code' | 'cursor' | 'cline' | 'codex';
@@ -16,7 +17,6 @@ export interface AgentConfig {
   snippet: string;
 }
 
-const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 const tomlString = (s: string) => JSON.stringify(s);
 
 /** `{ "mcpServers": { "agentfense": … } }`: the shape Cursor and Cline read. */

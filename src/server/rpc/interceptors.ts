@@ -1,5 +1,4 @@
 /** Server interceptors: bearer-token authentication (TCP) and one log line per RPC. */
-import { timingSafeEqual, createHash } from 'node:crypto';
 import {
   Metadata,
   ResponderBuilder,
@@ -9,13 +8,7 @@ import {
   type ServerInterceptor,
 } from '@grpc/grpc-js';
 import type { Logger } from '../logger';
-
-/** Constant-time comparison; hashing first makes the lengths equal. */
-function tokenMatches(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
+import { secretMatches } from '../secretMatches';
 
 export function authInterceptor(token: string): ServerInterceptor {
   return (_method, call) =>
@@ -28,7 +21,7 @@ export function authInterceptor(token: string): ServerInterceptor {
               .withOnReceiveMetadata((metadata, mdNext) => {
                 const header = String(metadata.get('authorization')[0] ?? '');
                 const given = header.startsWith('Bearer ') ? header.slice(7) : '';
-                if (given && tokenMatches(given, token)) return mdNext(metadata);
+                if (given && secretMatches(given, token)) return mdNext(metadata);
                 call.sendStatus({
                   code: status.UNAUTHENTICATED,
                   details: 'missing or wrong token: send metadata "authorization: Bearer <token>"',

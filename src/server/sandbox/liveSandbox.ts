@@ -22,7 +22,7 @@ import { ChangeMerger } from './view/changeMerger';
 import { bwrapMountArgs, commandEnv, envArgs, sandboxWorkdir } from './runtime/bwrapArgs';
 import type { SandboxIdentity } from './sandboxIdentity';
 import { CgroupLimits, hasLimits, type ResourceLimitValues } from './runtime/cgroupLimits';
-import { runCommand, type OutputSink, type RunOutcome } from './runtime/commandRunner';
+import { runCommand, type CommandInput, type OutputSink, type RunOutcome } from './runtime/commandRunner';
 import { ShellSession, type SessionCommandOutcome } from './runtime/shellSession';
 import { PTY_HELPER_IN_SANDBOX, PTY_HELPER, PtyTerminal, shellInvocation } from './runtime/ptyTerminal';
 import { PRIVATE_ARGS_FD, SCRIPT_FD, SCRIPT_PATH, type Launch } from './runtime/bwrapLauncher';
@@ -80,7 +80,7 @@ export interface LiveSandboxSpec {
 
 export interface ExecOptions {
   command: string;
-  stdin: string;
+  stdin: CommandInput;
   env: Record<string, string>;
   workdir: string;
   timeoutMs?: number;

@@ -39,6 +39,7 @@ export class SandboxManager {
   private readonly transitions = new Map<string, Promise<unknown>>();
   private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
   private readonly sessionIndex = new Map<string, string>();
+  private readonly destroyedListeners: ((r: SandboxRecord) => void)[] = [];
   private readonly root: string;
 
   constructor(private readonly ctx: RuntimeContext) {
@@ -180,13 +181,30 @@ export class SandboxManager {
 
   destroy(id: string): Promise<void> {
     return this.transition(id, async () => {
-      this.get(id);
+      const r = this.get(id);
       await this.stopLive(id);
       clearTimeout(this.expiryTimers.get(id));
       this.expiryTimers.delete(id);
       this.records.delete(id);
       await removeTree(join(this.root, id));
+      for (const l of this.destroyedListeners) l(r);
     });
+  }
+
+  /** Called after each destroy, by a call or by expiry (the E2B front deletes the sandbox's own codebase). */
+  onDestroyed(listener: (r: SandboxRecord) => void): void {
+    this.destroyedListeners.push(listener);
+  }
+
+  /** A new expiry, `ms` from now (0: never), as E2B's setTimeout and connect ask. */
+  setExpiry(id: string, ms: number): SandboxRecord {
+    const r = this.get(id);
+    clearTimeout(this.expiryTimers.get(id));
+    this.expiryTimers.delete(id);
+    r.expiresAt = ms > 0 ? new Date(Date.now() + ms).toISOString() : undefined;
+    this.save(r);
+    this.armExpiry(r);
+    return r;
   }
 
   /** The running sandbox, or FAILED_PRECONDITION. */

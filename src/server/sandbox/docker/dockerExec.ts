@@ -9,7 +9,14 @@
  */
 import type Docker from 'dockerode';
 import type { Duplex } from 'node:stream';
-import { CappedOutput, type OutputSink, type RunOutcome, type StreamName } from '../runtime/commandRunner';
+import {
+  CappedOutput,
+  feedStdin,
+  type CommandInput,
+  type OutputSink,
+  type RunOutcome,
+  type StreamName,
+} from '../runtime/commandRunner';
 import type { LaunchGate, Release } from '../runtime/launchGate';
 import { killQuietly } from '../runtime/processTree';
 import { DockerFrames } from './dockerFrames';
@@ -29,7 +36,7 @@ export interface ContainerCommand {
   workdir: string;
   /** `uid:gid`. */
   user: string;
-  stdin: string;
+  stdin: CommandInput;
   gate: LaunchGate;
   timeoutMs?: number;
   sink?: OutputSink;
@@ -100,7 +107,7 @@ async function runAcquired(c: ContainerCommand): Promise<RunOutcome> {
       stream.once('end', resolve);
       stream.once('close', resolve);
     });
-    stream.end(c.stdin);
+    feedStdin(stream, c.stdin);
     await ended;
     await killing;
     return {

@@ -9,7 +9,7 @@ import type { DockerEngine } from './dockerEngine';
 import { containerConfig, containerName, INIT_IN_CONTAINER, type ContainerSpec } from './containerConfig';
 import { errorText, statusOf } from './dockerEngine';
 import { runInContainer } from './dockerExec';
-import type { OutputSink, RunOutcome } from '../runtime/commandRunner';
+import type { CommandInput, OutputSink, RunOutcome } from '../runtime/commandRunner';
 import type { LaunchGate } from '../runtime/launchGate';
 import { failedPrecondition } from '../../rpc/rpcError';
 
@@ -17,7 +17,7 @@ export interface ContainerRun {
   script: string;
   env: Readonly<Record<string, string>>;
   workdir: string;
-  stdin: string;
+  stdin: CommandInput;
   /** The shell that runs the script (default /bin/sh). */
   shell?: string;
   /** The session whose command this is (its background jobs live until the session ends). */

@@ -3,7 +3,7 @@
  * sink that may push back (ExecStream). A timeout or cancellation kills the whole tree.
  */
 import { constants } from 'node:os';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { launchBwrap, killSandboxTree, type Launch } from './bwrapLauncher';
 import { AUDIT_FD } from '../audit/auditedCommand';
 import type { LaunchGate, Release } from './launchGate';
@@ -27,13 +27,26 @@ export interface RunRequest {
   launch: Launch;
   /** Waited on before bwrap starts; the timeout counts from then (see launchGate.ts). */
   gate: LaunchGate;
-  stdin: string;
+  stdin: CommandInput;
   timeoutMs?: number;
   sink?: OutputSink;
   /** Aborting kills the command (a cancelled call). */
   abort?: AbortSignal;
   /** What strace reports of an audited command (the launch has an audit pipe). */
   onAudit?: (chunk: string) => void;
+}
+
+/** A command's stdin: all of it at once, or a stream (ended when it ends: the E2B front's SendInput). */
+export type CommandInput = string | Buffer | Readable;
+
+/** Feeds `input` to a command's stdin; a command that exits without reading it is not an error. */
+export function feedStdin(stdin: Writable, input: CommandInput): void {
+  stdin.on('error', () => {});
+  if (typeof input === 'string' || Buffer.isBuffer(input)) stdin.end(input);
+  else {
+    input.on('error', () => stdin.end());
+    input.pipe(stdin);
+  }
 }
 
 export interface RunOutcome {
@@ -145,8 +158,7 @@ function runLaunched(req: RunRequest): Promise<RunOutcome> {
     audit.on('data', req.onAudit);
     audit.on('error', () => {});
   }
-  child.stdin!.on('error', () => {}); // the command may exit without reading its stdin
-  child.stdin!.end(req.stdin);
+  feedStdin(child.stdin!, req.stdin);
 
   const timer =
     req.timeoutMs && req.timeoutMs > 0

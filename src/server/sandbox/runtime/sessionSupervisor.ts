@@ -26,6 +26,7 @@
 import { join } from 'node:path';
 import type { SandboxIdentity } from '../sandboxIdentity';
 import { installExecuteOnly } from './executeOnlyCopy';
+import { shellQuote } from '../../../shared/shellQuote';
 
 /** Where the execute-only shell appears inside a session's sandbox. */
 export const SUPERVISOR_IN_SANDBOX = '/run/agentfense/supervisor-sh';
@@ -103,14 +104,12 @@ const NOT_CARRIED = new Set([
   'ZDOTDIR',
 ]);
 
-const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-
 /** The script the session's shell runs: save state on exit, restore it, then the command. */
 export function commandScript(state: SessionState, stateFile: string, command: string): string {
-  const save = `{ pwd; printf '\\000'; env -0; } >${q(stateFile)} 2>/dev/null`;
-  const lines = [`trap ${q(save)} EXIT`];
-  for (const [name, value] of Object.entries(state.env)) lines.push(`export ${name}=${q(value)}`);
-  lines.push(`cd -- ${q(state.cwd)} 2>/dev/null || cd /workspace`);
+  const save = `{ pwd; printf '\\000'; env -0; } >${shellQuote(stateFile)} 2>/dev/null`;
+  const lines = [`trap ${shellQuote(save)} EXIT`];
+  for (const [name, value] of Object.entries(state.env)) lines.push(`export ${name}=${shellQuote(value)}`);
+  lines.push(`cd -- ${shellQuote(state.cwd)} 2>/dev/null || cd /workspace`);
   // The newline ends a trailing comment of the command's last line before anything else.
   return `${lines.join('\n')}\n${command}\n`;
 }
