@@ -33,6 +33,7 @@ import { mcpRun } from './scenarios/mcpRun';
 import { auditCost } from './scenarios/auditCost';
 import { egress } from './scenarios/egress';
 import { dockerRuntime } from './scenarios/dockerRuntime';
+import { e2bFront } from './scenarios/e2bFront';
 
 /** In this order: change-detection writes into the shared codebase, so it runs after the readers. */
 const SCENARIOS: Scenario[] = [
@@ -48,6 +49,7 @@ const SCENARIOS: Scenario[] = [
   auditCost,
   egress,
   dockerRuntime,
+  e2bFront,
 ];
 
 const repoRoot = join(__dirname, '..');

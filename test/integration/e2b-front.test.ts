@@ -59,6 +59,10 @@ describe('the E2B front, driven by the official e2b SDK', () => {
       [['hello.txt', 'file', '/workspace/notes/hello.txt', 9]],
     );
     assert.equal((await sbx.files.getInfo('notes')).type, 'dir');
+    const many = Array.from({ length: 50 }, (_, i) => ({ path: `many/d${i % 5}/f${i}.txt`, data: `file ${i}\n` }));
+    await sbx.files.write(many);
+    const counted = await sbx.commands.run('find many -type f | wc -l; cat many/d3/f48.txt');
+    assert.equal(counted.stdout, '50\nfile 48\n', 'fifty files in one upload');
     await sbx.files.makeDir('made/deep');
     await sbx.files.rename('notes/hello.txt', 'made/deep/moved.txt');
     assert.equal(await sbx.files.read('made/deep/moved.txt'), 'hi there\n');

@@ -86,7 +86,7 @@ export class E2bSandboxes {
       [TOKEN_LABEL]: randomBytes(24).toString('hex'),
       [METADATA_LABEL]: JSON.stringify(stringMap(body.metadata, 'metadata')),
       [ENVS_LABEL]: JSON.stringify(stringMap(body.envVars, 'envVars')),
-      ...networkOf(body),
+      ...e2bNetworkLabels(body),
     };
     const codebase = await this.store.createCodebase(`e2b-${templateId}`, 'e2b');
     let created: SandboxRecord | undefined;
@@ -215,7 +215,7 @@ function stringMap(raw: unknown, what: string): Record<string, string> {
  * E2B's network options as this server's labels: `allow_internet_access: false` → off;
  * `network.denyOut` with 0.0.0.0/0 and `allowOut` → only those; other `denyOut` → on less them.
  */
-function networkOf(body: CreateBody): Record<string, string> {
+export function e2bNetworkLabels(body: CreateBody): Record<string, string> {
   if (body.allow_internet_access === false) return {};
   const n = (body.network ?? {}) as { allowOut?: unknown; denyOut?: unknown };
   const list = (v: unknown, what: string): string[] => {
