@@ -204,6 +204,12 @@ describe('the E2B front, driven by the official e2b SDK', () => {
     assert.match(String(watch), /WatchDir is not implemented by this server/);
     const pty = await sbx.pty.create({ cols: 80, rows: 24, onData: () => undefined }).catch((e: unknown) => e);
     assert.match(String(pty), /pty is not implemented by this server/);
+    // Another user is refused, never run as the sandbox user in its place.
+    const asRoot = await sbx.commands.run('id -u', { user: 'root' }).catch((e: unknown) => e);
+    assert.match(String(asRoot), /user "root" is not available/);
+    const readAsRoot = await sbx.files.read('/etc/hostname', { user: 'root' }).catch((e: unknown) => e);
+    assert.match(String(readAsRoot), /user "root" is not available/);
+    assert.equal((await sbx.commands.run('echo ok', { user: 'user' })).stdout, 'ok\n');
   });
 });
 

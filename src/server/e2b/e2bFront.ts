@@ -43,7 +43,9 @@ const TOKEN_HEADER = 'x-access-token';
 export async function startE2bFront(o: E2bFrontOptions): Promise<E2bFront> {
   const sandboxOf: SandboxOfCall = (ctx: HandlerContext) => {
     const sandboxId = ctx.requestHeader.get(SANDBOX_HEADER) ?? '';
-    return { sandboxId, ...o.sandboxes.forEnvd(sandboxId, ctx.requestHeader.get(TOKEN_HEADER) ?? undefined) };
+    const found = o.sandboxes.forEnvd(sandboxId, ctx.requestHeader.get(TOKEN_HEADER) ?? undefined);
+    checkUser(basicAuthUser(ctx.requestHeader.get('authorization')));
+    return { sandboxId, ...found };
   };
   const processes = new ProcessTable(sandboxOf);
   const envdRpc = connectNodeAdapter({
@@ -63,6 +65,7 @@ export async function startE2bFront(o: E2bFrontOptions): Promise<E2bFront> {
       if (sandboxId !== undefined && (path === '/files' || path === '/health')) {
         if (path === '/health') return void res.writeHead(204).end();
         const { live } = o.sandboxes.forEnvd(sandboxId, header(req, TOKEN_HEADER));
+        checkUser(url.searchParams.get('username') ?? undefined);
         if (req.method === 'GET') return readFile(live, url, res);
         if (req.method === 'POST') return writeFiles(live, url, req, res);
         throw new E2bError(405, `${req.method} /files is not supported`);
@@ -94,6 +97,27 @@ export async function startE2bFront(o: E2bFrontOptions): Promise<E2bFront> {
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * envd runs a call as the user it names (E2B's `user` option: `user` or `root`). Here every
+ * command runs as the one unprivileged sandbox user: asking for another is refused, never
+ * quietly run as someone else.
+ */
+function checkUser(user: string | undefined): void {
+  if (user && user !== 'user')
+    throw new E2bError(
+      403,
+      `user ${JSON.stringify(user)} is not available: this server runs every sandbox command as one unprivileged user ("user")`,
+    );
+}
+
+/** The user of `Authorization: Basic base64(user:)`, as the SDK sends it. */
+function basicAuthUser(authorization: string | null): string | undefined {
+  const m = /^Basic\s+(\S+)$/.exec(authorization ?? '');
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  return decoded.slice(0, decoded.indexOf(':') >= 0 ? decoded.indexOf(':') : undefined);
 }
 
 function header(req: http.IncomingMessage, name: string): string | undefined {
