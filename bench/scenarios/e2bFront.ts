@@ -53,7 +53,7 @@ export const e2bFront: Scenario = {
 
       ctx.log(`E2B: uploading ${files.length} files through the front`);
       t0 = nowMs();
-      const sbx = await Sandbox.create('base', opts);
+      const sbx = await Sandbox.create('base', { ...opts, timeoutMs: 3_600_000 });
       for (let i = 0; i < files.length; i += FILES_PER_REQUEST) {
         const batch = await Promise.all(
           files.slice(i, i + FILES_PER_REQUEST).map(async (f) => ({
