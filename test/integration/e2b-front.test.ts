@@ -9,19 +9,18 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { startE2bServer, type E2bTestServer } from '../helpers/e2bServer';
 import { AuthenticationError, CommandExitError, Sandbox, SandboxError } from 'e2b';
-import { makeTempDir, startServer, type TestServer, call } from '../helpers/server';
+import { type TestServer, call } from '../helpers/server';
 import { settle } from '../helpers/waitFor';
 import type { ListCodebasesResponse } from '../../src/generated/codebase';
-
-const API_KEY = `e2b_${randomBytes(16).toString('hex')}`;
 
 describe('the E2B front, driven by the official e2b SDK', () => {
   let server: TestServer;
   let url: string;
-  const opts = () => ({ apiKey: API_KEY, apiUrl: url, sandboxUrl: url });
+  let API_KEY: string;
+  let sdk: E2bTestServer['sdk'];
+  const opts = () => sdk;
   const sandboxes: Sandbox[] = [];
   type CreateOptions = { metadata?: Record<string, string>; timeoutMs?: number };
   const createFrom = async (template: string, o: CreateOptions = {}) => {
@@ -32,12 +31,7 @@ describe('the E2B front, driven by the official e2b SDK', () => {
   const create = (o: CreateOptions = {}) => createFrom('base', o);
 
   before(async () => {
-    const dir = makeTempDir('af-e2b-');
-    const keyFile = join(dir, 'e2b.key');
-    writeFileSync(keyFile, `${API_KEY}\n`, { mode: 0o600 });
-    server = await startServer({ args: ['--e2b-listen', '127.0.0.1:0', '--e2b-key-file', keyFile] });
-    const listening = server.logs.find((l) => l.includes('"event":"listening"'))!;
-    url = (JSON.parse(listening) as { e2b: string }).e2b;
+    ({ server, url, apiKey: API_KEY, sdk } = await startE2bServer());
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
   });
   after(async () => {

@@ -5,26 +5,20 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { startE2bServer, type E2bTestServer } from '../helpers/e2bServer';
 import { Sandbox } from 'e2b';
-import { makeTempDir, rules, startServer, type TestServer } from '../helpers/server';
-
-const API_KEY = `e2b_${randomBytes(16).toString('hex')}`;
+import { rules, type TestServer } from '../helpers/server';
 
 describe('the E2B front under attack', () => {
   let server: TestServer;
   let url: string;
-  const opts = () => ({ apiKey: API_KEY, apiUrl: url, sandboxUrl: url });
+  let API_KEY: string;
+  let sdk: E2bTestServer['sdk'];
+  const opts = () => sdk;
   const made: Sandbox[] = [];
 
   before(async () => {
-    const dir = makeTempDir('af-e2b-sec-');
-    const keyFile = join(dir, 'e2b.key');
-    writeFileSync(keyFile, API_KEY, { mode: 0o600 });
-    server = await startServer({ args: ['--e2b-listen', '127.0.0.1:0', '--e2b-key-file', keyFile] });
-    url = (JSON.parse(server.logs.find((l) => l.includes('"event":"listening"'))!) as { e2b: string }).e2b;
+    ({ server, url, apiKey: API_KEY, sdk } = await startE2bServer());
   });
   after(async () => {
     for (const s of made) await s.kill().catch(() => undefined);
