@@ -46,7 +46,6 @@ const REMOTE_SERVER_STEP: FixStep = {
   say: 'Or run the AgentFense server on a Linux host that can, and point the extension at it with the agentfense.endpoint setting.',
 };
 
-
 export function installBwrapFix(): Fix {
   return {
     summary: 'install bubblewrap (the package is called bubblewrap everywhere)',

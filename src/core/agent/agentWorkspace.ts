@@ -140,7 +140,6 @@ export function workspaceRelative(path: string): string {
   return resolved.slice('/workspace/'.length);
 }
 
-
 function signature(c: Change): string {
   return `${c.kind}:${c.size}:${c.remoteMtimeMs ?? ''}:${c.sha256 ?? ''}`;
 }
