@@ -32,11 +32,17 @@ describe('server command line', () => {
       assert.match(r.stdout, /^usage: node dist\/server\.js --listen unix:PATH\|HOST:PORT --data-dir DIR\n/);
       assert.match(
         r.stdout,
-        /--docker-host unix:\/\/\/PATH[^\n]*\n {7}node dist\/server\.js --check \[--json\] \[--sandbox-uid N\] \[--docker-host unix:\/\/\/PATH\]\n.*exit 1 when not\n$/,
+        /--e2b-listen HOST:PORT --e2b-key-file FILE\][^\n]*\n {7}node dist\/server\.js --check \[--json\] \[--sandbox-uid N\] \[--docker-host unix:\/\/\/PATH\]\n.*exit 1 when not\n$/,
       );
       assert.equal(r.stderr, '');
     });
   }
+
+  it('the E2B front needs both its address and its key file, exit 2', () => {
+    const r = run('--listen', 'unix:/tmp/never.sock', '--data-dir', '/tmp/never', '--e2b-listen', '127.0.0.1:3000');
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--e2b-listen and --e2b-key-file go together/);
+  });
 
   it('a remote Docker engine is refused at start, saying why, exit 2', () => {
     const r = run(
