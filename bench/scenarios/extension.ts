@@ -28,7 +28,13 @@ async function productionBuild(repoRoot: string, outDir: string): Promise<{ exte
   const server = join(outDir, 'dist', 'server.js');
   await Promise.all([
     esbuild.build({ ...common, entryPoints: ['src/extension/main.ts'], outfile: extension, external: ['vscode'] }),
-    esbuild.build({ ...common, entryPoints: ['src/server/main.ts'], outfile: server }),
+    // As scripts/build.mjs builds it: dockerode's ssh:// transport stands in (scripts/bundleStubs/ssh2.cjs).
+    esbuild.build({
+      ...common,
+      entryPoints: ['src/server/main.ts'],
+      outfile: server,
+      alias: { ssh2: './scripts/bundleStubs/ssh2.cjs' },
+    }),
   ]);
   return { extension, server };
 }
