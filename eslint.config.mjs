@@ -1,5 +1,5 @@
 // Lint: the layer boundaries (ARCHITECTURE.md) as errors, so a wrong import fails `npm test`
-// instead of waiting for a reviewer: shared ← core ← client ← extension (and ← mcp), and shared ← server.
+// instead of waiting for a reviewer: shared ← core ← client / cloud ← extension (and client ← mcp), and shared ← server.
 // Only the extension may import `vscode`; the server never imports the client or the core (and
 // vice versa): they meet only on the wire (proto/ → src/generated). Inside the extension, the
 // capability folders (upload, presets, run, review) use server/ and the root files, never
@@ -18,6 +18,11 @@ const CLIENT = layer('client', 'the client is reached over gRPC (src/generated),
 const CLIENT_FROM_CORE = layer(
   'client',
   'the core sees backends only through SandboxBackend (core/backend.ts); the client implements it',
+);
+const CLOUD = layer('cloud', 'the cloud backend sits beside the client: the extension chooses one (context.ts)');
+const CLIENT_FROM_CLOUD = layer(
+  'client',
+  'the cloud backend speaks E2B\'s protocol; what it shares with the gRPC client lives in the core or shared',
 );
 const CORE = layer(
   'core',
@@ -71,10 +76,12 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
     },
   },
-  { files: ['src/shared/**/*.ts'], rules: restrict([VSCODE], [EXTENSION, SERVER, CLIENT, CORE]) },
-  { files: ['src/core/**/*.ts'], rules: restrict([VSCODE], [EXTENSION, SERVER, CLIENT_FROM_CORE]) },
-  { files: ['src/client/**/*.ts'], rules: restrict([VSCODE], [EXTENSION, SERVER]) },
-  { files: ['src/server/**/*.ts'], rules: restrict([VSCODE], [EXTENSION, CLIENT, CORE]) },
+  { files: ['src/shared/**/*.ts'], rules: restrict([VSCODE], [EXTENSION, SERVER, CLIENT, CORE, CLOUD]) },
+  { files: ['src/core/**/*.ts'], rules: restrict([VSCODE], [EXTENSION, SERVER, CLIENT_FROM_CORE, CLOUD]) },
+  { files: ['src/client/**/*.ts'], rules: restrict([VSCODE], [EXTENSION, SERVER, CLOUD]) },
+  // Cloud sandboxes (E2B's protocol): beside the client, on the core; never the gRPC client or the server.
+  { files: ['src/cloud/**/*.ts'], rules: restrict([VSCODE], [EXTENSION, SERVER, CLIENT_FROM_CLOUD]) },
+  { files: ['src/server/**/*.ts'], rules: restrict([VSCODE], [EXTENSION, CLIENT, CORE, CLOUD]) },
   // The MCP server: an entry point beside the extension, on the core and the client.
   // (By relative path: the MCP SDK's own `…/sdk/server/mcp.js` is not our server.)
   { files: ['src/mcp/*.ts'], rules: restrict([VSCODE], [EXTENSION, SERVER_FROM(1)]) },

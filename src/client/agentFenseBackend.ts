@@ -9,6 +9,7 @@ import { sha256Stream } from '../core/sync/contentHash';
 import type { LocalFile } from '../core/sync/workspaceWalker';
 import type { PermissionRule } from '../shared/permissions';
 import { CodebaseNotFoundError, SandboxNotFoundError, SandboxNotRunningError } from './errors';
+import type { CommandOutput } from './commandOutput';
 import type { SandboxClient } from './sandboxClient';
 import type { SandboxInfo } from './types';
 import { uploadFiles } from './uploader';
@@ -99,14 +100,41 @@ export class AgentFenseBackend implements SandboxBackend<SandboxInfo> {
     return sessions.some((s) => s.status === 'active');
   }
 
-  exec(sandboxId: string, command: string, { cwd, ...request }: RunRequest = {}): Promise<RunResult> {
+  exec(sandboxId: string, command: string, { cwd, onOutput, ...request }: RunRequest = {}): Promise<RunResult> {
     const workdir = cwd ? `/workspace/${cwd}` : undefined;
-    return this.call((c) => c.exec(sandboxId, command, { ...request, workdir }), { idempotent: false });
+    if (!onOutput) return this.call((c) => c.exec(sandboxId, command, { ...request, workdir }), { idempotent: false });
+    return this.call((c) => streamed(c.execStream(sandboxId, command, { ...request, workdir }), onOutput), {
+      idempotent: false,
+    });
   }
 
   isSandboxGone(error: unknown): boolean {
     return error instanceof SandboxNotFoundError || error instanceof SandboxNotRunningError;
   }
+}
+
+/** A streamed command's result, each chunk handed to `onOutput` as it comes. */
+async function streamed(output: CommandOutput, onOutput: NonNullable<RunRequest['onOutput']>): Promise<RunResult> {
+  const started = Date.now();
+  const text = { stdout: '', stderr: '' };
+  const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
+  const take = (stream: 'stdout' | 'stderr', piece: string) => {
+    if (!piece) return;
+    text[stream] += piece;
+    onOutput(stream, piece);
+  };
+  for await (const chunk of output) take(chunk.stream, decoders[chunk.stream].decode(chunk.data, { stream: true }));
+  take('stdout', decoders.stdout.decode());
+  take('stderr', decoders.stderr.decode());
+  if (output.exitCode === undefined) throw new Error('the server did not say how the command ended (no exit code)');
+  return {
+    ...text,
+    exitCode: output.exitCode,
+    durationMs: Date.now() - started,
+    pathsMerged: output.pathsMerged,
+    denials: output.denials,
+    refusedConnections: output.refusedConnections,
+  };
 }
 
 /** The call's result, or undefined when it failed with `missing` (the thing is gone). */

@@ -54,6 +54,8 @@ export interface RunResult {
   denials?: WireDenials;
   /** The connections the network policy refused during the run, when the backend can tell. */
   refusedConnections?: readonly RefusedConnectionWire[];
+  /** The command was stopped at `timeoutMs` (its exit code is then the backend's, or 124). */
+  timedOut?: boolean;
 }
 
 export interface RunRequest {
@@ -64,6 +66,8 @@ export interface RunRequest {
   signal?: AbortSignal;
   /** Record the accesses the rules refuse (costs time; see the bench's audit-cost). */
   audit?: boolean;
+  /** Output as it comes (the result still holds all of it). */
+  onOutput?: (stream: 'stdout' | 'stderr', text: string) => void;
 }
 
 export interface SandboxBackend<S extends SandboxSummary = SandboxSummary> {
