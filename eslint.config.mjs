@@ -38,7 +38,7 @@ const EXTENSION_BY_DEPTH = [1, 2, 3, 4].map((depth) => ({
   rules: restrict([], [SERVER_FROM(depth)]),
 }));
 
-const CAPABILITIES = ['upload', 'presets', 'run', 'review', 'agents', 'denials'];
+const CAPABILITIES = ['upload', 'presets', 'run', 'review', 'agents', 'denials', 'cloud'];
 // The one layering among capabilities: an agent's run is a run (a visible run terminal).
 const BUILT_ON = { agents: ['run', 'denials'] };
 // `../<other>/…` from a capability folder: the sibling's files are its own business.

@@ -22,13 +22,21 @@ import { normalizeRules, PermissionEngine, type PermissionRule } from '../shared
 import type { SandboxRuntime } from '../shared/sandboxRuntime';
 import { shellQuote } from '../shared/shellQuote';
 import { printable } from '../shared/denialWire';
+import { normalizeCodebasePath } from '../shared/codebasePath';
 import { CloudError, cloudError } from './cloudErrors';
 import { describeProvider, providerConnection, type CloudSettings } from './cloudProviders';
 import { e2bNetworkOptions } from './e2bNetwork';
 import { LocalCodebases } from './localCodebases';
 import { SandboxLedger, type LedgerEntry } from './sandboxLedger';
 import { pushPlan } from './uploadPlan';
-import { isUtf8Path, manifestChanges, manifestCommand, parseManifest } from './workspaceManifest';
+import {
+  isUtf8Path,
+  manifestChanges,
+  manifestCommand,
+  parseManifest,
+  removeLine,
+  shownPath,
+} from './workspaceManifest';
 import { join } from 'node:path';
 
 /** Metadata on every sandbox the extension makes: how the orphan sweep and the list find them. */
@@ -406,12 +414,7 @@ export class E2bBackend implements SandboxBackend<CloudSandbox> {
       ...plan.remove,
       ...plan.write.map((f) => f.path).filter((p) => p in entry.pushed || entry.dirty.includes(p)),
     ];
-    if (replaced.length)
-      await this.script(
-        sbx,
-        entry.root,
-        replaced.map((p) => `rm -rf -- ${q(p)}`),
-      );
+    if (replaced.length) await this.script(sbx, entry.root, replaced.map(removeLine));
     let batch: { path: string; data: ArrayBuffer }[] = [];
     let bytes = 0;
     const flush = async () => {
@@ -451,10 +454,11 @@ export class E2bBackend implements SandboxBackend<CloudSandbox> {
     let paths = 0;
     for (const c of changes) {
       const refuse = (why: string) => {
-        notes.push(`not merged: ${printable(c.path)} (${why})`);
+        notes.push(`not merged: ${printable(shownPath(c.path))} (${why})`);
         dirty.add(c.path);
       };
       if (!isUtf8Path(c.path)) refuse('its name is not UTF-8');
+      else if (!isCodebasePath(c.path)) refuse('not a path a codebase can hold');
       else if (rules.permissionOf(c.path) !== 'write')
         refuse(`${rules.permissionOf(c.path)} under the sandbox's rules`);
       else if (c.change === 'removed') {
@@ -512,6 +516,14 @@ export class E2bBackend implements SandboxBackend<CloudSandbox> {
 
   isSandboxGone(error: unknown): boolean {
     return error instanceof CloudError && error.kind === 'gone';
+  }
+}
+
+function isCodebasePath(path: string): boolean {
+  try {
+    return normalizeCodebasePath(path) === path;
+  } catch {
+    return false;
   }
 }
 

@@ -6,7 +6,7 @@
  * the folder is 0700, blobs 0600, each manifest replaced whole (write, then rename).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { copyFile, mkdir, readFile, rename, rm, stat, writeFile, constants } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, rename, rm, stat, writeFile, constants } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256Bytes, sha256File } from '../core/sync/contentHash';
 import type { LocalFile } from '../core/sync/workspaceWalker';
@@ -128,6 +128,8 @@ export class LocalCodebases {
     const tmp = join(this.blobs, `.in-${randomBytes(8).toString('hex')}`);
     try {
       await copyFile(f.absPath, tmp, constants.COPYFILE_FICLONE);
+      // The copy has the workspace file's mode; the store is the user's alone.
+      await chmod(tmp, 0o600);
       const [checksum, st] = await Promise.all([sha256File(tmp), stat(tmp)]);
       await rename(tmp, this.blobPath(checksum));
       return { checksum, size: st.size, mode: f.mode & 0o777, storedAt: Date.now() };

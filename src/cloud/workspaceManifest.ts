@@ -53,21 +53,37 @@ export function parseManifest(base64: string): WorkspaceManifest {
 }
 
 /**
- * A path as text; a name that is not UTF-8 keeps its bytes visible as \xNN escapes, which no
- * file of the codebase can be named, so it is reported and never merged over another file.
+ * A path as text. A name that is not UTF-8 cannot be a codebase path: it is kept as its bytes
+ * in \xNN escapes (every byte outside printable ASCII, and every backslash) behind a NUL, which
+ * no real name holds, so it never equals another name and is always refused, never merged.
  */
 function decodePath(bytes: Buffer): string {
   const text = bytes.toString('utf8');
   if (Buffer.from(text, 'utf8').equals(bytes)) return text;
-  return [...bytes]
+  const escaped = [...bytes]
     .map((b) =>
       b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`,
     )
     .join('');
+  return `\0${escaped}`;
 }
 
 export function isUtf8Path(path: string): boolean {
-  return !/\\x[0-9a-f]{2}/.test(path);
+  return !path.startsWith('\0');
+}
+
+/** The path for a message: a name that is not UTF-8 in its escapes. */
+export function shownPath(path: string): string {
+  return isUtf8Path(path) ? path : path.slice(1);
+}
+
+/**
+ * A shell line that removes `path`, a listed name: one that is not UTF-8 is turned back into its
+ * bytes by printf (every backslash in it is one of ours; the X keeps a trailing newline).
+ */
+export function removeLine(path: string): string {
+  if (isUtf8Path(path)) return `rm -rf -- ${shellQuote(path)}`;
+  return `__af_path=$(printf '%bX' ${shellQuote(path.slice(1))}) && rm -rf -- "\${__af_path%X}"`;
 }
 
 /** What changed from `before` to `after`, sorted by path. */

@@ -36,6 +36,7 @@ import { openTerminal, type SessionTarget } from './run/sessionTerminal';
 import { checkEnvironment } from './server/environmentCommand';
 import { connect, restartServer, setServerToken } from './server/serverCommands';
 import { uploadWorkspace } from './upload/uploadCommand';
+import { setCloudApiKey } from './cloud/cloudKey';
 
 /** What handlers act on: the context, and the views and state that commands change. */
 export interface CommandTargets {
@@ -55,6 +56,9 @@ export const COMMAND_TABLE = {
   'agentfense.showLog': ({ ctx }) => ctx.log.show(true),
   'agentfense.setServerToken': ({ ctx }) => setServerToken(ctx),
   'agentfense.checkEnvironment': ({ ctx }) => checkEnvironment(ctx),
+
+  // cloud/
+  'agentfense.setCloudApiKey': ({ ctx }) => setCloudApiKey(ctx),
 
   // upload/
   'agentfense.uploadWorkspace': ({ ctx }) => uploadWorkspace(ctx),

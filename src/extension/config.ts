@@ -1,12 +1,18 @@
 /** Typed access to the `agentfense.*` settings, read fresh each time (they change at runtime). */
 import * as vscode from 'vscode';
 import type { UserPresetMap } from '../core/presets/presetCatalog';
+import { parseProvider, type CloudSettings } from '../cloud/cloudProviders';
 
 export const SECTION = 'agentfense';
 export const DEFAULT_PRESET = 'agent-safe';
 export const DEFAULT_MAX_DIFF_BYTES = 2 * 1024 * 1024;
 /** A command left running is stopped after 30 minutes unless the user says otherwise. */
 export const DEFAULT_TIMEOUT_SECONDS = 1800;
+
+/** Where sandboxes run: this machine's embedded server (or `endpoint`), or an E2B-protocol cloud. */
+export type BackendKind = 'embedded' | 'agentfense' | 'e2b';
+/** A cloud sandbox lives 15 minutes past its last run unless the user says otherwise. */
+export const DEFAULT_CLOUD_TIMEOUT_SECONDS = 900;
 
 export class Config {
   private get cfg(): vscode.WorkspaceConfiguration {
@@ -16,6 +22,27 @@ export class Config {
   /** Empty: start and use the embedded server. */
   get endpoint(): string {
     return (this.cfg.get<string>('endpoint') ?? '').trim();
+  }
+
+  /** Read once at activation: switching backends reloads the window (context.ts). */
+  get backend(): BackendKind {
+    const v = this.cfg.get<string>('backend');
+    if (v === 'agentfense' || v === 'e2b') return v;
+    return 'embedded';
+  }
+
+  /** The cloud backend's settings; a wrong provider is an error that names it (cloudProviders.ts). */
+  get cloud(): CloudSettings {
+    const text = (key: string) => (this.cfg.get<string>(`cloud.${key}`) ?? '').trim() || undefined;
+    const seconds = this.cfg.get<number>('cloud.timeout') ?? DEFAULT_CLOUD_TIMEOUT_SECONDS;
+    return {
+      provider: parseProvider(this.cfg.get<string>('cloud.provider') ?? 'e2b'),
+      domain: text('domain'),
+      apiUrl: text('apiUrl'),
+      sandboxUrl: text('sandboxUrl'),
+      template: text('template') ?? 'base',
+      timeoutMs: (seconds > 0 ? seconds : DEFAULT_CLOUD_TIMEOUT_SECONDS) * 1000,
+    };
   }
 
   get tls(): boolean {

@@ -5,6 +5,9 @@
  */
 import * as vscode from 'vscode';
 import { AgentFenseBackend, type SandboxInfo } from '../client';
+import { E2bBackend, type CloudSandbox } from '../cloud/e2bBackend';
+import { describeProvider, providerConnection } from '../cloud/cloudProviders';
+import type { SandboxBackend } from '../core/backend';
 import { withNetworkOverride } from '../shared/networkPolicy';
 import { BaselineStore } from '../core/review/reviewBaseline';
 import { SandboxProvisioner, type EnsureOptions, type SandboxTarget } from '../core/run/sandboxProvisioner';
@@ -21,6 +24,11 @@ import { rootOf } from './workspaceRoots';
 
 /** Labels and codebase owners say which client made them. */
 const CLIENT = 'vscode';
+/** Where the cloud API key lives in the editor's secret storage (the OS keychain). */
+export const CLOUD_KEY_SECRET = 'agentfense.cloud.apiKey';
+
+/** A sandbox as the extension sees it: the AgentFense server's, or a cloud provider's. */
+export type AnySandbox = SandboxInfo | CloudSandbox;
 
 export class Ctx implements vscode.Disposable {
   readonly config = new Config();
@@ -28,10 +36,12 @@ export class Ctx implements vscode.Disposable {
   readonly serverLog: vscode.LogOutputChannel;
   readonly connection: Connection;
   readonly presets: PresetStore;
-  readonly backend: AgentFenseBackend;
+  readonly backend: SandboxBackend<AnySandbox>;
+  /** The cloud backend, when `agentfense.backend` is `e2b` (chosen at activation). */
+  readonly cloud: E2bBackend | undefined;
   readonly baselines: BaselineStore;
   readonly sync: WorkspaceSync;
-  readonly sandboxes: SandboxProvisioner<SandboxInfo>;
+  readonly sandboxes: SandboxProvisioner<AnySandbox>;
   /** Problems and notifications of finished runs. */
   readonly outcomes = new RunOutcomes();
   /** What each folder's latest audited run was refused (the Denials view). */
@@ -46,11 +56,20 @@ export class Ctx implements vscode.Disposable {
     this.serverLog = vscode.window.createOutputChannel('AgentFense Server', { log: true });
     this.connection = new Connection(extension, this.config, this.log, this.serverLog);
     this.presets = new PresetStore(this.config, extension.workspaceState);
-    this.backend = new AgentFenseBackend((fn, options) => this.connection.call(fn, options));
-    // Codebase ids mean something on one server only: the endpoint scopes the baselines.
-    this.baselines = new BaselineStore(
-      vscode.Uri.joinPath(extension.globalStorageUri, 'indexes').fsPath,
-      () => this.config.endpoint || 'embedded',
+    this.cloud =
+      this.config.backend === 'e2b'
+        ? new E2bBackend({
+            settings: () => this.config.cloud,
+            apiKey: async () => (await extension.secrets.get(CLOUD_KEY_SECRET)) || process.env.E2B_API_KEY || undefined,
+            storageDir: vscode.Uri.joinPath(extension.globalStorageUri, 'cloud').fsPath,
+          })
+        : undefined;
+    this.backend = this.cloud ?? new AgentFenseBackend((fn, options) => this.connection.call(fn, options));
+    // Codebase ids mean something in one place only: the endpoint (or the cloud) scopes the baselines.
+    this.baselines = new BaselineStore(vscode.Uri.joinPath(extension.globalStorageUri, 'indexes').fsPath, () =>
+      this.cloud
+        ? `cloud:${JSON.stringify(providerConnection(this.config.cloud))}`
+        : this.config.endpoint || 'embedded',
     );
     this.sync = new WorkspaceSync(this.backend, this.baselines, {
       client: CLIENT,
@@ -85,8 +104,13 @@ export class Ctx implements vscode.Disposable {
     folder: vscode.WorkspaceFolder,
     preset: string | undefined,
     options: EnsureOptions = {},
-  ): Promise<SandboxTarget<SandboxInfo>> {
+  ): Promise<SandboxTarget<AnySandbox>> {
     return this.sandboxes.ensureSandbox(rootOf(folder), preset || this.presets.activeName, options);
+  }
+
+  /** Where sandboxes run, in words: "PPIO (sandbox.ppio.com)", or undefined for an AgentFense server. */
+  get cloudProvider(): string | undefined {
+    return this.cloud ? describeProvider(this.config.cloud) : undefined;
   }
 
   /**

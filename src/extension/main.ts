@@ -20,6 +20,8 @@ import { registerServer } from './server/registerServer';
 import { openWalkthroughOnce } from './firstRunWalkthrough';
 import { restoreWorkspace } from './restoreWorkspace';
 import { registerStatusBar } from './statusBar';
+import { registerCloud } from './cloud/registerCloud';
+import { killHeldSandboxes } from './cloud/cloudLifecycle';
 
 let ctx: Ctx | undefined;
 
@@ -40,6 +42,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<AgentF
   ctx = new Ctx(context);
   context.subscriptions.push(ctx);
   registerServer(ctx);
+  registerCloud(ctx);
   const views = {
     presets: registerPresets(ctx),
     sandboxes: registerRun(ctx),
@@ -56,7 +59,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<AgentF
   return { ctx, views, mcpServerDefinitions: () => mcpServerDefinitions(shared) };
 }
 
-export function deactivate(): void {
-  // The embedded server is shared with other windows and keeps running.
+export async function deactivate(): Promise<void> {
+  // The embedded server is shared with other windows and keeps running; cloud sandboxes cost
+  // money, so the running ones this window holds end with it (paused ones are kept).
+  const cloud = ctx?.cloud;
   ctx = undefined;
+  if (cloud) await killHeldSandboxes(cloud).catch(() => undefined);
 }

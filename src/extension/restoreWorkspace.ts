@@ -15,6 +15,11 @@ export async function restoreWorkspace(ctx: Ctx, review: ReviewController): Prom
     if ((await ctx.baselines.of(rootOf(folder)).current()).index) usedBefore = true;
   }
   if (!usedBefore) return;
+  if (ctx.cloud) {
+    // The codebase is on this machine: the review looks at it without reaching the provider.
+    for (const folder of vscode.workspace.workspaceFolders ?? []) ctx.codebaseMayHaveChanged(folder);
+    return;
+  }
   try {
     // Connected → the review refreshes and the Sandboxes view lists (their connection listeners).
     await ctx.connection.getClient();

@@ -24,16 +24,21 @@ export function registerStatusBar(ctx: Ctx): void {
       failed: 'not connected',
       unsupported: 'unsupported',
     }[state];
-    item.text = `${icon} AgentFense${what ? ': ' + what : ''} · ${preset}${invalid ? ' $(error)' : ''}`;
+    // A cloud backend has no connection to keep: the status bar says where sandboxes run.
+    const cloud = ctx.cloudProvider;
+    item.text = cloud
+      ? `$(cloud) AgentFense · ${preset}${invalid ? ' $(error)' : ''}`
+      : `${icon} AgentFense${what ? ': ' + what : ''} · ${preset}${invalid ? ' $(error)' : ''}`;
     const tip = new vscode.MarkdownString(undefined, true);
     tip.appendMarkdown(`**AgentFense** — active preset \`${preset}\``);
+    if (cloud) tip.appendMarkdown(`\n\nSandboxes run at ${cloud}.`);
     if (invalid)
       tip.appendMarkdown(`\n\n$(error) This preset is unknown or invalid; runs will fail until you pick another.`);
     if (ctx.connection.lastError) tip.appendMarkdown(`\n\n$(warning) ${ctx.connection.lastError}`);
     tip.appendMarkdown('\n\nClick to choose the preset.');
     item.tooltip = tip;
     item.backgroundColor =
-      state === 'failed' || state === 'unsupported'
+      !cloud && (state === 'failed' || state === 'unsupported')
         ? new vscode.ThemeColor('statusBarItem.warningBackground')
         : undefined;
     item.show();

@@ -35,7 +35,15 @@ describe('layer boundaries', () => {
     ['src/core/x.ts', "import { Ctx } from '../extension/context';"],
     ['src/server/x.ts', "import { WorkspaceSync } from '../core/sync/workspaceSync';"],
     ['src/shared/x.ts', "import { Emitter } from '../core/events';"],
+    // The cloud backend sits beside the client, on the core.
+    ['src/cloud/x.ts', "import * as vscode from 'vscode';"],
+    ['src/cloud/x.ts', "import { SandboxClient } from '../client';"],
+    ['src/cloud/x.ts', "import { LiveSandbox } from '../server/sandbox/liveSandbox';"],
+    ['src/core/x.ts', "import { E2bBackend } from '../cloud/e2bBackend';"],
+    ['src/client/x.ts', "import { E2bBackend } from '../cloud/e2bBackend';"],
+    ['src/server/x.ts', "import { E2bBackend } from '../cloud/e2bBackend';"],
     // Capability folders meet through the context, not each other's files.
+    ['src/extension/run/x.ts', "import { setCloudApiKey } from '../cloud/cloudKey';"],
     ['src/extension/run/x.ts', "import { ReviewController } from '../review/reviewController';"],
     ['src/extension/review/x.ts', "import { presetPicker } from '../presets/presetPicker';"],
     ['src/extension/server/x.ts', "import { startRunTerminal } from '../run/runCommand';"],
@@ -61,6 +69,11 @@ describe('layer boundaries', () => {
       [],
     );
     assert.deepEqual(await importErrors('src/client/x.ts', "import { getPreset } from '../shared/presets';"), []);
+    assert.deepEqual(await importErrors('src/extension/x.ts', "import { E2bBackend } from '../cloud/e2bBackend';"), []);
+    assert.deepEqual(
+      await importErrors('src/cloud/x.ts', "import type { SandboxBackend } from '../core/backend';"),
+      [],
+    );
     assert.deepEqual(
       await importErrors('src/client/x.ts', "import type { SandboxBackend } from '../core/backend';"),
       [],

@@ -68,7 +68,7 @@ export function runInTerminal(ctx: Ctx, spec: RunSpec, kind: RunKind, name?: str
   const pty = new SandboxRunTerminal(
     spec,
     (...args) => ctx.provision(...args),
-    ctx.connection,
+    ctx,
     (o) => {
       ctx.codebaseMayHaveChanged(o.folder, o.pathsMerged);
       if (spec.grant && o.sandboxId) forgetGrantedSandbox(ctx, o.sandboxId);

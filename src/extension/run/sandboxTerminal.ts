@@ -118,9 +118,14 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
   constructor(
     private readonly spec: RunSpec,
     private readonly provision: Ctx['provision'],
-    private readonly connection: Connection,
+    /** Where commands go: the server connection, or the cloud backend when one is chosen. */
+    private readonly where: Pick<Ctx, 'connection' | 'cloud' | 'cloudProvider'>,
     private readonly onFinished: (outcome: RunOutcome) => void,
   ) {}
+
+  private get connection(): Connection {
+    return this.where.connection;
+  }
 
   open(): void {
     void this.run();
@@ -175,11 +180,86 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
     if (this.state !== 'closed') this.writeEmitter.fire(text);
   }
 
+  /** The command over gRPC (ExecStream), its exit code and what the server refused. */
+  private async runOnServer(
+    sandboxId: string,
+    preset: string | undefined,
+  ): Promise<{ denials?: WireDenials; refusedConnections?: RefusedConnectionWire[] }> {
+    const { spec } = this;
+    let note: string | undefined;
+    const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
+    const commandStart = Date.now();
+    // Not retried on a lost connection: the command may have had side effects.
+    const { stream, status } = await this.connection.call(
+      async (c) => {
+        // Made once connected: whether the server sends exit codes depends on which it is.
+        const status = new CommandStatus(this.connection.serverTrust.sendsStatus, 'command');
+        const stream = c.execStream(sandboxId, status.commandFor(spec.command), {
+          workdir: spec.cwd ? `/workspace/${spec.cwd}` : undefined,
+          env: spec.env,
+          timeoutMs: spec.timeoutMs,
+          signal: this.abort.signal,
+          audit: spec.audit,
+        });
+        return { stream, status };
+      },
+      { idempotent: false },
+    );
+    for await (const chunk of stream) {
+      let text = decoders[chunk.stream].decode(chunk.data, { stream: true });
+      if (chunk.stream === 'stderr') text = status.stderr(text);
+      if (text) {
+        this.output.add(text);
+        this.write(toTerminalNewlines(text));
+      }
+    }
+    const { rest, end } = status.end(stream);
+    this.connection.serverTrust.learnFrom(stream);
+    const tail = rest + decoders.stdout.decode() + decoders.stderr.decode();
+    if (tail) {
+      this.output.add(tail);
+      this.write(toTerminalNewlines(tail));
+    }
+    this.exitCode = end.exitCode ?? 0;
+    this.pathsMerged = stream.pathsMerged;
+    const denials = stream.denials && inWorkspace(stream.denials, (p) => existsSync(join(spec.folder.uri.fsPath, p)));
+    const refusedConnections = stream.refusedConnections;
+    if (refusedConnections?.length)
+      this.write(`\r\n${YELLOW}${toTerminalNewlines(refusedConnectionsLine(refusedConnections))}${RESET}`);
+    if (denials && denials.denials.length > 0)
+      this.write(
+        `\r\n${YELLOW}${toTerminalNewlines(denialLine(denials, preset))} — the Denials view can allow them${RESET}`,
+      );
+    if (end.exitCode === undefined) note = 'exit status unknown';
+    this.write(`\r\n${formatExitLine(this.exitCode, Date.now() - commandStart, note)}\r\n`);
+    return { denials, refusedConnections };
+  }
+
+  /** The command through the cloud backend; what went wrong, in words, when it timed out. */
+  private async runInCloud(cloud: NonNullable<Ctx['cloud']>, sandboxId: string): Promise<string | undefined> {
+    const { spec } = this;
+    const r = await cloud.exec(sandboxId, spec.command, {
+      cwd: spec.cwd,
+      env: spec.env,
+      timeoutMs: spec.timeoutMs,
+      signal: this.abort.signal,
+      audit: spec.audit,
+      onOutput: (_stream, text) => {
+        this.output.add(text);
+        this.write(toTerminalNewlines(text));
+      },
+    });
+    this.exitCode = r.exitCode;
+    this.pathsMerged = r.pathsMerged;
+    const problem = r.timedOut ? `timed out after ${Math.round((spec.timeoutMs ?? 0) / 1000)} s` : undefined;
+    this.write(`\r\n${formatExitLine(this.exitCode, r.durationMs, problem)}\r\n`);
+    return problem;
+  }
+
   private async run(): Promise<void> {
     const started = Date.now();
     const { spec } = this;
     let codebaseId = spec.codebaseId;
-    let note: string | undefined;
     let preset: string | undefined;
     let sandboxIdUsed = spec.sandboxId;
     let problem: string | undefined;
@@ -200,57 +280,14 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
         preset = target.preset;
         sandboxIdUsed = sandboxId;
         this.write(
-          `${DIM}[${target.preset}${spec.grant ? ` + ${describeGrant(spec.grant)} once` : ''} · sandbox ${shortSandboxId(sandboxId)} · /workspace${spec.cwd ? '/' + spec.cwd : ''} · ${formatLimits(target.sandbox.resources)}${runtimeNote(target.sandbox.labels)}${networkNote(target.sandbox.labels)}]${RESET}\r\n`,
+          `${DIM}[${target.preset}${spec.grant ? ` + ${describeGrant(spec.grant)} once` : ''} · sandbox ${shortSandboxId(sandboxId)} · /workspace${spec.cwd ? '/' + spec.cwd : ''} · ${'resources' in target.sandbox ? formatLimits(target.sandbox.resources) : this.where.cloudProvider}${runtimeNote(target.sandbox.labels)}${networkNote(target.sandbox.labels)}]${RESET}\r\n`,
         );
       }
       this.write(`${DIM}$ ${spec.command}${RESET}\r\n`);
       this.abort.signal.throwIfAborted();
       this.state = 'running';
-      const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
-      const commandStart = Date.now();
-      // Not retried on a lost connection: the command may have had side effects.
-      const { stream, status } = await this.connection.call(
-        async (c) => {
-          // Made once connected: whether the server sends exit codes depends on which it is.
-          const status = new CommandStatus(this.connection.serverTrust.sendsStatus, 'command');
-          const stream = c.execStream(sandboxId!, status.commandFor(spec.command), {
-            workdir: spec.cwd ? `/workspace/${spec.cwd}` : undefined,
-            env: spec.env,
-            timeoutMs: spec.timeoutMs,
-            signal: this.abort.signal,
-            audit: spec.audit,
-          });
-          return { stream, status };
-        },
-        { idempotent: false },
-      );
-      for await (const chunk of stream) {
-        let text = decoders[chunk.stream].decode(chunk.data, { stream: true });
-        if (chunk.stream === 'stderr') text = status.stderr(text);
-        if (text) {
-          this.output.add(text);
-          this.write(toTerminalNewlines(text));
-        }
-      }
-      const { rest, end } = status.end(stream);
-      this.connection.serverTrust.learnFrom(stream);
-      const tail = rest + decoders.stdout.decode() + decoders.stderr.decode();
-      if (tail) {
-        this.output.add(tail);
-        this.write(toTerminalNewlines(tail));
-      }
-      this.exitCode = end.exitCode ?? 0;
-      this.pathsMerged = stream.pathsMerged;
-      denials = stream.denials && inWorkspace(stream.denials, (p) => existsSync(join(spec.folder.uri.fsPath, p)));
-      refusedConnections = stream.refusedConnections;
-      if (refusedConnections?.length)
-        this.write(`\r\n${YELLOW}${toTerminalNewlines(refusedConnectionsLine(refusedConnections))}${RESET}`);
-      if (denials && denials.denials.length > 0)
-        this.write(
-          `\r\n${YELLOW}${toTerminalNewlines(denialLine(denials, preset))} — the Denials view can allow them${RESET}`,
-        );
-      if (end.exitCode === undefined) note = 'exit status unknown';
-      this.write(`\r\n${formatExitLine(this.exitCode, Date.now() - commandStart, note)}\r\n`);
+      if (this.where.cloud) problem = await this.runInCloud(this.where.cloud, sandboxId);
+      else ({ denials, refusedConnections } = await this.runOnServer(sandboxId, preset));
     } catch (e) {
       problem = this.abort.signal.aborted ? 'interrupted' : describeError(e);
       if (this.abort.signal.aborted) {

@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import type { CodebaseInfo, SandboxInfo, SessionInfo } from '../../client';
 import type { Ctx } from '../context';
+import type { CloudSandbox } from '../../cloud/e2bBackend';
 import { rootOf } from '../workspaceRoots';
 import { LABEL_FOLDER, LABEL_PRESET } from '../../core/run/sandboxProvisioner';
 import { formatBytes } from '../../core/formatBytes';
@@ -15,6 +16,8 @@ export type SandboxNode =
   | { kind: 'codebase'; codebase: CodebaseInfo; folder?: vscode.WorkspaceFolder }
   | { kind: 'sandbox'; sandbox: SandboxInfo; codebaseId: string; folder?: vscode.WorkspaceFolder; sandboxId: string }
   | { kind: 'session'; session: SessionInfo }
+  /** A sandbox at a cloud provider (`agentfense.backend` = e2b): listed flat, by its metadata tag. */
+  | { kind: 'cloudSandbox'; sandbox: CloudSandbox; sandboxId: string; folder?: vscode.WorkspaceFolder }
   | { kind: 'message'; text: string; icon: string };
 
 const STATUS_ICONS: Record<SandboxInfo['status'], [string, string | undefined]> = {
@@ -47,6 +50,7 @@ export class SandboxesTreeProvider implements vscode.TreeDataProvider<SandboxNod
   }
 
   async getChildren(node?: SandboxNode): Promise<SandboxNode[]> {
+    if (this.ctx.cloud) return node ? [] : this.cloudSandboxes(this.ctx.cloud);
     if (this.ctx.connection.state !== 'connected') return [];
     try {
       if (!node) {
@@ -82,8 +86,43 @@ export class SandboxesTreeProvider implements vscode.TreeDataProvider<SandboxNod
     return [];
   }
 
+  private async cloudSandboxes(cloud: NonNullable<Ctx['cloud']>): Promise<SandboxNode[]> {
+    try {
+      const sandboxes = await cloud.listAll();
+      if (sandboxes.length === 0)
+        return [
+          { kind: 'message', text: `No sandboxes at ${cloud.provider} — run a command to create one`, icon: 'info' },
+        ];
+      const folders = vscode.workspace.workspaceFolders ?? [];
+      return sandboxes.map((sandbox) => ({
+        kind: 'cloudSandbox',
+        sandbox,
+        sandboxId: sandbox.id,
+        folder: folders.find((f) => f.name === sandbox.labels[LABEL_FOLDER]),
+      }));
+    } catch (e) {
+      return [{ kind: 'message', text: `Could not list: ${(e as Error).message}`, icon: 'warning' }];
+    }
+  }
+
   getTreeItem(node: SandboxNode): vscode.TreeItem {
     switch (node.kind) {
+      case 'cloudSandbox': {
+        const { sandbox } = node;
+        const preset = sandbox.labels[LABEL_PRESET] ?? 'custom rules';
+        const state = sandbox.status === 'stopped' ? 'paused' : sandbox.known ? 'running' : 'running elsewhere';
+        const item = new vscode.TreeItem(shortSandboxId(sandbox.id), vscode.TreeItemCollapsibleState.None);
+        item.id = `cloud:${sandbox.id}`;
+        item.description = `${state} · ${preset} · ${formatAge(sandbox.startedAt)} · ${sandbox.provider}`;
+        item.tooltip = new vscode.MarkdownString(
+          `**Cloud sandbox** \`${sandbox.id}\`\n\n- state: ${state}\n- provider: ${sandbox.provider}\n- template: ${sandbox.template}\n- preset: ${preset}\n- folder: ${sandbox.labels[LABEL_FOLDER] ?? '—'}\n- started: ${sandbox.startedAt?.toLocaleString() ?? '—'}\n- ends unless used: ${sandbox.endsAt?.toLocaleString() ?? '—'}${sandbox.known ? '' : '\n\nNot made by this machine (or its state is lost): it can be killed here, not given runs.'}`,
+        );
+        const [icon, color] = STATUS_ICONS[sandbox.status];
+        item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
+        // The same menus as the server's sandboxes: Stop pauses, Start resumes, Destroy kills.
+        item.contextValue = `sandbox.${sandbox.status}`;
+        return item;
+      }
       case 'codebase': {
         const { codebase } = node;
         const item = new vscode.TreeItem(
@@ -136,7 +175,7 @@ export class SandboxesTreeProvider implements vscode.TreeDataProvider<SandboxNod
   }
 }
 
-export type SandboxArgNode = Extract<SandboxNode, { kind: 'sandbox' }>;
+export type SandboxArgNode = Extract<SandboxNode, { kind: 'sandbox' | 'cloudSandbox' }>;
 export type CodebaseArgNode = Extract<SandboxNode, { kind: 'codebase' }>;
 
 /** Start, stop or destroy the sandbox of a Sandboxes view node (destroy asks first). */
@@ -155,6 +194,14 @@ export async function changeSandbox(
     );
     if (!ok) return;
   }
+  if (ctx.cloud) {
+    const id = node.sandbox.id;
+    if (verb === 'start') await ctx.cloud.startSandbox(id);
+    else if (verb === 'stop') await ctx.cloud.stopSandbox(id);
+    else await ctx.cloud.destroySandbox(id);
+    tree.refresh();
+    return;
+  }
   await ctx.connection.call<unknown>(
     (c) =>
       verb === 'start'
@@ -168,7 +215,7 @@ export async function changeSandbox(
 }
 
 export async function refreshSandboxes(ctx: Ctx, tree: SandboxesTreeProvider): Promise<void> {
-  if (ctx.connection.state !== 'connected') await ctx.connection.getClient();
+  if (!ctx.cloud && ctx.connection.state !== 'connected') await ctx.connection.getClient();
   tree.refresh();
 }
 

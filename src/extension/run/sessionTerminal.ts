@@ -14,6 +14,7 @@ import { LineEditor } from './lineEditor';
 import { DIM, RED, RESET, shortSandboxId, toTerminalNewlines, YELLOW } from './terminalText';
 import { PtyShell, type TerminalDimensions } from './ptyShell';
 import type { TerminalEnd } from '../../client';
+import { shellQuote } from '../../shared/shellQuote';
 
 const RESTART_HINT = 'Press Enter to start a new session, or close this terminal.';
 
@@ -30,6 +31,11 @@ export class SessionTerminal implements vscode.Pseudoterminal {
   readonly onDidClose = this.closeEmitter.event;
   private readonly editor = new LineEditor();
   private sessionId: string | undefined;
+  /**
+   * On a cloud backend there are no sessions: each line is a run in this sandbox, and the
+   * working directory (not variables) is carried from one line to the next.
+   */
+  private cloudSandboxId: string | undefined;
   private sandboxId: string | undefined;
   private cwd = '/workspace';
   private running: AbortController | undefined;
@@ -83,6 +89,12 @@ export class SessionTerminal implements vscode.Pseudoterminal {
         this.write(`${DIM}[${t.preset} · sandbox ${sandboxId}] Ctrl+C interrupts, Ctrl+D closes.${RESET}\r\n`);
       }
       this.sandboxId = sandboxId;
+      if (this.ctx.cloud) {
+        this.cloudSandboxId = sandboxId;
+        this.cwd = '~/workspace';
+        this.write(`${DIM}Each line runs on its own: cd is kept between lines, variables are not.${RESET}\r\n`);
+        return this.showPrompt();
+      }
       if (await this.startPty(sandboxId)) return;
       const session = await this.ctx.connection.call((c) => c.createSession(sandboxId!, {}), { idempotent: false });
       this.sessionId = session.id;
@@ -151,7 +163,7 @@ export class SessionTerminal implements vscode.Pseudoterminal {
       return;
     }
     if (this.pty) return this.pty.input(data);
-    if (!this.sessionId) {
+    if (!this.sessionId && !this.cloudSandboxId) {
       this.typeahead += data; // still starting
       return;
     }
@@ -182,6 +194,7 @@ export class SessionTerminal implements vscode.Pseudoterminal {
 
   private async runLine(line: string): Promise<void> {
     if (/^\s*exit(\s+\d+)?\s*$/.test(line)) return this.finish(0);
+    if (this.ctx.cloud && this.cloudSandboxId) return this.runCloudLine(this.ctx.cloud, this.cloudSandboxId, line);
     const abort = new AbortController();
     this.running = abort;
     const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
@@ -231,6 +244,44 @@ export class SessionTerminal implements vscode.Pseudoterminal {
     if (!endedWithNewline) this.write(`${DIM}⏎${RESET}\r\n`);
     if (abort.signal.aborted) this.write('\r\n');
     this.ctx.codebaseMayHaveChanged(this.target.folder, pathsMerged);
+    if (!this.closed) this.showPrompt();
+  }
+
+  /** One line as one cloud run, in the directory the last line ended in; the new one comes back after a marker. */
+  private async runCloudLine(cloud: NonNullable<Ctx['cloud']>, sandboxId: string, line: string): Promise<void> {
+    const abort = new AbortController();
+    this.running = abort;
+    let endedWithNewline = true;
+    let marker: string | undefined;
+    const cd = this.cwd.startsWith('/') ? `cd -- ${shellQuote(this.cwd)} && ` : '';
+    const command = `${cd}{ ${line}\n}; __af_status=$?; printf '\\036%s' "$PWD" >&2; exit $__af_status`;
+    try {
+      const r = await cloud.exec(sandboxId, command, {
+        signal: abort.signal,
+        timeoutMs: this.ctx.config.defaultTimeoutMs,
+        onOutput: (stream, text) => {
+          if (stream === 'stderr' && marker === undefined && text.includes('\x1e')) {
+            marker = text.slice(text.indexOf('\x1e') + 1);
+            text = text.slice(0, text.indexOf('\x1e'));
+          } else if (stream === 'stderr' && marker !== undefined && !text.startsWith('not merged: ')) {
+            marker += text;
+            return;
+          }
+          if (!text) return;
+          endedWithNewline = text.endsWith('\n');
+          this.write(toTerminalNewlines(text));
+        },
+      });
+      this.lastExit = r.exitCode;
+      if (marker) this.cwd = marker.split('\n')[0];
+      this.ctx.codebaseMayHaveChanged(this.target.folder, r.pathsMerged);
+    } catch (e) {
+      this.lastExit = abort.signal.aborted ? 130 : 1;
+      if (!abort.signal.aborted)
+        this.write(`\r\n${RED}AgentFense: ${toTerminalNewlines(describeError(e))}${RESET}\r\n`);
+    }
+    this.running = undefined;
+    if (!endedWithNewline) this.write(`${DIM}⏎${RESET}\r\n`);
     if (!this.closed) this.showPrompt();
   }
 

@@ -75,7 +75,7 @@ function makeTask(
         image: d.image,
       },
       (...args) => ctx.provision(...args),
-      ctx.connection,
+      ctx,
       (outcome) => {
         ctx.codebaseMayHaveChanged(outcome.folder, outcome.pathsMerged);
         // The task's terminal is VS Code's (the task system shows it); the notification offers Problems.
