@@ -280,7 +280,7 @@ export class SandboxRunTerminal implements vscode.Pseudoterminal {
         preset = target.preset;
         sandboxIdUsed = sandboxId;
         this.write(
-          `${DIM}[${target.preset}${spec.grant ? ` + ${describeGrant(spec.grant)} once` : ''} · sandbox ${shortSandboxId(sandboxId)} · /workspace${spec.cwd ? '/' + spec.cwd : ''} · ${'resources' in target.sandbox ? formatLimits(target.sandbox.resources) : this.where.cloudProvider}${runtimeNote(target.sandbox.labels)}${networkNote(target.sandbox.labels)}]${RESET}\r\n`,
+          `${DIM}[${target.preset}${spec.grant ? ` + ${describeGrant(spec.grant)} once` : ''} · sandbox ${shortSandboxId(sandboxId)} · ${this.where.cloud ? '~/workspace' : '/workspace'}${spec.cwd ? '/' + spec.cwd : ''} · ${'resources' in target.sandbox ? formatLimits(target.sandbox.resources) : this.where.cloudProvider}${runtimeNote(target.sandbox.labels)}${networkNote(target.sandbox.labels)}]${RESET}\r\n`,
         );
       }
       this.write(`${DIM}$ ${spec.command}${RESET}\r\n`);

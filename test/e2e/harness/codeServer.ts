@@ -56,7 +56,7 @@ export interface CodeServerDirs {
   logFile: string;
 }
 
-export function makeDirs(root: string): CodeServerDirs {
+export function makeDirs(root: string, userSettings: Record<string, unknown> = {}): CodeServerDirs {
   const d = {
     root,
     userData: join(root, 'user-data'),
@@ -70,7 +70,14 @@ export function makeDirs(root: string): CodeServerDirs {
   for (const p of [d.userData, d.extensions, d.home]) mkdirSync(p, { recursive: true, mode: 0o711 });
   mkdirSync(join(d.home, '.runtime'), { recursive: true, mode: 0o700 });
   mkdirSync(join(d.userData, 'User'), { recursive: true });
-  writeFileSync(join(d.userData, 'User', 'settings.json'), JSON.stringify(E2E_USER_SETTINGS, null, 2));
+  writeFileSync(
+    join(d.userData, 'User', 'settings.json'),
+    JSON.stringify({ ...E2E_USER_SETTINGS, ...userSettings }, null, 2),
+  );
+  // code-server's extension host is a remote one: machine-scoped settings come from here, and
+  // the same ones in User settings are dropped once these load.
+  mkdirSync(join(d.userData, 'Machine'), { recursive: true });
+  writeFileSync(join(d.userData, 'Machine', 'settings.json'), JSON.stringify(userSettings, null, 2));
   return d;
 }
 

@@ -97,6 +97,8 @@ export interface SessionOptions {
   prepareWorkspace?: (workspace: string) => void;
   /** Also install the test-only probe extension (test/e2e/fixtures/agent-probe). */
   withAgentProbe?: boolean;
+  /** User settings beside the suite's own (machine-scoped ones, which a workspace cannot set). */
+  userSettings?: Record<string, unknown>;
   /** Environment of code-server (and so of the extension host and its embedded server), e.g. DOCKER_HOST. */
   env?: NodeJS.ProcessEnv;
 }
@@ -107,7 +109,7 @@ export async function startSession(name: string, opts: SessionOptions = {}): Pro
   // realpath: /tmp may be a symlink, and the workbench shows real paths. Short, because the
   // extension's server socket lives under user-data/…/globalStorage and Linux caps socket paths.
   const root = realpathSync(mkdtempSync(join(tmpdir(), 'afe2e-')));
-  const dirs = makeDirs(root);
+  const dirs = makeDirs(root, opts.userSettings);
   const workspace = copySampleWorkspace(join(root, 'sample-workspace'));
   opts.prepareWorkspace?.(workspace);
   let codeServer: RunningCodeServer | undefined;
