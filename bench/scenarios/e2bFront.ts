@@ -2,7 +2,10 @@
  * 13. The E2B front beside the gRPC path, on one server in one run: the first upload of the
  * workspace (gRPC: the client library's batched upload into a codebase; E2B: the official SDK's
  * files.write into a fresh `base` sandbox, a thousand files per request) and an Exec of `true`
- * round trip (gRPC Exec vs. the SDK's commands.run), p50 of each.
+ * round trip (gRPC Exec vs. the SDK's commands.run), p50 of each. Then the extension's cloud
+ * backend (src/cloud) on the same front, as provider `custom`: the first run on the workspace
+ * (local store, push of every file, the command, the listing) and a run of `true` after it
+ * (nothing to push, the command, the listing and its comparison) against the bare SDK call.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -14,6 +17,14 @@ import { row } from '../report';
 import { median, nowMs } from '../stats';
 import { startServer } from '../server';
 import { generateWorkspace } from '../synthetic';
+import { E2bBackend } from '../../src/cloud/e2bBackend';
+import { BaselineStore } from '../../src/core/review/reviewBaseline';
+import { SandboxProvisioner } from '../../src/core/run/sandboxProvisioner';
+import { WorkspaceSync } from '../../src/core/sync/workspaceSync';
+import { SILENT_LOG } from '../../src/core/workspaceRoot';
+import { NETWORK_OFF } from '../../src/shared/networkPolicy';
+import { getPreset } from '../../src/shared/presets';
+import { BWRAP } from '../../src/shared/sandboxRuntime';
 
 const FILES_PER_REQUEST = 1000;
 
@@ -82,6 +93,36 @@ export const e2bFront: Scenario = {
       }
       await sbx.kill();
       await client.destroySandbox(grpcSandbox.id);
+
+      ctx.log('cloud backend: first run (store, push, run, list)');
+      const cloud = new E2bBackend({
+        settings: () => ({ provider: 'custom', apiUrl: url, template: 'base', timeoutMs: 3_600_000 }),
+        apiKey: () => Promise.resolve(key),
+        storageDir: ctx.path('cloud-backend'),
+      });
+      const sync = new WorkspaceSync(cloud, new BaselineStore(ctx.path('cloud-baselines'), () => 'bench'), {
+        client: 'bench',
+        ignore: () => [],
+        log: SILENT_LOG,
+        confirmOverwrite: async () => true,
+      });
+      const provisioner = new SandboxProvisioner(cloud, sync, {
+        client: 'bench',
+        rulesOf: () => getPreset('development'),
+        networkOf: () => NETWORK_OFF,
+        runtimeOf: () => BWRAP,
+      });
+      t0 = nowMs();
+      const target = await provisioner.ensureSandbox({ name: 'bench', path: workspace.root }, 'development');
+      await cloud.exec(target.sandbox.id, 'true');
+      const cloudFirstRun = nowMs() - t0;
+      const cloudExec: number[] = [];
+      for (let i = 0; i < calls + 3; i++) {
+        t0 = nowMs();
+        await cloud.exec(target.sandbox.id, 'true');
+        if (i >= 3) cloudExec.push(nowMs() - t0);
+      }
+      await cloud.destroySandbox(target.sandbox.id);
       return {
         rows: [
           row({
@@ -98,8 +139,22 @@ export const e2bFront: Scenario = {
             unit: 'ms',
             baseline: { name: 'gRPC Exec', value: median(grpcExec) },
           }),
+          row({
+            scenario: 'e2b',
+            metric: `first run on ${files.length} files, cloud backend over the front (store, push, run, list)`,
+            value: cloudFirstRun,
+            unit: 'ms',
+            baseline: { name: 'SDK files.write of the same files', value: e2bUpload },
+          }),
+          row({
+            scenario: 'e2b',
+            metric: `run \`true\` p50, cloud backend over the front (command + listing + compare), ${calls} calls`,
+            value: median(cloudExec),
+            unit: 'ms',
+            baseline: { name: 'SDK commands.run', value: median(e2bExec) },
+          }),
         ],
-        details: { files: files.length, calls, grpcUpload, e2bUpload, grpcExec, e2bExec },
+        details: { files: files.length, calls, grpcUpload, e2bUpload, grpcExec, e2bExec, cloudFirstRun, cloudExec },
       };
     } finally {
       client.close();

@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import type { CodebaseInfo, SandboxInfo, SessionInfo } from '../../client';
 import type { Ctx } from '../context';
-import type { CloudSandbox } from '../../cloud/e2bBackend';
+import { CODEBASE_TAG, type CloudSandbox } from '../../cloud/e2bBackend';
 import { rootOf } from '../workspaceRoots';
 import { LABEL_FOLDER, LABEL_PRESET } from '../../core/run/sandboxProvisioner';
 import { formatBytes } from '../../core/formatBytes';
@@ -17,7 +17,13 @@ export type SandboxNode =
   | { kind: 'sandbox'; sandbox: SandboxInfo; codebaseId: string; folder?: vscode.WorkspaceFolder; sandboxId: string }
   | { kind: 'session'; session: SessionInfo }
   /** A sandbox at a cloud provider (`agentfense.backend` = e2b): listed flat, by its metadata tag. */
-  | { kind: 'cloudSandbox'; sandbox: CloudSandbox; sandboxId: string; folder?: vscode.WorkspaceFolder }
+  | {
+      kind: 'cloudSandbox';
+      sandbox: CloudSandbox;
+      sandboxId: string;
+      codebaseId: string;
+      folder?: vscode.WorkspaceFolder;
+    }
   | { kind: 'message'; text: string; icon: string };
 
 const STATUS_ICONS: Record<SandboxInfo['status'], [string, string | undefined]> = {
@@ -98,6 +104,7 @@ export class SandboxesTreeProvider implements vscode.TreeDataProvider<SandboxNod
         kind: 'cloudSandbox',
         sandbox,
         sandboxId: sandbox.id,
+        codebaseId: sandbox.labels[CODEBASE_TAG] ?? '',
         folder: folders.find((f) => f.name === sandbox.labels[LABEL_FOLDER]),
       }));
     } catch (e) {
