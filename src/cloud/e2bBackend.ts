@@ -28,7 +28,7 @@ import { describeProvider, providerConnection, type CloudSettings } from './clou
 import { e2bNetworkOptions } from './e2bNetwork';
 import { LocalCodebases } from './localCodebases';
 import { SandboxLedger, type LedgerEntry } from './sandboxLedger';
-import { pushPlan } from './uploadPlan';
+import { plannedFile, pushPlan } from './uploadPlan';
 import {
   isUtf8Path,
   manifestChanges,
@@ -475,7 +475,7 @@ export class E2bBackend implements SandboxBackend<CloudSandbox> {
         const was = await this.codebases.entry(entry.codebaseId, c.path);
         const stored = await this.codebases.storeBytes(entry.codebaseId, c.path, bytes, was?.mode ?? 0o644);
         if (stored.checksum !== was?.checksum) paths++;
-        const planned = pushPlan(new Map([[c.path, stored]]), rules, {}).wanted.get(c.path);
+        const planned = plannedFile(c.path, stored, rules);
         if (planned) entry.pushed[c.path] = planned.key;
       }
     }
